@@ -1,0 +1,165 @@
+"""Every error FlowStone raises, under one root.
+
+The hierarchy::
+
+    FlowStoneError
+    ├── DefinitionError              a pipeline is defined wrongly (raised at definition/validation)
+    │   └── CycleError               the dependency graph has a cycle (``.cycle`` names it)
+    ├── PartitionError               a partition value is outside the documented type set
+    ├── AssetNotFoundError           an asset name that the pipeline does not define
+    ├── DependencyNotReadyError      ``with_deps=False`` and an upstream value is missing
+    ├── NotMaterializedError         ``get`` of a value that was never stored
+    ├── MaterializationError         running an asset failed (``__cause__`` is the user's error)
+    ├── LineageError                 lineage could not be recorded (``lineage_failure="fail"``)
+    ├── EncodeError                  a value cannot be encoded by ``flowstone.codec``
+    ├── DecodeError                  stored bytes are not a value this codec wrote
+    └── StoreUnavailableError        the database cannot be reached
+
+Run-time errors carry the asset, partition and run id they are about, so a log line or
+a traceback always says *what* failed, and their messages end with what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AssetNotFoundError",
+    "CycleError",
+    "DecodeError",
+    "DefinitionError",
+    "DependencyNotReadyError",
+    "EncodeError",
+    "FlowStoneError",
+    "LineageError",
+    "MaterializationError",
+    "NotMaterializedError",
+    "PartitionError",
+    "StoreUnavailableError",
+]
+
+
+class FlowStoneError(Exception):
+    """The root of every error FlowStone raises on purpose."""
+
+
+class DefinitionError(FlowStoneError):
+    """A pipeline or asset definition is invalid; fix the definition and reload."""
+
+
+class CycleError(DefinitionError):
+    """The assets' dependencies form a cycle.
+
+    Attributes:
+        cycle: the asset names along the cycle, the first repeated at the end.
+    """
+
+    def __init__(self, message: str, cycle: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+
+
+class PartitionError(FlowStoneError, ValueError):
+    """A partition value is not one FlowStone can store and compare exactly."""
+
+
+class AssetNotFoundError(FlowStoneError, LookupError):
+    """The pipeline defines no asset of that name."""
+
+    def __init__(self, message: str, *, asset: str, pipeline: str) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.pipeline = pipeline
+
+
+class _AssetPartitionError(FlowStoneError):
+    """Base for errors about one (asset, partition)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        partition: Any = None,
+        run_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.partition = partition
+        self.run_id = run_id
+
+
+class DependencyNotReadyError(_AssetPartitionError):
+    """An upstream value is missing and the caller asked not to run dependencies."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        partition: Any = None,
+        run_id: str | None = None,
+        missing: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
+        self.missing = missing
+
+
+class NotMaterializedError(_AssetPartitionError, LookupError):
+    """No value is stored for that asset and partition."""
+
+
+class MaterializationError(_AssetPartitionError):
+    """Running an asset failed; ``__cause__`` is what the asset (or the store) raised."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        partition: Any = None,
+        run_id: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
+        self.attempts = attempts
+
+
+class LineageError(_AssetPartitionError):
+    """Lineage for a materialization could not be recorded."""
+
+
+class EncodeError(FlowStoneError, TypeError):
+    """A value cannot be encoded; ``path`` says where inside the value the problem is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "value",
+        asset: str | None = None,
+        partition: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.asset = asset
+        self.partition = partition
+
+    def with_context(self, *, asset: str, partition: str | None) -> EncodeError:
+        """Return a copy whose message starts with the asset and partition it was storing.
+
+        The codec knows only the value; the caller that stores it knows what it is for, so
+        it adds this context (``asset 'report', partition '2025-01-01': value[...]: ...``).
+        """
+        where = f"asset {asset!r}" + (f", partition {partition!r}" if partition is not None else "")
+        err = EncodeError(f"{where}: {self}", path=self.path, asset=asset, partition=partition)
+        err.__cause__ = self.__cause__
+        return err
+
+
+class DecodeError(FlowStoneError, ValueError):
+    """Bytes could not be decoded: not written by this codec, or corrupted."""
+
+
+class StoreUnavailableError(FlowStoneError):
+    """The store's database cannot be reached; the URL (password masked) and reason say why."""
