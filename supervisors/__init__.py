@@ -1,1 +1,44 @@
-"""supervisors."""
+"""OTP supervision for pykka actors.
+
+Build trees of ``supervisors.Actor`` workers under ``Supervisor`` and
+``DynamicSupervisor``; every exit carries an ``ExitReason``, restarts follow OTP's
+strategies and restart intensity, and ``SupervisorRef.tree()`` shows the whole tree.
+See ``docs/supervisors.md``.
+"""
+
+from supervisors._actor import Actor, ActorRef
+from supervisors._clock import Clock, SystemClock
+from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
+from supervisors._monitor import Down, Monitor, demonitor, monitor
+from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
+from supervisors._spec import Backoff, ChildSpec, check_child_specs
+from supervisors._tree import ChildInfo, TreeNode, render_tree
+
+__all__ = [
+    "Supervisor",
+    "DynamicSupervisor",
+    "SupervisorRef",
+    "ChildSpec",
+    "Actor",
+    "ActorRef",
+    "Backoff",
+    "ExitReason",
+    "Normal",
+    "Shutdown",
+    "Crashed",
+    "Killed",
+    "ChildInfo",
+    "TreeNode",
+    "render_tree",
+    "check_child_specs",
+    "monitor",
+    "demonitor",
+    "Down",
+    "Monitor",
+    "Clock",
+    "SystemClock",
+    "SupervisorError",
+    "StartChildError",
+    "ChildSpecError",
+]

@@ -1,0 +1,32 @@
+# `make test` and `make demo` work on a fresh machine: they create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check supervisors flowstone tests benchmarks examples
+	$(BIN)/ruff format --check supervisors flowstone tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict supervisors flowstone
+
+test: lint typecheck
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/python examples/supervision_tree.py
+
+bench: $(STAMP)
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

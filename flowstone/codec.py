@@ -1,0 +1,478 @@
+"""The one serialization boundary for stored values: msgpack by default, JSON on request.
+
+Every stored value passes through :func:`encode`/:func:`decode` (or the JSON pair), so a
+reader gets back exactly what the asset returned, with the same types at every nesting
+level. There is no pickle: decoding builds only the types below and never imports or runs
+anything named by the data.
+
+Default format: a format-version byte (:data:`FORMAT_VERSION`), then msgpack. msgpack
+writes plain types itself, so plain data encodes at msgpack speed; other types use
+explicit extension codes:
+
+=================  ===============================================  ==================
+Python type        stored as                                        read back as
+=================  ===============================================  ==================
+None, bool         nil, true/false                                  same
+int                int; beyond 64 bits ext 1 (two's complement)     int (any size)
+float              float64 (NaN, ±inf and -0.0 kept)                float
+str                str (UTF-8; unpaired surrogates are rejected)    str
+bytes              bin                                              bytes
+list               array                                            list
+dict               map; keys may be any encodable hashable value    dict (order kept)
+tuple              array led by an empty ext 2                      tuple
+set, frozenset     array led by an empty ext 3 / ext 4              set, frozenset
+datetime.date      ext 5: year, month, day                          date
+datetime.time      ext 6: fields and fold, + UTC offset if aware    time
+datetime.datetime  ext 7: fields and fold, + UTC offset if aware    datetime
+decimal.Decimal    ext 8: its str (digits, exponent, NaN kept)      Decimal
+uuid.UUID          ext 9: 16 bytes                                  UUID
+=================  ===============================================  ==================
+
+* Types match exactly, so ``1``, ``True`` and ``1.0`` stay distinct, as do date and
+  datetime. Subclasses (``OrderedDict``, ``IntEnum``, namedtuples, ``numpy.float64``,
+  ``pandas.Timestamp``) and unknown classes raise :class:`EncodeError`, naming the path
+  and how to convert, since they could only come back as their base type.
+* Naive datetimes and times stay naive. Aware ones keep wall-clock fields, ``fold`` and
+  UTC offset, and come back with a fixed-offset :class:`datetime.timezone` (a
+  ``ZoneInfo`` name is not stored): the instant and the offset are exact.
+* msgpack itself writes ``bytearray`` and ``memoryview`` as bin (they come back as
+  ``bytes``) and writes its own ``ExtType``/``Timestamp`` raw; do not store those.
+* Size is at most ``max_bytes`` (:data:`DEFAULT_MAX_VALUE_BYTES`, 64 MiB); containers
+  nest at most about 1023 deep; reference cycles are rejected.
+* Sets are written in iteration order, so their bytes can differ between processes (str
+  hashes are randomised); the decoded value is always equal.
+
+JSON format (:func:`encode_json`/:func:`decode_json`), for values queried in SQL: None,
+bool, int, finite float, str, list and dict with str keys, nothing else; tuples are
+rejected because they would come back as lists. The text has no version byte, so it stays
+plain JSON; the store records which format a value uses.
+
+Raises:
+    EncodeError: ``err.path`` names the offending place in subscript syntax, such as
+        ``value['rows'][3][1]``, and the message says what to do instead.
+    DecodeError: the bytes or text were not written by this codec, or are corrupt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import struct
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Final, NoReturn
+from uuid import UUID
+
+import msgpack
+
+from flowstone.errors import DecodeError, EncodeError
+
+__all__ = [
+    "DEFAULT_MAX_VALUE_BYTES",
+    "FORMAT_VERSION",
+    "encode",
+    "decode",
+    "encode_json",
+    "decode_json",
+]
+
+DEFAULT_MAX_VALUE_BYTES: Final = 64 * 1024 * 1024
+"""The default limit on one encoded value; bigger data belongs in files, not the store."""
+
+FORMAT_VERSION: Final = 1
+"""The byte that leads every :func:`encode` output."""
+
+_EXT_INT, _EXT_TUPLE, _EXT_SET, _EXT_FROZENSET, _EXT_DATE = 1, 2, 3, 4, 5
+_EXT_TIME, _EXT_DATETIME, _EXT_DECIMAL, _EXT_UUID = 6, 7, 8, 9
+_DATE = struct.Struct("<HBB")  # year, month, day
+_TIME = struct.Struct("<BBBIB")  # hour, minute, second, microsecond, fold
+_DATETIME = struct.Struct("<HBBBBBIB")  # the date's fields, then the time's
+_OFFSET = struct.Struct("<q")  # UTC offset in microseconds, appended only when aware
+_MICROSECOND: Final = timedelta(microseconds=1)
+_VERSION_PREFIX: Final = bytes([FORMAT_VERSION])
+
+_PLAIN_DATA = (
+    "return plain data: dict, list, str, int, float, bool, None, bytes, date/datetime/time, "
+    "Decimal, UUID, tuple, set; or convert the object to one of these"
+)
+_JSON_ONLY = (
+    "the JSON format takes only JSON types (None, bool, int, finite float, str, list, "
+    "dict with str keys); use the default msgpack format for other values"
+)
+_UNPAIRED = "has an unpaired surrogate, which UTF-8 cannot encode; fix the text's decoding"
+# What msgpack writes itself even with strict_types=True; the locator accepts them too.
+_NATIVE: Final = frozenset(
+    {type(None), bool, int, float, bytes, bytearray, memoryview, msgpack.ExtType, msgpack.Timestamp}
+)
+# In this order a subclass is told its nearest supported base (datetime before date).
+_BASES: Final = (int, float, str, bytes, list, tuple, dict, frozenset, set, datetime, date, time)
+_FRIENDLY_NAMES: Final = MappingProxyType({"_thread.lock": "Lock", "_thread.RLock": "RLock"})
+
+
+class _UnencodableError(TypeError):
+    """Raised by the msgpack hook for an unsupported type; :func:`_locate` explains it."""
+
+
+# --- msgpack -------------------------------------------------------------------------------
+
+
+def encode(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> bytes:
+    """Encode a value to bytes that :func:`decode` turns back into an equal, same-typed value.
+
+    Plain data goes straight through msgpack's C packer; only when that fails is the value
+    walked to find and name the offending path, so valid values pay nothing for the walk.
+
+    Raises:
+        EncodeError: a part of the value is not serializable, or the result is bigger than
+            ``max_bytes``.
+    """
+    try:
+        # Packing [value] spends the one nesting level msgpack's packer allows beyond its
+        # unpacker's stack, so whatever encodes also decodes; the version byte then
+        # replaces the one-byte array header (0x91).
+        packed: bytes = msgpack.packb(
+            [value], default=_default, strict_types=True, use_bin_type=True, datetime=False
+        )
+    except Exception as exc:  # every failure inside the value is located and explained
+        raise _explain(value, exc) from (None if isinstance(exc, _UnencodableError) else exc)
+    _check_size(len(packed), max_bytes)
+    return _VERSION_PREFIX + memoryview(packed)[1:]
+
+
+def decode(data: bytes) -> Any:
+    """Decode bytes written by :func:`encode`.
+
+    Raises:
+        DecodeError: the data is empty, has an unknown format version, or is corrupt.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"expected bytes from flowstone.codec.encode, got {type(data).__name__}")
+    if len(data) == 0:
+        raise DecodeError("cannot decode empty bytes: a codec value starts with a version byte")
+    if data[0] != FORMAT_VERSION:
+        hint = "; it looks like JSON: use decode_json" if data[:1] in (b"{", b"[") else ""
+        raise DecodeError(
+            f"unknown codec format version {data[0]} (this FlowStone reads version "
+            f"{FORMAT_VERSION}): written by a newer FlowStone, or not a codec value{hint}"
+        )
+    reader = _Reader()
+    try:
+        value = msgpack.unpackb(
+            memoryview(data)[1:],
+            ext_hook=reader.ext_hook,
+            list_hook=reader.list_hook,
+            use_list=True,
+            raw=False,
+            strict_map_key=False,
+        )
+    except DecodeError:
+        raise
+    except Exception as exc:  # msgpack, struct, datetime and Decimal errors alike
+        raise DecodeError(f"corrupt codec value: {type(exc).__name__}: {exc}") from exc
+    if reader.open_markers:
+        raise DecodeError("corrupt codec value: a tuple or set marker is not first in an array")
+    return value
+
+
+def _default(obj: Any) -> Any:
+    encoder = _ENCODERS.get(type(obj))
+    if encoder is None:
+        raise _UnencodableError
+    return encoder(obj)
+
+
+class _Marker:
+    """What a collection's leading ext decodes to, until its array is rebuilt by ``build``."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[list[Any]], Any]) -> None:
+        self.build = build
+
+
+class _Reader:
+    """The msgpack hooks for decoding one value.
+
+    Tuples and sets are arrays led by an empty marker ext, not exts holding packed arrays:
+    each nested ext would run msgpack's unpacker again on the C stack (about 40 KB a level,
+    a crash a few hundred levels down), while marked arrays nest like lists. Markers are
+    counted so that one anywhere but first in an array is an error, not a stray object.
+    """
+
+    __slots__ = ("open_markers",)
+
+    def __init__(self) -> None:
+        self.open_markers = 0
+
+    def ext_hook(self, code: int, payload: bytes) -> Any:
+        marker = _MARKERS.get(code)
+        if marker is not None and not payload:
+            self.open_markers += 1
+            return marker
+        decoder = _DECODERS.get(code)
+        if decoder is None:
+            raise DecodeError(f"unknown extension type {code}: not written by flowstone.codec")
+        return decoder(payload)
+
+    def list_hook(self, items: list[Any]) -> Any:
+        if items and type(items[0]) is _Marker:
+            self.open_markers -= 1
+            return items[0].build(items[1:])
+        return items
+
+
+def _encode_time(t: time) -> msgpack.ExtType:
+    return _clock(_EXT_TIME, _TIME.pack(t.hour, t.minute, t.second, t.microsecond, t.fold), t)
+
+
+def _encode_datetime(d: datetime) -> msgpack.ExtType:
+    fields = (d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond, d.fold)
+    return _clock(_EXT_DATETIME, _DATETIME.pack(*fields), d)
+
+
+def _clock(code: int, payload: bytes, value: time | datetime) -> msgpack.ExtType:
+    offset = value.utcoffset()  # Python's own test of awareness
+    if offset is not None:
+        payload += _OFFSET.pack(offset // _MICROSECOND)
+    return msgpack.ExtType(code, payload)
+
+
+def _zone(payload: bytes, layout: struct.Struct) -> timezone | None:
+    if len(payload) == layout.size:
+        return None
+    (offset,) = _OFFSET.unpack(payload[layout.size :])  # struct.error unless exactly 8 bytes
+    return timezone(offset * _MICROSECOND)
+
+
+def _decode_time(payload: bytes) -> time:
+    hour, minute, second, micro, fold = _TIME.unpack_from(payload)
+    return time(hour, minute, second, micro, _zone(payload, _TIME), fold=fold)
+
+
+def _decode_datetime(payload: bytes) -> datetime:
+    year, month, day, hour, minute, second, micro, fold = _DATETIME.unpack_from(payload)
+    tz = _zone(payload, _DATETIME)
+    return datetime(year, month, day, hour, minute, second, micro, tz, fold=fold)
+
+
+def _big_int(n: int) -> msgpack.ExtType:
+    return msgpack.ExtType(_EXT_INT, n.to_bytes((n.bit_length() + 8) // 8, "big", signed=True))
+
+
+_TUPLE_START: Final = msgpack.ExtType(_EXT_TUPLE, b"")
+_SET_START: Final = msgpack.ExtType(_EXT_SET, b"")
+_FROZENSET_START: Final = msgpack.ExtType(_EXT_FROZENSET, b"")
+# For what msgpack does not write itself; an int arrives only when it exceeds 64 bits.
+_ENCODERS: Final[Mapping[type, Callable[[Any], Any]]] = MappingProxyType(
+    {
+        int: _big_int,
+        tuple: lambda t: [_TUPLE_START, *t],
+        set: lambda s: [_SET_START, *s],
+        frozenset: lambda s: [_FROZENSET_START, *s],
+        date: lambda d: msgpack.ExtType(_EXT_DATE, _DATE.pack(d.year, d.month, d.day)),
+        time: _encode_time,
+        datetime: _encode_datetime,
+        Decimal: lambda d: msgpack.ExtType(_EXT_DECIMAL, str(d).encode("ascii")),
+        UUID: lambda u: msgpack.ExtType(_EXT_UUID, u.bytes),
+    }
+)
+_MARKERS: Final[Mapping[int, _Marker]] = MappingProxyType(
+    {_EXT_TUPLE: _Marker(tuple), _EXT_SET: _Marker(set), _EXT_FROZENSET: _Marker(frozenset)}
+)
+_DECODERS: Final[Mapping[int, Callable[[bytes], Any]]] = MappingProxyType(
+    {
+        _EXT_INT: lambda p: int.from_bytes(p, "big", signed=True),
+        _EXT_DATE: lambda p: date(*_DATE.unpack(p)),
+        _EXT_TIME: _decode_time,
+        _EXT_DATETIME: _decode_datetime,
+        _EXT_DECIMAL: lambda p: Decimal(p.decode("ascii")),
+        _EXT_UUID: lambda p: UUID(bytes=bytes(p)),
+    }
+)
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+def encode_json(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> str:
+    """Encode a JSON-typed value as compact JSON text, for values users query in SQL.
+
+    The value is checked first because :mod:`json` would quietly write tuples as arrays
+    and int dict keys as strings, which would not come back as they went in.
+
+    Raises:
+        EncodeError: a part of the value is not a JSON type, or the text's UTF-8 size is
+            bigger than ``max_bytes``.
+    """
+    found = _locate(value, _json_children)
+    if found is not None:
+        raise EncodeError(found[1], path=found[0])
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError as exc:  # an int longer than sys.get_int_max_str_digits()
+        raise EncodeError(f"value cannot be written as JSON: {exc}; {_JSON_ONLY}") from exc
+    _check_size(len(text) if text.isascii() else len(text.encode("utf-8")), max_bytes)
+    return text
+
+
+def decode_json(text: str | bytes) -> Any:
+    """Decode text written by :func:`encode_json`.
+
+    Raises:
+        DecodeError: the text is not JSON, or holds NaN or Infinity, which the encoder
+            never writes.
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except DecodeError:
+        raise
+    except Exception as exc:  # JSONDecodeError, UnicodeDecodeError, RecursionError, ...
+        raise DecodeError(f"not codec JSON: {type(exc).__name__}: {exc}") from exc
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise DecodeError(f"JSON constant {name} is not allowed: the JSON format stores finite floats")
+
+
+# --- finding and explaining what cannot be encoded -----------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Child:
+    """A part of a container: its subscript step, or a note when it has none (a set element)."""
+
+    obj: Any
+    step: str = ""
+    note: str = ""
+
+
+def _locate(value: Any, inspect: Callable[[Any], str | list[_Child]]) -> tuple[str, str] | None:
+    """Return ``(path, message)`` for the first part ``inspect`` rejects, in writing order.
+
+    The walk is iterative, so a deep value cannot overflow the Python stack, and it tracks
+    the containers on the current path (not all seen ones), so a shared sub-value is fine
+    while a container inside itself is reported as a cycle.
+    """
+    active: set[int] = set()
+    stack: list[tuple[bool, Any, str, str]] = [(False, value, "value", "")]
+    while stack:
+        leaving, obj, path, note = stack.pop()
+        if leaving:
+            active.discard(id(obj))
+            continue
+        where = f"{path} ({note})" if note else path
+        result = inspect(obj)
+        if isinstance(result, str):
+            return path, f"{where}: {result}"
+        if not result:
+            continue
+        if id(obj) in active:
+            cycle = "contains itself (a reference cycle); store a tree, e.g. ids instead of links"
+            return path, f"{where}: {_name(obj)} {cycle}"
+        active.add(id(obj))
+        stack.append((True, obj, path, note))
+        for child in reversed(result):
+            inside = note or child.note  # within a key or set element, the path stops
+            stack.append((False, child.obj, path if inside else path + child.step, inside))
+    return None
+
+
+def _msgpack_children(obj: Any) -> str | list[_Child]:
+    kind = type(obj)
+    if kind in _NATIVE:
+        return []
+    if kind is str:
+        return [] if _is_utf8(obj) else f"str {_UNPAIRED}"
+    if kind is list or kind is tuple:
+        return [_Child(item, f"[{i}]") for i, item in enumerate(obj)]
+    if kind is dict:  # msgpack writes each key before its value
+        return [
+            child
+            for key, item in obj.items()
+            for child in (_Child(key, note="in a dict key"), _Child(item, f"[{key!r}]"))
+        ]
+    if kind is set or kind is frozenset:
+        return [_Child(item, note=f"in a {kind.__name__} element") for item in obj]
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        return f"{_name(obj)} is not serializable; {_advice(obj)}"
+    try:
+        encoder(obj)
+    except Exception as exc:  # e.g. a tzinfo whose utcoffset() raises
+        return f"{_name(obj)} cannot be encoded ({type(exc).__name__}: {exc}); {_PLAIN_DATA}"
+    return []
+
+
+def _json_children(obj: Any) -> str | list[_Child]:
+    kind = type(obj)
+    if obj is None or kind is bool or kind is int:
+        return []
+    if kind is str:
+        return [] if obj.isascii() or _is_utf8(obj) else f"str {_UNPAIRED}"
+    if kind is float:
+        return [] if math.isfinite(obj) else f"float {obj!r} is not allowed; {_JSON_ONLY}"
+    if kind is list:
+        return [_Child(item, f"[{i}]") for i, item in enumerate(obj)]
+    if kind is dict:
+        for key in obj:
+            if type(key) is not str:
+                return (
+                    f"dict key {key!r} ({_name(key)}) is not a str, and json would turn it "
+                    f"into one; {_JSON_ONLY}"
+                )
+        return [_Child(item, f"[{key!r}]") for key, item in obj.items()]
+    if kind is tuple:
+        return (
+            "tuple is not a JSON type: it would come back as a list; use a list, or the "
+            "default msgpack format, which keeps tuples"
+        )
+    return f"{_name(obj)} is not a JSON type; {_JSON_ONLY}"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _name(obj: Any) -> str:
+    kind = type(obj)
+    return _FRIENDLY_NAMES.get(f"{kind.__module__}.{kind.__qualname__}", kind.__name__)
+
+
+def _advice(obj: Any) -> str:
+    if isinstance(obj, enum.Enum):
+        return "store its .value instead (decoding never looks a class up by name)"
+    if dataclasses.is_dataclass(obj):
+        return f"convert it with dataclasses.asdict(), or {_PLAIN_DATA}"
+    for base in _BASES:
+        if isinstance(obj, base):
+            return (
+                f"it is a subclass of {base.__name__} and only exact types are stored (it "
+                f"would come back as a plain {base.__name__}); convert it to {base.__name__}"
+            )
+    return _PLAIN_DATA
+
+
+def _explain(value: Any, exc: Exception) -> EncodeError:
+    found = _locate(value, _msgpack_children)
+    if found is not None:
+        return EncodeError(found[1], path=found[0])
+    if isinstance(exc, ValueError) and "recursion" in str(exc):
+        return EncodeError(f"value nests containers more than about 1023 deep ({exc}); flatten it")
+    return EncodeError(f"value cannot be encoded: {type(exc).__name__}: {exc}; {_PLAIN_DATA}")
+
+
+def _check_size(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise EncodeError(
+            f"value encodes to {size:,} bytes ({size / 2**20:.1f} MiB), over the limit of "
+            f"{max_bytes:,} bytes ({max_bytes / 2**20:.1f} MiB); store large data with a "
+            "Files IO manager, or raise the limit (max_value_bytes)"
+        )

@@ -1,0 +1,286 @@
+r"""Partition values: what they may be, their stored text form, and ranges of them.
+
+A partition is ``None``, a ``str``, an ``int``, a ``datetime.date``, a timezone-aware
+``datetime.datetime``, or a tuple of these nested at most 4 deep. The set is small on
+purpose: every member compares exactly and has one canonical text form, so a partition
+stored by one process is found again by another, across versions. Floats (inexact),
+bools (``True == 1`` would make two partitions one), naive datetimes (no single instant)
+and subclasses of the allowed types (they would come back as the plain type) are refused.
+
+The text form, written by :func:`serialize` and read by :func:`deserialize`::
+
+    partition := scalar | tuple
+    tuple     := "(" [ partition ( "," partition )* ] ")"    at most 4 deep; "(1)" is a 1-tuple
+    scalar    := "null" | int | date | datetime | string
+    int       := "0" | [ "-" ] [1-9] [0-9]*                   no "+", no leading zeros
+    date      := YYYY "-" MM "-" DD                           date.isoformat()
+    datetime  := date "T" hh ":" mm ":" ss [ "." ffffff ] offset      datetime.isoformat()
+    offset    := ( "+" | "-" ) hh ":" mm [ ":" ss [ "." ffffff ] ]
+    string    := '"' ( char | escape )* '"'     char: not '"', '\', U+0000-U+001F
+    escape    := '\"' | '\\' | '\b' | '\f' | '\n' | '\r' | '\t' | '\u00' hex hex   (never \u0000)
+
+There is no whitespace. A string is a JSON string that escapes only what it must, and
+the control characters, so that the text stays on one line in logs; the six-character
+``\u00xx`` form (lowercase hex) is used only for controls with no short escape. Only
+bare tokens are dates, datetimes, ints and ``null``, so the string ``"2024-01-01"`` can
+never come back as a date. Each value has exactly one spelling and :func:`deserialize`
+refuses every other, so ``serialize(deserialize(text)) == text`` holds as well.
+Examples: ``2024-01-01``, ``"us-east"``, ``42``, ``null``, ``2024-01-01T05:00:00+02:00``,
+``("us",2024-01-01)``. The text is at most 1,024 bytes of UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+
+from flowstone._partition_format import MAX_BYTES, MAX_DEPTH, Partition, decode, encode
+from flowstone.errors import PartitionError
+
+__all__ = [
+    "Partition",
+    "validate",
+    "serialize",
+    "deserialize",
+    "describe",
+    "daily",
+    "hourly",
+    "static",
+    "parse_range",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+]
+
+_HOUR = timedelta(hours=1)
+
+
+def validate(partition: object) -> Partition:
+    """Return ``partition`` unchanged if it is an allowed partition value.
+
+    Validation serializes the value, because the 1,024-byte limit is a limit on the text.
+
+    Raises:
+        PartitionError: naming the offending part's path (``partition[1][0]: ...``) and
+            what is allowed.
+    """
+    encode(partition)
+    return cast("Partition", partition)  # encode() has just proved it is one
+
+
+def serialize(partition: Partition) -> str:
+    """Return the canonical text of ``partition``, validating it first.
+
+    The text is stable across processes and versions (see the module docstring), so it is
+    what stores index and compare.
+
+    Raises:
+        PartitionError: ``partition`` is not an allowed value.
+    """
+    return encode(partition)
+
+
+def deserialize(text: str) -> Partition:
+    """Return the partition whose canonical text is ``text``; the inverse of serialize.
+
+    Raises:
+        PartitionError: ``text`` is not exactly what :func:`serialize` writes for a value.
+    """
+    return decode(text)
+
+
+def describe(partition: object) -> str:
+    """Return a short human form for messages and logs; it is not meant to be parsed.
+
+    Dates and datetimes are ISO text, strings are shown as they are, ``None`` is ``None``
+    and tuples are ``(a, b)``. Any value is accepted, so that describing a bad partition in
+    an error message never raises a second error.
+    """
+    return _describe(partition, 0)
+
+
+def _describe(value: object, depth: int) -> str:
+    if value is None or isinstance(value, str):
+        return str(value)
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, tuple):
+        if depth > MAX_DEPTH:
+            return "(...)"
+        return "(" + ", ".join(_describe(item, depth + 1) for item in value) + ")"
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # beyond CPython's int-to-str digit limit
+            return f"<int of {value.bit_length()} bits>"
+    return repr(value)
+
+
+def daily(start: date | str, end: date | str) -> Iterator[date]:
+    """Return the dates from ``start`` to ``end``, both included, one day apart.
+
+    The iterator is lazy, so a range of a million days costs nothing until consumed. Bad
+    bounds raise here rather than at the first ``next()``, where the caller would no
+    longer know which call was wrong.
+
+    Args:
+        start: the first day, a ``date`` or ``YYYY-MM-DD`` text.
+        end: the last day, a ``date`` or ``YYYY-MM-DD`` text.
+
+    Raises:
+        PartitionError: a bound is not a date, or ``end`` is before ``start``.
+    """
+    first = _as_date("start", start)
+    last = _as_date("end", end)
+    if last < first:
+        raise PartitionError(
+            f"daily range ends ({last.isoformat()}) before it starts ({first.isoformat()}); "
+            "swap the bounds"
+        )
+    # Ordinals cannot step past date.max, unlike repeatedly adding a day.
+    return map(date.fromordinal, range(first.toordinal(), last.toordinal() + 1))
+
+
+def hourly(start: datetime | str, end: datetime | str) -> Iterator[datetime]:
+    """Return aware datetimes from ``start`` to at most ``end``, exactly one hour apart.
+
+    Steps are in elapsed time, so a range across a daylight-saving change still yields
+    one value per real hour; each value is shown in ``start``'s timezone. ``end`` is
+    included when it falls a whole number of hours after ``start``. The iterator is lazy.
+
+    Args:
+        start: the first hour, an aware ``datetime`` or ISO text with a UTC offset.
+        end: the last hour, likewise.
+
+    Raises:
+        PartitionError: a bound is naive or not a datetime, or ``end`` is before ``start``.
+    """
+    first = _as_aware("start", start)
+    last = _as_aware("end", end)
+    zone = first.tzinfo
+    try:
+        first_utc = first.astimezone(UTC)
+        last_utc = last.astimezone(UTC)
+    except OverflowError:
+        raise PartitionError(
+            f"hourly range {first.isoformat()}..{last.isoformat()} is out of the datetime "
+            "range in UTC"
+        ) from None
+    if last_utc < first_utc:
+        raise PartitionError(
+            f"hourly range ends ({last.isoformat()}) before it starts ({first.isoformat()}); "
+            "swap the bounds"
+        )
+    steps = (last_utc - first_utc) // _HOUR
+    return ((first_utc + _HOUR * step).astimezone(zone) for step in range(steps + 1))
+
+
+def static(values: Iterable[Partition]) -> tuple[Partition, ...]:
+    """Return ``values`` as a tuple after validating each and refusing duplicates.
+
+    Duplicates are values that compare equal, which includes two datetimes naming the same
+    instant with different UTC offsets: they would be two stored partitions for one hour.
+
+    Raises:
+        PartitionError: a value is not allowed (named as ``values[i]``), a value repeats
+            an earlier one, or ``values`` is a single ``str`` (which would iterate as its
+            characters).
+    """
+    if isinstance(values, str | bytes):
+        raise PartitionError(
+            f"static() takes an iterable of partitions, not a single {type(values).__name__}; "
+            f"wrap it: static([{values!r}])"
+        )
+    seen: dict[Partition, int] = {}
+    result: list[Partition] = []
+    for index, value in enumerate(values):
+        encode(value, f"values[{index}]")
+        first = seen.setdefault(value, index)
+        if first != index:
+            raise PartitionError(
+                f"values[{index}]: {describe(value)!r} repeats values[{first}]; "
+                "static partitions must be unique"
+            )
+        result.append(value)
+    return tuple(result)
+
+
+def parse_range(text: str) -> Iterator[date] | Iterator[datetime]:
+    """Parse ``START..END`` into the lazy :func:`daily` or :func:`hourly` range.
+
+    ``2025-01-01..2025-01-31`` gives days; ``2025-01-01T00:00:00+00:00..2025-01-01T05:00:00+00:00``
+    gives hours. Both bounds must be the same kind.
+
+    Raises:
+        PartitionError: the text is not two dates or two aware datetimes joined by ``..``,
+            or the range is empty.
+    """
+    if not isinstance(text, str):
+        raise PartitionError(f"parse_range() takes text, not {type(text).__name__}")
+    start_text, separator, end_text = text.strip().partition("..")
+    if not separator or ".." in end_text:
+        raise PartitionError(
+            f"range {text!r} is not START..END, e.g. 2025-01-01..2025-01-31 or "
+            "2025-01-01T00:00:00+00:00..2025-01-01T05:00:00+00:00"
+        )
+    start = _parse_bound(text, start_text.strip())
+    end = _parse_bound(text, end_text.strip())
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return hourly(start, end)
+    if not isinstance(start, datetime) and not isinstance(end, datetime):
+        return daily(start, end)
+    raise PartitionError(
+        f"range {text!r} mixes a date and a datetime; use two dates for days or two "
+        "aware datetimes for hours"
+    )
+
+
+def _parse_bound(text: str, bound: str) -> date | datetime:
+    if len(bound) == 10:
+        try:
+            return _as_date("bound", bound)
+        except PartitionError:
+            pass
+    try:
+        return _as_aware("bound", bound)
+    except PartitionError:
+        raise PartitionError(
+            f"range {text!r}: {bound!r} is neither a YYYY-MM-DD date nor an ISO datetime "
+            "with a UTC offset"
+        ) from None
+
+
+def _as_date(name: str, value: object) -> date:
+    if isinstance(value, datetime):
+        raise PartitionError(
+            f"daily {name} {value.isoformat()} is a datetime; pass a date, or use hourly()"
+        )
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PartitionError(f"daily {name} {value!r} is not a date or YYYY-MM-DD text")
+
+
+def _as_aware(name: str, value: object) -> datetime:
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise PartitionError(
+                f"hourly {name} {value!r} is not ISO datetime text, e.g. 2025-01-01T00:00:00+00:00"
+            ) from None
+    if not isinstance(moment, datetime):
+        raise PartitionError(
+            f"hourly {name} {value!r} is not a datetime; pass an aware datetime or ISO text"
+        )
+    if moment.utcoffset() is None:
+        raise PartitionError(
+            f"hourly {name} {moment.isoformat()} is naive; hourly ranges need aware datetimes "
+            "(e.g. tzinfo=datetime.UTC) so that an hour is an hour"
+        )
+    return moment

@@ -1,0 +1,266 @@
+"""Starting supervisors, and ``SupervisorRef``: the handle callers use to talk to one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pykka import ActorDeadError
+
+from supervisors._actor import ActorRef, _Lifecycle
+from supervisors._clock import Clock, SystemClock
+from supervisors._errors import ChildSpecError, SupervisorError
+from supervisors._reasons import ExitReason
+from supervisors._spec import (
+    AutoShutdown,
+    ChildSpec,
+    Strategy,
+    _enum_value,
+    check_child_specs,
+    check_flags,
+)
+from supervisors._supervisor import Call, SupervisorActor, SupervisorConfig
+from supervisors._tree import ChildInfo, TreeNode
+
+__all__ = ["DynamicSupervisor", "Supervisor", "SupervisorRef"]
+
+
+class SupervisorRef:
+    """A handle to a running supervisor; every call is answered by the supervisor's actor.
+
+    Refs of children change when they restart: look them up with ``whereis(id)`` instead
+    of keeping one.
+    """
+
+    __slots__ = ("_actor", "kind", "name")
+
+    def __init__(self, actor: ActorRef, *, name: str, kind: str) -> None:
+        self._actor = actor
+        self.name = name
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"<SupervisorRef {self.kind} {self.name!r} {self._actor.actor_urn}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SupervisorRef) and other._actor.actor_urn == self._actor.actor_urn
+
+    def __hash__(self) -> int:
+        return hash(self._actor.actor_urn)
+
+    @property
+    def _lifecycle(self) -> _Lifecycle:
+        return self._actor._lifecycle
+
+    @property
+    def actor_urn(self) -> str:
+        """The URN of the supervisor's actor."""
+        return self._actor.actor_urn
+
+    @property
+    def actor_ref(self) -> ActorRef:
+        """The pykka ref of the supervisor's own actor."""
+        return self._actor
+
+    def _call(self, method: str, *args: Any, timeout: float | None = None) -> Any:
+        try:
+            return self._actor.ask(Call(method, args), timeout=timeout)
+        except ActorDeadError:
+            raise SupervisorError(
+                f"supervisor {self.name!r} is not running", code="noproc"
+            ) from None
+
+    # --- children ----------------------------------------------------------------
+    def start_child(self, spec: ChildSpec) -> Any:
+        """Add and start a child; returns its ref (None if its start ignored)."""
+        return self._call("start_child", spec)
+
+    def terminate_child(self, id_or_ref: Any) -> None:
+        """Stop a child (by id; by ref under a DynamicSupervisor), keeping its spec if static."""
+        self._call("terminate_child", id_or_ref)
+
+    def restart_child(self, child_id: str) -> Any:
+        """Start a terminated static child again; returns its new ref."""
+        return self._call("restart_child", child_id)
+
+    def delete_child(self, child_id: str) -> None:
+        """Forget the spec of a terminated static child."""
+        self._call("delete_child", child_id)
+
+    def get_childspec(self, id_or_ref: Any) -> ChildSpec:
+        """The child's spec with every default filled in."""
+        spec: ChildSpec = self._call("get_childspec", id_or_ref)
+        return spec
+
+    def which_children(self) -> list[ChildInfo]:
+        """Every child, in start order."""
+        infos: list[ChildInfo] = self._call("which_children")
+        return infos
+
+    def which_child(self, id_or_ref: Any) -> ChildInfo:
+        """One child's info; ``SupervisorError(code="not_found")`` if unknown."""
+        info: ChildInfo = self._call("which_child", id_or_ref)
+        return info
+
+    def count_children(self) -> dict[str, int]:
+        """``{"specs", "active", "supervisors", "workers"}`` as OTP counts them."""
+        counts: dict[str, int] = self._call("count_children")
+        return counts
+
+    def whereis(self, child_id: str) -> Any:
+        """The child's current ref, or None while it is not running."""
+        return self._call("whereis", child_id)
+
+    # --- the supervisor itself ---------------------------------------------------
+    def is_alive(self) -> bool:
+        """False once the supervisor has ended (``exit_reason`` is set before)."""
+        return self._actor.is_alive()
+
+    @property
+    def exit_reason(self) -> ExitReason | None:
+        """``Normal()`` after ``stop()``; ``Shutdown()`` when its parent or its restart
+        intensity ended it; None while alive."""
+        return self._actor.exit_reason
+
+    def wait_for_exit(self, timeout: float | None = None) -> bool:
+        """Block until the supervisor and all its children have ended; False on timeout."""
+        return self._actor.wait_for_exit(timeout)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop every child in reverse start order, then the supervisor.
+
+        Returns once every child has stopped or been reported ``Killed``: True if this
+        call stopped it, False if it had already ended. Raises ``TimeoutError`` if that
+        takes longer than ``timeout``.
+        """
+        try:
+            self._actor.stop(block=False)
+        except ActorDeadError:
+            return False
+        if not self._actor.wait_for_exit(timeout):
+            raise TimeoutError(f"supervisor {self.name!r} did not stop within {timeout} s")
+        return True
+
+    def tree(self, timeout: float | None = 5.0) -> TreeNode:
+        """A snapshot of this supervisor and everything below it.
+
+        Child supervisors are asked from the calling thread, never from a supervisor, so a
+        busy subtree cannot block its parent.
+        """
+        config: SupervisorConfig = self._call("config_snapshot", timeout=timeout)
+        return self._node(config, self.name, timeout)
+
+    def _node(self, config: SupervisorConfig, node_id: str, timeout: float | None) -> TreeNode:
+        children: list[TreeNode] = []
+        try:
+            snapshot = self._call("snapshot", timeout=timeout)
+        except SupervisorError:
+            snapshot = []
+        for info, own in snapshot:
+            node = own
+            if isinstance(info.ref, SupervisorRef) and info.status == "running":
+                try:
+                    sub = info.ref.tree(timeout)
+                except SupervisorError:
+                    sub = own
+                node = TreeNode(
+                    **{
+                        **_fields(node),
+                        "kind": sub.kind,
+                        "strategy": sub.strategy,
+                        "children": sub.children,
+                    }
+                )
+            children.append(node)
+        return TreeNode(
+            kind="dynamic_supervisor" if config.dynamic else "supervisor",
+            id=node_id,
+            status="running" if self.is_alive() else "terminated",
+            strategy=config.strategy.value,
+            mailbox=self._actor.actor_inbox.qsize(),  # type: ignore[attr-defined]
+            children=tuple(children),
+        )
+
+
+def _fields(node: TreeNode) -> dict[str, Any]:
+    return {name: getattr(node, name) for name in TreeNode.__dataclass_fields__}
+
+
+def _launch(config: SupervisorConfig) -> SupervisorRef:
+    actor_ref: ActorRef = SupervisorActor.start(config)  # type: ignore[assignment]
+    error = actor_ref._lifecycle.wait_started()
+    if error is not None:
+        actor_ref.wait_for_exit()
+        raise error
+    kind = "dynamic_supervisor" if config.dynamic else "supervisor"
+    return SupervisorRef(actor_ref, name=config.name, kind=kind)
+
+
+class Supervisor:
+    """Starts static supervisors (OTP's ``supervisor:start_link``)."""
+
+    @staticmethod
+    def start(
+        children: Sequence[ChildSpec],
+        *,
+        strategy: Strategy | str = Strategy.ONE_FOR_ONE,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        auto_shutdown: AutoShutdown | str = AutoShutdown.NEVER,
+        name: str | None = None,
+        clock: Clock | None = None,
+    ) -> SupervisorRef:
+        """Start a supervisor and its children, in order, before returning.
+
+        Raises:
+            ChildSpecError: a spec or flag is invalid (nothing was started).
+            StartChildError: a child failed to start; the ones already started were
+                stopped in reverse order.
+        """
+        check_child_specs(children, auto_shutdown=auto_shutdown)
+        check_flags(max_restarts, max_seconds)
+        config = SupervisorConfig(
+            name=name or "supervisor",
+            dynamic=False,
+            strategy=_enum_value(Strategy, strategy, "invalid_strategy", "strategy"),
+            max_restarts=max_restarts,
+            max_seconds=float(max_seconds),
+            auto_shutdown=_enum_value(
+                AutoShutdown, auto_shutdown, "invalid_auto_shutdown", "auto_shutdown"
+            ),
+            max_children=None,
+            clock=clock or SystemClock(),
+            specs=tuple(children),
+        )
+        return _launch(config)
+
+
+class DynamicSupervisor:
+    """Starts dynamic supervisors: one_for_one, children added with ``start_child``."""
+
+    @staticmethod
+    def start(
+        *,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        max_children: int | None = None,
+        name: str | None = None,
+        clock: Clock | None = None,
+    ) -> SupervisorRef:
+        """Start an empty dynamic supervisor."""
+        check_flags(max_restarts, max_seconds)
+        if max_children is not None and (not isinstance(max_children, int) or max_children < 0):
+            raise ChildSpecError(
+                f"invalid max_children {max_children!r}", code="invalid_max_children"
+            )
+        config = SupervisorConfig(
+            name=name or "dynamic_supervisor",
+            dynamic=True,
+            strategy=Strategy.ONE_FOR_ONE,
+            max_restarts=max_restarts,
+            max_seconds=float(max_seconds),
+            auto_shutdown=AutoShutdown.NEVER,
+            max_children=max_children,
+            clock=clock or SystemClock(),
+        )
+        return _launch(config)

@@ -1,0 +1,330 @@
+"""The supervisor actor: OTP's restart strategies, intensity and admin calls.
+
+All of a supervisor's state lives in this actor. Children report their exits through
+monitors, which send ``_ChildDown`` messages here; restarts that fail are retried through
+the mailbox (``_RestartRound``), so admin calls and shutdown are served between attempts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pykka import ActorDeadError
+
+from supervisors._actor import Actor
+from supervisors._admin import AdminCalls
+from supervisors._children import (
+    ChildRecord,
+    describe_failure,
+    start_instance,
+    stop_instances,
+    urn_of,
+)
+from supervisors._clock import Clock
+from supervisors._errors import StartChildError
+from supervisors._intensity import RestartWindow
+from supervisors._reasons import ExitReason
+from supervisors._spec import (
+    AutoShutdown,
+    ChildSpec,
+    Restart,
+    Status,
+    Strategy,
+)
+
+__all__ = ["SupervisorActor", "SupervisorConfig"]
+
+log = structlog.get_logger("supervisors")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorConfig:
+    """A supervisor's flags, fixed at start."""
+
+    name: str
+    dynamic: bool
+    strategy: Strategy
+    max_restarts: int
+    max_seconds: float
+    auto_shutdown: AutoShutdown
+    max_children: int | None
+    clock: Clock
+    specs: tuple[ChildSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _ChildDown:
+    key: int
+    instance: int
+    reason: ExitReason
+
+
+@dataclass(frozen=True, slots=True)
+class _RestartRound:
+    keys: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """An admin call from a ``SupervisorRef``: the method name and its arguments."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+
+
+class SupervisorActor(AdminCalls, Actor):
+    """Runs one supervisor; see ``docs/supervisors.md`` for the semantics."""
+
+    def __init__(self, config: SupervisorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self._children: dict[int, ChildRecord] = {}
+        self._by_id: dict[str, int] = {}
+        self._by_urn: dict[str, int] = {}
+        self._next_key = 0
+        self._window = RestartWindow(config.max_restarts, config.max_seconds)
+        self._stopping = False
+
+    # --- lifecycle ---------------------------------------------------------------
+    def on_start(self) -> None:
+        for spec in self.config.specs:
+            child = self._add(spec)
+            try:
+                self._start_child(child)
+            except StartChildError as error:
+                self._log_start_error(child, error)
+                self._remove(child)
+                self._terminate_all()
+                raise
+
+    def on_stop(self) -> None:
+        self._terminate_all()
+
+    def on_failure(self, *_exc_info: object) -> None:
+        self._terminate_all()
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _ChildDown):
+            self._child_down(message)
+            return None
+        if isinstance(message, _RestartRound):
+            self._restart_round(message.keys)
+            return None
+        if isinstance(message, Call):
+            return getattr(self, f"call_{message.method}")(*message.args)
+        raise TypeError(f"unexpected message {message!r}")
+
+    # --- bookkeeping -------------------------------------------------------------
+    def _add(self, spec: ChildSpec) -> ChildRecord:
+        self._next_key += 1
+        child = ChildRecord(self._next_key, spec)
+        self._children[child.key] = child
+        if not self.config.dynamic:
+            self._by_id[spec.id] = child.key
+        return child
+
+    def _remove(self, child: ChildRecord) -> None:
+        child.cancel_pending()
+        self._children.pop(child.key, None)
+        if self._by_id.get(child.spec.id) == child.key:
+            del self._by_id[child.spec.id]
+
+    def _start_child(self, child: ChildRecord) -> Any:
+        ref = start_instance(child, self.config.clock.monotonic(), self._notify_down)
+        urn = urn_of(ref)
+        if urn is not None:
+            self._by_urn[urn] = child.key
+        if ref is None:
+            log.info("supervisor.child_ignored", supervisor=self.config.name, child=child.spec.id)
+        else:
+            log.info("supervisor.child_started", supervisor=self.config.name, child=child.spec.id)
+        return ref
+
+    def _stop_children(self, children: list[ChildRecord]) -> None:
+        for child in children:
+            urn = urn_of(child.ref)
+            if urn is not None:
+                self._by_urn.pop(urn, None)
+        stop_instances(children, self.config.name)
+
+    def _notify_down(self, key: int, instance: int, reason: ExitReason) -> None:
+        self._tell_self(_ChildDown(key, instance, reason))
+
+    def _tell_self(self, message: object) -> None:
+        # If the supervisor ended meanwhile, it has already stopped its children.
+        with contextlib.suppress(ActorDeadError):
+            self.actor_ref.tell(message)
+
+    def _log_start_error(self, child: ChildRecord, error: BaseException) -> None:
+        log.error(
+            "supervisor.start_error",
+            supervisor=self.config.name,
+            child=child.spec.id,
+            reason=describe_failure(error),
+        )
+
+    def _terminate_all(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        children = list(self._children.values())
+        for child in children:
+            child.cancel_pending()
+        if self.config.dynamic:
+            self._stop_children([c for c in children if c.lifecycle is not None])
+        else:
+            for child in reversed(children):
+                self._stop_children([child])
+        self._children.clear()
+        log.info("supervisor.stopped", supervisor=self.config.name)
+
+    # --- exits and restarts ------------------------------------------------------
+    def _child_down(self, message: _ChildDown) -> None:
+        child = self._children.get(message.key)
+        if child is None or child.instance != message.instance or self._stopping:
+            return
+        reason = message.reason
+        urn = urn_of(child.ref)
+        if urn is not None:
+            self._by_urn.pop(urn, None)
+        child.ref = child.lifecycle = child.monitor_token = None
+        child.status = Status.TERMINATED
+        child.last_exit = reason
+        backoff = child.spec.backoff
+        now = self.config.clock.monotonic()
+        if (
+            backoff
+            and child.started_mono is not None
+            and now - child.started_mono >= backoff.reset_after
+        ):
+            child.backoff_attempt = 0
+        log.info(
+            "supervisor.child_exited",
+            supervisor=self.config.name,
+            child=child.spec.id,
+            reason=reason.describe(),
+        )
+        if child.spec.restart == Restart.TEMPORARY:
+            self._remove(child)
+            self._maybe_auto_shutdown(child)
+        elif child.spec.restart == Restart.TRANSIENT and not reason.is_crash:
+            self._maybe_auto_shutdown(child)
+        else:
+            self._begin_restart(child)
+
+    def _maybe_auto_shutdown(self, child: ChildRecord) -> None:
+        mode = self.config.auto_shutdown
+        if not child.spec.significant or mode == AutoShutdown.NEVER:
+            return
+        if mode == AutoShutdown.ALL_SIGNIFICANT and any(
+            c.spec.significant and c.status != Status.TERMINATED for c in self._children.values()
+        ):
+            return
+        log.info("supervisor.auto_shutdown", supervisor=self.config.name, child=child.spec.id)
+        self.finish()
+
+    def _group(self, child: ChildRecord) -> list[ChildRecord]:
+        strategy = self.config.strategy
+        if strategy == Strategy.ONE_FOR_ONE or self.config.dynamic:
+            return [child]
+        children = list(self._children.values())
+        if strategy == Strategy.ONE_FOR_ALL:
+            return children
+        return children[children.index(child) :]
+
+    def _begin_restart(self, child: ChildRecord) -> None:
+        group = self._group(child)
+        for sibling in reversed(group):
+            if sibling is not child and sibling.lifecycle is not None:
+                self._stop_children([sibling])
+                if sibling.temporary:
+                    self._remove(sibling)
+        group = [g for g in group if g.key in self._children]
+        for member in group:
+            member.cancel_pending()
+            member.status = Status.RESTARTING
+        self._schedule([m.key for m in group], child, immediately=True)
+
+    def _schedule(self, keys: Iterable[int], trigger: ChildRecord, *, immediately: bool) -> None:
+        round_ = _RestartRound(tuple(keys))
+        backoff = trigger.spec.backoff
+        if backoff is not None:
+            trigger.backoff_attempt += 1
+            delay = backoff.delay(trigger.backoff_attempt)
+            trigger.pending = self.config.clock.call_later(delay, lambda: self._tell_self(round_))
+        elif immediately:
+            self._restart_round(round_.keys)
+        else:
+            self._tell_self(round_)
+
+    def _restart_round(self, keys: tuple[int, ...]) -> None:
+        group = [
+            self._children[k]
+            for k in keys
+            if k in self._children and self._children[k].status == Status.RESTARTING
+        ]
+        if not group or self._stopping:
+            return
+        for member in group:
+            member.pending = None
+        if not self._window.add(self.config.clock.monotonic()):
+            self._give_up(group[0])
+            return
+        for index, member in enumerate(group):
+            if self._wait_for_zombie(member, group[index:]):
+                return
+            try:
+                ref = self._start_child(member)
+            except StartChildError as error:
+                self._log_start_error(member, error)
+                self._retry_after_failure(group, index)
+                return
+            if ref is None and self.config.dynamic:
+                self._remove(member)
+                continue
+            member.restarts += 1
+            log.info(
+                "supervisor.child_restarted", supervisor=self.config.name, child=member.spec.id
+            )
+
+    def _wait_for_zombie(self, member: ChildRecord, rest: list[ChildRecord]) -> bool:
+        """Defer a restart while a killed instance of the same child still runs."""
+        if not member.zombie_alive():
+            return False
+        assert member.zombie is not None
+        round_ = _RestartRound(tuple(m.key for m in rest))
+        token = member.zombie.add_monitor(lambda _reason: self._tell_self(round_))
+        if token is None:
+            member.zombie = None
+            return False
+        log.warning(
+            "supervisor.restart_deferred", supervisor=self.config.name, child=member.spec.id
+        )
+        return True
+
+    def _retry_after_failure(self, group: list[ChildRecord], failed: int) -> None:
+        if self.config.strategy == Strategy.ONE_FOR_ALL and not self.config.dynamic:
+            restarted = [m for m in group[:failed] if m.lifecycle is not None]
+            for member in reversed(restarted):
+                self._stop_children([member])
+            retry = group
+        else:
+            retry = group[failed:]
+        for member in retry:
+            member.status = Status.RESTARTING
+        self._schedule([m.key for m in retry], group[failed], immediately=False)
+
+    def _give_up(self, child: ChildRecord) -> None:
+        log.error(
+            "supervisor.max_intensity",
+            supervisor=self.config.name,
+            child=child.spec.id,
+            max_restarts=self.config.max_restarts,
+            max_seconds=self.config.max_seconds,
+        )
+        self._remove(child)
+        self.finish()

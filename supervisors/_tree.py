@@ -1,0 +1,112 @@
+"""Tree inspection: a frozen, JSON-serialisable snapshot and a ``pstree``-like drawing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ChildInfo", "TreeNode", "render_tree"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChildInfo:
+    """One child as its supervisor sees it (``which_children``).
+
+    ``ref`` is None while the child is not running; ``last_exit`` the ``ExitReason`` of its
+    previous instance, if any.
+    """
+
+    id: str
+    ref: Any
+    type: str
+    status: str
+    restarts: int
+    last_exit: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TreeNode:
+    """A snapshot of one node of a supervision tree.
+
+    ``kind`` is ``supervisor``, ``dynamic_supervisor`` or ``worker``; ``started_at`` an ISO
+    8601 UTC timestamp; ``last_exit`` a short description and ``last_exit_traceback`` the
+    formatted traceback of a crash.
+    """
+
+    kind: str
+    id: str
+    status: str
+    strategy: str | None = None
+    restarts: int = 0
+    started_at: str | None = None
+    last_exit: str | None = None
+    last_exit_traceback: str | None = None
+    mailbox: int = 0
+    children: tuple[TreeNode, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A dict of plain JSON types, children nested."""
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "status": self.status,
+            "strategy": self.strategy,
+            "restarts": self.restarts,
+            "started_at": self.started_at,
+            "last_exit": self.last_exit,
+            "last_exit_traceback": self.last_exit_traceback,
+            "mailbox": self.mailbox,
+            "children": [child.to_dict() for child in self.children],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TreeNode:
+        """Rebuild a snapshot from ``to_dict()`` output (e.g. read from another process)."""
+        fields = {k: v for k, v in data.items() if k != "children"}
+        children = tuple(cls.from_dict(c) for c in data.get("children", ()))
+        return cls(**fields, children=children)
+
+    def walk(self) -> list[TreeNode]:
+        """This node and every node below it, depth first."""
+        nodes = [self]
+        for child in self.children:
+            nodes.extend(child.walk())
+        return nodes
+
+
+def iso_time(timestamp: float | None) -> str | None:
+    """Format a wall-clock timestamp for a snapshot."""
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+
+
+def _label(node: TreeNode) -> str:
+    parts = [node.id]
+    if node.strategy:
+        parts.append(f"({node.strategy})")
+    elif node.kind == "worker":
+        parts.append("[worker]")
+    parts.append(node.status)
+    if node.restarts:
+        parts.append(f"restarts={node.restarts}")
+    if node.mailbox:
+        parts.append(f"mailbox={node.mailbox}")
+    if node.last_exit and node.status != "running":
+        parts.append(f"last_exit={node.last_exit}")
+    return " ".join(parts)
+
+
+def render_tree(node: TreeNode) -> str:
+    """Draw a tree like ``pstree``: one line per node with its status and restarts."""
+    lines = [_label(node)]
+
+    def draw(children: tuple[TreeNode, ...], prefix: str) -> None:
+        for index, child in enumerate(children):
+            last = index == len(children) - 1
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{_label(child)}")
+            draw(child.children, prefix + ("    " if last else "│   "))
+
+    draw(node.children, "")
+    return "\n".join(lines)
