@@ -1,1 +1,145 @@
-"""FlowStone."""
+"""FlowStone: asset-first data orchestration on an OTP-style supervision tree.
+
+Define assets on a ``Pipeline``, start a node with ``fs.start()``, and materialize them
+per partition with ``node.run``/``node.backfill``. See ``docs/concepts.md``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Literal
+
+from flowstone import codec, events, io, partitions, testing
+from flowstone._asset import AssetInfo, AssetOptions
+from flowstone._context import Context
+from flowstone._default import default_node, start
+from flowstone._execution.backfill import BackfillReport, PartitionResult
+from flowstone._graph import render as _render
+from flowstone._node.config import NodeConfig
+from flowstone._node.health import Check, Health
+from flowstone._node.lineage import LineageFailure, LineageRef
+from flowstone._node.node import Node
+from flowstone._pipeline import Pipeline
+from flowstone._retry import Retry
+from flowstone._store import Status
+from flowstone.errors import (
+    AssetNotFoundError,
+    CycleError,
+    DecodeError,
+    DefinitionError,
+    DependencyNotReadyError,
+    EncodeError,
+    FlowStoneError,
+    LineageError,
+    MaterializationError,
+    NotMaterializedError,
+    PartitionError,
+    StoreUnavailableError,
+)
+
+try:
+    __version__ = version("flowstone")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    # defining
+    "Pipeline",
+    "AssetOptions",
+    "AssetInfo",
+    "Retry",
+    "Context",
+    "assets",
+    "asset_info",
+    "graph",
+    # running
+    "start",
+    "Node",
+    "NodeConfig",
+    "Status",
+    "BackfillReport",
+    "PartitionResult",
+    "LineageRef",
+    "LineageFailure",
+    "Health",
+    "Check",
+    "run",
+    "get",
+    "exists",
+    "status",
+    "invalidate",
+    "backfill",
+    "backfill_iter",
+    "default_node",
+    # modules
+    "codec",
+    "events",
+    "io",
+    "partitions",
+    "testing",
+    # errors
+    "FlowStoneError",
+    "DefinitionError",
+    "CycleError",
+    "PartitionError",
+    "AssetNotFoundError",
+    "DependencyNotReadyError",
+    "NotMaterializedError",
+    "MaterializationError",
+    "LineageError",
+    "EncodeError",
+    "DecodeError",
+    "StoreUnavailableError",
+    "__version__",
+]
+
+
+def assets(pipeline: Pipeline) -> list[str]:
+    """The asset names of ``pipeline`` in definition order."""
+    return pipeline.assets()
+
+
+def asset_info(pipeline: Pipeline, name: str) -> AssetInfo:
+    """Name, dependencies, description and options of one asset."""
+    return pipeline.info(name)
+
+
+def graph(pipeline: Pipeline, format: Literal["ascii", "mermaid", "dot"] = "ascii") -> str:
+    """The dependency graph drawn as text, a Mermaid ``graph TD`` or Graphviz dot."""
+    descriptions = {name: pipeline.get(name).options.description or "" for name in pipeline.assets()}
+    return _render(pipeline.name, pipeline.deps, descriptions, format)
+
+
+def run(pipeline: Pipeline, asset: str, **options: Any) -> Any:
+    """``node.run`` on the default node."""
+    return default_node().run(pipeline, asset, **options)
+
+
+def get(pipeline: Pipeline, asset: str, partition: Any = None) -> Any:
+    """``node.get`` on the default node."""
+    return default_node().get(pipeline, asset, partition)
+
+
+def exists(pipeline: Pipeline, asset: str, partition: Any = None) -> bool:
+    """``node.exists`` on the default node."""
+    return default_node().exists(pipeline, asset, partition)
+
+
+def status(pipeline: Pipeline, asset: str, partition: Any = None) -> Status:
+    """``node.status`` on the default node."""
+    return default_node().status(pipeline, asset, partition)
+
+
+def invalidate(pipeline: Pipeline, asset: str, partition: Any = None, *, cascade: bool = False) -> int:
+    """``node.invalidate`` on the default node."""
+    return default_node().invalidate(pipeline, asset, partition, cascade=cascade)
+
+
+def backfill(pipeline: Pipeline, asset: str, partitions: Any, **options: Any) -> BackfillReport:
+    """``node.backfill`` on the default node."""
+    return default_node().backfill(pipeline, asset, partitions, **options)
+
+
+def backfill_iter(pipeline: Pipeline, asset: str, partitions: Any, **options: Any) -> Any:
+    """``node.backfill_iter`` on the default node."""
+    return default_node().backfill_iter(pipeline, asset, partitions, **options)

@@ -67,9 +67,7 @@ def _unknown_message(pipeline: str, name: str, dep: str, deps: Deps) -> str:
     candidates = [other for other in deps if other != name]
     close = difflib.get_close_matches(dep, candidates, n=1)
     hint = (
-        f"did you mean {close[0]!r}?"
-        if close
-        else f"define an asset named {dep!r} or fix the parameter name"
+        f"did you mean {close[0]!r}?" if close else f"define an asset named {dep!r} or fix the parameter name"
     )
     return f"pipeline {pipeline!r}: asset {name!r} depends on unknown asset {dep!r}; {hint}"
 
@@ -313,8 +311,6 @@ def _dot(pipeline: str, deps: Deps, summaries: Mapping[str, str]) -> str:
         else:
             lines.append(f"    {_dot_quote(name)};")
     for name, needs in deps.items():
-        lines.extend(
-            f"    {_dot_quote(dep)} -> {_dot_quote(name)};" for dep in dict.fromkeys(needs)
-        )
+        lines.extend(f"    {_dot_quote(dep)} -> {_dot_quote(name)};" for dep in dict.fromkeys(needs))
     lines.append("}")
     return "\n".join(lines)

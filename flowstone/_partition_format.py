@@ -24,8 +24,7 @@ Partition: TypeAlias = str | int | date | datetime | tuple["Partition", ...] | N
 MAX_DEPTH: Final = 4
 MAX_BYTES: Final = 1024
 ALLOWED: Final = (
-    "allowed: None, str, int, date, aware datetime, "
-    f"or tuples of these nested at most {MAX_DEPTH} deep"
+    f"allowed: None, str, int, date, aware datetime, or tuples of these nested at most {MAX_DEPTH} deep"
 )
 
 # Below this many characters the UTF-8 form cannot exceed MAX_BYTES (4 bytes per code

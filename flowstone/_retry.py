@@ -50,9 +50,7 @@ class Retry:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
             raise TypeError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
         if self.max_attempts < 1:
-            raise ValueError(
-                f"max_attempts must be >= 1 (1 means no retries), got {self.max_attempts!r}"
-            )
+            raise ValueError(f"max_attempts must be >= 1 (1 means no retries), got {self.max_attempts!r}")
         if self.backoff not in _BACKOFFS:
             allowed = ", ".join(repr(name) for name in _BACKOFFS)
             raise ValueError(f"backoff must be one of {allowed}, got {self.backoff!r}")
@@ -62,13 +60,10 @@ class Retry:
                 raise TypeError(f"{field} must be a number of seconds, got {value!r}")
         # Written as "not (in range)" so NaN, which fails every comparison, is rejected too.
         if not 0 <= self.base_delay < math.inf:
-            raise ValueError(
-                f"base_delay must be a finite number of seconds >= 0, got {self.base_delay!r}"
-            )
+            raise ValueError(f"base_delay must be a finite number of seconds >= 0, got {self.base_delay!r}")
         if not self.base_delay <= self.max_delay < math.inf:
             raise ValueError(
-                "max_delay must be finite and >= base_delay "
-                f"({self.base_delay!r}), got {self.max_delay!r}"
+                f"max_delay must be finite and >= base_delay ({self.base_delay!r}), got {self.max_delay!r}"
             )
         if not 0 <= self.jitter < 1:
             raise ValueError(f"jitter must be in the range [0, 1), got {self.jitter!r}")

@@ -134,8 +134,7 @@ def daily(start: date | str, end: date | str) -> Iterator[date]:
     last = _as_date("end", end)
     if last < first:
         raise PartitionError(
-            f"daily range ends ({last.isoformat()}) before it starts ({first.isoformat()}); "
-            "swap the bounds"
+            f"daily range ends ({last.isoformat()}) before it starts ({first.isoformat()}); swap the bounds"
         )
     # Ordinals cannot step past date.max, unlike repeatedly adding a day.
     return map(date.fromordinal, range(first.toordinal(), last.toordinal() + 1))
@@ -163,13 +162,11 @@ def hourly(start: datetime | str, end: datetime | str) -> Iterator[datetime]:
         last_utc = last.astimezone(UTC)
     except OverflowError:
         raise PartitionError(
-            f"hourly range {first.isoformat()}..{last.isoformat()} is out of the datetime "
-            "range in UTC"
+            f"hourly range {first.isoformat()}..{last.isoformat()} is out of the datetime range in UTC"
         ) from None
     if last_utc < first_utc:
         raise PartitionError(
-            f"hourly range ends ({last.isoformat()}) before it starts ({first.isoformat()}); "
-            "swap the bounds"
+            f"hourly range ends ({last.isoformat()}) before it starts ({first.isoformat()}); swap the bounds"
         )
     steps = (last_utc - first_utc) // _HOUR
     return ((first_utc + _HOUR * step).astimezone(zone) for step in range(steps + 1))
@@ -230,8 +227,7 @@ def parse_range(text: str) -> Iterator[date] | Iterator[datetime]:
     if not isinstance(start, datetime) and not isinstance(end, datetime):
         return daily(start, end)
     raise PartitionError(
-        f"range {text!r} mixes a date and a datetime; use two dates for days or two "
-        "aware datetimes for hours"
+        f"range {text!r} mixes a date and a datetime; use two dates for days or two aware datetimes for hours"
     )
 
 
@@ -245,16 +241,13 @@ def _parse_bound(text: str, bound: str) -> date | datetime:
         return _as_aware("bound", bound)
     except PartitionError:
         raise PartitionError(
-            f"range {text!r}: {bound!r} is neither a YYYY-MM-DD date nor an ISO datetime "
-            "with a UTC offset"
+            f"range {text!r}: {bound!r} is neither a YYYY-MM-DD date nor an ISO datetime with a UTC offset"
         ) from None
 
 
 def _as_date(name: str, value: object) -> date:
     if isinstance(value, datetime):
-        raise PartitionError(
-            f"daily {name} {value.isoformat()} is a datetime; pass a date, or use hourly()"
-        )
+        raise PartitionError(f"daily {name} {value.isoformat()} is a datetime; pass a date, or use hourly()")
     if isinstance(value, date):
         return value
     if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
@@ -275,9 +268,7 @@ def _as_aware(name: str, value: object) -> datetime:
                 f"hourly {name} {value!r} is not ISO datetime text, e.g. 2025-01-01T00:00:00+00:00"
             ) from None
     if not isinstance(moment, datetime):
-        raise PartitionError(
-            f"hourly {name} {value!r} is not a datetime; pass an aware datetime or ISO text"
-        )
+        raise PartitionError(f"hourly {name} {value!r} is not a datetime; pass an aware datetime or ISO text")
     if moment.utcoffset() is None:
         raise PartitionError(
             f"hourly {name} {moment.isoformat()} is naive; hourly ranges need aware datetimes "

@@ -243,6 +243,9 @@ class Actor(pykka.ThreadingActor):
                 return Crashed(exc)
             if reply_to is not None:
                 reply_to.set(response)
+            # Drop references to the handled message before blocking on the next one, so
+            # an idle actor keeps nothing alive (pykka's loop keeps its last message).
+            del envelope, message, response, reply_to
             if self._finish_info is not _UNSET:
                 return Shutdown(self._finish_info)
 

@@ -71,12 +71,8 @@ class AdminCalls:
             if existing is not None:
                 child = self._children[existing]
                 if child.running:
-                    raise SupervisorError(
-                        f"child {spec.id!r} is already started", code="already_started"
-                    )
-                raise SupervisorError(
-                    f"child {spec.id!r} is already present", code="already_present"
-                )
+                    raise SupervisorError(f"child {spec.id!r} is already started", code="already_started")
+                raise SupervisorError(f"child {spec.id!r} is already present", code="already_present")
         child = self._add(spec)
         try:
             ref = self._start_child(child)
@@ -91,9 +87,7 @@ class AdminCalls:
     def call_terminate_child(self, id_or_ref: Any) -> None:
         if self.config.dynamic == isinstance(id_or_ref, str):
             what = "a ref" if self.config.dynamic else "an id"
-            raise SupervisorError(
-                f"{self.config.name}: children are addressed by {what}", code="not_found"
-            )
+            raise SupervisorError(f"{self.config.name}: children are addressed by {what}", code="not_found")
         child = self._find(id_or_ref)
         child.cancel_pending()
         if child.lifecycle is not None:
@@ -106,9 +100,7 @@ class AdminCalls:
         self._static_only("restart_child")
         child = self._find(child_id)
         if child.status != Status.TERMINATED:
-            raise SupervisorError(
-                f"child {child_id!r} is {child.status.value}", code=child.status.value
-            )
+            raise SupervisorError(f"child {child_id!r} is {child.status.value}", code=child.status.value)
         if child.zombie_alive():
             raise SupervisorError(
                 f"child {child_id!r}: its killed instance is still running; try again later",
@@ -120,9 +112,7 @@ class AdminCalls:
         self._static_only("delete_child")
         child = self._find(child_id)
         if child.status != Status.TERMINATED:
-            raise SupervisorError(
-                f"child {child_id!r} is {child.status.value}", code=child.status.value
-            )
+            raise SupervisorError(f"child {child_id!r} is {child.status.value}", code=child.status.value)
         self._remove(child)
 
     def _static_only(self, call: str) -> None:

@@ -66,9 +66,7 @@ class SupervisorRef:
         try:
             return self._actor.ask(Call(method, args), timeout=timeout)
         except ActorDeadError:
-            raise SupervisorError(
-                f"supervisor {self.name!r} is not running", code="noproc"
-            ) from None
+            raise SupervisorError(f"supervisor {self.name!r} is not running", code="noproc") from None
 
     # --- children ----------------------------------------------------------------
     def start_child(self, spec: ChildSpec) -> Any:
@@ -225,9 +223,7 @@ class Supervisor:
             strategy=_enum_value(Strategy, strategy, "invalid_strategy", "strategy"),
             max_restarts=max_restarts,
             max_seconds=float(max_seconds),
-            auto_shutdown=_enum_value(
-                AutoShutdown, auto_shutdown, "invalid_auto_shutdown", "auto_shutdown"
-            ),
+            auto_shutdown=_enum_value(AutoShutdown, auto_shutdown, "invalid_auto_shutdown", "auto_shutdown"),
             max_children=None,
             clock=clock or SystemClock(),
             specs=tuple(children),
@@ -250,9 +246,7 @@ class DynamicSupervisor:
         """Start an empty dynamic supervisor."""
         check_flags(max_restarts, max_seconds)
         if max_children is not None and (not isinstance(max_children, int) or max_children < 0):
-            raise ChildSpecError(
-                f"invalid max_children {max_children!r}", code="invalid_max_children"
-            )
+            raise ChildSpecError(f"invalid max_children {max_children!r}", code="invalid_max_children")
         config = SupervisorConfig(
             name=name or "dynamic_supervisor",
             dynamic=True,

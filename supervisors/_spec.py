@@ -148,9 +148,7 @@ class ChildSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
-            raise ChildSpecError(
-                f"child spec needs a non-empty str id, got {self.id!r}", code="missing_id"
-            )
+            raise ChildSpecError(f"child spec needs a non-empty str id, got {self.id!r}", code="missing_id")
         if not callable(self.start):
             raise ChildSpecError(
                 f"child {self.id!r}: start must be a callable returning an actor ref",
@@ -191,8 +189,7 @@ class ChildSpec:
         ):
             return float(value)
         raise ChildSpecError(
-            f"child {self.id!r}: invalid shutdown {value!r}; use seconds ≥ 0, "
-            "'infinity' or 'brutal_kill'",
+            f"child {self.id!r}: invalid shutdown {value!r}; use seconds ≥ 0, 'infinity' or 'brutal_kill'",
             code="invalid_shutdown",
         )
 
@@ -216,9 +213,7 @@ def check_child_specs(specs: Iterable[ChildSpec], *, auto_shutdown: str = "never
     """
     if isinstance(specs, str | bytes) or not isinstance(specs, Iterable):
         raise ChildSpecError(f"child specs must be a list, got {specs!r}", code="badarg")
-    shutdown_mode = _enum_value(
-        AutoShutdown, auto_shutdown, "invalid_auto_shutdown", "auto_shutdown"
-    )
+    shutdown_mode = _enum_value(AutoShutdown, auto_shutdown, "invalid_auto_shutdown", "auto_shutdown")
     seen: set[str] = set()
     for spec in specs:
         if not isinstance(spec, ChildSpec):

@@ -196,11 +196,7 @@ class SupervisorActor(AdminCalls, Actor):
         child.last_exit = reason
         backoff = child.spec.backoff
         now = self.config.clock.monotonic()
-        if (
-            backoff
-            and child.started_mono is not None
-            and now - child.started_mono >= backoff.reset_after
-        ):
+        if backoff and child.started_mono is not None and now - child.started_mono >= backoff.reset_after:
             child.backoff_attempt = 0
         log.info(
             "supervisor.child_exited",
@@ -287,9 +283,7 @@ class SupervisorActor(AdminCalls, Actor):
                 self._remove(member)
                 continue
             member.restarts += 1
-            log.info(
-                "supervisor.child_restarted", supervisor=self.config.name, child=member.spec.id
-            )
+            log.info("supervisor.child_restarted", supervisor=self.config.name, child=member.spec.id)
 
     def _wait_for_zombie(self, member: ChildRecord, rest: list[ChildRecord]) -> bool:
         """Defer a restart while a killed instance of the same child still runs."""
@@ -301,9 +295,7 @@ class SupervisorActor(AdminCalls, Actor):
         if token is None:
             member.zombie = None
             return False
-        log.warning(
-            "supervisor.restart_deferred", supervisor=self.config.name, child=member.spec.id
-        )
+        log.warning("supervisor.restart_deferred", supervisor=self.config.name, child=member.spec.id)
         return True
 
     def _retry_after_failure(self, group: list[ChildRecord], failed: int) -> None:

@@ -1,0 +1,143 @@
+"""Asset definitions: the options an asset takes and what a pipeline knows about it."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flowstone import partitions
+from flowstone._options import build_options
+from flowstone._retry import Retry
+from flowstone.errors import DefinitionError, PartitionError
+
+if TYPE_CHECKING:
+    from flowstone.io import IOManager
+
+__all__ = ["AssetDef", "AssetInfo", "AssetOptions", "make_options"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetOptions:
+    """Everything an asset can be configured with; ``@pipeline.asset(**options)``.
+
+    Attributes:
+        depends_on: upstream asset names; by default the function's parameters after ctx.
+        description: one line for ``asset_info`` and graphs; defaults to the docstring.
+        retry: retry policy; None uses the node's default.
+        timeout: seconds one attempt may run before it counts as failed; None for no limit.
+        io: where the value is stored; None uses the node's default IO manager.
+        partitions: the partitions this asset accepts; None accepts any valid partition.
+    """
+
+    depends_on: tuple[str, ...] | None = None
+    description: str | None = None
+    retry: Retry | None = None
+    timeout: float | None = None
+    io: IOManager | None = None
+    partitions: tuple[partitions.Partition, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.depends_on is not None:
+            if isinstance(self.depends_on, str) or not isinstance(self.depends_on, Iterable):
+                raise TypeError(f"depends_on must be a list of asset names, got {self.depends_on!r}")
+            object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        if self.retry is not None and not isinstance(self.retry, Retry):
+            raise TypeError(f"retry must be a flowstone.Retry, got {self.retry!r}")
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0
+        ):
+            raise ValueError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
+        if self.partitions is not None:
+            try:
+                declared = partitions.static(self.partitions)
+            except PartitionError as exc:
+                raise DefinitionError(f"bad partition declaration: {exc}") from exc
+            object.__setattr__(self, "partitions", declared)
+
+
+def make_options(options: Mapping[str, Any]) -> AssetOptions:
+    """Build ``AssetOptions`` from keyword options, naming the valid ones on a typo."""
+    return build_options(AssetOptions, options, "asset")
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInfo:
+    """A description of one asset, for tools and docs (``fs.asset_info``)."""
+
+    name: str
+    depends_on: tuple[str, ...]
+    description: str | None
+    options: AssetOptions
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AssetDef:
+    """One asset as the runtime sees it: its function, dependencies and options.
+
+    ``params`` are the dependency names passed to the function as keyword arguments;
+    dependencies not among them only order the run.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    deps: tuple[str, ...]
+    params: tuple[str, ...]
+    options: AssetOptions
+    accepts_all: bool = field(default=False)
+
+    @classmethod
+    def define(cls, pipeline: str, fn: Callable[..., Any], options: AssetOptions) -> AssetDef:
+        name = getattr(fn, "__name__", None)
+        if not callable(fn) or not isinstance(name, str) or not name.isidentifier():
+            raise DefinitionError(f"pipeline {pipeline!r}: an asset must be a named function, got {fn!r}")
+        where = f"pipeline {pipeline!r}, asset {name!r}"
+        try:
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError) as exc:
+            raise DefinitionError(f"{where}: cannot read the function's signature: {exc}") from exc
+        parameters = list(signature.parameters.values())
+        if not parameters or parameters[0].kind not in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            raise DefinitionError(
+                f"{where}: the first parameter must be the context, e.g. def {name}(ctx): ..."
+            )
+        rest = parameters[1:]
+        accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest)
+        named = [
+            p for p in rest if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+        ]
+        deps = options.depends_on if options.depends_on is not None else tuple(p.name for p in named)
+        for param in named:
+            if param.name not in deps and param.default is inspect.Parameter.empty:
+                raise DefinitionError(
+                    f"{where}: parameter {param.name!r} is not a dependency; add it to "
+                    "depends_on or give it a default"
+                )
+        if len(set(deps)) != len(deps):
+            raise DefinitionError(f"{where}: depends_on lists a dependency twice: {deps!r}")
+        params = deps if accepts_all else tuple(d for d in deps if d in {p.name for p in named})
+        description = options.description
+        if description is None and fn.__doc__:
+            description = inspect.cleandoc(fn.__doc__).splitlines()[0]
+        if description != options.description:
+            options = dataclasses.replace(options, description=description)
+        return cls(name, fn, tuple(deps), params, options, accepts_all)
+
+    def info(self) -> AssetInfo:
+        return AssetInfo(self.name, self.deps, self.options.description, self.options)
+
+    def check_partition(self, pipeline: str, partition: partitions.Partition) -> None:
+        """Raise ``PartitionError`` if this asset does not accept ``partition``."""
+        declared = self.options.partitions
+        if declared is not None and partition not in declared:
+            shown = ", ".join(partitions.describe(p) for p in declared[:5])
+            more = ", ..." if len(declared) > 5 else ""
+            raise PartitionError(
+                f"pipeline {pipeline!r}, asset {self.name!r}: partition "
+                f"{partitions.describe(partition)!r} is not declared; declared: {shown}{more}"
+            )

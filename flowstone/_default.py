@@ -1,0 +1,36 @@
+"""The default node behind ``fs.run``, ``fs.get`` and friends.
+
+Created on first use (in memory) and stopped at interpreter exit. It is the one piece of
+module-level state in FlowStone, kept for convenience in scripts and notebooks; services
+and tests should start their own nodes with ``fs.start()``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import Any
+
+from flowstone._node.config import NodeConfig
+from flowstone._node.node import Node
+from flowstone._options import build_options
+
+__all__ = ["default_node", "start"]
+
+_lock = threading.Lock()
+_default: Node | None = None
+
+
+def start(**options: Any) -> Node:
+    """Start a node: ``with fs.start() as node: ...``. Options are ``NodeConfig`` fields."""
+    return Node(build_options(NodeConfig, options, "node"))
+
+
+def default_node() -> Node:
+    """The process's default node, started on first use."""
+    global _default
+    with _lock:
+        if _default is None or not _default.is_alive():
+            _default = start(name="default")
+            atexit.register(_default.stop)
+        return _default

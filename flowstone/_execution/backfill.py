@@ -1,0 +1,175 @@
+"""Backfill: one target asset over many partitions, lazily, with bounded parallelism."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sized
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+import structlog
+
+from flowstone import partitions
+from flowstone._execution.plan import plan_run
+from flowstone._execution.scheduler import PartitionRun, Scheduler
+from flowstone._node.services import Services
+from flowstone._pipeline import Pipeline
+from flowstone.errors import FlowStoneError
+from flowstone.events import BackfillProgress
+
+__all__ = ["BackfillOptions", "BackfillReport", "PartitionResult", "run_backfill"]
+
+log = structlog.get_logger("flowstone")
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionResult:
+    """How one partition of a backfill ended.
+
+    ``status`` is ``succeeded``, ``failed``, ``skipped`` (already materialized, or left
+    unrun after a halt) or ``timed_out``.
+    """
+
+    partition: partitions.Partition
+    status: Literal["succeeded", "failed", "skipped", "timed_out"]
+    run_id: str | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class BackfillReport:
+    """Counters of a finished backfill, and the partitions that failed or timed out."""
+
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    timed_out: int = 0
+    failures: list[PartitionResult] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.failed + self.skipped + self.timed_out
+
+    def add(self, result: PartitionResult) -> None:
+        if result.status == "succeeded":
+            self.succeeded += 1
+        elif result.status == "skipped":
+            self.skipped += 1
+        else:
+            if result.status == "failed":
+                self.failed += 1
+            else:
+                self.timed_out += 1
+            self.failures.append(result)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillOptions:
+    parallel: int
+    timeout: float
+    force: bool
+    on_error: Literal["continue", "halt"]
+    progress: Progress | None
+
+
+def run_backfill(
+    pipeline: Pipeline,
+    asset: str,
+    items: Iterable[partitions.Partition],
+    options: BackfillOptions,
+    services: Services,
+    is_done: Callable[[str, str], bool],
+) -> Iterator[PartitionResult]:
+    """Yield one result per partition as it finishes; at most ``parallel`` in flight.
+
+    Partitions are pulled from ``items`` only when a slot is free, and nothing is kept
+    about a finished partition, so memory does not grow with the number of partitions.
+    """
+    total = len(items) if isinstance(items, Sized) else None
+    source = iter(items)
+    scheduler = Scheduler(pipeline, services)
+    done = failed = 0
+    halted = False
+
+    def report(result: PartitionResult) -> PartitionResult:
+        nonlocal done, failed
+        done += 1
+        if result.status in ("failed", "timed_out"):
+            failed += 1
+        if options.progress is not None:
+            options.progress(done, total)
+        if services.events.active:
+            services.events.emit(BackfillProgress(pipeline.name, asset, done, total, failed))
+        return result
+
+    while True:
+        while not halted and scheduler.active < options.parallel:
+            item = next(source, _END)
+            if item is _END:
+                break
+            started = _start(
+                pipeline, asset, cast(partitions.Partition, item), options, services, scheduler, is_done
+            )
+            if isinstance(started, PartitionResult):
+                yield report(started)
+                halted = halted or (started.status == "failed" and options.on_error == "halt")
+        if scheduler.active == 0:
+            break
+        for run in scheduler.wait():
+            result = _result(run)
+            yield report(result)
+            if result.status != "succeeded" and options.on_error == "halt" and not halted:
+                halted = True
+                log.warning(
+                    "backfill.halted",
+                    pipeline=pipeline.name,
+                    asset=asset,
+                    partition=run.partition_key,
+                )
+    if halted:
+        for partition in source:
+            yield report(PartitionResult(partition, "skipped"))
+
+
+_END: object = object()
+
+
+def _start(
+    pipeline: Pipeline,
+    asset: str,
+    partition: partitions.Partition,
+    options: BackfillOptions,
+    services: Services,
+    scheduler: Scheduler,
+    is_done: Callable[[str, str], bool],
+) -> PartitionResult | None:
+    try:
+        key = partitions.serialize(partition)
+        pipeline.get(asset).check_partition(pipeline.name, partition)
+        plan = plan_run(
+            pipeline,
+            asset,
+            partition,
+            force=options.force,
+            with_deps=True,
+            is_done=lambda name: is_done(name, key),
+        )
+    except FlowStoneError as exc:
+        return PartitionResult(partition, "failed", error=exc)
+    if not plan:
+        return PartitionResult(partition, "skipped")
+    run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=time.monotonic() + options.timeout)
+    services.store.mark_pending(pipeline.name, run.run_id, key, plan)
+    scheduler.submit(run, plan)
+    return None
+
+
+def _result(run: PartitionRun) -> PartitionResult:
+    if run.timed_out:
+        return PartitionResult(run.partition, "timed_out", run.run_id, run.error)
+    if run.error is not None:
+        return PartitionResult(run.partition, "failed", run.run_id, run.error)
+    return PartitionResult(run.partition, "succeeded", run.run_id)

@@ -1,0 +1,246 @@
+"""Runner actors and the user-code boundary: one attempt at one asset.
+
+This is the only place that calls asset functions. It records the attempt, loads the
+dependencies, calls the function, stores the value, records lineage and the outcome,
+and turns every failure (``BaseException`` included) into an ``Outcome``: an asset that
+raises fails only its own materialization, never the runner.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pykka import ActorDeadError
+
+import supervisors
+from flowstone import partitions
+from flowstone._context import Context
+from flowstone._execution.task import Materialize, Outcome, Task
+from flowstone._node.lineage import RecordLineage
+from flowstone._node.services import Services
+from flowstone.errors import (
+    DependencyNotReadyError,
+    EncodeError,
+    LineageError,
+    MaterializationError,
+)
+from flowstone.events import (
+    MaterializationFailed,
+    MaterializationFinished,
+    MaterializationStarted,
+    RetryScheduled,
+)
+from flowstone.io import AssetKey
+
+__all__ = ["RunnerActor", "runner_spec"]
+
+log = structlog.get_logger("flowstone")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class RunnerActor(supervisors.Actor):
+    """Runs materializations one at a time; a pool of them runs a node's work."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self._services = services
+
+    def on_start(self) -> None:
+        self._services.pool.checkin(self.actor_ref)
+
+    def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, Materialize):
+            raise TypeError(f"runner got an unexpected message {message!r}")
+        outcome = self._execute(message.task)
+        if message.task.abandoned.is_set():
+            self.finish("abandoned")  # its scheduler gave up on it and started a replacement
+        else:
+            self._services.pool.checkin(self.actor_ref)
+        message.reply.put(outcome)
+        return None
+
+    def _execute(self, task: Task) -> Outcome:
+        return attempt(task, self._services)
+
+
+def runner_spec(services: Services) -> supervisors.ChildSpec:
+    """Runners are transient: a crash restarts one, a retirement does not."""
+    return supervisors.ChildSpec("runner", lambda: RunnerActor.start(services), restart="transient")
+
+
+def attempt(task: Task, services: Services) -> Outcome:
+    """Run one attempt of ``task``; never raises for anything the asset does."""
+    store = services.store
+    asset = task.asset
+    bound = log.bind(run_id=task.run_id, asset=asset.name, partition=task.partition_key, attempt=task.attempt)
+    store.mark_running(task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now())
+    bound.debug("asset.attempt_started")
+    if services.events.active:
+        services.events.emit(
+            MaterializationStarted(task.pipeline, asset.name, task.partition, task.run_id, task.attempt)
+        )
+    started = time.perf_counter()
+    try:
+        kwargs = _load_dependencies(task)
+    except DependencyNotReadyError as exc:
+        return _failed(task, services, exc, bound, retryable=False)
+    ctx = Context(
+        task.run_id,
+        asset.name,
+        task.partition,
+        task.attempt,
+        task.pipeline,
+        bound,
+        services.resources,
+    )
+    try:
+        value = asset.fn(ctx, **kwargs)
+    except BaseException as exc:
+        return _failed(task, services, exc, bound, retryable=True)
+    if task.abandoned.is_set():
+        return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
+    try:
+        task.io.store(task.key, value)
+    except EncodeError as exc:
+        error = exc.with_context(asset=asset.name, partition=partitions.describe(task.partition))
+        error.__cause__ = exc
+        return _failed(task, services, error, bound, retryable=False)
+    except Exception as exc:
+        return _failed(task, services, exc, bound, retryable=True)
+    upstream = [(dep, task.partition_key) for dep in asset.deps]
+    if services.lineage_failure == "fail":
+        try:
+            _record_lineage(task, services, upstream, wait=True)
+        except LineageError as exc:
+            return _failed(task, services, exc, bound, retryable=False)
+    finished = store.mark_finished(
+        task.pipeline,
+        asset.name,
+        task.partition_key,
+        task.run_id,
+        status="completed",
+        attempts=task.attempt,
+        at=_now(),
+    )
+    if not finished:  # timed out and recorded as failed meanwhile: the late value is not ours
+        return Outcome(task, ok=False, error=TimeoutError("finished after its run gave up on it"))
+    if services.lineage_failure == "log":
+        _record_lineage(task, services, upstream, wait=False)
+    duration_ms = (time.perf_counter() - started) * 1000
+    bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
+    if services.events.active:
+        services.events.emit(
+            MaterializationFinished(
+                task.pipeline, asset.name, task.partition, task.run_id, task.attempt, duration_ms
+            )
+        )
+    return Outcome(task, ok=True, value=value)
+
+
+def _load_dependencies(task: Task) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    wanted = task.asset.params
+    for dep, io in task.dep_io:
+        if dep not in wanted:
+            continue
+        try:
+            kwargs[dep] = io.load(AssetKey(task.pipeline, dep, task.partition_key))
+        except KeyError:
+            raise DependencyNotReadyError(
+                f"asset {task.asset.name!r}, partition {partitions.describe(task.partition)!r}: "
+                f"upstream asset {dep!r} has no stored value; run it first (with_deps=True)",
+                asset=task.asset.name,
+                partition=task.partition,
+                run_id=task.run_id,
+                missing=(dep,),
+            ) from None
+    return kwargs
+
+
+def _record_lineage(task: Task, services: Services, upstream: list[tuple[str, str]], *, wait: bool) -> None:
+    lineage = services.directory.lookup("lineage")
+    message = RecordLineage(
+        task.pipeline, task.run_id, task.asset.name, task.partition_key, tuple(upstream), wait
+    )
+    try:
+        if lineage is None:
+            raise ActorDeadError("the lineage actor is not running")
+        if wait:
+            lineage.ask(message)
+        else:
+            lineage.tell(message)
+    except ActorDeadError as exc:
+        if wait:
+            raise LineageError(
+                f"asset {task.asset.name!r}: lineage not recorded: {exc}",
+                asset=task.asset.name,
+                partition=task.partition,
+                run_id=task.run_id,
+            ) from exc
+        log.error("lineage.record_failed", run_id=task.run_id, asset=task.asset.name, cause=str(exc))
+
+
+def _failed(task: Task, services: Services, exc: BaseException, bound: Any, *, retryable: bool) -> Outcome:
+    asset = task.asset
+    if retryable and task.attempt < task.retry.max_attempts:
+        delay = task.retry.delay(task.attempt)
+        bound.warning("asset.retry_scheduled", delay=round(delay, 3), error=_describe(exc))
+        if services.events.active:
+            services.events.emit(
+                RetryScheduled(
+                    task.pipeline,
+                    asset.name,
+                    task.partition,
+                    task.run_id,
+                    task.attempt,
+                    delay,
+                    _describe(exc),
+                )
+            )
+        return Outcome(task, ok=False, error=exc, retry_in=delay)
+    services.store.mark_finished(
+        task.pipeline,
+        asset.name,
+        task.partition_key,
+        task.run_id,
+        status="failed",
+        attempts=task.attempt,
+        at=_now(),
+        error=_describe(exc),
+    )
+    bound.error("asset.failed", attempts=task.attempt, error=_describe(exc))
+    if services.events.active:
+        services.events.emit(
+            MaterializationFailed(
+                task.pipeline, asset.name, task.partition, task.run_id, task.attempt, _describe(exc)
+            )
+        )
+    return Outcome(task, ok=False, error=materialization_error(task, exc))
+
+
+def materialization_error(
+    task: Task, cause: BaseException, attempts: int | None = None
+) -> MaterializationError:
+    """The error a caller sees: what failed, where, and what to do; ``__cause__`` is why."""
+    tries = attempts if attempts is not None else task.attempt
+    error = MaterializationError(
+        f"asset {task.asset.name!r}, partition {partitions.describe(task.partition)!r} "
+        f"(pipeline {task.pipeline!r}, run {task.run_id}) failed after {tries} attempt(s): "
+        f"{_describe(cause)}; fix the asset or raise its fs.Retry(max_attempts=...), then run again",
+        asset=task.asset.name,
+        partition=task.partition,
+        run_id=task.run_id,
+        attempts=tries,
+    )
+    error.__cause__ = cause
+    return error
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

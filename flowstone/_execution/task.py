@@ -1,0 +1,62 @@
+"""The messages between a run's scheduler and the runner actors."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowstone._asset import AssetDef
+from flowstone._retry import Retry
+from flowstone.io import AssetKey, IOManager
+from flowstone.partitions import Partition
+
+__all__ = ["Materialize", "Outcome", "RunnerDown", "Task"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Task:
+    """One attempt at one asset for one partition."""
+
+    run_id: str
+    pipeline: str
+    asset: AssetDef
+    partition: Partition
+    partition_key: str
+    attempt: int
+    retry: Retry
+    io: IOManager
+    dep_io: tuple[tuple[str, IOManager], ...]
+    abandoned: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def key(self) -> AssetKey:
+        return AssetKey(self.pipeline, self.asset.name, self.partition_key)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Outcome:
+    """What an attempt produced: a value, or an error and whether to retry after a delay."""
+
+    task: Task
+    ok: bool
+    value: Any = None
+    error: BaseException | None = None
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RunnerDown:
+    """The runner executing ``task`` ended before it answered."""
+
+    task: Task
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Materialize:
+    """Run ``task`` and put the ``Outcome`` on ``reply``."""
+
+    task: Task
+    reply: queue.SimpleQueue[Outcome | RunnerDown]

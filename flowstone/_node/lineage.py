@@ -1,0 +1,201 @@
+"""The lineage actor: records which values each materialization consumed, and says so
+loudly when it cannot."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+import supervisors
+from flowstone import partitions
+from flowstone.errors import LineageError
+
+if TYPE_CHECKING:
+    from flowstone._store import LineageStore
+
+__all__ = ["LineageAPI", "LineageActor", "LineageFailure", "LineageRef", "RecordLineage"]
+
+log = structlog.get_logger("flowstone")
+
+MAX_KEPT_FAILURES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class LineageRef:
+    """One step of a lineage walk: ``depth`` 1 is a direct parent (or child)."""
+
+    asset: str
+    partition: partitions.Partition
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineageFailure:
+    """A lineage record that could not be written."""
+
+    at: datetime
+    pipeline: str
+    run_id: str
+    asset: str
+    partition: partitions.Partition
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLineage:
+    pipeline: str
+    run_id: str
+    asset: str
+    partition_key: str
+    upstream: tuple[tuple[str, str], ...]
+    raise_on_failure: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    pipeline: str
+    asset: str
+    partition_key: str
+    depth: int | None
+    downstream: bool
+
+
+class LineageActor(supervisors.Actor):
+    """Owns lineage writes and walks; counts and keeps the failures it meets."""
+
+    def __init__(self, store: LineageStore) -> None:
+        super().__init__()
+        self._store = store
+        self._failures: deque[LineageFailure] = deque(maxlen=MAX_KEPT_FAILURES)
+        self._failure_count = 0
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, RecordLineage):
+            return self._record(message)
+        if isinstance(message, _Walk):
+            return self._walk(message)
+        if message == "failures":
+            return list(self._failures)
+        if message == "failure_count":
+            return self._failure_count
+        if message == "ping":
+            return "pong"
+        raise TypeError(f"lineage actor got an unexpected message {message!r}")
+
+    def _record(self, message: RecordLineage) -> None:
+        try:
+            self._store.record_lineage(
+                message.pipeline,
+                message.run_id,
+                message.asset,
+                message.partition_key,
+                message.upstream,
+            )
+        except Exception as exc:
+            self._failure_count += 1
+            partition = partitions.deserialize(message.partition_key)
+            cause = f"{type(exc).__name__}: {exc}"
+            self._failures.append(
+                LineageFailure(
+                    datetime.now(UTC),
+                    message.pipeline,
+                    message.run_id,
+                    message.asset,
+                    partition,
+                    cause,
+                )
+            )
+            log.error(
+                "lineage.record_failed",
+                run_id=message.run_id,
+                asset=message.asset,
+                partition=message.partition_key,
+                cause=cause,
+                failures=self._failure_count,
+            )
+            if message.raise_on_failure:
+                raise LineageError(
+                    f"asset {message.asset!r}, partition {partitions.describe(partition)!r} (run "
+                    f"{message.run_id}): lineage could not be recorded: {cause}; check the store, or set "
+                    "lineage_failure='log' to keep materializing while lineage is down",
+                    asset=message.asset,
+                    partition=partition,
+                    run_id=message.run_id,
+                ) from exc
+
+    def _walk(self, walk: _Walk) -> list[LineageRef]:
+        step = self._store.downstream_of if walk.downstream else self._store.upstream_of
+        seen = {(walk.asset, walk.partition_key)}
+        frontier = [(walk.asset, walk.partition_key)]
+        found: list[LineageRef] = []
+        depth = 0
+        while frontier and (walk.depth is None or depth < walk.depth):
+            depth += 1
+            following: list[tuple[str, str]] = []
+            for asset, key in frontier:
+                for parent in step(walk.pipeline, asset, key):
+                    if parent not in seen:
+                        seen.add(parent)
+                        following.append(parent)
+                        found.append(LineageRef(parent[0], partitions.deserialize(parent[1]), depth))
+            frontier = following
+        return found
+
+
+class LineageAPI:
+    """``node.lineage``: walk recorded lineage and read the failures."""
+
+    def __init__(self, lookup: Any) -> None:
+        self._lookup = lookup
+
+    def _ask(self, message: Any) -> Any:
+        actor = self._lookup("lineage")
+        if actor is None:
+            raise LineageError("the lineage actor is not running", asset="", partition=None)
+        return actor.ask(message)
+
+    def upstream(
+        self,
+        pipeline: Any,
+        asset: str,
+        partition: partitions.Partition = None,
+        depth: int | None = None,
+    ) -> list[LineageRef]:
+        """The values ``asset``/``partition`` was computed from, recursively (depth 1 = direct)."""
+        return self._walk(pipeline, asset, partition, depth, downstream=False)
+
+    def downstream(
+        self,
+        pipeline: Any,
+        asset: str,
+        partition: partitions.Partition = None,
+        depth: int | None = None,
+    ) -> list[LineageRef]:
+        """The values computed from ``asset``/``partition``, recursively."""
+        return self._walk(pipeline, asset, partition, depth, downstream=True)
+
+    def _walk(
+        self,
+        pipeline: Any,
+        asset: str,
+        partition: partitions.Partition,
+        depth: int | None,
+        *,
+        downstream: bool,
+    ) -> list[LineageRef]:
+        name = pipeline if isinstance(pipeline, str) else pipeline.name
+        if depth is not None and depth < 1:
+            raise ValueError(f"depth must be ≥ 1 or None, got {depth!r}")
+        result: list[LineageRef] = self._ask(
+            _Walk(name, asset, partitions.serialize(partition), depth, downstream)
+        )
+        return result
+
+    def failures(self) -> list[LineageFailure]:
+        """Lineage records that could not be written (the latest 100); empty when none."""
+        result: list[LineageFailure] = self._ask("failures")
+        return result

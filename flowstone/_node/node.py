@@ -1,0 +1,340 @@
+"""``Node``: a running FlowStone instance — a supervision tree and the API over it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Literal
+
+import structlog
+
+import supervisors
+from flowstone import _graph, partitions
+from flowstone._execution.backfill import (
+    BackfillOptions,
+    BackfillReport,
+    PartitionResult,
+    run_backfill,
+)
+from flowstone._execution.plan import plan_run
+from flowstone._execution.pool import RunnerPool
+from flowstone._execution.runner import runner_spec
+from flowstone._execution.scheduler import PartitionRun, Scheduler
+from flowstone._node.actors import ResourcesActor, StoreActor
+from flowstone._node.config import NodeConfig
+from flowstone._node.health import Check, Health, check_health
+from flowstone._node.lineage import LineageActor, LineageAPI
+from flowstone._node.registry import Register, RegistryActor
+from flowstone._node.services import Directory, Services
+from flowstone._pipeline import Pipeline
+from flowstone._store import MemoryStore, Status, Store
+from flowstone.errors import NotMaterializedError, StoreUnavailableError
+from flowstone.events import PROCESS_BUS, EventBus
+from flowstone.io import AssetKey, IOManager, Memory
+
+__all__ = ["Node"]
+
+log = structlog.get_logger("flowstone")
+
+#: The node's children, in start order: each depends only on those before it.
+TREE_ORDER = ("store", "resources", "registry", "lineage", "runners")
+
+
+def _release(store: Store, io: IOManager, name: str) -> None:
+    store.release(name)
+    io.release(name)
+
+
+class Node:
+    """A running FlowStone node. Start one with ``fs.start(**options)``.
+
+    Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
+    lineage → runners``: the dependency order, so a restart of the store restarts
+    everything after it. Two nodes in one process share nothing.
+    """
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.id = f"{config.name}-{uuid.uuid4().hex[:8]}"
+        self.events = EventBus(parent=PROCESS_BUS)
+        self._store: Store = config.store or MemoryStore()
+        self._io: IOManager = config.io or Memory()
+        self._directory = Directory()
+        pool = RunnerPool(config.max_concurrency, self._directory)
+        self._services = Services(
+            node_id=self.id,
+            store=self._store,
+            lineage_store=config.lineage_store or self._store,
+            default_io=self._io,
+            resources=MappingProxyType(dict(config.resources)),
+            events=self.events,
+            lineage_failure=config.lineage_failure,
+            default_retry=config.retry,
+            directory=self._directory,
+            pool=pool,
+        )
+        pool.runner_spec = runner_spec(self._services)
+        self._root = self._start_tree()
+        self._directory.root = self._root
+        self.lineage = LineageAPI(self._directory.lookup)
+        log.info("node.started", node=self.id)
+
+    def _start_tree(self) -> supervisors.SupervisorRef:
+        services = self._services
+        store, io = self._store, self._io
+
+        def start_runners() -> supervisors.SupervisorRef:
+            runners = supervisors.DynamicSupervisor.start(name="runners", max_restarts=10, max_seconds=10.0)
+            assert services.pool.runner_spec is not None
+            for _ in range(services.pool.size):
+                runners.start_child(services.pool.runner_spec)
+            return runners
+
+        specs = [
+            supervisors.ChildSpec("store", lambda: StoreActor.start(store)),
+            supervisors.ChildSpec("resources", lambda: ResourcesActor.start(services.resources)),
+            supervisors.ChildSpec(
+                "registry", lambda: RegistryActor.start(lambda name: _release(store, io, name))
+            ),
+            supervisors.ChildSpec("lineage", lambda: LineageActor.start(services.lineage_store)),
+            supervisors.ChildSpec("runners", start_runners, type="supervisor"),
+        ]
+        try:
+            return supervisors.Supervisor.start(
+                specs, strategy="rest_for_one", name=f"node:{self.config.name}"
+            )
+        except supervisors.StartChildError as exc:
+            if isinstance(exc.__cause__, StoreUnavailableError):
+                raise exc.__cause__ from None
+            raise
+
+    # --- lifecycle -----------------------------------------------------------------
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop the tree in reverse order: runners first, the store last."""
+        if self._root.stop(timeout):
+            log.info("node.stopped", node=self.id)
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def is_alive(self) -> bool:
+        return self._root.is_alive()
+
+    def tree(self) -> supervisors.TreeNode:
+        """A snapshot of the node's supervision tree."""
+        return self._root.tree()
+
+    def render_tree(self) -> str:
+        """The supervision tree drawn like ``pstree``."""
+        return supervisors.render_tree(self.tree())
+
+    def health(self) -> Health:
+        """The state of every component; never raises."""
+        try:
+            return check_health(self._directory, self.config.health_timeout)
+        except Exception as exc:
+            return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
+
+    def pipelines(self) -> list[str]:
+        """Names of the live pipelines this node has run."""
+        registry = self._directory.lookup("registry")
+        return [] if registry is None else list(registry.ask("names"))
+
+    # --- helpers -------------------------------------------------------------------
+    def _register(self, pipeline: Pipeline) -> None:
+        pipeline.validate()
+        registry = self._directory.lookup("registry")
+        if registry is not None:
+            registry.tell(Register(pipeline.name, weakref.ref(pipeline)))
+
+    def _io_for(self, pipeline: Pipeline, asset: str) -> IOManager:
+        return pipeline.get(asset).options.io or self._io
+
+    def _is_done(self, pipeline: Pipeline, asset: str, key: str) -> bool:
+        record = self._store.latest(pipeline.name, asset, key)
+        return (
+            record is not None
+            and record.status == "completed"
+            and self._io_for(pipeline, asset).exists(AssetKey(pipeline.name, asset, key))
+        )
+
+    # --- running -------------------------------------------------------------------
+    def run(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        *,
+        partition: partitions.Partition = None,
+        force: bool = False,
+        with_deps: bool = True,
+        timeout: float | None = None,
+    ) -> Any:
+        """Materialize ``asset`` (and missing upstream assets) and return its value.
+
+        Raises:
+            AssetNotFoundError: the pipeline has no such asset.
+            PartitionError: the partition is not a valid (or declared) partition.
+            DependencyNotReadyError: ``with_deps=False`` and an upstream value is missing.
+            MaterializationError: an asset failed; ``__cause__`` is its exception.
+        """
+        self._register(pipeline)
+        definition = pipeline.get(asset)
+        key = partitions.serialize(partition)
+        definition.check_partition(pipeline.name, partition)
+        plan = plan_run(
+            pipeline,
+            asset,
+            partition,
+            force=force,
+            with_deps=with_deps,
+            is_done=lambda name: self._is_done(pipeline, name, key),
+        )
+        if not plan:
+            return self.get(pipeline, asset, partition)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
+        self._store.mark_pending(pipeline.name, run.run_id, key, plan)
+        scheduler = Scheduler(pipeline, self._services)
+        scheduler.submit(run, plan)
+        while not run.finished:
+            scheduler.wait()
+        if run.error is not None:
+            raise run.error
+        return run.value
+
+    def backfill_iter(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        partitions: Iterable[partitions.Partition],
+        *,
+        parallel: int = 1,
+        timeout: float = 1800.0,
+        force: bool = False,
+        on_error: Literal["continue", "halt"] = "continue",
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Iterator[PartitionResult]:
+        """Materialize ``asset`` for each partition, yielding a result as each finishes."""
+        options = self._backfill_options(parallel, timeout, force, on_error, progress)
+        self._register(pipeline)
+        pipeline.get(asset)
+        is_done: Callable[[str, str], bool] = lambda name, key: self._is_done(pipeline, name, key)  # noqa: E731
+        return run_backfill(pipeline, asset, partitions, options, self._services, is_done)
+
+    def backfill(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        partitions: Iterable[partitions.Partition],
+        *,
+        parallel: int = 1,
+        timeout: float = 1800.0,
+        force: bool = False,
+        on_error: Literal["continue", "halt"] = "continue",
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> BackfillReport:
+        """Materialize ``asset`` for every partition; counts and failures when done."""
+        report = BackfillReport()
+        for result in self.backfill_iter(
+            pipeline,
+            asset,
+            partitions,
+            parallel=parallel,
+            timeout=timeout,
+            force=force,
+            on_error=on_error,
+            progress=progress,
+        ):
+            report.add(result)
+        return report
+
+    def _backfill_options(
+        self,
+        parallel: int,
+        timeout: float,
+        force: bool,
+        on_error: str,
+        progress: Callable[[int, int | None], None] | None,
+    ) -> BackfillOptions:
+        if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+            raise ValueError(f"parallel must be an int ≥ 1, got {parallel!r}")
+        if parallel > self.config.max_parallel:
+            log.warning("backfill.parallel_capped", requested=parallel, cap=self.config.max_parallel)
+            parallel = self.config.max_parallel
+        if not timeout or timeout <= 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if on_error not in ("continue", "halt"):
+            raise ValueError(f"on_error must be 'continue' or 'halt', got {on_error!r}")
+        return BackfillOptions(
+            parallel=parallel,
+            timeout=timeout,
+            force=force,
+            on_error=on_error,  # type: ignore[arg-type]
+            progress=progress,
+        )
+
+    # --- reading -------------------------------------------------------------------
+    def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any:
+        """The stored value; ``NotMaterializedError`` if there is none."""
+        key = partitions.serialize(partition)
+        io = self._io_for(pipeline, asset)
+        try:
+            return io.load(AssetKey(pipeline.name, asset, key))
+        except KeyError:
+            raise NotMaterializedError(
+                f"asset {asset!r}, partition {partitions.describe(partition)!r} (pipeline {pipeline.name!r}) "
+                "has no stored value; run it first",
+                asset=asset,
+                partition=partition,
+            ) from None
+
+    def exists(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> bool:
+        """Whether a value is stored for the asset and partition."""
+        key = partitions.serialize(partition)
+        return self._io_for(pipeline, asset).exists(AssetKey(pipeline.name, asset, key))
+
+    def status(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Status:
+        """Where the asset stands for the partition (``not_found`` if never run)."""
+        pipeline.get(asset)
+        key = partitions.serialize(partition)
+        record = self._store.latest(pipeline.name, asset, key)
+        if record is None:
+            return Status("not_found", partition)
+        return Status(
+            record.status,
+            partition,
+            record.run_id,
+            record.started_at,
+            record.finished_at,
+            record.attempts,
+            record.error,
+        )
+
+    def invalidate(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        partition: partitions.Partition = None,
+        *,
+        cascade: bool = False,
+    ) -> int:
+        """Remove the stored value and records; with ``cascade`` also every downstream asset's.
+
+        Returns the number of materializations removed.
+        """
+        pipeline.get(asset)
+        key = partitions.serialize(partition)
+        targets = [asset, *(_graph.downstream(pipeline.deps, asset) if cascade else [])]
+        removed = 0
+        for name in targets:
+            records = self._store.delete(pipeline.name, name, key)
+            value = self._io_for(pipeline, name).delete(AssetKey(pipeline.name, name, key))
+            removed += 1 if (records or value) else 0
+        log.info("asset.invalidated", pipeline=pipeline.name, asset=asset, partition=key, removed=removed)
+        return removed

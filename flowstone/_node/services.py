@@ -1,0 +1,68 @@
+"""What the node's actors share: configuration and handles, never mutable run state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pykka import ActorDeadError
+
+from flowstone._retry import Retry
+from flowstone.events import EventBus
+from flowstone.io import IOManager
+from supervisors import SupervisorError
+
+if TYPE_CHECKING:
+    from flowstone._execution.pool import RunnerPool
+    from flowstone._store import LineageStore, Store
+    from supervisors import SupervisorRef
+
+__all__ = ["Directory", "Services"]
+
+
+class Directory:
+    """Finds the current ref of one of the node's actors through the root supervisor.
+
+    Actors restart with new refs, so nothing keeps one for long: callers look them up when
+    they need them (never from an ``on_start``, which runs while the supervisor waits).
+    """
+
+    __slots__ = ("_cache", "root")
+
+    def __init__(self) -> None:
+        self.root: SupervisorRef | None = None
+        # A cache of the last answer per child: a dict read and written whole under the
+        # GIL, and checked for liveness on every use, so a stale entry is never returned.
+        self._cache: dict[str, Any] = {}
+
+    def lookup(self, child_id: str) -> Any:
+        cached = self._cache.get(child_id)
+        if cached is not None and cached.is_alive():
+            return cached
+        root = self.root
+        if root is None:
+            return None
+        try:
+            ref = root.whereis(child_id)
+        except (ActorDeadError, SupervisorError):
+            return None
+        if ref is not None:
+            self._cache[child_id] = ref
+        return ref
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """The node-wide collaborators every materialization needs."""
+
+    node_id: str
+    store: Store
+    lineage_store: LineageStore
+    default_io: IOManager
+    resources: Mapping[str, Any]
+    events: EventBus
+    lineage_failure: Literal["log", "fail"]
+    default_retry: Retry
+    directory: Directory
+    pool: RunnerPool

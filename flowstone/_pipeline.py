@@ -1,0 +1,151 @@
+"""``Pipeline``: a named set of assets, defined with the ``@pipeline.asset`` decorator."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any, overload
+
+from flowstone import _graph
+from flowstone._asset import AssetDef, AssetInfo, make_options
+from flowstone.errors import AssetNotFoundError, DefinitionError
+
+__all__ = ["Pipeline"]
+
+AssetFunction = Callable[..., Any]
+
+
+class Pipeline:
+    """A named set of assets and their dependencies.
+
+    A pipeline is open for definitions until it is first validated or run; then it is
+    frozen, so a run never sees a graph change under it. Nodes hold pipelines only by weak
+    reference: drop the object and its definitions (and a node's in-memory values for it)
+    go away.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_assets",
+        "_closed",
+        "_dependants",
+        "_deps",
+        "_order",
+        "description",
+        "name",
+        "reference",
+    )
+
+    def __init__(self, name: str, *, description: str | None = None, reference: str | None = None) -> None:
+        """Create a pipeline.
+
+        Args:
+            name: the pipeline's name, used as the namespace of its stored values.
+            description: free text for tools.
+            reference: ``"package.module:attribute"`` where workers can import it from;
+                found automatically for module-level pipelines.
+        """
+        if not isinstance(name, str) or not name:
+            raise DefinitionError(f"a pipeline needs a non-empty name, got {name!r}")
+        self.name = name
+        self.description = description
+        self.reference = reference
+        self._assets: dict[str, AssetDef] = {}
+        self._closed = False
+        self._deps: dict[str, tuple[str, ...]] = {}
+        self._dependants: dict[str, tuple[str, ...]] = {}
+        self._order: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name!r} assets={len(self._assets)}>"
+
+    @overload
+    def asset(self, fn: AssetFunction, /) -> AssetFunction: ...
+    @overload
+    def asset(self, fn: None = None, /, **options: Any) -> Callable[[AssetFunction], AssetFunction]: ...
+
+    def asset(
+        self, fn: AssetFunction | None = None, /, **options: Any
+    ) -> AssetFunction | Callable[[AssetFunction], AssetFunction]:
+        """Define an asset: ``@pipeline.asset`` or ``@pipeline.asset(**AssetOptions)``.
+
+        Dependencies are the function's parameters after ``ctx`` unless ``depends_on`` is
+        given. The function is returned unchanged, so it stays callable in tests.
+        """
+        asset_options = make_options(options)
+
+        def register(function: AssetFunction) -> AssetFunction:
+            self._add(AssetDef.define(self.name, function, asset_options))
+            return function
+
+        return register(fn) if fn is not None else register
+
+    def _add(self, asset: AssetDef) -> None:
+        if self._closed:
+            raise DefinitionError(
+                f"pipeline {self.name!r} is closed: it was validated or run before asset "
+                f"{asset.name!r} was added; define a new Pipeline or reload the module"
+            )
+        if asset.name in self._assets:
+            raise DefinitionError(f"pipeline {self.name!r}: asset {asset.name!r} is defined twice")
+        self._assets[asset.name] = asset
+
+    def validate(self) -> None:
+        """Check the definitions (unknown dependencies, cycles) and close the pipeline."""
+        if self._closed:
+            return
+        deps = {name: asset.deps for name, asset in self._assets.items()}
+        _graph.check_graph(self.name, deps)
+        self._deps = deps
+        self._dependants = _graph.dependants(deps)
+        self._order = tuple(_graph.topological_order(deps))
+        self._closed = True
+
+    @property
+    def deps(self) -> Mapping[str, tuple[str, ...]]:
+        """Asset name → dependency names, in definition order (validates first)."""
+        self.validate()
+        return self._deps
+
+    @property
+    def dependants(self) -> Mapping[str, tuple[str, ...]]:
+        """Asset name → names of the assets that depend on it (validates first)."""
+        self.validate()
+        return self._dependants
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Every asset, dependencies first (validates first)."""
+        self.validate()
+        return self._order
+
+    def assets(self) -> list[str]:
+        """The asset names in definition order."""
+        return list(self._assets)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._assets
+
+    def __len__(self) -> int:
+        return len(self._assets)
+
+    def get(self, name: str) -> AssetDef:
+        """The definition of ``name``; ``AssetNotFoundError`` (with a suggestion) if unknown."""
+        try:
+            return self._assets[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self._assets, n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; known assets: {', '.join(self._assets) or 'none'}"
+            )
+            raise AssetNotFoundError(
+                f"pipeline {self.name!r} has no asset {name!r}{hint}",
+                asset=name,
+                pipeline=self.name,
+            ) from None
+
+    def info(self, name: str) -> AssetInfo:
+        """``AssetInfo`` for one asset."""
+        return self.get(name).info()

@@ -1,0 +1,160 @@
+"""Typed event records for metrics and monitoring.
+
+``fs.events.subscribe(callback)`` receives the events of every node in the process (like
+a logging handler); ``node.events.subscribe(callback)`` those of one node. Events are
+emitted after the state change they report has been recorded, in the thread that made
+it; a callback must be quick, and an exception in one is logged and ignored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import structlog
+
+__all__ = [
+    "BackfillProgress",
+    "Event",
+    "EventBus",
+    "MaterializationFailed",
+    "MaterializationFinished",
+    "MaterializationStarted",
+    "RetryScheduled",
+    "Subscription",
+    "subscribe",
+]
+
+log = structlog.get_logger("flowstone.events")
+
+
+@dataclass(frozen=True, slots=True)
+class MaterializationStarted:
+    """An attempt at an asset began."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class MaterializationFinished:
+    """An asset was materialized and its value stored."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    attempts: int
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class MaterializationFailed:
+    """An asset failed for good (after its last attempt)."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    """An attempt failed and another one will start after ``delay`` seconds."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    attempt: int
+    delay: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillProgress:
+    """A backfill finished one more partition; ``total`` is None for an unsized input."""
+
+    pipeline: str
+    asset: str
+    done: int
+    total: int | None
+    failed: int
+
+
+Event: TypeAlias = (
+    MaterializationStarted
+    | MaterializationFinished
+    | MaterializationFailed
+    | RetryScheduled
+    | BackfillProgress
+)
+Callback = Callable[[Event], None]
+
+
+class Subscription:
+    """A handle returned by ``subscribe``; ``cancel()`` stops the deliveries."""
+
+    __slots__ = ("_bus", "callback")
+
+    def __init__(self, bus: EventBus, callback: Callback) -> None:
+        self._bus = bus
+        self.callback = callback
+
+    def cancel(self) -> None:
+        self._bus._remove(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.cancel()
+
+
+class EventBus:
+    """Delivers events to subscribers; copy-on-write, so emitting takes no lock."""
+
+    def __init__(self, parent: EventBus | None = None) -> None:
+        self._lock = threading.Lock()
+        self._subscriptions: tuple[Subscription, ...] = ()
+        self._parent = parent
+
+    def subscribe(self, callback: Callback) -> Subscription:
+        """Call ``callback(event)`` for every event from now on."""
+        subscription = Subscription(self, callback)
+        with self._lock:
+            self._subscriptions = (*self._subscriptions, subscription)
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not subscription)
+
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens here or above: lets emitters skip building events."""
+        return bool(self._subscriptions) or (self._parent is not None and self._parent.active)
+
+    def emit(self, event: Event) -> None:
+        for subscription in self._subscriptions:
+            try:
+                subscription.callback(event)
+            except Exception:
+                log.exception("events.callback_failed", event=type(event).__name__)
+        if self._parent is not None:
+            self._parent.emit(event)
+
+
+PROCESS_BUS = EventBus()
+
+
+def subscribe(callback: Callback) -> Subscription:
+    """Receive the events of every node in this process."""
+    return PROCESS_BUS.subscribe(callback)
