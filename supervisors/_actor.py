@@ -95,6 +95,12 @@ class _Lifecycle:
                 self._state = _START_FAILED
                 self._cond.notify_all()
 
+    def confirm_reason(self) -> None:
+        """Its supervisor may have given up on it while its hooks ran: then it was Killed."""
+        with self._cond:
+            if self.killed:
+                self.exit_reason = Killed()
+
     def finish(self) -> None:
         """Mark the instance gone and tell every monitor, each exactly once."""
         with self._cond:
@@ -269,6 +275,7 @@ class Actor(pykka.ThreadingActor):
             self._run_hook(self.on_failure, type(exc), exc, exc.__traceback__)
         else:
             self._run_hook(self.on_stop)
+        lifecycle.confirm_reason()
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
         pending = stops if stops is not None else []

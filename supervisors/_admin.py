@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from supervisors._children import ChildRecord, urn_of
 from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
-from supervisors._spec import ChildSpec, ChildType, Status, check_child_specs
+from supervisors._spec import ChildSpec, ChildType, Status, Strategy, check_child_specs
 from supervisors._tree import ChildInfo, TreeNode, iso_time
 
 if TYPE_CHECKING:
@@ -89,12 +89,29 @@ class AdminCalls:
             what = "a ref" if self.config.dynamic else "an id"
             raise SupervisorError(f"{self.config.name}: children are addressed by {what}", code="not_found")
         child = self._find(id_or_ref)
+        if child.status == Status.RESTARTING:
+            self._cancel_waiting_group(child)
         child.cancel_pending()
         if child.lifecycle is not None:
             self._stop_children([child])
         child.status = Status.TERMINATED
         if child.temporary or self.config.dynamic:
             self._remove(child)
+
+    def _cancel_waiting_group(self, child: ChildRecord) -> None:
+        """Terminating a child in a restart loop also ends the wait of the siblings that
+        were to restart with it (OTP's hanging_restart_loop_rest_for_one)."""
+        children = list(self._children.values())
+        if self.config.dynamic or self.config.strategy == Strategy.ONE_FOR_ONE:
+            group: list[ChildRecord] = []
+        elif self.config.strategy == Strategy.ONE_FOR_ALL:
+            group = children
+        else:
+            group = children[children.index(child) :]
+        for member in group:
+            if member is not child and member.status == Status.RESTARTING:
+                member.cancel_pending()
+                member.status = Status.TERMINATED
 
     def call_restart_child(self, child_id: str) -> Any:
         self._static_only("restart_child")

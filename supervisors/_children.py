@@ -27,6 +27,7 @@ class ChildRecord:
     key: int
     spec: ChildSpec
     ref: Any = None
+    urn: str | None = None  # of the current or last instance; how it is found by ref
     lifecycle: _Lifecycle | None = None
     monitor_token: int | None = None
     instance: int = 0

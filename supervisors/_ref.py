@@ -131,13 +131,10 @@ class SupervisorRef:
         call stopped it, False if it had already ended. Raises ``TimeoutError`` if that
         takes longer than ``timeout``.
         """
-        try:
-            self._actor.stop(block=False)
-        except ActorDeadError:
-            return False
+        stopped = self._actor.stop(block=False)
         if not self._actor.wait_for_exit(timeout):
             raise TimeoutError(f"supervisor {self.name!r} did not stop within {timeout} s")
-        return True
+        return bool(stopped.get(timeout=timeout))
 
     def tree(self, timeout: float | None = 5.0) -> TreeNode:
         """A snapshot of this supervisor and everything below it.

@@ -94,12 +94,14 @@ class SupervisorActor(AdminCalls, Actor):
         for spec in self.config.specs:
             child = self._add(spec)
             try:
-                self._start_child(child)
+                ref = self._start_child(child)
             except StartChildError as error:
                 self._log_start_error(child, error)
                 self._remove(child)
                 self._terminate_all()
                 raise
+            if ref is None and child.temporary:
+                self._remove(child)
 
     def on_stop(self) -> None:
         self._terminate_all()
@@ -129,6 +131,7 @@ class SupervisorActor(AdminCalls, Actor):
 
     def _remove(self, child: ChildRecord) -> None:
         child.cancel_pending()
+        self._forget_urn(child)
         self._children.pop(child.key, None)
         if self._by_id.get(child.spec.id) == child.key:
             del self._by_id[child.spec.id]
@@ -137,6 +140,8 @@ class SupervisorActor(AdminCalls, Actor):
         ref = start_instance(child, self.config.clock.monotonic(), self._notify_down)
         urn = urn_of(ref)
         if urn is not None:
+            self._forget_urn(child)
+            child.urn = urn
             self._by_urn[urn] = child.key
         if ref is None:
             log.info("supervisor.child_ignored", supervisor=self.config.name, child=child.spec.id)
@@ -144,11 +149,14 @@ class SupervisorActor(AdminCalls, Actor):
             log.info("supervisor.child_started", supervisor=self.config.name, child=child.spec.id)
         return ref
 
+    def _forget_urn(self, child: ChildRecord) -> None:
+        # A child stays addressable by its last ref until it has a new one, so that a
+        # dynamic child can be terminated by that ref while it is restarting.
+        if child.urn is not None:
+            self._by_urn.pop(child.urn, None)
+            child.urn = None
+
     def _stop_children(self, children: list[ChildRecord]) -> None:
-        for child in children:
-            urn = urn_of(child.ref)
-            if urn is not None:
-                self._by_urn.pop(urn, None)
         stop_instances(children, self.config.name)
 
     def _notify_down(self, key: int, instance: int, reason: ExitReason) -> None:
@@ -188,9 +196,6 @@ class SupervisorActor(AdminCalls, Actor):
         if child is None or child.instance != message.instance or self._stopping:
             return
         reason = message.reason
-        urn = urn_of(child.ref)
-        if urn is not None:
-            self._by_urn.pop(urn, None)
         child.ref = child.lifecycle = child.monitor_token = None
         child.status = Status.TERMINATED
         child.last_exit = reason
@@ -208,6 +213,8 @@ class SupervisorActor(AdminCalls, Actor):
             self._remove(child)
             self._maybe_auto_shutdown(child)
         elif child.spec.restart == Restart.TRANSIENT and not reason.is_crash:
+            if self.config.dynamic:
+                self._remove(child)  # a dynamic child that is not restarted is forgotten
             self._maybe_auto_shutdown(child)
         else:
             self._begin_restart(child)
