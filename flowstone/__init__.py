@@ -21,7 +21,7 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store import Status
+from flowstone._store import AuditEntry, Status
 from flowstone.errors import (
     AssetNotFoundError,
     CycleError,
@@ -57,6 +57,7 @@ __all__ = [
     "Node",
     "NodeConfig",
     "Status",
+    "AuditEntry",
     "BackfillReport",
     "PartitionResult",
     "LineageRef",

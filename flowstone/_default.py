@@ -8,6 +8,7 @@ and tests should start their own nodes with ``fs.start()``.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from typing import Any
 
@@ -23,6 +24,8 @@ _default: Node | None = None
 
 def start(**options: Any) -> Node:
     """Start a node: ``with fs.start() as node: ...``. Options are ``NodeConfig`` fields."""
+    if "database_url" not in options:
+        options["database_url"] = os.environ.get("FLOWSTONE_DATABASE_URL") or None
     return Node(build_options(NodeConfig, options, "node"))
 
 

@@ -162,8 +162,7 @@ def _start(
     if not plan:
         return PartitionResult(partition, "skipped")
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=time.monotonic() + options.timeout)
-    services.store.mark_pending(pipeline.name, run.run_id, key, plan)
-    scheduler.submit(run, plan)
+    scheduler.begin(run, plan, {"force": options.force, "timeout": options.timeout, "backfill": True})
     return None
 
 

@@ -21,6 +21,7 @@ from flowstone._context import Context
 from flowstone._execution.task import Materialize, Outcome, Task
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
+from flowstone._store.records import Completion, Failure
 from flowstone.errors import (
     DependencyNotReadyError,
     EncodeError,
@@ -75,11 +76,15 @@ def runner_spec(services: Services) -> supervisors.ChildSpec:
 
 
 def attempt(task: Task, services: Services) -> Outcome:
-    """Run one attempt of ``task``; never raises for anything the asset does."""
-    store = services.store
+    """Run one attempt of ``task``; never raises for anything the asset or the store does."""
     asset = task.asset
     bound = log.bind(run_id=task.run_id, asset=asset.name, partition=task.partition_key, attempt=task.attempt)
-    store.mark_running(task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now())
+    try:
+        services.store.mark_running(
+            task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now()
+        )
+    except Exception as exc:
+        return _failed(task, services, exc, bound, retryable=True)
     bound.debug("asset.attempt_started")
     if services.events.active:
         services.events.emit(
@@ -90,49 +95,52 @@ def attempt(task: Task, services: Services) -> Outcome:
         kwargs = _load_dependencies(task)
     except DependencyNotReadyError as exc:
         return _failed(task, services, exc, bound, retryable=False)
+    except Exception as exc:
+        return _failed(task, services, exc, bound, retryable=True)
     ctx = Context(
-        task.run_id,
-        asset.name,
-        task.partition,
-        task.attempt,
-        task.pipeline,
-        bound,
-        services.resources,
+        task.run_id, asset.name, task.partition, task.attempt, task.pipeline, bound, services.resources
     )
     try:
         value = asset.fn(ctx, **kwargs)
     except BaseException as exc:
         return _failed(task, services, exc, bound, retryable=True)
+    return _store(task, services, value, started, bound)
+
+
+def _store(task: Task, services: Services, value: Any, started: float, bound: Any) -> Outcome:
+    asset = task.asset
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
-    try:
-        task.io.store(task.key, value)
-    except EncodeError as exc:
-        error = exc.with_context(asset=asset.name, partition=partitions.describe(task.partition))
-        error.__cause__ = exc
-        return _failed(task, services, error, bound, retryable=False)
-    except Exception as exc:
-        return _failed(task, services, exc, bound, retryable=True)
     upstream = [(dep, task.partition_key) for dep in asset.deps]
-    if services.lineage_failure == "fail":
+    if upstream and services.lineage_failure == "fail":
         try:
             _record_lineage(task, services, upstream, wait=True)
         except LineageError as exc:
             return _failed(task, services, exc, bound, retryable=False)
-    finished = store.mark_finished(
-        task.pipeline,
-        asset.name,
-        task.partition_key,
-        task.run_id,
-        status="completed",
+    duration_ms = (time.perf_counter() - started) * 1000
+    done = Completion(
+        pipeline=task.pipeline,
+        asset=asset.name,
+        partition_key=task.partition_key,
+        run_id=task.run_id,
         attempts=task.attempt,
         at=_now(),
+        duration_ms=duration_ms,
+        finishes_run=task.is_target,
+        actor=services.node_id,
     )
+    try:
+        finished = services.store.complete(done, task.io, value)
+    except EncodeError as exc:
+        where = None if task.partition is None else partitions.describe(task.partition)
+        error = exc.with_context(asset=asset.name, partition=where)
+        return _failed(task, services, error, bound, retryable=False)
+    except Exception as exc:
+        return _failed(task, services, exc, bound, retryable=True)
     if not finished:  # timed out and recorded as failed meanwhile: the late value is not ours
         return Outcome(task, ok=False, error=TimeoutError("finished after its run gave up on it"))
-    if services.lineage_failure == "log":
+    if upstream and services.lineage_failure == "log":
         _record_lineage(task, services, upstream, wait=False)
-    duration_ms = (time.perf_counter() - started) * 1000
     bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
     if services.events.active:
         services.events.emit(
@@ -204,16 +212,7 @@ def _failed(task: Task, services: Services, exc: BaseException, bound: Any, *, r
                 )
             )
         return Outcome(task, ok=False, error=exc, retry_in=delay)
-    services.store.mark_finished(
-        task.pipeline,
-        asset.name,
-        task.partition_key,
-        task.run_id,
-        status="failed",
-        attempts=task.attempt,
-        at=_now(),
-        error=_describe(exc),
-    )
+    record_failure(task, services, exc)
     bound.error("asset.failed", attempts=task.attempt, error=_describe(exc))
     if services.events.active:
         services.events.emit(
@@ -224,13 +223,33 @@ def _failed(task: Task, services: Services, exc: BaseException, bound: Any, *, r
     return Outcome(task, ok=False, error=materialization_error(task, exc))
 
 
+def record_failure(task: Task, services: Services, cause: BaseException) -> None:
+    """Mark the materialization and its run failed; a store that is down is logged, not raised."""
+    failure = Failure(
+        pipeline=task.pipeline,
+        asset=task.asset.name,
+        partition_key=task.partition_key,
+        run_id=task.run_id,
+        attempts=task.attempt,
+        at=_now(),
+        error=_describe(cause),
+        actor=services.node_id,
+    )
+    try:
+        services.store.fail(failure)
+    except Exception as exc:
+        log.error(
+            "asset.failure_not_recorded", run_id=task.run_id, asset=task.asset.name, error=_describe(exc)
+        )
+
+
 def materialization_error(
     task: Task, cause: BaseException, attempts: int | None = None
 ) -> MaterializationError:
     """The error a caller sees: what failed, where, and what to do; ``__cause__`` is why."""
     tries = attempts if attempts is not None else task.attempt
     error = MaterializationError(
-        f"asset {task.asset.name!r}, partition {partitions.describe(task.partition)!r} "
+        f"asset {task.asset.name!r}{_partition_text(task.partition)} "
         f"(pipeline {task.pipeline!r}, run {task.run_id}) failed after {tries} attempt(s): "
         f"{_describe(cause)}; fix the asset or raise its fs.Retry(max_attempts=...), then run again",
         asset=task.asset.name,
@@ -240,6 +259,10 @@ def materialization_error(
     )
     error.__cause__ = cause
     return error
+
+
+def _partition_text(partition: partitions.Partition) -> str:
+    return "" if partition is None else f", partition {partitions.describe(partition)!r}"
 
 
 def _now() -> datetime:

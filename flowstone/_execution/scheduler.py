@@ -14,6 +14,7 @@ import itertools
 import queue
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,10 +23,11 @@ import structlog
 
 import supervisors
 from flowstone import partitions
-from flowstone._execution.runner import materialization_error
+from flowstone._execution.runner import materialization_error, record_failure
 from flowstone._execution.task import Materialize, Outcome, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
+from flowstone._store.records import RunStart
 
 __all__ = ["PartitionRun", "Scheduler"]
 
@@ -77,6 +79,22 @@ class Scheduler:
     def active(self) -> int:
         """Partition runs started and not finished."""
         return len(self._runs)
+
+    def begin(self, run: PartitionRun, plan: list[str], options: Mapping[str, Any]) -> None:
+        """Record ``run`` in the store and start it (``plan`` dependencies first)."""
+        self._services.store.start_run(
+            RunStart(
+                run_id=run.run_id,
+                pipeline=self._pipeline.name,
+                asset=run.target,
+                partition_key=run.partition_key,
+                plan=plan,
+                options=options,
+                at=datetime.now(UTC),
+                actor=self._services.node_id,
+            )
+        )
+        self.submit(run, plan)
 
     def submit(self, run: PartitionRun, plan: list[str]) -> None:
         """Start ``run``, which must materialize ``plan`` (dependencies first)."""
@@ -148,10 +166,11 @@ class Scheduler:
             partition_key=run.partition_key,
             attempt=attempt,
             retry=definition.options.retry or services.default_retry,
-            io=definition.options.io or services.default_io,
+            io=services.resolve_io(definition.options.io),
             dep_io=tuple(
-                (dep, self._pipeline.get(dep).options.io or services.default_io) for dep in definition.deps
+                (dep, services.resolve_io(self._pipeline.get(dep).options.io)) for dep in definition.deps
             ),
+            is_target=asset == run.target,
         )
         completions = self._completions
         watch = supervisors.monitor(
@@ -236,6 +255,8 @@ class Scheduler:
             for flight in flights:
                 self._abandon(flight, cause)
             run.timed_out = True
+            if not flights:
+                self._finish_run_record(run, cause)
             error = materialization_error(flights[0].task, cause) if flights else cause
             self._finish(run, error)
 
@@ -255,14 +276,17 @@ class Scheduler:
         )
         self._services.pool.replace()
 
+    def _finish_run_record(self, run: PartitionRun, cause: BaseException) -> None:
+        try:
+            self._services.store.finish_run(
+                run.run_id,
+                status="failed",
+                at=datetime.now(UTC),
+                error=f"{type(cause).__name__}: {cause}",
+                actor=self._services.node_id,
+            )
+        except Exception as exc:
+            log.error("run.failure_not_recorded", run_id=run.run_id, error=str(exc))
+
     def _record_failure(self, task: Task, cause: BaseException) -> None:
-        self._services.store.mark_finished(
-            task.pipeline,
-            task.asset.name,
-            task.partition_key,
-            task.run_id,
-            status="failed",
-            attempts=task.attempt,
-            at=datetime.now(UTC),
-            error=f"{type(cause).__name__}: {cause}",
-        )
+        record_failure(task, self._services, cause)

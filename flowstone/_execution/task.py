@@ -28,6 +28,7 @@ class Task:
     retry: Retry
     io: IOManager
     dep_io: tuple[tuple[str, IOManager], ...]
+    is_target: bool
     abandoned: threading.Event = field(default_factory=threading.Event)
 
     @property

@@ -27,6 +27,11 @@ class NodeConfig:
 
     Attributes:
         name: a label for logs and the supervision tree.
+        database_url: ``sqlite:///path.db`` or ``postgresql+psycopg://...`` for a durable
+            store; None for memory. ``fs.start`` reads ``FLOWSTONE_DATABASE_URL`` when the
+            argument is not given at all.
+        auto_migrate: bring the database schema up to date when the node starts.
+        max_value_bytes: the largest encoded value the SQL and Files IO managers accept.
         max_concurrency: runner actors, i.e. assets materialized at once (default 2 × CPUs).
         max_parallel: the cap on a backfill's ``parallel`` (default 2 × CPUs).
         retry: the retry policy of assets without their own (default: no retry).
@@ -40,6 +45,9 @@ class NodeConfig:
     """
 
     name: str = "flowstone"
+    database_url: str | None = None
+    auto_migrate: bool = True
+    max_value_bytes: int = 64 * 1024 * 1024
     max_concurrency: int = field(default_factory=default_concurrency)
     max_parallel: int = field(default_factory=default_concurrency)
     retry: Retry = field(default_factory=Retry)

@@ -6,6 +6,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from flowstone._node.lineage import LineageActor, LineageAPI
 from flowstone._node.registry import Register, RegistryActor
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
-from flowstone._store import MemoryStore, Status, Store
+from flowstone._store import AuditEntry, MemoryStore, Status, Store
 from flowstone.errors import NotMaterializedError, StoreUnavailableError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager, Memory
@@ -41,6 +42,21 @@ log = structlog.get_logger("flowstone")
 
 #: The node's children, in start order: each depends only on those before it.
 TREE_ORDER = ("store", "resources", "registry", "lineage", "runners")
+
+
+def _store_for(config: NodeConfig) -> Store:
+    if config.database_url is None:
+        return MemoryStore()
+    from flowstone._store.sql import SQLStore  # noqa: PLC0415 - SQLAlchemy loads only for a database
+
+    return SQLStore(
+        config.database_url, auto_migrate=config.auto_migrate, max_value_bytes=config.max_value_bytes
+    )
+
+
+def _default_io(store: Store) -> IOManager:
+    bind = getattr(store, "values", None)
+    return Memory() if bind is None else bind()
 
 
 def _release(store: Store, io: IOManager, name: str) -> None:
@@ -60,8 +76,8 @@ class Node:
         self.config = config
         self.id = f"{config.name}-{uuid.uuid4().hex[:8]}"
         self.events = EventBus(parent=PROCESS_BUS)
-        self._store: Store = config.store or MemoryStore()
-        self._io: IOManager = config.io or Memory()
+        self._store: Store = config.store or _store_for(config)
+        self._io: IOManager = config.io or _default_io(self._store)
         self._directory = Directory()
         pool = RunnerPool(config.max_concurrency, self._directory)
         self._services = Services(
@@ -94,7 +110,11 @@ class Node:
             return runners
 
         specs = [
-            supervisors.ChildSpec("store", lambda: StoreActor.start(store)),
+            # A store that cannot reconnect is retried with growing delays, not in a burst
+            # that would exhaust the root's restart intensity while the database is down.
+            supervisors.ChildSpec(
+                "store", lambda: StoreActor.start(store), backoff=supervisors.Backoff(initial=0.5, max=30.0)
+            ),
             supervisors.ChildSpec("resources", lambda: ResourcesActor.start(services.resources)),
             supervisors.ChildSpec(
                 "registry", lambda: RegistryActor.start(lambda name: _release(store, io, name))
@@ -104,7 +124,11 @@ class Node:
         ]
         try:
             return supervisors.Supervisor.start(
-                specs, strategy="rest_for_one", name=f"node:{self.config.name}"
+                specs,
+                strategy="rest_for_one",
+                max_restarts=10,
+                max_seconds=60.0,
+                name=f"node:{self.config.name}",
             )
         except supervisors.StartChildError as exc:
             if isinstance(exc.__cause__, StoreUnavailableError):
@@ -154,7 +178,7 @@ class Node:
             registry.tell(Register(pipeline.name, weakref.ref(pipeline)))
 
     def _io_for(self, pipeline: Pipeline, asset: str) -> IOManager:
-        return pipeline.get(asset).options.io or self._io
+        return self._services.resolve_io(pipeline.get(asset).options.io)
 
     def _is_done(self, pipeline: Pipeline, asset: str, key: str) -> bool:
         record = self._store.latest(pipeline.name, asset, key)
@@ -199,9 +223,8 @@ class Node:
             return self.get(pipeline, asset, partition)
         deadline = None if timeout is None else time.monotonic() + timeout
         run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
-        self._store.mark_pending(pipeline.name, run.run_id, key, plan)
         scheduler = Scheduler(pipeline, self._services)
-        scheduler.submit(run, plan)
+        scheduler.begin(run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout})
         while not run.finished:
             scheduler.wait()
         if run.error is not None:
@@ -337,4 +360,18 @@ class Node:
             value = self._io_for(pipeline, name).delete(AssetKey(pipeline.name, name, key))
             removed += 1 if (records or value) else 0
         log.info("asset.invalidated", pipeline=pipeline.name, asset=asset, partition=key, removed=removed)
+        self._store.audit(
+            AuditEntry(
+                datetime.now(UTC),
+                "asset.invalidated",
+                self.id,
+                f"{pipeline.name}/{asset}/{key}",
+                "invalidate",
+                {"cascade": cascade, "removed": removed, "assets": targets},
+            )
+        )
         return removed
+
+    def audit(self, limit: int = 100) -> list[AuditEntry]:
+        """The newest audit-log entries (runs, invalidations, admin actions), newest first."""
+        return self._store.audit_entries(limit)

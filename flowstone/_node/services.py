@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pykka import ActorDeadError
 
 from flowstone._retry import Retry
+from flowstone.errors import FlowStoneError
 from flowstone.events import EventBus
-from flowstone.io import IOManager
+from flowstone.io import SQL, IOManager
 from supervisors import SupervisorError
 
 if TYPE_CHECKING:
@@ -66,3 +67,18 @@ class Services:
     default_retry: Retry
     directory: Directory
     pool: RunnerPool
+
+    def resolve_io(self, io: IOManager | None) -> IOManager:
+        """The IO manager to use for an asset's ``io`` option (None: the node's default)."""
+        if io is None:
+            return self.default_io
+        if isinstance(io, SQL):
+            bind = getattr(self.store, "values", None)
+            if bind is None:
+                raise FlowStoneError(
+                    "an asset uses fs.io.SQL() but this node has no database; start it with "
+                    "fs.start(database_url='sqlite:///flowstone.db') or another IO manager"
+                )
+            bound: IOManager = bind(io.format, io.max_value_bytes)
+            return bound
+        return io

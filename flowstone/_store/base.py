@@ -2,17 +2,18 @@
 
 Values are not here: IO managers hold them. A store is used from many threads at once
 and does its own concurrency control, as a database does. Every state change that counts
-is conditional (``mark_finished`` only moves a record that is still running), so a
-repeated or late delivery never counts twice.
+is conditional (``complete`` and ``fail`` only move a record that is still running), so a
+repeated or late delivery never counts twice. Each call is one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from flowstone._store.records import MaterializationRecord, State
+from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
+from flowstone.io import IOManager
 
 __all__ = ["LineageStore", "Store"]
 
@@ -21,12 +22,7 @@ class LineageStore(Protocol):
     """Where lineage edges live; separate so that tests can inject a failing one."""
 
     def record_lineage(
-        self,
-        pipeline: str,
-        run_id: str,
-        asset: str,
-        partition_key: str,
-        upstream: Sequence[tuple[str, str]],
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
     ) -> None:
         """Record that ``asset``/``partition_key`` was computed from ``upstream`` values."""
 
@@ -38,7 +34,7 @@ class LineageStore(Protocol):
 
 
 class Store(LineageStore, Protocol):
-    """Durable (or in-memory) records of materializations and lineage."""
+    """Durable (or in-memory) records of runs, materializations, lineage and audit."""
 
     url: str
 
@@ -51,27 +47,27 @@ class Store(LineageStore, Protocol):
     def ping(self) -> None:
         """Raise ``StoreUnavailableError`` unless the store answers."""
 
-    def mark_pending(self, pipeline: str, run_id: str, partition_key: str, assets: Sequence[str]) -> None:
-        """Record assets planned by a run that have not started."""
+    def start_run(self, run: RunStart) -> None:
+        """Record a run and a pending record for every asset it plans."""
 
     def mark_running(
         self, pipeline: str, asset: str, partition_key: str, run_id: str, attempt: int, at: datetime
     ) -> None:
         """Record that an attempt started."""
 
-    def mark_finished(
-        self,
-        pipeline: str,
-        asset: str,
-        partition_key: str,
-        run_id: str,
-        *,
-        status: State,
-        attempts: int,
-        at: datetime,
-        error: str | None = None,
-    ) -> bool:
-        """Move a running record to ``status``; False (and no change) if it was not running."""
+    def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
+        """Store ``value`` with ``io`` and mark the record completed.
+
+        False (and nothing marked) if the record was no longer running: its run gave up
+        on it. Raises ``EncodeError`` before writing anything if the value cannot be
+        encoded.
+        """
+
+    def fail(self, failure: Failure) -> bool:
+        """Mark a running record (and its run) failed; False if it was not running."""
+
+    def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
+        """Close a run that ended outside a materialization (timeout, lost runner)."""
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         """The most recent record for an asset and partition."""
@@ -81,3 +77,9 @@ class Store(LineageStore, Protocol):
 
     def release(self, pipeline: str) -> None:
         """Forget in-memory state of a pipeline that no longer exists (no-op when durable)."""
+
+    def audit(self, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+
+    def audit_entries(self, limit: int) -> list[AuditEntry]:
+        """The newest ``limit`` audit entries, newest first."""

@@ -1,15 +1,17 @@
-"""``MemoryStore``: the store of a node without a database, bounded so it never grows
+"""``MemoryStore``: the store of a node without a database, bounded so that it never grows
 without limit in a long-running process."""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from flowstone._store.records import MaterializationRecord, State
+from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
+from flowstone.io import AssetKey, IOManager
 
 __all__ = ["MemoryStore"]
 
@@ -26,16 +28,17 @@ class _PipelineRecords:
 class MemoryStore:
     """Latest record per asset and partition, per pipeline, behind one lock.
 
-    Only the newest ``max_records`` asset/partition records of each pipeline are kept
-    (and their lineage); older ones are evicted. A database store keeps everything.
+    Only the newest ``max_records`` asset/partition records of each pipeline (and their
+    lineage) and the newest ``max_audit`` audit entries are kept; a database keeps all.
     """
 
     url = "memory://"
 
-    def __init__(self, *, max_records: int = 100_000) -> None:
+    def __init__(self, *, max_records: int = 100_000, max_audit: int = 10_000) -> None:
         self._max = max_records
         self._lock = threading.Lock()
         self._pipelines: dict[str, _PipelineRecords] = {}
+        self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
 
     def open(self) -> None:
         pass
@@ -60,12 +63,24 @@ class MemoryStore:
             old, _ = state.records.popitem(last=False)
             self._forget_lineage(state, old)
 
-    def mark_pending(self, pipeline: str, run_id: str, partition_key: str, assets: Sequence[str]) -> None:
+    def _running(self, pipeline: str, asset: str, key: str, run_id: str) -> MaterializationRecord | None:
+        state = self._pipelines.get(pipeline)
+        current = state.records.get((asset, key)) if state else None
+        if current is None or current.run_id != run_id or current.status != "running":
+            return None
+        return current
+
+    # --- runs and materializations -------------------------------------------------
+    def start_run(self, run: RunStart) -> None:
         with self._lock:
-            state = self._state(pipeline)
-            for asset in assets:
-                record = MaterializationRecord(pipeline, asset, partition_key, run_id, "pending")
-                self._put(state, (asset, partition_key), record)
+            state = self._state(run.pipeline)
+            for asset in run.plan:
+                record = MaterializationRecord(run.pipeline, asset, run.partition_key, run.run_id, "pending")
+                self._put(state, (asset, run.partition_key), record)
+            resource = f"{run.pipeline}/{run.asset}/{run.partition_key}"
+            self._audit.append(
+                AuditEntry(run.at, "run.started", run.actor, resource, "start", {"run_id": run.run_id})
+            )
 
     def mark_running(
         self, pipeline: str, asset: str, partition_key: str, run_id: str, attempt: int, at: datetime
@@ -80,26 +95,49 @@ class MemoryStore:
                 record = MaterializationRecord(pipeline, asset, partition_key, run_id, "running", attempt, at)
             self._put(state, key, record)
 
-    def mark_finished(
-        self,
-        pipeline: str,
-        asset: str,
-        partition_key: str,
-        run_id: str,
-        *,
-        status: State,
-        attempts: int,
-        at: datetime,
-        error: str | None = None,
-    ) -> bool:
+    def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
         with self._lock:
-            state = self._pipelines.get(pipeline)
-            current = state.records.get((asset, partition_key)) if state else None
-            if state is None or current is None or current.run_id != run_id or current.status != "running":
+            if self._running(done.pipeline, done.asset, done.partition_key, done.run_id) is None:
                 return False
-            done = replace(current, status=status, attempts=attempts, finished_at=at, error=error)
-            state.records[(asset, partition_key)] = done
+        io.store(AssetKey(done.pipeline, done.asset, done.partition_key), value)
+        with self._lock:
+            current = self._running(done.pipeline, done.asset, done.partition_key, done.run_id)
+            if current is None:
+                return False
+            if done.finishes_run:
+                resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
+                details = {"run_id": done.run_id}
+                self._audit.append(
+                    AuditEntry(done.at, "run.finished", done.actor, resource, "finish", details)
+                )
+            self._pipelines[done.pipeline].records[(done.asset, done.partition_key)] = replace(
+                current,
+                status="completed",
+                attempts=done.attempts,
+                finished_at=done.at,
+                duration_ms=done.duration_ms,
+            )
             return True
+
+    def fail(self, failure: Failure) -> bool:
+        with self._lock:
+            current = self._running(failure.pipeline, failure.asset, failure.partition_key, failure.run_id)
+            if current is None:
+                return False
+            resource = f"{failure.pipeline}/{failure.asset}/{failure.partition_key}"
+            details = {"run_id": failure.run_id, "error": failure.error}
+            self._audit.append(AuditEntry(failure.at, "run.failed", failure.actor, resource, "fail", details))
+            self._pipelines[failure.pipeline].records[(failure.asset, failure.partition_key)] = replace(
+                current,
+                status="failed",
+                attempts=failure.attempts,
+                finished_at=failure.at,
+                error=failure.error,
+            )
+            return True
+
+    def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
+        pass  # runs are not kept in memory beyond their materialization records
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._lock:
@@ -119,14 +157,18 @@ class MemoryStore:
         with self._lock:
             self._pipelines.pop(pipeline, None)
 
+    # --- audit ---------------------------------------------------------------------
+    def audit(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self._audit.append(entry)
+
+    def audit_entries(self, limit: int) -> list[AuditEntry]:
+        with self._lock:
+            return list(reversed(self._audit))[:limit]
+
     # --- lineage -------------------------------------------------------------------
     def record_lineage(
-        self,
-        pipeline: str,
-        run_id: str,
-        asset: str,
-        partition_key: str,
-        upstream: Sequence[tuple[str, str]],
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
     ) -> None:
         with self._lock:
             state = self._state(pipeline)

@@ -1,14 +1,15 @@
-"""Records the store keeps about materializations, and the public ``Status`` view."""
+"""Records the store keeps, and the views the public API returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from flowstone.partitions import Partition
 
-__all__ = ["MaterializationRecord", "State", "Status"]
+__all__ = ["AuditEntry", "Completion", "Failure", "MaterializationRecord", "RunStart", "State", "Status"]
 
 State: TypeAlias = Literal["completed", "failed", "running", "pending", "not_found"]
 
@@ -26,6 +27,7 @@ class MaterializationRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    duration_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +45,58 @@ class Status:
     finished_at: datetime | None = None
     attempts: int = 0
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStart:
+    """A run begins: its row, and a pending row for every asset it plans."""
+
+    run_id: str
+    pipeline: str
+    asset: str
+    partition_key: str
+    plan: Sequence[str]
+    options: Mapping[str, Any]
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completion:
+    """An attempt succeeded; ``finishes_run`` when the asset is its run's target."""
+
+    pipeline: str
+    asset: str
+    partition_key: str
+    run_id: str
+    attempts: int
+    at: datetime
+    duration_ms: float
+    finishes_run: bool
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """An asset failed for good; its run fails with it."""
+
+    pipeline: str
+    asset: str
+    partition_key: str
+    run_id: str
+    attempts: int
+    at: datetime
+    error: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log (``node.audit()``), newest first."""
+
+    at: datetime
+    event_type: str
+    actor: str
+    resource: str
+    action: str
+    details: Mapping[str, Any] = field(default_factory=dict)

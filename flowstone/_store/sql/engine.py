@@ -1,0 +1,125 @@
+"""Engines for the SQL store: SQLite tuned for several processes, PostgreSQL with pings.
+
+SQLite gets two engines on the same file: reads begin a deferred transaction, writes
+``BEGIN IMMEDIATE``, so a write transaction takes the write lock up front and never
+fails half-way on a lock upgrade; WAL lets readers go on while one process writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
+
+from flowstone.errors import StoreUnavailableError
+
+__all__ = ["Engines", "create_engines", "mask", "unavailable"]
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def mask(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"
+
+
+def unavailable(url: str, exc: BaseException, doing: str) -> StoreUnavailableError:
+    """A ``StoreUnavailableError`` naming the URL (masked) and the driver's reason."""
+    reason = getattr(exc, "orig", None) or exc
+    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    error = StoreUnavailableError(
+        f"cannot {doing} the store at {mask(url)}: {text}; check that the database is running "
+        "and that the URL is right"
+    )
+    error.__cause__ = exc
+    return error
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """A read engine and a write engine (the same one except on SQLite)."""
+
+    read: Engine
+    write: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.write.dialect.name
+
+    def dispose(self) -> None:
+        self.read.dispose()
+        if self.write is not self.read:
+            self.write.dispose()
+
+
+def _sqlite_engine(url: URL, begin: str) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        pool_size=8,
+        max_overflow=16,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+def create_engines(url: str) -> Engines:
+    """Engines for ``url``; raises ``StoreUnavailableError`` for a URL that cannot work."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreUnavailableError(f"invalid database URL {mask(url)}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:":
+            raise StoreUnavailableError(
+                "an in-memory SQLite URL would give every connection its own empty database; "
+                "use database_url=None for an in-memory node, or a file: sqlite:///path/flowstone.db"
+            )
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return Engines(_sqlite_engine(parsed, "BEGIN"), _sqlite_engine(parsed, "BEGIN IMMEDIATE"))
+    try:
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreUnavailableError(
+            f"no driver for {mask(url)}: {exc}; for PostgreSQL install flowstone[postgres] "
+            "and use a postgresql+psycopg:// URL"
+        ) from exc
+    return Engines(engine, engine)
+
+
+@contextlib.contextmanager
+def translate(url: str, doing: str) -> Iterator[None]:
+    """Turn a driver's connection error into ``StoreUnavailableError``."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if exc.connection_invalidated or _is_connection_error(exc):
+            raise unavailable(url, exc, doing) from exc
+        raise
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError)

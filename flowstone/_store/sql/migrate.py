@@ -1,0 +1,68 @@
+"""Schema migrations with alembic, shipped in the package with their own version table.
+
+Several nodes may start at once against a fresh database: the first takes a lock (an
+advisory lock on PostgreSQL; an immediate write transaction on SQLite), migrates, and
+the others find the schema current when they get the lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+__all__ = ["VERSION_TABLE", "current_revision", "head_revision", "upgrade"]
+
+VERSION_TABLE = "flowstone_alembic_version"
+_LOCK_KEY = 0x466C6F7753746F6E  # "FlowSton"
+_LOCATION = str(Path(__file__).parent / "migrations")
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _LOCATION)
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of FlowStone."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for an empty database."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to the newest revision; True if this call migrated it."""
+    if current_revision(engine) == head_revision():
+        return False
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            connection.commit()
+            try:
+                return _upgrade_locked(connection)
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+                connection.commit()
+    with engine.begin() as connection:  # SQLite's write engine begins IMMEDIATE: one writer
+        return _upgrade_locked(connection)
+
+
+def _upgrade_locked(connection: Connection) -> bool:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    if context.get_current_revision() == head_revision():
+        return False  # another node migrated while we waited for the lock
+    command.upgrade(_config(connection), "head")
+    return True

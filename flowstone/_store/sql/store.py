@@ -1,0 +1,433 @@
+"""``SQLStore``: records in SQLite or PostgreSQL through SQLAlchemy Core.
+
+Every method is one transaction. Writes that count a state change are conditional
+(``UPDATE … WHERE status = 'running'``), so a repeated or late delivery changes nothing.
+A value stored with ``fs.io.SQL`` is written in the same transaction that marks its
+materialization completed: both or neither.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, and_, delete, desc, func, insert, select, text, update
+
+from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
+from flowstone._store.sql import migrate
+from flowstone._store.sql.engine import Engines, create_engines, mask, translate
+from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
+from flowstone._store.sql.values import SQLValues
+from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
+from flowstone.errors import StoreUnavailableError
+from flowstone.io import AssetKey, IOManager
+
+__all__ = ["SQLStore"]
+
+log = structlog.get_logger("flowstone")
+
+M = materializations
+
+
+class _NotRunningError(Exception):
+    """Rolls a completion back when its record is no longer running."""
+
+
+def _audit_row(
+    at: datetime, event: str, actor: str, resource: str, action: str, details: Any
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "event_type": event,
+        "actor": actor,
+        "resource": resource,
+        "action": action,
+        "details": json.dumps(details, default=str, sort_keys=True),
+    }
+
+
+class SQLStore:
+    """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
+
+    def __init__(
+        self, url: str, *, auto_migrate: bool = True, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    ) -> None:
+        self.url = url
+        self.auto_migrate = auto_migrate
+        self.max_value_bytes = max_value_bytes
+        self._lock = threading.Lock()
+        self._engines: Engines | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLStore({mask(self.url)!r})"
+
+    # --- lifecycle -------------------------------------------------------------------
+    @property
+    def engines(self) -> Engines:
+        engines = self._engines
+        if engines is None:
+            raise StoreUnavailableError(f"the store at {mask(self.url)} is not open (is the node running?)")
+        return engines
+
+    def open(self) -> None:
+        with self._lock:
+            if self._engines is None:
+                self._engines = create_engines(self.url)
+        with translate(self.url, "connect to"):
+            if self.auto_migrate:
+                migrate.upgrade(self.engines.write)
+            self.ping()
+        log.info("store.opened", url=mask(self.url))
+
+    def close(self) -> None:
+        with self._lock:
+            engines, self._engines = self._engines, None
+        if engines is not None:
+            engines.dispose()
+
+    def ping(self) -> None:
+        with translate(self.url, "reach"), self.engines.read.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def values(self, format: str = "msgpack", max_value_bytes: int | None = None) -> SQLValues:
+        """An IO manager keeping values in this store's database."""
+        return SQLValues(self, format, max_value_bytes or self.max_value_bytes)
+
+    def _write(self, doing: str) -> Any:
+        return _Transaction(self, self.engines.write, doing)
+
+    def _read(self, doing: str) -> Any:
+        return _Transaction(self, self.engines.read, doing)
+
+    # --- runs and materializations -------------------------------------------------
+    def start_run(self, run: RunStart) -> None:
+        with self._write("record a run in") as c:
+            c.execute(
+                insert(runs).values(
+                    run_id=run.run_id,
+                    pipeline=run.pipeline,
+                    asset=run.asset,
+                    partition_key=run.partition_key,
+                    status="running",
+                    options=json.dumps(dict(run.options), default=str, sort_keys=True),
+                    started_at=run.at,
+                )
+            )
+            c.execute(
+                insert(M),
+                [
+                    {
+                        "pipeline": run.pipeline,
+                        "asset": a,
+                        "partition_key": run.partition_key,
+                        "run_id": run.run_id,
+                        "status": "pending",
+                        "attempts": 0,
+                    }
+                    for a in run.plan
+                ],
+            )
+            c.execute(
+                insert(audit_log).values(
+                    _audit_row(
+                        run.at,
+                        "run.started",
+                        run.actor,
+                        f"{run.pipeline}/{run.asset}/{run.partition_key}",
+                        "start",
+                        {"run_id": run.run_id, "plan": list(run.plan), **run.options},
+                    )
+                )
+            )
+
+    def _key(self, pipeline: str, asset: str, partition_key: str, run_id: str) -> Any:
+        return and_(
+            M.c.pipeline == pipeline,
+            M.c.asset == asset,
+            M.c.partition_key == partition_key,
+            M.c.run_id == run_id,
+        )
+
+    def mark_running(
+        self, pipeline: str, asset: str, partition_key: str, run_id: str, attempt: int, at: datetime
+    ) -> None:
+        with self._write("record an attempt in") as c:
+            where = self._key(pipeline, asset, partition_key, run_id)
+            changed = c.execute(
+                update(M)
+                .where(where, M.c.status.in_(("pending", "running")))
+                .values(status="running", attempts=attempt, started_at=func.coalesce(M.c.started_at, at))
+            ).rowcount
+            if not changed:
+                c.execute(
+                    insert(M).values(
+                        pipeline=pipeline,
+                        asset=asset,
+                        partition_key=partition_key,
+                        run_id=run_id,
+                        status="running",
+                        attempts=attempt,
+                        started_at=at,
+                    )
+                )
+
+    def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
+        key = AssetKey(done.pipeline, done.asset, done.partition_key)
+        joined = io if isinstance(io, SQLValues) and io.owner is self else None
+        payload = joined.encode(value) if joined is not None else None
+        if joined is None:
+            io.store(key, value)
+        try:
+            with self._write("record a materialization in") as c:
+                changed = c.execute(
+                    update(M)
+                    .where(
+                        self._key(done.pipeline, done.asset, done.partition_key, done.run_id),
+                        M.c.status == "running",
+                    )
+                    .values(
+                        status="completed",
+                        attempts=done.attempts,
+                        finished_at=done.at,
+                        duration_ms=done.duration_ms,
+                    )
+                ).rowcount
+                if not changed:
+                    raise _NotRunningError
+                if joined is not None and payload is not None:
+                    joined.write(c, key, payload, done.at)
+                if done.finishes_run:
+                    self._close_run(
+                        c,
+                        done.run_id,
+                        "completed",
+                        done.at,
+                        None,
+                        done.actor,
+                        done.pipeline,
+                        done.asset,
+                        done.partition_key,
+                    )
+        except _NotRunningError:
+            return False
+        return True
+
+    def fail(self, failure: Failure) -> bool:
+        with self._write("record a failure in") as c:
+            changed = c.execute(
+                update(M)
+                .where(
+                    self._key(failure.pipeline, failure.asset, failure.partition_key, failure.run_id),
+                    M.c.status.in_(("pending", "running")),
+                )
+                .values(
+                    status="failed", attempts=failure.attempts, finished_at=failure.at, error=failure.error
+                )
+            ).rowcount
+            self._close_run(
+                c,
+                failure.run_id,
+                "failed",
+                failure.at,
+                failure.error,
+                failure.actor,
+                failure.pipeline,
+                failure.asset,
+                failure.partition_key,
+            )
+            return bool(changed)
+
+    def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
+        with self._write("record a run in") as c:
+            c.execute(
+                update(M)
+                .where(M.c.run_id == run_id, M.c.status.in_(("pending", "running")))
+                .values(status="failed", finished_at=at, error=error)
+            )
+            self._close_run(c, run_id, status, at, error, actor, "", "", "")
+
+    def _close_run(
+        self,
+        c: Connection,
+        run_id: str,
+        status: str,
+        at: datetime,
+        error: str | None,
+        actor: str,
+        pipeline: str,
+        asset: str,
+        partition_key: str,
+    ) -> None:
+        changed = c.execute(
+            update(runs)
+            .where(runs.c.run_id == run_id, runs.c.status == "running")
+            .values(status=status, finished_at=at, error=error)
+        ).rowcount
+        if changed:
+            event = "run.finished" if status == "completed" else "run.failed"
+            resource = f"{pipeline}/{asset}/{partition_key}" if pipeline else run_id
+            c.execute(
+                insert(audit_log).values(
+                    _audit_row(
+                        at,
+                        event,
+                        actor,
+                        resource,
+                        "finish" if status == "completed" else "fail",
+                        {"run_id": run_id, "error": error},
+                    )
+                )
+            )
+
+    def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
+        with self._read("read") as c:
+            row = c.execute(
+                select(M)
+                .where(M.c.pipeline == pipeline, M.c.asset == asset, M.c.partition_key == partition_key)
+                .order_by(desc(M.c.id))
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return MaterializationRecord(
+            row.pipeline,
+            row.asset,
+            row.partition_key,
+            row.run_id,
+            row.status,
+            row.attempts,
+            _aware(row.started_at),
+            _aware(row.finished_at),
+            row.error,
+            row.duration_ms,
+        )
+
+    def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
+        with self._write("delete from") as c:
+            removed = c.execute(
+                delete(M).where(
+                    M.c.pipeline == pipeline, M.c.asset == asset, M.c.partition_key == partition_key
+                )
+            ).rowcount
+            c.execute(
+                delete(lineage).where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.asset == asset,
+                    lineage.c.partition_key == partition_key,
+                )
+            )
+            return int(removed)
+
+    def release(self, pipeline: str) -> None:
+        pass  # durable: nothing is held in memory per pipeline
+
+    # --- audit ---------------------------------------------------------------------
+    def audit(self, entry: AuditEntry) -> None:
+        with self._write("write the audit log of") as c:
+            c.execute(
+                insert(audit_log).values(
+                    _audit_row(
+                        entry.at,
+                        entry.event_type,
+                        entry.actor,
+                        entry.resource,
+                        entry.action,
+                        dict(entry.details),
+                    )
+                )
+            )
+
+    def audit_entries(self, limit: int) -> list[AuditEntry]:
+        with self._read("read the audit log of") as c:
+            rows = c.execute(select(audit_log).order_by(desc(audit_log.c.id)).limit(limit)).all()
+        return [
+            AuditEntry(
+                _aware(r.at) or r.at, r.event_type, r.actor, r.resource, r.action, json.loads(r.details)
+            )
+            for r in rows
+        ]
+
+    # --- lineage -------------------------------------------------------------------
+    def record_lineage(
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
+    ) -> None:
+        with self._write("record lineage in") as c:
+            c.execute(
+                delete(lineage).where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.asset == asset,
+                    lineage.c.partition_key == partition_key,
+                )
+            )
+            if upstream:
+                c.execute(
+                    insert(lineage),
+                    [
+                        {
+                            "pipeline": pipeline,
+                            "run_id": run_id,
+                            "asset": asset,
+                            "partition_key": partition_key,
+                            "upstream_asset": ua,
+                            "upstream_partition_key": uk,
+                        }
+                        for ua, uk in upstream
+                    ],
+                )
+
+    def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
+        with self._read("read lineage from") as c:
+            rows = c.execute(
+                select(lineage.c.upstream_asset, lineage.c.upstream_partition_key)
+                .where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.asset == asset,
+                    lineage.c.partition_key == partition_key,
+                )
+                .order_by(lineage.c.id)
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+    def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
+        with self._read("read lineage from") as c:
+            rows = c.execute(
+                select(lineage.c.asset, lineage.c.partition_key)
+                .where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.upstream_asset == asset,
+                    lineage.c.upstream_partition_key == partition_key,
+                )
+                .order_by(lineage.c.asset, lineage.c.partition_key)
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+
+class _Transaction:
+    """``with store._write(...) as connection``: one transaction, driver errors translated."""
+
+    def __init__(self, store: SQLStore, engine: Any, doing: str) -> None:
+        self._store = store
+        self._engine = engine
+        self._doing = doing
+        self._context: Any = None
+
+    def __enter__(self) -> Connection:
+        with translate(self._store.url, self._doing):
+            self._context = self._engine.begin()
+            connection: Connection = self._context.__enter__()
+            return connection
+
+    def __exit__(self, *exc: Any) -> bool:
+        with translate(self._store.url, self._doing):
+            return bool(self._context.__exit__(*exc))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

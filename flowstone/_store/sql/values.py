@@ -1,0 +1,102 @@
+"""``SQLValues``: the IO manager behind ``fs.io.SQL()``, bound to one ``SQLStore``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from flowstone import codec, partitions
+from flowstone._store.sql.schema import values
+from flowstone.io import AssetKey
+
+if TYPE_CHECKING:
+    from flowstone._store.sql.store import SQLStore
+
+__all__ = ["SQLValues"]
+
+V = values
+
+
+class SQLValues:
+    """Values in the ``flowstone_values`` table, encoded by ``flowstone.codec``.
+
+    ``format="json"`` stores JSON text (queryable in SQL) and accepts JSON types only.
+    """
+
+    def __init__(self, store: SQLStore, format: str, max_value_bytes: int) -> None:
+        if format not in ("msgpack", "json"):
+            raise ValueError(f"format must be 'msgpack' or 'json', got {format!r}")
+        self.owner = store
+        self.format = format
+        self.max_value_bytes = max_value_bytes
+
+    def __repr__(self) -> str:
+        return f"SQLValues({self.owner!r}, format={self.format!r})"
+
+    def encode(self, value: Any) -> bytes | str:
+        """Encode before any transaction starts, so a bad value writes nothing."""
+        if self.format == "json":
+            return codec.encode_json(value, max_bytes=self.max_value_bytes)
+        return codec.encode(value, max_bytes=self.max_value_bytes)
+
+    def write(self, connection: Connection, key: AssetKey, payload: bytes | str, at: datetime) -> None:
+        """Upsert an encoded value inside the caller's transaction."""
+        row = {
+            "pipeline": key.pipeline,
+            "asset": key.asset,
+            "partition_key": key.partition_key,
+            "format": self.format,
+            "data": payload if isinstance(payload, bytes) else None,
+            "data_json": payload if isinstance(payload, str) else None,
+            "size": len(payload),
+            "updated_at": at,
+        }
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(V).values(row)
+        statement = statement.on_conflict_do_update(
+            index_elements=[V.c.pipeline, V.c.asset, V.c.partition_key],
+            set_={k: statement.excluded[k] for k in ("format", "data", "data_json", "size", "updated_at")},
+        )
+        connection.execute(statement)
+
+    # --- IOManager -----------------------------------------------------------------
+    def store(self, key: AssetKey, value: Any) -> None:
+        payload = self.encode(value)
+        with self.owner._write("store a value in") as c:
+            self.write(c, key, payload, datetime.now(UTC))
+
+    def load(self, key: AssetKey) -> Any:
+        with self.owner._read("read a value from") as c:
+            row = c.execute(select(V.c.format, V.c.data, V.c.data_json).where(*self._where(key))).first()
+        if row is None:
+            raise KeyError(key)
+        if row.format == "json":
+            return codec.decode_json(row.data_json)
+        return codec.decode(bytes(row.data))
+
+    def exists(self, key: AssetKey) -> bool:
+        with self.owner._read("read a value from") as c:
+            return c.execute(select(V.c.size).where(*self._where(key))).first() is not None
+
+    def delete(self, key: AssetKey) -> bool:
+        with self.owner._write("delete a value from") as c:
+            return bool(c.execute(delete(V).where(*self._where(key))).rowcount)
+
+    def list_partitions(self, pipeline: str, asset: str) -> list[partitions.Partition]:
+        with self.owner._read("read values from") as c:
+            rows = c.execute(
+                select(V.c.partition_key)
+                .where(V.c.pipeline == pipeline, V.c.asset == asset)
+                .order_by(V.c.partition_key)
+            ).all()
+        return [partitions.deserialize(r[0]) for r in rows]
+
+    def release(self, pipeline: str) -> None:
+        pass
+
+    @staticmethod
+    def _where(key: AssetKey) -> tuple[Any, ...]:
+        return (V.c.pipeline == key.pipeline, V.c.asset == key.asset, V.c.partition_key == key.partition_key)
