@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, overload
 
@@ -30,6 +31,7 @@ class Pipeline:
         "_closed",
         "_dependants",
         "_deps",
+        "_module",
         "_order",
         "description",
         "name",
@@ -50,6 +52,8 @@ class Pipeline:
         self.name = name
         self.description = description
         self.reference = reference
+        # Where it was defined, so that a worker can import it by "module:attribute".
+        self._module: str | None = sys._getframe(1).f_globals.get("__name__")
         self._assets: dict[str, AssetDef] = {}
         self._closed = False
         self._deps: dict[str, tuple[str, ...]] = {}

@@ -147,7 +147,7 @@ class EventBus:
             try:
                 subscription.callback(event)
             except Exception:
-                log.exception("events.callback_failed", event=type(event).__name__)
+                log.exception("events.callback_failed", event_type=type(event).__name__)
         if self._parent is not None:
             self._parent.emit(event)
 

@@ -19,6 +19,7 @@ import supervisors
 from flowstone import partitions
 from flowstone._context import Context
 from flowstone._execution.task import Materialize, Outcome, Task
+from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._store.records import Completion, Failure
@@ -102,8 +103,9 @@ def attempt(task: Task, services: Services) -> Outcome:
     )
     try:
         value = asset.fn(ctx, **kwargs)
-    except BaseException as exc:
-        return _failed(task, services, exc, bound, retryable=True)
+    except BaseException as exc:  # the user-code boundary: nothing the asset raises escapes
+        # Snooze and Discard steer the job around the run: never retried inside it.
+        return _failed(task, services, exc, bound, retryable=not isinstance(exc, Snooze | Discard))
     return _store(task, services, value, started, bound)
 
 

@@ -27,6 +27,7 @@ from flowstone._execution.runner import materialization_error, record_failure
 from flowstone._execution.task import Materialize, Outcome, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
+from flowstone._retry import Retry
 from flowstone._store.records import RunStart
 
 __all__ = ["PartitionRun", "Scheduler"]
@@ -64,9 +65,15 @@ class _InFlight:
 class Scheduler:
     """Dispatches ready assets to idle runners and reacts to their outcomes."""
 
-    def __init__(self, pipeline: Pipeline, services: Services) -> None:
+    def __init__(
+        self, pipeline: Pipeline, services: Services, *, retry: Retry | None = None, first_attempt: int = 1
+    ) -> None:
+        """``retry`` overrides every asset's policy (a job retries at the job level, so its
+        run tries each asset once); ``first_attempt`` numbers the first try (``ctx.attempt``)."""
         self._pipeline = pipeline
         self._services = services
+        self._retry = retry
+        self._first_attempt = first_attempt
         self._completions: queue.SimpleQueue[Outcome | RunnerDown] = queue.SimpleQueue()
         self._ready: deque[tuple[PartitionRun, str, int]] = deque()
         self._retries: list[tuple[float, int, PartitionRun, str, int]] = []
@@ -106,7 +113,7 @@ class Scheduler:
             count = sum(1 for d in deps[asset] if d in planned)
             run.waiting[asset] = count
             if count == 0:
-                self._ready.append((run, asset, 1))
+                self._ready.append((run, asset, self._first_attempt))
 
     def wait(self, timeout: float | None = None) -> list[PartitionRun]:
         """Work until at least one run finishes (or ``timeout``); the runs that finished."""
@@ -165,7 +172,7 @@ class Scheduler:
             partition=run.partition,
             partition_key=run.partition_key,
             attempt=attempt,
-            retry=definition.options.retry or services.default_retry,
+            retry=self._retry or definition.options.retry or services.default_retry,
             io=services.resolve_io(definition.options.io),
             dep_io=tuple(
                 (dep, services.resolve_io(self._pipeline.get(dep).options.io)) for dep in definition.deps
@@ -219,7 +226,7 @@ class Scheduler:
             if count is not None:
                 run.waiting[dependant] = count - 1
                 if count == 1:
-                    self._ready.append((run, dependant, 1))
+                    self._ready.append((run, dependant, self._first_attempt))
         if run.remaining == 0:
             self._finish(run, None)
 

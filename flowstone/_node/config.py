@@ -42,6 +42,8 @@ class NodeConfig:
         store: the store of records (default: in memory).
         lineage_store: where lineage is written (default: the store).
         health_timeout: seconds each health check may take before it counts as failed.
+        memory_records: without a database, how many asset/partition records the node keeps
+            per pipeline (the oldest are forgotten, and recomputed if needed again).
     """
 
     name: str = "flowstone"
@@ -57,6 +59,7 @@ class NodeConfig:
     store: Store | None = None
     lineage_store: LineageStore | None = None
     health_timeout: float = 2.0
+    memory_records: int = 10_000
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_parallel"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -20,10 +19,9 @@ from flowstone._execution.backfill import (
     PartitionResult,
     run_backfill,
 )
-from flowstone._execution.plan import plan_run
 from flowstone._execution.pool import RunnerPool
+from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
-from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.actors import ResourcesActor, StoreActor
 from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health, check_health
@@ -32,7 +30,7 @@ from flowstone._node.registry import Register, RegistryActor
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
 from flowstone._store import AuditEntry, MemoryStore, Status, Store
-from flowstone.errors import NotMaterializedError, StoreUnavailableError
+from flowstone.errors import StoreUnavailableError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager, Memory
 
@@ -46,7 +44,7 @@ TREE_ORDER = ("store", "resources", "registry", "lineage", "runners")
 
 def _store_for(config: NodeConfig) -> Store:
     if config.database_url is None:
-        return MemoryStore()
+        return MemoryStore(max_records=config.memory_records)
     from flowstone._store.sql import SQLStore  # noqa: PLC0415 - SQLAlchemy loads only for a database
 
     return SQLStore(
@@ -180,14 +178,6 @@ class Node:
     def _io_for(self, pipeline: Pipeline, asset: str) -> IOManager:
         return self._services.resolve_io(pipeline.get(asset).options.io)
 
-    def _is_done(self, pipeline: Pipeline, asset: str, key: str) -> bool:
-        record = self._store.latest(pipeline.name, asset, key)
-        return (
-            record is not None
-            and record.status == "completed"
-            and self._io_for(pipeline, asset).exists(AssetKey(pipeline.name, asset, key))
-        )
-
     # --- running -------------------------------------------------------------------
     def run(
         self,
@@ -208,28 +198,9 @@ class Node:
             MaterializationError: an asset failed; ``__cause__`` is its exception.
         """
         self._register(pipeline)
-        definition = pipeline.get(asset)
-        key = partitions.serialize(partition)
-        definition.check_partition(pipeline.name, partition)
-        plan = plan_run(
-            pipeline,
-            asset,
-            partition,
-            force=force,
-            with_deps=with_deps,
-            is_done=lambda name: self._is_done(pipeline, name, key),
-        )
-        if not plan:
-            return self.get(pipeline, asset, partition)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
-        scheduler = Scheduler(pipeline, self._services)
-        scheduler.begin(run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout})
-        while not run.finished:
-            scheduler.wait()
-        if run.error is not None:
-            raise run.error
-        return run.value
+        return run_target(
+            pipeline, asset, partition, self._services, force=force, with_deps=with_deps, timeout=timeout
+        ).value
 
     def backfill_iter(
         self,
@@ -247,7 +218,7 @@ class Node:
         options = self._backfill_options(parallel, timeout, force, on_error, progress)
         self._register(pipeline)
         pipeline.get(asset)
-        is_done: Callable[[str, str], bool] = lambda name, key: self._is_done(pipeline, name, key)  # noqa: E731
+        is_done: Callable[[str, str], bool] = lambda name, key: self._services.is_done(pipeline, name, key)  # noqa: E731
         return run_backfill(pipeline, asset, partitions, options, self._services, is_done)
 
     def backfill(
@@ -305,17 +276,7 @@ class Node:
     # --- reading -------------------------------------------------------------------
     def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any:
         """The stored value; ``NotMaterializedError`` if there is none."""
-        key = partitions.serialize(partition)
-        io = self._io_for(pipeline, asset)
-        try:
-            return io.load(AssetKey(pipeline.name, asset, key))
-        except KeyError:
-            raise NotMaterializedError(
-                f"asset {asset!r}, partition {partitions.describe(partition)!r} (pipeline {pipeline.name!r}) "
-                "has no stored value; run it first",
-                asset=asset,
-                partition=partition,
-            ) from None
+        return load_value(self._services, pipeline, asset, partition)
 
     def exists(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> bool:
         """Whether a value is stored for the asset and partition."""

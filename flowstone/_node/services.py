@@ -11,11 +11,12 @@ from pykka import ActorDeadError
 from flowstone._retry import Retry
 from flowstone.errors import FlowStoneError
 from flowstone.events import EventBus
-from flowstone.io import SQL, IOManager
+from flowstone.io import SQL, AssetKey, IOManager
 from supervisors import SupervisorError
 
 if TYPE_CHECKING:
     from flowstone._execution.pool import RunnerPool
+    from flowstone._pipeline import Pipeline
     from flowstone._store import LineageStore, Store
     from supervisors import SupervisorRef
 
@@ -67,6 +68,17 @@ class Services:
     default_retry: Retry
     directory: Directory
     pool: RunnerPool
+
+    def is_done(self, pipeline: Pipeline, asset: str, partition_key: str) -> bool:
+        """Whether a completed materialization with a stored value exists (so it is reused)."""
+        record = self.store.latest(pipeline.name, asset, partition_key)
+        return (
+            record is not None
+            and record.status == "completed"
+            and self.resolve_io(pipeline.get(asset).options.io).exists(
+                AssetKey(pipeline.name, asset, partition_key)
+            )
+        )
 
     def resolve_io(self, io: IOManager | None) -> IOManager:
         """The IO manager to use for an asset's ``io`` option (None: the node's default)."""

@@ -34,7 +34,7 @@ class MemoryStore:
 
     url = "memory://"
 
-    def __init__(self, *, max_records: int = 100_000, max_audit: int = 10_000) -> None:
+    def __init__(self, *, max_records: int = 10_000, max_audit: int = 1_000) -> None:
         self._max = max_records
         self._lock = threading.Lock()
         self._pipelines: dict[str, _PipelineRecords] = {}
@@ -63,10 +63,12 @@ class MemoryStore:
             old, _ = state.records.popitem(last=False)
             self._forget_lineage(state, old)
 
-    def _running(self, pipeline: str, asset: str, key: str, run_id: str) -> MaterializationRecord | None:
+    def _running(
+        self, pipeline: str, asset: str, key: str, run_id: str, states: tuple[str, ...] = ("running",)
+    ) -> MaterializationRecord | None:
         state = self._pipelines.get(pipeline)
         current = state.records.get((asset, key)) if state else None
-        if current is None or current.run_id != run_id or current.status != "running":
+        if current is None or current.run_id != run_id or current.status not in states:
             return None
         return current
 
@@ -121,7 +123,9 @@ class MemoryStore:
 
     def fail(self, failure: Failure) -> bool:
         with self._lock:
-            current = self._running(failure.pipeline, failure.asset, failure.partition_key, failure.run_id)
+            current = self._running(
+                failure.pipeline, failure.asset, failure.partition_key, failure.run_id, ("pending", "running")
+            )
             if current is None:
                 return False
             resource = f"{failure.pipeline}/{failure.asset}/{failure.partition_key}"
@@ -154,8 +158,13 @@ class MemoryStore:
             return 1 if state.records.pop(key, None) is not None else 0
 
     def release(self, pipeline: str) -> None:
+        prefix = f"{pipeline}/"
         with self._lock:
             self._pipelines.pop(pipeline, None)
+            kept = [entry for entry in self._audit if not entry.resource.startswith(prefix)]
+            if len(kept) != len(self._audit):
+                self._audit.clear()
+                self._audit.extend(kept)
 
     # --- audit ---------------------------------------------------------------------
     def audit(self, entry: AuditEntry) -> None:

@@ -129,11 +129,7 @@ def values(*, nan: bool) -> st.SearchStrategy[Any]:
 
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
     max_leaves=25,
 )
@@ -145,9 +141,7 @@ json_values = st.recursive(
 class TestRoundTrip:
     @settings(max_examples=300, deadline=None)
     @given(values(nan=False))
-    def test_decoding_an_encoded_value_gives_an_equal_value_with_the_same_types(
-        self, value: Any
-    ) -> None:
+    def test_decoding_an_encoded_value_gives_an_equal_value_with_the_same_types(self, value: Any) -> None:
         result = assert_round_trips(value)
         assert result == value
 

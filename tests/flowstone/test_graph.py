@@ -177,9 +177,7 @@ class TestTopologicalOrder:
 
     def test_planning_a_thousand_assets_takes_well_under_ten_milliseconds(self) -> None:
         rng = random.Random(7)
-        deps = {
-            f"a{i}": tuple(f"a{j}" for j in rng.sample(range(i), min(i, 3))) for i in range(1000)
-        }
+        deps = {f"a{i}": tuple(f"a{j}" for j in rng.sample(range(i), min(i, 3))) for i in range(1000)}
         best = float("inf")
         for _ in range(5):
             start = time.perf_counter()
@@ -259,9 +257,7 @@ class TestLevels:
         assert levels({}) == []
 
     @given(dags())
-    def test_each_asset_depends_only_on_earlier_levels(
-        self, deps: dict[str, tuple[str, ...]]
-    ) -> None:
+    def test_each_asset_depends_only_on_earlier_levels(self, deps: dict[str, tuple[str, ...]]) -> None:
         layers = levels(deps)
         depth = {name: k for k, layer in enumerate(layers) for name in layer}
         assert sorted(depth) == sorted(deps)

@@ -100,9 +100,7 @@ class TestRoundTrip:
         assert_identical(deserialize(serialize(value)), value)
 
     @given(partitions)
-    def test_serialized_text_is_canonical_so_it_round_trips_the_other_way(
-        self, value: Partition
-    ) -> None:
+    def test_serialized_text_is_canonical_so_it_round_trips_the_other_way(self, value: Partition) -> None:
         text = serialize(value)
         assert serialize(deserialize(text)) == text
 

@@ -49,9 +49,7 @@ class TestSchedule:
 
     @pytest.mark.parametrize("backoff", ["exponential", "linear", "constant"])
     @pytest.mark.parametrize("retry_number", [10_000, 10**100])
-    def test_huge_retry_numbers_are_capped_without_overflow(
-        self, backoff: Any, retry_number: int
-    ) -> None:
+    def test_huge_retry_numbers_are_capped_without_overflow(self, backoff: Any, retry_number: int) -> None:
         policy = Retry(backoff=backoff, base_delay=2.0, max_delay=300.0)
         assert policy.delay(retry_number) == (2.0 if backoff == "constant" else 300.0)
 
@@ -119,9 +117,7 @@ class TestJitter:
 
 class TestValidation:
     def test_full_configuration_constructs(self) -> None:
-        policy = Retry(
-            max_attempts=10, backoff="exponential", base_delay=1.0, max_delay=300.0, jitter=0.1
-        )
+        policy = Retry(max_attempts=10, backoff="exponential", base_delay=1.0, max_delay=300.0, jitter=0.1)
         assert policy.max_attempts == 10
 
     def test_positional_arguments_are_rejected(self) -> None:

@@ -21,7 +21,17 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["audit_log", "lineage", "materializations", "metadata", "runs", "values"]
+__all__ = [
+    "audit_log",
+    "jobs",
+    "leases",
+    "lineage",
+    "materializations",
+    "metadata",
+    "nodes",
+    "runs",
+    "values",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -110,4 +120,55 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("details", Text, nullable=False, default="{}"),
     Index("ix_flowstone_audit_log_at", "at"),
+)
+
+jobs = Table(
+    "flowstone_jobs",
+    metadata,
+    Column("id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True, autoincrement=True),
+    Column("state", String(16), nullable=False),
+    Column("queue", String(NAME), nullable=False),
+    Column("pipeline_ref", String(500), nullable=False),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("asset", String(NAME), nullable=False),
+    Column("partition_key", String(KEY), nullable=False),
+    Column("options", Text, nullable=False, default="{}"),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("snoozed", Integer, nullable=False, default=0),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("unique_key", String(128)),
+    Column("inserted_at", Timestamp, nullable=False),
+    Column("scheduled_at", Timestamp, nullable=False),
+    Column("attempted_at", Timestamp),
+    Column("attempted_by", String(NAME)),
+    Column("completed_at", Timestamp),
+    Column("discarded_at", Timestamp),
+    Column("cancelled_at", Timestamp),
+    Column("run_id", String(64)),
+    UniqueConstraint("unique_key", name="uq_flowstone_jobs_unique_key"),
+    Index("ix_flowstone_jobs_fetch", "queue", "state", "priority", "scheduled_at", "id"),
+    Index("ix_flowstone_jobs_owner", "state", "attempted_by"),
+)
+
+nodes = Table(
+    "flowstone_nodes",
+    metadata,
+    Column("node_id", String(NAME), primary_key=True),
+    Column("name", String(NAME), nullable=False),
+    Column("hostname", String(NAME), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("heartbeat_at", Timestamp, nullable=False),
+    Column("queues", Text, nullable=False, default="{}"),
+    Column("tree", Text),
+)
+
+leases = Table(
+    "flowstone_leases",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("holder", String(NAME), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
 )

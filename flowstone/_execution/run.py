@@ -1,0 +1,79 @@
+"""One run: plan a target asset for one partition and drive it to completion."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flowstone import partitions
+from flowstone._execution.plan import plan_run
+from flowstone._execution.scheduler import PartitionRun, Scheduler
+from flowstone._node.services import Services
+from flowstone._pipeline import Pipeline
+from flowstone._retry import Retry
+from flowstone.errors import NotMaterializedError
+from flowstone.io import AssetKey
+
+__all__ = ["RunResult", "load_value", "run_target"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The target's value; ``run_id`` is None when a stored value was reused."""
+
+    value: Any
+    run_id: str | None
+
+
+def load_value(services: Services, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
+    """The stored value of ``asset``; ``NotMaterializedError`` if there is none."""
+    key = partitions.serialize(partition)
+    io = services.resolve_io(pipeline.get(asset).options.io)
+    try:
+        return io.load(AssetKey(pipeline.name, asset, key))
+    except KeyError:
+        where = "" if partition is None else f", partition {partitions.describe(partition)!r}"
+        raise NotMaterializedError(
+            f"asset {asset!r}{where} (pipeline {pipeline.name!r}) has no stored value; run it first",
+            asset=asset,
+            partition=partition,
+        ) from None
+
+
+def run_target(
+    pipeline: Pipeline,
+    asset: str,
+    partition: partitions.Partition,
+    services: Services,
+    *,
+    force: bool = False,
+    with_deps: bool = True,
+    timeout: float | None = None,
+    retry: Retry | None = None,
+    first_attempt: int = 1,
+) -> RunResult:
+    """Materialize ``asset`` and what it needs for ``partition``; raise on failure."""
+    definition = pipeline.get(asset)
+    key = partitions.serialize(partition)
+    definition.check_partition(pipeline.name, partition)
+    plan = plan_run(
+        pipeline,
+        asset,
+        partition,
+        force=force,
+        with_deps=with_deps,
+        is_done=lambda name: services.is_done(pipeline, name, key),
+    )
+    if not plan:
+        return RunResult(load_value(services, pipeline, asset, partition), None)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
+    scheduler = Scheduler(pipeline, services, retry=retry, first_attempt=first_attempt)
+    scheduler.begin(run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout})
+    while not run.finished:
+        scheduler.wait()
+    if run.error is not None:
+        raise run.error
+    return RunResult(run.value, run.run_id)

@@ -1,0 +1,106 @@
+"""Running one claimed job: resolve its pipeline, run the asset once, acknowledge."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+
+from flowstone import partitions
+from flowstone._execution.run import run_target
+from flowstone._jobs.records import Discard, Snooze
+from flowstone._jobs.table import ClaimedJob, JobTable
+from flowstone._node.services import Services
+from flowstone._pipeline import Pipeline
+from flowstone._retry import Retry
+from flowstone.errors import FlowStoneError, MaterializationError, StoreUnavailableError
+
+__all__ = ["JobEnv", "Outcome", "execute_job"]
+
+log = structlog.get_logger("flowstone")
+
+Outcome = Literal["completed", "retryable", "discarded", "snoozed", "lost"]
+_ONCE = Retry(max_attempts=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobEnv:
+    """What a job needs from its node."""
+
+    node_id: str
+    table: JobTable
+    services: Services
+    resolve: Callable[[str], Pipeline]
+    finished: threading.Condition  # notified after every acknowledgement
+
+
+def execute_job(job: ClaimedJob, env: JobEnv) -> Outcome:
+    """Run ``job`` once and record the outcome (fenced on this attempt and node)."""
+    bound = log.bind(
+        job_id=job.id, queue=job.queue, asset=job.asset, partition=job.partition_key, attempt=job.attempt
+    )
+    try:
+        outcome = _run(job, env, bound)
+    finally:
+        with env.finished:
+            env.finished.notify_all()
+    return outcome
+
+
+def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLogger) -> Outcome:
+    try:
+        pipeline = env.resolve(job.pipeline_ref)
+        partition = partitions.deserialize(job.partition_key)
+    except FlowStoneError as exc:
+        bound.error("job.unresolvable", error=str(exc))
+        return _acked(env.table.fail(job, env.node_id, str(exc), None), "discarded")
+    retry = Retry(**job.options.get("retry", {}))
+    try:
+        result = run_target(
+            pipeline,
+            job.asset,
+            partition,
+            env.services,
+            force=bool(job.options.get("force", False)),
+            retry=_ONCE,
+            first_attempt=job.attempt,
+        )
+    except MaterializationError as exc:
+        return _failed(job, env, exc.__cause__ or exc, retry, bound)
+    except StoreUnavailableError as exc:
+        return _failed(job, env, exc, retry, bound)
+    except FlowStoneError as exc:  # the asset or partition no longer fits the pipeline: not retryable
+        bound.error("job.invalid", error=str(exc))
+        return _acked(env.table.fail(job, env.node_id, f"{type(exc).__name__}: {exc}", None), "discarded")
+    bound.info("job.completed", run_id=result.run_id)
+    return _acked(env.table.complete(job, env.node_id, result.run_id), "completed")
+
+
+def _failed(
+    job: ClaimedJob,
+    env: JobEnv,
+    cause: BaseException,
+    retry: Retry,
+    bound: structlog.typing.FilteringBoundLogger,
+) -> Outcome:
+    if isinstance(cause, Snooze):
+        bound.info("job.snoozed", seconds=cause.seconds)
+        return _acked(env.table.snooze(job, env.node_id, cause.seconds), "snoozed")
+    error = f"{type(cause).__name__}: {cause}"
+    if isinstance(cause, Discard):
+        bound.warning("job.discarded", reason=cause.reason)
+        return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
+    if job.attempt < job.max_attempts:
+        delay = retry.delay(job.attempt)
+        bound.warning("job.retry_scheduled", delay=round(delay, 3), error=error)
+        return _acked(env.table.fail(job, env.node_id, error, delay), "retryable")
+    bound.error("job.discarded", error=error, attempts=job.attempt)
+    return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
+
+
+def _acked(applied: bool, outcome: Outcome) -> Outcome:
+    # A rejected acknowledgement means the job was cancelled or rescued meanwhile.
+    return outcome if applied else "lost"
