@@ -7,7 +7,7 @@ See ``docs/supervisors.md``.
 """
 
 from supervisors._actor import Actor, ActorRef
-from supervisors._clock import Clock, SystemClock
+from supervisors._clock import Cancellable, Clock, SystemClock
 from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
 from supervisors._monitor import Down, Monitor, demonitor, monitor
 from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
@@ -37,6 +37,7 @@ __all__ = [
     "Down",
     "Monitor",
     "Clock",
+    "Cancellable",
     "SystemClock",
     "SupervisorError",
     "StartChildError",

@@ -9,22 +9,19 @@ if TYPE_CHECKING:
     from flowstone._node.services import Directory
     from supervisors import ChildSpec
 
-__all__ = ["RunnerPool"]
+__all__ = ["IdlePool", "RunnerPool"]
 
 
-class RunnerPool:
-    """Idle runners wait in a queue; a runner puts itself back when it finishes a task.
+class IdlePool:
+    """Idle actors wait in a queue; each puts itself back when it finishes its work.
 
-    The queue bounds concurrency (a scheduler can only dispatch to an idle runner) and is
-    the only thing shared: it is a synchronisation primitive, not state to protect. A
-    runner that died while idle is skipped when taken.
+    The queue bounds concurrency (work goes only to an idle actor) and is the only thing
+    shared: a synchronisation primitive, not state to protect. An actor that died while
+    idle is skipped when taken.
     """
 
-    def __init__(self, size: int, directory: Directory) -> None:
-        self.size = size
+    def __init__(self) -> None:
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._directory = directory
-        self.runner_spec: ChildSpec | None = None  # set once by the node before it starts
 
     def checkin(self, ref: Any) -> None:
         self._idle.put(ref)
@@ -48,6 +45,16 @@ class RunnerPool:
                 return None
             if ref.is_alive():
                 return ref
+
+
+class RunnerPool(IdlePool):
+    """The node's runner actors, which materialize assets."""
+
+    def __init__(self, size: int, directory: Directory) -> None:
+        super().__init__()
+        self.size = size
+        self._directory = directory
+        self.runner_spec: ChildSpec | None = None  # set once by the node before it starts
 
     def replace(self) -> None:
         """Start a fresh runner in place of one abandoned on a timeout."""

@@ -35,6 +35,7 @@ class JobEnv:
     services: Services
     resolve: Callable[[str], Pipeline]
     finished: threading.Condition  # notified after every acknowledgement
+    shutdown_grace: float
 
 
 def execute_job(job: ClaimedJob, env: JobEnv) -> Outcome:

@@ -31,7 +31,8 @@ class NodeConfig:
             store; None for memory. ``fs.start`` reads ``FLOWSTONE_DATABASE_URL`` when the
             argument is not given at all.
         auto_migrate: bring the database schema up to date when the node starts.
-        max_value_bytes: the largest encoded value the SQL and Files IO managers accept.
+        max_value_bytes: the largest encoded value the node's SQL IO manager accepts
+            (``fs.io.Files`` takes its own ``max_value_bytes``).
         max_concurrency: runner actors, i.e. assets materialized at once (default 2 × CPUs).
         max_parallel: the cap on a backfill's ``parallel`` (default 2 × CPUs).
         retry: the retry policy of assets without their own (default: no retry).

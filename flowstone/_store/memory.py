@@ -141,7 +141,13 @@ class MemoryStore:
             return True
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
-        pass  # runs are not kept in memory beyond their materialization records
+        with self._lock:
+            for state in self._pipelines.values():
+                for key, record in list(state.records.items()):
+                    if record.run_id == run_id and record.status in ("pending", "running"):
+                        state.records[key] = replace(record, status="failed", finished_at=at, error=error)
+            details = {"run_id": run_id, "error": error}
+            self._audit.append(AuditEntry(at, "run.failed", actor, run_id, "fail", details))
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._lock:

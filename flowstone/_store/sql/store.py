@@ -228,6 +228,8 @@ class SQLStore:
                     status="failed", attempts=failure.attempts, finished_at=failure.at, error=failure.error
                 )
             ).rowcount
+            if not changed:
+                return False  # already finished: a late or repeated delivery changes nothing
             self._close_run(
                 c,
                 failure.run_id,

@@ -1,0 +1,146 @@
+"""Node upkeep for the job layer: heartbeats, orphan rescue, pruning, and notifications.
+
+Every node heartbeats into ``flowstone_nodes`` (with its supervision-tree snapshot) at
+least every ``rescue_after / 4`` seconds, and on the same tick returns the jobs of nodes
+that stopped heartbeating; one node at a time, holding a lease, prunes old jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pykka import ActorDeadError
+
+import supervisors
+from flowstone._jobs.table import NOTIFY_CHANNEL, JobTable
+
+__all__ = ["ListenerActor", "MaintenanceActor", "MaintenanceEnv"]
+
+log = structlog.get_logger("flowstone")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceEnv:
+    node_id: str
+    name: str
+    table: JobTable
+    queues: dict[str, int]
+    rescue_after: float
+    prune_after: float
+    clock: supervisors.Clock
+    snapshot: Callable[[], str | None]
+
+
+class MaintenanceActor(supervisors.Actor):
+    """Heartbeat, rescue and prune on a timer; never crashes on a database outage."""
+
+    def __init__(self, env: MaintenanceEnv) -> None:
+        super().__init__()
+        self._env = env
+        self._timer: supervisors.Cancellable | None = None
+        self._interval = max(0.05, env.rescue_after / 4)
+
+    def on_start(self) -> None:
+        self._tick(snapshot=False)  # the tree is still starting: no snapshot yet
+
+    def on_stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with contextlib.suppress(Exception):
+            self._env.table.forget_node(self._env.node_id)
+
+    def on_failure(self, *_exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "tick":
+            self._tick(snapshot=True)
+            return None
+        raise TypeError(f"maintenance got an unexpected message {message!r}")
+
+    def _tick(self, *, snapshot: bool) -> None:
+        env = self._env
+        try:
+            tree = env.snapshot() if snapshot else None
+            env.table.heartbeat(env.node_id, env.name, socket.gethostname(), os.getpid(), env.queues, tree)
+            rescued = env.table.rescue(env.rescue_after)
+            if rescued:
+                log.warning("jobs.rescued", count=rescued, rescue_after=env.rescue_after)
+            if env.table.acquire_lease("pruner", env.node_id, ttl=self._interval * 3):
+                pruned = env.table.prune(env.prune_after)
+                if pruned:
+                    log.info("jobs.pruned", count=pruned)
+        except Exception as exc:  # noqa: BLE001 - the next tick tries again
+            log.warning("jobs.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
+        ref = self.actor_ref
+
+        def tick() -> None:
+            with contextlib.suppress(ActorDeadError):
+                ref.tell("tick")
+
+        self._timer = env.clock.call_later(self._interval, tick)
+
+
+class ListenerActor(supervisors.Actor):
+    """PostgreSQL LISTEN on a dedicated connection: wakes idle producers at once.
+
+    A thread owned by this actor blocks on the connection; it re-listens after a
+    reconnect. Polling keeps running regardless, so a lost notification only costs
+    latency.
+    """
+
+    def __init__(self, conninfo: str, wake: Callable[[str], None]) -> None:
+        super().__init__()
+        self._conninfo = conninfo
+        self._wake = wake
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="flowstone-listener", daemon=True)
+
+    def on_start(self) -> None:
+        self._thread.start()
+
+    def on_stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+
+    def on_failure(self, *_exc: object) -> None:
+        self.on_stop()
+
+    def _listen(self) -> None:
+        import psycopg  # noqa: PLC0415 - only PostgreSQL nodes load the driver
+
+        delay = 0.1
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    delay = 0.1
+                    while not self._stop.is_set():
+                        for note in connection.notifies(timeout=0.5):
+                            self._wake(note.payload)
+            except Exception as exc:  # noqa: BLE001 - reconnect with backoff
+                log.warning("jobs.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def libpq_conninfo(url: str) -> str:
+    """A libpq connection string from a SQLAlchemy URL (``postgresql+psycopg://...``)."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def wake_all(producers: Sequence[Any]) -> None:
+    for producer in producers:
+        with contextlib.suppress(ActorDeadError):
+            producer.tell("wake")

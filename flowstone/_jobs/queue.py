@@ -1,0 +1,205 @@
+"""A queue on one node: a producer actor that claims jobs for a pool of worker actors.
+
+Concurrency is exact: the producer only claims as many jobs as it has idle workers, up to
+the queue's limit. It claims when woken (a submit, a notification, a finished job) and on
+a polling timer, the fallback that keeps jobs flowing when notifications are lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pykka import ActorDeadError
+
+import supervisors
+from flowstone._execution.pool import IdlePool
+from flowstone._jobs.execute import JobEnv, execute_job
+from flowstone._jobs.table import ClaimedJob
+
+__all__ = ["QueueEnv", "QueueProducer", "queue_spec"]
+
+log = structlog.get_logger("flowstone")
+
+
+@dataclass(slots=True)
+class QueueEnv:
+    """One queue's shared handles; ``workers`` is set each time the worker pool starts."""
+
+    name: str
+    limit: int
+    poll_interval: float
+    job: JobEnv
+    pool: IdlePool
+    clock: supervisors.Clock
+    workers: supervisors.SupervisorRef | None = None
+    worker_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    job: ClaimedJob
+    producer: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """An admin request to a producer: ``pause``, ``resume``, ``scale`` (with ``limit``)."""
+
+    action: str
+    limit: int = 0
+
+
+class JobWorker(supervisors.Actor):
+    """Runs one job at a time for its queue."""
+
+    def __init__(self, env: QueueEnv) -> None:
+        super().__init__()
+        self._env = env
+
+    def on_start(self) -> None:
+        self._env.pool.checkin(self.actor_ref)
+
+    def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, _Run):
+            raise TypeError(f"job worker got an unexpected message {message!r}")
+        try:
+            execute_job(message.job, self._env.job)
+        finally:
+            self._env.pool.checkin(self.actor_ref)
+            with contextlib.suppress(ActorDeadError):
+                message.producer.tell(_Done(message.job.id))
+        return None
+
+
+class QueueProducer(supervisors.Actor):
+    """Claims jobs of one queue for this node's idle workers."""
+
+    def __init__(self, env: QueueEnv) -> None:
+        super().__init__()
+        self._env = env
+        self._limit = env.limit
+        self._paused = False
+        self._busy: set[int] = set()
+        self._timer: supervisors.Cancellable | None = None
+
+    def on_start(self) -> None:
+        self._schedule_poll()
+
+    def on_stop(self) -> None:
+        self._paused = True  # stop claiming; workers finish (or are left for rescue)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def on_failure(self, *_exc: object) -> None:
+        self.on_stop()
+
+    def _schedule_poll(self) -> None:
+        ref = self.actor_ref
+
+        def poll() -> None:
+            with contextlib.suppress(ActorDeadError):
+                ref.tell("poll")
+
+        self._timer = self._env.clock.call_later(self._env.poll_interval, poll)
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "poll":
+            self._schedule_poll()
+            self._fill()
+        elif message == "wake":
+            self._fill()
+        elif isinstance(message, _Done):
+            self._busy.discard(message.job_id)
+            self._fill()
+        elif isinstance(message, Control):
+            return self._control(message)
+        elif message == "info":
+            return {
+                "queue": self._env.name,
+                "limit": self._limit,
+                "paused": self._paused,
+                "busy": len(self._busy),
+            }
+        else:
+            raise TypeError(f"producer got an unexpected message {message!r}")
+        return None
+
+    def _control(self, message: Control) -> dict[str, Any]:
+        if message.action == "pause":
+            self._paused = True
+        elif message.action == "resume":
+            self._paused = False
+            self._fill()
+        elif message.action == "scale":
+            self._limit = message.limit
+            self._grow(message.limit)
+            self._fill()
+        log.info("queue.control", queue=self._env.name, action=message.action, limit=self._limit)
+        return {"queue": self._env.name, "limit": self._limit, "paused": self._paused}
+
+    def _grow(self, limit: int) -> None:
+        workers = self._env.workers
+        while workers is not None and self._env.worker_count < limit:
+            workers.start_child(worker_spec(self._env))
+            self._env.worker_count += 1
+
+    def _fill(self) -> None:
+        if self._paused:
+            return
+        wanted = self._limit - len(self._busy)
+        taken: list[Any] = []
+        while len(taken) < wanted:
+            worker = self._env.pool.try_acquire()
+            if worker is None:
+                break
+            taken.append(worker)
+        if not taken:
+            return
+        try:
+            claimed = self._env.job.table.claim(self._env.name, self._env.job.node_id, len(taken))
+        except Exception as exc:
+            log.warning("queue.claim_failed", queue=self._env.name, error=f"{type(exc).__name__}: {exc}")
+            claimed = []
+        for worker, job in zip(taken, claimed, strict=False):
+            self._busy.add(job.id)
+            worker.tell(_Run(job, self.actor_ref))
+        for worker in taken[len(claimed) :]:
+            self._env.pool.checkin(worker)
+
+
+def worker_spec(env: QueueEnv) -> supervisors.ChildSpec:
+    """Workers finish their job on shutdown within the node's ``shutdown_grace``."""
+    return supervisors.ChildSpec("worker", lambda: JobWorker.start(env), shutdown=env.job.shutdown_grace)
+
+
+def queue_spec(env: QueueEnv) -> supervisors.ChildSpec:
+    """The queue's subtree: its workers first, then the producer that feeds them."""
+
+    def start_workers() -> supervisors.SupervisorRef:
+        workers = supervisors.DynamicSupervisor.start(name=f"workers:{env.name}")
+        env.workers = workers
+        env.worker_count = 0
+        for _ in range(env.limit):
+            workers.start_child(worker_spec(env))
+            env.worker_count += 1
+        return workers
+
+    def start_queue() -> supervisors.SupervisorRef:
+        return supervisors.Supervisor.start(
+            [
+                supervisors.ChildSpec("workers", start_workers, type="supervisor"),
+                supervisors.ChildSpec("producer", lambda: QueueProducer.start(env)),
+            ],
+            strategy="rest_for_one",
+            name=f"queue:{env.name}",
+        )
+
+    return supervisors.ChildSpec(f"queue:{env.name}", start_queue, type="supervisor")
