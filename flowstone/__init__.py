@@ -15,6 +15,8 @@ from flowstone._context import Context
 from flowstone._default import default_node, start
 from flowstone._execution.backfill import BackfillReport, PartitionResult
 from flowstone._graph import render as _render
+from flowstone._jobs.api import RunHandle
+from flowstone._jobs.records import Discard, JobInfo, Snooze, Unique
 from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health
 from flowstone._node.lineage import LineageFailure, LineageRef
@@ -72,6 +74,12 @@ __all__ = [
     "backfill",
     "backfill_iter",
     "default_node",
+    # durable jobs
+    "RunHandle",
+    "JobInfo",
+    "Unique",
+    "Snooze",
+    "Discard",
     # modules
     "codec",
     "events",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowstone import partitions
+from flowstone._jobs.records import Unique
 from flowstone._options import build_options
 from flowstone._retry import Retry
 from flowstone.errors import DefinitionError, PartitionError
@@ -30,6 +31,7 @@ class AssetOptions:
         timeout: seconds one attempt may run before it counts as failed; None for no limit.
         io: where the value is stored; None uses the node's default IO manager.
         partitions: the partitions this asset accepts; None accepts any valid partition.
+        unique: at most one durable job per key and period (``fs.Unique``).
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -38,6 +40,7 @@ class AssetOptions:
     timeout: float | None = None
     io: IOManager | None = None
     partitions: tuple[partitions.Partition, ...] | None = None
+    unique: Unique | None = None
 
     def __post_init__(self) -> None:
         if self.depends_on is not None:

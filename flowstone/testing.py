@@ -10,10 +10,13 @@ import structlog
 
 from flowstone import partitions
 from flowstone._context import Context
+from flowstone._jobs.execute import execute_job
+from flowstone._jobs.records import JobInfo
+from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone.errors import DefinitionError
 
-__all__ = ["run_asset"]
+__all__ = ["assert_enqueued", "drain", "run_asset"]
 
 
 def run_asset(
@@ -45,3 +48,41 @@ def run_asset(
     ctx = Context(run_id, asset, partition, attempt, pipeline.name, log, dict(resources or {}))
     kwargs = {name: given[name] for name in definition.params}
     return definition.fn(ctx, **kwargs)
+
+
+def drain(node: Node, queue: str | None = None, *, limit: int = 100_000) -> dict[str, int]:
+    """Run every due job (of ``queue``, or of all queues) now, in the calling thread.
+
+    Returns how many jobs ended in each outcome (``completed``, ``retryable``,
+    ``discarded``, ``snoozed``, ``lost``). Jobs scheduled for later (retries with a delay,
+    snoozes) are left alone, as Oban's ``drain_queue`` does without ``with_scheduled``.
+    """
+    jobs = node.jobs
+    env = node._jobs_env()
+    queues = [queue] if queue is not None else sorted({j.queue for j in jobs.list(limit=limit)})
+    counts: dict[str, int] = {}
+    for name in queues:
+        while sum(counts.values()) < limit:
+            claimed = jobs.table.claim(name, env.node_id, 1)
+            if not claimed:
+                break
+            outcome = execute_job(claimed[0], env)
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def assert_enqueued(
+    node: Node, *, asset: str, partition: partitions.Partition = None, queue: str | None = None
+) -> JobInfo:
+    """The waiting job for ``asset``/``partition``; ``AssertionError`` listing what is queued if none."""
+    key = partitions.serialize(partition)
+    waiting = [
+        job
+        for state in ("available", "scheduled", "retryable")
+        for job in node.jobs.list(state=state, queue=queue, limit=10_000)
+    ]
+    for job in waiting:
+        if job.asset == asset and job.partition_key == key:
+            return job
+    queued = ", ".join(f"{j.asset}[{j.partition_key}]" for j in waiting[:20]) or "nothing"
+    raise AssertionError(f"no job enqueued for asset {asset!r}, partition {key}; queued: {queued}")

@@ -78,7 +78,7 @@ class MaintenanceActor(supervisors.Actor):
                 pruned = env.table.prune(env.prune_after)
                 if pruned:
                     log.info("jobs.pruned", count=pruned)
-        except Exception as exc:  # noqa: BLE001 - the next tick tries again
+        except Exception as exc:
             log.warning("jobs.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
         ref = self.actor_ref
 
@@ -101,14 +101,14 @@ class ListenerActor(supervisors.Actor):
         super().__init__()
         self._conninfo = conninfo
         self._wake = wake
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="flowstone-listener", daemon=True)
 
     def on_start(self) -> None:
         self._thread.start()
 
     def on_stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self._thread.join(timeout=5.0)
 
     def on_failure(self, *_exc: object) -> None:
@@ -118,17 +118,17 @@ class ListenerActor(supervisors.Actor):
         import psycopg  # noqa: PLC0415 - only PostgreSQL nodes load the driver
 
         delay = 0.1
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     delay = 0.1
-                    while not self._stop.is_set():
+                    while not self._halt.is_set():
                         for note in connection.notifies(timeout=0.5):
                             self._wake(note.payload)
-            except Exception as exc:  # noqa: BLE001 - reconnect with backoff
+            except Exception as exc:
                 log.warning("jobs.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
-                self._stop.wait(delay)
+                self._halt.wait(delay)
                 delay = min(delay * 2, 5.0)
 
 

@@ -36,6 +36,7 @@ class QueueEnv:
     clock: supervisors.Clock
     workers: supervisors.SupervisorRef | None = None
     worker_count: int = 0
+    producer: Any = None  # the current producer's ref, set by the producer when it starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,9 @@ class QueueProducer(supervisors.Actor):
         self._timer: supervisors.Cancellable | None = None
 
     def on_start(self) -> None:
+        self._env.producer = self.actor_ref
         self._schedule_poll()
+        self.actor_ref.tell("wake")  # jobs may be waiting already
 
     def on_stop(self) -> None:
         self._paused = True  # stop claiming; workers finish (or are left for rescue)

@@ -43,6 +43,14 @@ class NodeConfig:
         store: the store of records (default: in memory).
         lineage_store: where lineage is written (default: the store).
         health_timeout: seconds each health check may take before it counts as failed.
+        queues: job queues this node works, name → concurrency (``{"assets": 8}``); with
+            none it only enqueues. Needs a database.
+        job_retry: the retry policy of jobs whose asset has none.
+        rescue_after: seconds without a heartbeat after which a node's executing jobs are
+            given back (heartbeats come every ``rescue_after / 4``).
+        prune_after: seconds after which ended jobs are deleted.
+        shutdown_grace: seconds a stopping node waits for jobs in flight.
+        poll_interval: seconds between claims when nothing wakes a queue.
         memory_records: without a database, how many asset/partition records the node keeps
             per pipeline (the oldest are forgotten, and recomputed if needed again).
     """
@@ -61,6 +69,16 @@ class NodeConfig:
     lineage_store: LineageStore | None = None
     health_timeout: float = 2.0
     memory_records: int = 10_000
+    queues: Mapping[str, int] = field(default_factory=dict)
+    job_retry: Retry = field(
+        default_factory=lambda: Retry(
+            max_attempts=5, backoff="exponential", base_delay=15.0, max_delay=3600.0, jitter=0.1
+        )
+    )
+    rescue_after: float = 60.0
+    prune_after: float = 7 * 86400.0
+    shutdown_grace: float = 15.0
+    poll_interval: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_parallel"):
@@ -71,5 +89,21 @@ class NodeConfig:
             raise ValueError(f"lineage_failure must be 'log' or 'fail', got {self.lineage_failure!r}")
         if not isinstance(self.retry, Retry):
             raise TypeError(f"retry must be a flowstone.Retry, got {self.retry!r}")
+        for name, limit in dict(self.queues).items():
+            if (
+                not isinstance(name, str)
+                or not name
+                or isinstance(limit, bool)
+                or not isinstance(limit, int)
+                or limit < 0
+            ):
+                raise ValueError(f"queues must map names to concurrency ints ≥ 0, got {name!r}: {limit!r}")
+        for name in ("rescue_after", "prune_after", "shutdown_grace", "poll_interval"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
+        if self.queues and self.database_url is None and self.store is None:
+            raise ValueError(
+                "job queues need a database: pass database_url='sqlite:///flowstone.db' (or postgresql)"
+            )
         if self.health_timeout <= 0:
             raise ValueError(f"health_timeout must be > 0, got {self.health_timeout!r}")

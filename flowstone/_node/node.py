@@ -22,6 +22,10 @@ from flowstone._execution.backfill import (
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
+from flowstone._jobs.api import JobsAPI, RunHandle
+from flowstone._jobs.execute import JobEnv
+from flowstone._jobs.records import Unique
+from flowstone._jobs.wiring import build_job_layer
 from flowstone._node.actors import ResourcesActor, StoreActor
 from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health, check_health
@@ -30,7 +34,7 @@ from flowstone._node.registry import Register, RegistryActor
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
 from flowstone._store import AuditEntry, MemoryStore, Status, Store
-from flowstone.errors import StoreUnavailableError
+from flowstone.errors import FlowStoneError, StoreUnavailableError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager, Memory
 
@@ -55,6 +59,10 @@ def _store_for(config: NodeConfig) -> Store:
 def _default_io(store: Store) -> IOManager:
     bind = getattr(store, "values", None)
     return Memory() if bind is None else bind()
+
+
+def _durable(store: Store) -> bool:
+    return hasattr(store, "values")  # the SQL store: jobs live in its database
 
 
 def _release(store: Store, io: IOManager, name: str) -> None:
@@ -91,6 +99,7 @@ class Node:
             pool=pool,
         )
         pool.runner_spec = runner_spec(self._services)
+        self._jobs = build_job_layer(config, self._services, self._store) if _durable(self._store) else None
         self._root = self._start_tree()
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
@@ -120,6 +129,8 @@ class Node:
             supervisors.ChildSpec("lineage", lambda: LineageActor.start(services.lineage_store)),
             supervisors.ChildSpec("runners", start_runners, type="supervisor"),
         ]
+        if self._jobs is not None:
+            specs.append(self._jobs.spec)
         try:
             return supervisors.Supervisor.start(
                 specs,
@@ -132,6 +143,50 @@ class Node:
             if isinstance(exc.__cause__, StoreUnavailableError):
                 raise exc.__cause__ from None
             raise
+
+    # --- durable jobs ------------------------------------------------------------------
+    @property
+    def jobs(self) -> JobsAPI:
+        """Durable jobs on this node's database (``get``, ``list``, ``retry``, ``pause``, ...)."""
+        if self._jobs is None:
+            raise FlowStoneError(
+                "durable jobs need a database: start the node with database_url='sqlite:///flowstone.db' "
+                "or a postgresql+psycopg:// URL"
+            )
+        return self._jobs.api
+
+    def _jobs_env(self) -> JobEnv:
+        self.jobs  # noqa: B018 - raises the clear error when there is no database
+        assert self._jobs is not None
+        return self._jobs.env
+
+    def submit(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        *,
+        partition: partitions.Partition = None,
+        force: bool = False,
+        priority: int = 0,
+        scheduled_at: datetime | None = None,
+        queue: str = "assets",
+        unique: Unique | None = None,
+    ) -> RunHandle:
+        """Persist a job that materializes ``asset`` and return its handle at once.
+
+        Any node with a worker for ``queue`` on the same database may run it; it survives
+        restarts and retries by the asset's ``fs.Retry`` (or the node's ``job_retry``).
+        """
+        return self.jobs.submit(
+            pipeline,
+            asset,
+            partition=partition,
+            force=force,
+            priority=priority,
+            scheduled_at=scheduled_at,
+            queue=queue,
+            unique=unique,
+        )
 
     # --- lifecycle -----------------------------------------------------------------
     def stop(self, timeout: float | None = 30.0) -> None:
@@ -232,8 +287,22 @@ class Node:
         force: bool = False,
         on_error: Literal["continue", "halt"] = "continue",
         progress: Callable[[int, int | None], None] | None = None,
+        durable: bool = False,
+        queue: str = "assets",
     ) -> BackfillReport:
-        """Materialize ``asset`` for every partition; counts and failures when done."""
+        """Materialize ``asset`` for every partition; counts and failures when done.
+
+        With ``durable=True`` one job per partition is enqueued in bulk, at a lower
+        priority than normal runs, and progress is read from the jobs table: any worker on
+        the database may run them, and they survive restarts (``parallel`` and ``timeout``
+        then do not apply: the queues' concurrency does).
+        """
+        if durable:
+            self._register(pipeline)
+            pipeline.get(asset)
+            return self.jobs.backfill(
+                pipeline, asset, partitions, force=force, queue=queue, progress=progress
+            )
         report = BackfillReport()
         for result in self.backfill_iter(
             pipeline,

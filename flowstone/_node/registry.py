@@ -23,7 +23,7 @@ import supervisors
 if TYPE_CHECKING:
     from flowstone._pipeline import Pipeline
 
-__all__ = ["Register", "RegistryActor"]
+__all__ = ["Lookup", "LookupReference", "Register", "RegistryActor"]
 
 log = structlog.get_logger("flowstone")
 
@@ -34,6 +34,7 @@ class Register:
 
     name: str
     ref: weakref.ReferenceType[Pipeline]
+    reference: str | None = None  # "package.module:attribute", when imported by a worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +48,18 @@ class Lookup:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class LookupReference:
+    reference: str
+
+
 class RegistryActor(supervisors.Actor):
     """Holds ``name → weakref(pipeline)``; releases a pipeline's memory when it is collected."""
 
     def __init__(self, release: Callable[[str], None]) -> None:
         super().__init__()
         self._entries: dict[str, weakref.ReferenceType[Pipeline]] = {}
+        self._references: dict[str, weakref.ReferenceType[Pipeline]] = {}
         self._release = release
 
     def on_receive(self, message: Any) -> Any:
@@ -64,6 +71,8 @@ class RegistryActor(supervisors.Actor):
             return None
         if isinstance(message, Lookup):
             return self._entries.get(message.name)
+        if isinstance(message, LookupReference):
+            return self._references.get(message.reference)
         if message == "names":
             return sorted(name for name, ref in self._entries.items() if ref() is not None)
         if message == "ping":
@@ -73,7 +82,11 @@ class RegistryActor(supervisors.Actor):
     def _register(self, message: Register) -> None:
         current = self._entries.get(message.name)
         pipeline = message.ref()
-        if pipeline is None or (current is not None and current() is pipeline):
+        if pipeline is None:
+            return
+        if message.reference is not None:
+            self._references[message.reference] = weakref.ref(pipeline)
+        if current is not None and current() is pipeline:
             return
         self._entries[message.name] = weakref.ref(pipeline, self._on_collected(message.name))
         del pipeline
@@ -94,5 +107,6 @@ class RegistryActor(supervisors.Actor):
         if self._entries.get(message.name) is not message.ref:
             return  # replaced by a newer pipeline of the same name: keep its values
         del self._entries[message.name]
+        self._references = {k: r for k, r in self._references.items() if r() is not None}
         self._release(message.name)
         log.info("registry.pipeline_collected", pipeline=message.name)

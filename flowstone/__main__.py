@@ -1,0 +1,5 @@
+"""``python -m flowstone``: the command line."""
+
+from flowstone.cli import main
+
+main()

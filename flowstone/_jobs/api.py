@@ -1,0 +1,308 @@
+"""``node.jobs`` and ``node.submit``: durable jobs, their handles, and admin."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from flowstone import partitions
+from flowstone._execution.backfill import BackfillReport, PartitionResult
+from flowstone._execution.run import load_value
+from flowstone._jobs.queue import Control, QueueEnv
+from flowstone._jobs.records import TERMINAL, JobInfo, Unique
+from flowstone._jobs.reference import reference_of
+from flowstone._jobs.table import JobTable, NewJob
+from flowstone._node.services import Services
+from flowstone._pipeline import Pipeline
+from flowstone._retry import Retry
+from flowstone.errors import FlowStoneError, MaterializationError
+
+__all__ = ["BACKFILL_PRIORITY", "JobsAPI", "RunHandle"]
+
+BACKFILL_PRIORITY = 5  # 0 runs first: backfills never starve normal runs
+_BATCH = 1000
+
+
+class RunHandle:
+    """A submitted job: ``wait`` for its value, read its ``status``, or ``cancel`` it."""
+
+    def __init__(self, jobs: JobsAPI, job_id: int, pipeline: Pipeline, asset: str, partition: Any) -> None:
+        self._jobs = jobs
+        self.id = job_id
+        self._pipeline = pipeline
+        self.asset = asset
+        self.partition = partition
+
+    def __repr__(self) -> str:
+        return f"<RunHandle job={self.id} asset={self.asset!r}>"
+
+    def status(self) -> JobInfo:
+        """The job as stored now."""
+        return self._jobs.get(self.id)
+
+    def cancel(self) -> bool:
+        """Cancel the job unless it already ended; a running attempt finishes but is not counted."""
+        return self._jobs.cancel(self.id)
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the job ends; its value, or ``MaterializationError`` if it was discarded
+        or cancelled, or ``TimeoutError`` after ``timeout`` seconds."""
+        info = self._jobs.wait_terminal(self.id, timeout)
+        if info.state == "completed":
+            return load_value(self._jobs.services, self._pipeline, self.asset, self.partition)
+        last = info.errors[-1]["error"] if info.errors else "no error recorded"
+        error = MaterializationError(
+            f"job {self.id} (asset {self.asset!r}, partition {partitions.describe(self.partition)!r}) "
+            f"ended {info.state} after {info.attempt} attempt(s): {last}; see "
+            f"node.jobs.get({self.id}).errors, and retry it with node.jobs.retry({self.id}) once fixed",
+            asset=self.asset,
+            partition=self.partition,
+            run_id=info.run_id,
+            attempts=info.attempt,
+        )
+        raise error
+
+
+class JobsAPI:
+    """Submit and administer durable jobs on this node's database."""
+
+    def __init__(
+        self,
+        *,
+        table: JobTable,
+        services: Services,
+        queues: dict[str, QueueEnv],
+        finished: threading.Condition,
+        job_retry: Retry,
+        register: Callable[[Pipeline], None],
+    ) -> None:
+        self.table = table
+        self.services = services
+        self._queues = queues
+        self._finished = finished
+        self._job_retry = job_retry
+        self._register = register
+
+    # --- submitting ------------------------------------------------------------------
+    def _new_job(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        partition: Any,
+        *,
+        force: bool,
+        priority: int,
+        scheduled_at: datetime | None,
+        queue: str,
+        unique: Unique | None,
+    ) -> NewJob:
+        self._register(pipeline)
+        definition = pipeline.get(asset)
+        key = partitions.serialize(partition)
+        definition.check_partition(pipeline.name, partition)
+        if not isinstance(priority, int) or not 0 <= priority <= 9:
+            raise ValueError(f"priority must be an int from 0 (first) to 9, got {priority!r}")
+        if not isinstance(queue, str) or not queue:
+            raise ValueError(f"queue must be a non-empty name, got {queue!r}")
+        if scheduled_at is not None and scheduled_at.tzinfo is None:
+            raise ValueError("scheduled_at must be a timezone-aware datetime")
+        retry = definition.options.retry or self._job_retry
+        return NewJob(
+            queue=queue,
+            pipeline_ref=reference_of(pipeline),
+            pipeline=pipeline.name,
+            asset=asset,
+            partition_key=key,
+            options={"force": force, "retry": dataclasses.asdict(retry)},
+            priority=priority,
+            max_attempts=retry.max_attempts,
+            scheduled_at=scheduled_at,
+            unique=unique if unique is not None else definition.options.unique,
+        )
+
+    def submit(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        *,
+        partition: Any = None,
+        force: bool = False,
+        priority: int = 0,
+        scheduled_at: datetime | None = None,
+        queue: str = "assets",
+        unique: Unique | None = None,
+    ) -> RunHandle:
+        """Persist a job and return at once; a duplicate of a unique job returns the existing one."""
+        job = self._new_job(
+            pipeline,
+            asset,
+            partition,
+            force=force,
+            priority=priority,
+            scheduled_at=scheduled_at,
+            queue=queue,
+            unique=unique,
+        )
+        job_id, _ = self.table.insert(job)
+        self._wake(queue)
+        return RunHandle(self, job_id, pipeline, asset, partition)
+
+    def _wake(self, queue: str) -> None:
+        env = self._queues.get(queue)
+        if env is not None and env.producer is not None:
+            env.producer.tell("wake")
+
+    def backfill(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        items: Iterable[Any],
+        *,
+        force: bool,
+        queue: str,
+        progress: Callable[[int, int | None], None] | None,
+    ) -> BackfillReport:
+        """Enqueue one job per partition in bulk at a low priority, then report from the table."""
+        report = BackfillReport()
+        ids: list[int] = []
+        partition_of: dict[int, Any] = {}
+        batch: list[NewJob] = []
+        pending: list[Any] = []
+
+        def flush() -> None:
+            for job_id, partition in zip(self.table.insert_many(batch), pending, strict=True):
+                ids.append(job_id)
+                partition_of[job_id] = partition
+            batch.clear()
+            pending.clear()
+            self._wake(queue)
+
+        for partition in items:
+            key = partitions.serialize(partition)
+            if not force and self.services.is_done(pipeline, asset, key):
+                report.add(PartitionResult(partition, "skipped"))
+                continue
+            batch.append(
+                self._new_job(
+                    pipeline,
+                    asset,
+                    partition,
+                    force=force,
+                    priority=BACKFILL_PRIORITY,
+                    scheduled_at=None,
+                    queue=queue,
+                    unique=None,
+                )
+            )
+            pending.append(partition)
+            if len(batch) >= _BATCH:
+                flush()
+        if batch:
+            flush()
+        total = len(ids) + report.skipped
+        self._follow(ids, partition_of, report, total, progress)
+        return report
+
+    def _follow(
+        self,
+        ids: list[int],
+        partition_of: dict[int, Any],
+        report: BackfillReport,
+        total: int,
+        progress: Callable[[int, int | None], None] | None,
+    ) -> None:
+        open_ids = list(ids)
+        pause = 0.01
+        while open_ids:
+            states = self.table.states(open_ids)
+            still: list[int] = []
+            for job_id in open_ids:
+                state = states.get(job_id, "discarded")
+                if state == "completed":
+                    report.add(PartitionResult(partition_of[job_id], "succeeded"))
+                elif state in TERMINAL:
+                    report.add(
+                        PartitionResult(
+                            partition_of[job_id],
+                            "failed",
+                            error=FlowStoneError(f"job {job_id} ended {state}"),
+                        )
+                    )
+                else:
+                    still.append(job_id)
+            if progress is not None and len(still) != len(open_ids):
+                progress(report.total, total)
+            open_ids = still
+            if open_ids:
+                with self._finished:
+                    self._finished.wait(pause)
+                pause = min(pause * 2, 0.25)
+
+    # --- reading and admin ---------------------------------------------------------
+    def get(self, job_id: int) -> JobInfo:
+        """The job's info; ``FlowStoneError`` if there is no such job (pruned, or never)."""
+        info = self.table.get(job_id)
+        if info is None:
+            raise FlowStoneError(f"no job {job_id}: it never existed or was pruned")
+        return info
+
+    def wait_terminal(self, job_id: int, timeout: float | None) -> JobInfo:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.005
+        while True:
+            info = self.get(job_id)
+            if info.state in TERMINAL:
+                return info
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"job {job_id} is still {info.state} after {timeout} s")
+            with self._finished:  # woken by this node's workers; polling covers other nodes
+                self._finished.wait(pause if remaining is None else min(pause, remaining))
+            pause = min(pause * 2, 0.2)
+
+    def list(self, *, state: str | None = None, queue: str | None = None, limit: int = 100) -> list[JobInfo]:
+        """Jobs, newest first, optionally of one state and queue."""
+        return self.table.find(state=state, queue=queue, limit=limit)
+
+    def retry(self, job_id: int) -> bool:
+        """Make a failed, cancelled or completed job available again (one more attempt if needed)."""
+        done = self.table.retry(job_id)
+        if done:
+            self._wake(self.get(job_id).queue)
+        return done
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a job that has not ended; False if it had."""
+        return self.table.cancel(job_id)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per state and queue, and the age in seconds of the oldest available job."""
+        return self.table.stats()
+
+    def _producer(self, queue: str) -> Any:
+        env = self._queues.get(queue)
+        if env is None or env.producer is None:
+            known = ", ".join(sorted(self._queues)) or "none"
+            raise FlowStoneError(f"this node runs no queue {queue!r} (its queues: {known})")
+        return env.producer
+
+    def pause(self, queue: str) -> dict[str, Any]:
+        """Stop claiming jobs of ``queue`` on this node (jobs in flight finish)."""
+        result: dict[str, Any] = self._producer(queue).ask(Control("pause"))
+        return result
+
+    def resume(self, queue: str) -> dict[str, Any]:
+        """Claim jobs of ``queue`` on this node again."""
+        result: dict[str, Any] = self._producer(queue).ask(Control("resume"))
+        return result
+
+    def scale(self, queue: str, limit: int) -> dict[str, Any]:
+        """Run at most ``limit`` jobs of ``queue`` at once on this node."""
+        if not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be an int ≥ 0, got {limit!r}")
+        result: dict[str, Any] = self._producer(queue).ask(Control("scale", limit))
+        return result

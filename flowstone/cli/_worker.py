@@ -1,0 +1,124 @@
+"""``flowstone worker``: a long-running node that works job queues until told to stop."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+import click
+
+from flowstone.cli._common import EXIT_OK, configure_logging, database_option, run_guarded
+
+__all__ = ["worker"]
+
+
+def _queues(pairs: tuple[str, ...]) -> dict[str, int]:
+    queues: dict[str, int] = {}
+    for pair in pairs:
+        for item in pair.split(","):
+            name, sep, count = item.partition("=")
+            if not sep or not name or not count.isdigit():
+                raise click.BadParameter(
+                    f"{item!r}: expected NAME=CONCURRENCY, e.g. assets=8", param_hint="--queues"
+                )
+            queues[name] = int(count)
+    return queues
+
+
+@click.command()
+@click.option(
+    "--queues",
+    "queue_pairs",
+    multiple=True,
+    default=("assets=8",),
+    show_default=True,
+    help="Queues to work and their concurrency on this node: NAME=N (repeatable, or comma-separated).",
+)
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Import a module first (repeatable), e.g. the one defining your pipelines.",
+)
+@click.option(
+    "--rescue-after",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds without heartbeat before another node's jobs are rescued.",
+)
+@click.option(
+    "--shutdown-grace",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds to let jobs in flight finish on SIGTERM/SIGINT.",
+)
+@click.option("--verbose", is_flag=True, help="Log at info level (to stderr).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@database_option
+def worker(
+    queue_pairs: tuple[str, ...],
+    imports: tuple[str, ...],
+    rescue_after: float,
+    shutdown_grace: float,
+    verbose: bool,
+    debug: bool,
+    database_url: str,
+) -> None:
+    """Run a worker node until SIGTERM/SIGINT, then drain gracefully.
+
+    The first signal stops claiming jobs and lets those in flight finish (the supervision
+    tree stops in reverse order); a second signal exits at once. Jobs left unfinished are
+    rescued by another node after --rescue-after seconds.
+
+    \b
+    Example:
+      flowstone worker --queues assets=8 --import myproject.pipelines \\
+        --database-url postgresql+psycopg://app@db/flowstone
+    """
+    configure_logging(verbose)
+    queues = _queues(queue_pairs)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for module in imports:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise click.BadParameter(f"cannot import {module!r}: {exc}", param_hint="--import") from exc
+
+    def body() -> int:
+        import flowstone as fs  # noqa: PLC0415
+
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            if stop.is_set():
+                click.echo("second signal: exiting now", err=True)
+                os._exit(1)
+            click.echo(f"{signal.Signals(signum).name}: draining (signal again to exit at once)", err=True)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        node = fs.start(
+            database_url=database_url,
+            queues=queues,
+            rescue_after=rescue_after,
+            shutdown_grace=shutdown_grace,
+            name="worker",
+        )
+        click.echo(f"worker {node.id} working {queues} on {node._store.url.split('@')[-1]}", err=True)
+        try:
+            stop.wait()
+        finally:
+            node.stop(timeout=shutdown_grace + 30.0)
+        click.echo("worker stopped", err=True)
+        return EXIT_OK
+
+    raise SystemExit(run_guarded(body, debug))
