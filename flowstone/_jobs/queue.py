@@ -17,7 +17,7 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone._execution.pool import IdlePool
 from flowstone._jobs.execute import JobEnv, execute_job
-from flowstone._jobs.table import ClaimedJob
+from flowstone._jobs.table import ClaimedJob, QueuePauses
 
 __all__ = ["QueueEnv", "QueueProducer", "queue_spec"]
 
@@ -88,6 +88,7 @@ class QueueProducer(supervisors.Actor):
         self._env = env
         self._limit = env.limit
         self._paused = False
+        self._paused_by_cluster = False
         self._busy: set[int] = set()
         self._timer: supervisors.Cancellable | None = None
 
@@ -116,6 +117,7 @@ class QueueProducer(supervisors.Actor):
     def on_receive(self, message: Any) -> Any:
         if message == "poll":
             self._schedule_poll()
+            self._refresh_cluster_pause()
             self._fill()
         elif message == "wake":
             self._fill()
@@ -128,7 +130,7 @@ class QueueProducer(supervisors.Actor):
             return {
                 "queue": self._env.name,
                 "limit": self._limit,
-                "paused": self._paused,
+                "paused": self._paused or self._paused_by_cluster,
                 "busy": len(self._busy),
             }
         else:
@@ -154,8 +156,17 @@ class QueueProducer(supervisors.Actor):
             workers.start_child(worker_spec(self._env))
             self._env.worker_count += 1
 
+    def _refresh_cluster_pause(self) -> None:
+        try:
+            paused = self._env.name in QueuePauses(self._env.job.table).paused()
+        except Exception:
+            return
+        if paused != self._paused_by_cluster:
+            log.info("queue.cluster_pause", queue=self._env.name, paused=paused)
+        self._paused_by_cluster = paused
+
     def _fill(self) -> None:
-        if self._paused:
+        if self._paused or self._paused_by_cluster:
             return
         wanted = self._limit - len(self._busy)
         taken: list[Any] = []

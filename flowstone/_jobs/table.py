@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from flowstone._jobs.records import TERMINAL, JobInfo, Unique
 from flowstone._store.sql.schema import jobs, leases, nodes
 
-__all__ = ["ClaimedJob", "JobTable", "NewJob"]
+__all__ = ["ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
 
 J = jobs
 NOTIFY_CHANNEL = "flowstone_jobs"
@@ -490,3 +490,23 @@ def _info(row: Any) -> JobInfo:
         priority=row.priority,
         run_id=row.run_id,
     )
+
+
+class QueuePauses:
+    """Cluster-wide pauses, kept as lease rows named ``pause:<queue>`` so that every node's
+    producer sees them on its next poll (``flowstone jobs pause``)."""
+
+    def __init__(self, table: JobTable) -> None:
+        self._table = table
+
+    def pause(self, queue: str, by: str) -> None:
+        self._table.acquire_lease(f"pause:{queue}", by, ttl=100 * 365 * 86400.0)
+
+    def resume(self, queue: str) -> None:
+        with self._table._store._write("resume a queue in") as c:
+            c.execute(delete(leases).where(leases.c.name == f"pause:{queue}"))
+
+    def paused(self) -> set[str]:
+        with self._table._store._read("read queue pauses from") as c:
+            names = c.execute(select(leases.c.name).where(leases.c.name.like("pause:%"))).scalars().all()
+        return {name.removeprefix("pause:") for name in names}

@@ -1,9 +1,17 @@
-"""The ``flowstone`` command (also ``python -m flowstone``)."""
+"""The ``flowstone`` command (also ``python -m flowstone``).
+
+Results go to stdout and logs and progress to stderr, so ``--json`` output is pure JSON.
+Exit codes: 0 ok, 1 the work failed, 2 bad usage (``health``: 1 degraded, 2 down).
+"""
 
 from __future__ import annotations
 
 import click
 
+from flowstone.cli._common import configure_logging
+from flowstone.cli._inspect import assets, graph, lineage, status
+from flowstone.cli._ops import db, health, jobs, tree
+from flowstone.cli._run import backfill, run
 from flowstone.cli._worker import worker
 
 __all__ = ["main"]
@@ -11,13 +19,19 @@ __all__ = ["main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowstone")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Log at info level (to stderr).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """FlowStone: asset-first data orchestration on a supervision tree.
 
     \b
     Example:
       flowstone run examples/daily_sales.py:pipeline revenue --partition 2025-01-05
     """
+    ctx.obj = {"debug": debug}
+    configure_logging(verbose)
 
 
-main.add_command(worker)
+for command in (run, backfill, status, assets, graph, lineage, tree, health, jobs, db, worker):
+    main.add_command(command)

@@ -107,10 +107,24 @@ def load_target(target: str) -> Any:
 
 
 def run_guarded(action: Callable[[], int], debug: bool) -> int:
-    """Run a command body: FlowStone errors become one line (a traceback with --debug)."""
+    """Run a command body: errors become one line on stderr (a traceback with --debug)."""
     try:
         return action()
+    except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+        raise
     except FlowStoneError as exc:
         if debug:
             raise
         return _echo_error(f"{type(exc).__name__}: {exc}", EXIT_FAILURE)
+    except Exception as exc:
+        if debug:
+            raise
+        return _echo_error(
+            f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", EXIT_FAILURE
+        )
+
+
+def guarded(ctx: click.Context, action: Callable[[], int]) -> None:
+    """``run_guarded`` with the group's ``--debug``, exiting with the body's code."""
+    debug = bool((ctx.find_root().obj or {}).get("debug"))
+    ctx.exit(run_guarded(action, debug))

@@ -1,0 +1,371 @@
+"""Operating FlowStone: ``tree``, ``health``, ``jobs ...`` and ``db ...``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded
+from flowstone.cli._output import echo_json
+
+__all__ = ["db", "health", "jobs", "tree"]
+
+_json = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON to stdout.")
+LIVE_WITHIN = 120.0  # seconds: nodes heartbeat every rescue_after / 4 (15 s by default)
+
+
+def _open(database_url: str) -> Any:
+    from flowstone._store.sql import SQLStore  # noqa: PLC0415
+
+    store = SQLStore(database_url)
+    store.open()
+    return store
+
+
+def _table(store: Any) -> Any:
+    from flowstone._jobs.table import JobTable  # noqa: PLC0415
+
+    return JobTable(store)
+
+
+def _age(moment: Any) -> float:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, float((datetime.now(UTC) - moment).total_seconds()))
+
+
+def _trees(store: Any) -> Any:
+    from rich.console import Group  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    from supervisors import TreeNode, render_tree  # noqa: PLC0415
+
+    parts: list[Any] = []
+    for row in _table(store).live_nodes(LIVE_WITHIN):
+        age = _age(row["heartbeat_at"])
+        heading = f"{row['node_id']} on {row['hostname']} (pid {row['pid']}), heartbeat {age:.0f} s ago"
+        parts.append(Text(heading, style="bold"))
+        drawing = (
+            render_tree(TreeNode.from_dict(json.loads(row["tree"]))) if row["tree"] else "(no snapshot yet)"
+        )
+        parts.append(Text(drawing + "\n"))
+    if not parts:
+        parts.append(Text("no live node shares this database"))
+    return Group(*parts)
+
+
+@click.command()
+@click.option("--watch", is_flag=True, help="Refresh until interrupted.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between refreshes.")
+@_json
+@database_option
+@click.pass_context
+def tree(ctx: click.Context, watch: bool, interval: float, as_json: bool, database_url: str) -> None:
+    """Show the supervision trees of every live node sharing the database.
+
+    Each node writes its tree snapshot with its heartbeat, so a worker on another machine
+    can be inspected from here.
+
+    \b
+    Example:
+      flowstone tree --watch --database-url postgresql+psycopg://app@db/flowstone
+    """
+
+    def body() -> int:
+        store = _open(database_url)
+        try:
+            if as_json:
+                rows = _table(store).live_nodes(LIVE_WITHIN)
+                echo_json(
+                    [
+                        {
+                            **{k: v for k, v in r.items() if k != "tree"},
+                            "tree": json.loads(r["tree"]) if r["tree"] else None,
+                        }
+                        for r in rows
+                    ]
+                )
+                return EXIT_OK
+            from rich.console import Console  # noqa: PLC0415
+            from rich.live import Live  # noqa: PLC0415
+
+            console = Console()
+            if not watch:
+                console.print(_trees(store))
+                return EXIT_OK
+            with Live(_trees(store), console=console, refresh_per_second=4) as live:
+                try:
+                    while True:
+                        time.sleep(interval)  # a display refresh, not synchronisation
+                        live.update(_trees(store))
+                except KeyboardInterrupt:
+                    return EXIT_OK
+        finally:
+            store.close()
+
+    guarded(ctx, body)
+
+
+@click.command()
+@_json
+@database_option
+@click.pass_context
+def health(ctx: click.Context, as_json: bool, database_url: str) -> None:
+    """Report the health of the store and of every live node; exit 0 ok, 1 degraded, 2 down.
+
+    \b
+    Example:
+      flowstone health --json
+    """
+    import flowstone as fs  # noqa: PLC0415
+
+    def body() -> int:
+        try:
+            node = fs.start(database_url=database_url, name="health-check")
+        except fs.StoreUnavailableError as exc:
+            down: dict[str, Any] = {"status": "down", "checks": {"store": {"ok": False, "detail": str(exc)}}}
+            if as_json:
+                echo_json({**down, "nodes": []})
+            else:
+                click.echo(f"down: {exc}", err=True)
+            return 2
+        try:
+            local = node.health()
+            peers = [r for r in node.jobs.table.live_nodes(LIVE_WITHIN) if r["node_id"] != node.id]
+        finally:
+            node.stop()
+        report: dict[str, Any] = local.to_dict()
+        report["nodes"] = [
+            {
+                "node_id": r["node_id"],
+                "hostname": r["hostname"],
+                "pid": r["pid"],
+                "heartbeat_age_s": round(_age(r["heartbeat_at"]), 1),
+            }
+            for r in peers
+        ]
+        if as_json:
+            echo_json(report)
+        else:
+            from rich.console import Console  # noqa: PLC0415
+            from rich.table import Table  # noqa: PLC0415
+
+            table = Table(title=f"health: {local.status}")
+            for column in ("check", "ok", "detail", "ms"):
+                table.add_column(column)
+            for name, check in local.checks.items():
+                table.add_row(
+                    name, "yes" if check.ok else "[red]no[/]", check.detail, f"{check.latency_ms:.1f}"
+                )
+            for peer in report["nodes"]:
+                table.add_row(
+                    f"node {peer['node_id']}",
+                    "yes",
+                    f"{peer['hostname']} pid {peer['pid']}, heartbeat {peer['heartbeat_age_s']} s ago",
+                    "",
+                )
+            Console().print(table)
+        return {"ok": EXIT_OK, "degraded": EXIT_FAILURE, "down": 2}[local.status]
+
+    guarded(ctx, body)
+
+
+@click.group()
+def jobs() -> None:
+    """Inspect and administer durable jobs.
+
+    \b
+    Example:
+      flowstone jobs list --state discarded
+    """
+
+
+@jobs.command("list")
+@click.option(
+    "--state",
+    type=click.Choice(
+        ["available", "scheduled", "executing", "retryable", "completed", "discarded", "cancelled"]
+    ),
+)
+@click.option("--queue")
+@click.option("--limit", type=int, default=50, show_default=True)
+@_json
+@database_option
+@click.pass_context
+def list_jobs(
+    ctx: click.Context, state: str | None, queue: str | None, limit: int, as_json: bool, database_url: str
+) -> None:
+    """List jobs, newest first."""
+
+    def body() -> int:
+        store = _open(database_url)
+        try:
+            found = _table(store).find(state=state, queue=queue, limit=limit)
+        finally:
+            store.close()
+        if as_json:
+            echo_json(found)
+            return EXIT_OK
+        from rich.console import Console  # noqa: PLC0415
+        from rich.table import Table  # noqa: PLC0415
+
+        table = Table()
+        for column in ("id", "state", "queue", "asset", "partition", "attempt", "last error"):
+            table.add_column(column, overflow="fold")
+        for job in found:
+            last = job.errors[-1]["error"] if job.errors else ""
+            table.add_row(
+                str(job.id),
+                job.state,
+                job.queue,
+                job.asset,
+                job.partition_key,
+                f"{job.attempt}/{job.max_attempts}",
+                last,
+            )
+        Console().print(table)
+        return EXIT_OK
+
+    guarded(ctx, body)
+
+
+def _admin(action: str) -> Any:
+    @click.argument("job_id", type=int)
+    @database_option
+    @click.pass_context
+    def command(ctx: click.Context, job_id: int, database_url: str) -> None:
+        def body() -> int:
+            store = _open(database_url)
+            try:
+                done = getattr(_table(store), action)(job_id)
+            finally:
+                store.close()
+            click.echo(
+                f"job {job_id}: {action} {'done' if done else 'refused (no such job, or in the wrong state)'}"
+            )
+            return EXIT_OK if done else EXIT_FAILURE
+
+        guarded(ctx, body)
+
+    command.__doc__ = f"{action.capitalize()} the job JOB_ID."
+    return command
+
+
+jobs.command("retry")(_admin("retry"))
+jobs.command("cancel")(_admin("cancel"))
+
+
+def _pause(resume: bool) -> Any:
+    @click.argument("queue")
+    @database_option
+    @click.pass_context
+    def command(ctx: click.Context, queue: str, database_url: str) -> None:
+        from flowstone._jobs.table import QueuePauses  # noqa: PLC0415
+
+        def body() -> int:
+            store = _open(database_url)
+            try:
+                pauses = QueuePauses(_table(store))
+                if resume:
+                    pauses.resume(queue)
+                else:
+                    pauses.pause(queue, by="cli")
+            finally:
+                store.close()
+            click.echo(
+                f"queue {queue!r} {'resumed' if resume else 'paused'} on every node (from their next poll)"
+            )
+            return EXIT_OK
+
+        guarded(ctx, body)
+
+    command.__doc__ = f"{'Resume' if resume else 'Pause'} QUEUE on every node sharing the database."
+    return command
+
+
+jobs.command("pause")(_pause(False))
+jobs.command("resume")(_pause(True))
+
+
+@jobs.command("stats")
+@_json
+@database_option
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool, database_url: str) -> None:
+    """Counts per queue and state, and the age of the oldest available job."""
+
+    def body() -> int:
+        store = _open(database_url)
+        try:
+            data = _table(store).stats()
+        finally:
+            store.close()
+        if as_json:
+            echo_json(data)
+            return EXIT_OK
+        for queue, states in sorted(data["queues"].items()):
+            click.echo(f"{queue}: " + ", ".join(f"{s}={n}" for s, n in sorted(states.items())))
+        age = data["oldest_available_age"]
+        click.echo(f"oldest available: {'none' if age is None else f'{age:.1f} s'}")
+        return EXIT_OK
+
+    guarded(ctx, body)
+
+
+@click.group()
+def db() -> None:
+    """Database schema: upgrade it or show its revision.
+
+    \b
+    Example:
+      flowstone db upgrade --database-url sqlite:///flowstone.db
+    """
+
+
+@db.command()
+@database_option
+@click.pass_context
+def upgrade(ctx: click.Context, database_url: str) -> None:
+    """Migrate the schema to the newest revision (safe to run from several places at once)."""
+
+    def body() -> int:
+        from flowstone._store.sql import SQLStore  # noqa: PLC0415
+        from flowstone._store.sql.migrate import head_revision, upgrade  # noqa: PLC0415
+
+        store = SQLStore(database_url, auto_migrate=False)
+        store.open()
+        try:
+            changed = upgrade(store.engines.write)
+        finally:
+            store.close()
+        click.echo(f"{'upgraded to' if changed else 'already at'} {head_revision()}")
+        return EXIT_OK
+
+    guarded(ctx, body)
+
+
+@db.command()
+@database_option
+@click.pass_context
+def current(ctx: click.Context, database_url: str) -> None:
+    """Print the schema revision of the database and the newest one shipped."""
+
+    def body() -> int:
+        from flowstone._store.sql import SQLStore  # noqa: PLC0415
+        from flowstone._store.sql.migrate import current_revision, head_revision  # noqa: PLC0415
+
+        store = SQLStore(database_url, auto_migrate=False)
+        store.open()
+        try:
+            revision = current_revision(store.engines.read)
+        finally:
+            store.close()
+        click.echo(f"current: {revision or '(empty)'}; newest: {head_revision()}")
+        return EXIT_OK if revision == head_revision() else EXIT_FAILURE
+
+    guarded(ctx, body)

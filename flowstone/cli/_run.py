@@ -1,0 +1,206 @@
+"""``flowstone run`` and ``flowstone backfill``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded, load_target
+from flowstone.cli._output import echo_json, pretty
+from flowstone.cli._partitions import parse_many, parse_one
+
+__all__ = ["backfill", "run"]
+
+_json = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON to stdout.")
+
+
+@click.command()
+@click.argument("target")
+@click.argument("asset")
+@click.option("--partition", help="YYYY-MM-DD, an aware datetime, an int, or text.")
+@click.option("--partition-str", is_flag=True, help="Take --partition as a plain string.")
+@click.option("--force", is_flag=True, help="Re-run the asset even if it is materialized.")
+@_json
+@database_option
+@click.pass_context
+def run(
+    ctx: click.Context,
+    target: str,
+    asset: str,
+    partition: str | None,
+    partition_str: bool,
+    force: bool,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Materialize ASSET of the pipeline TARGET and print its value and run id.
+
+    TARGET is path/to/file.py:pipeline or package.module:pipeline.
+
+    \b
+    Example:
+      flowstone run examples/daily_sales.py:pipeline revenue --partition 2025-01-05
+    """
+    import flowstone as fs  # noqa: PLC0415
+
+    pipeline = load_target(target)
+    value_partition = parse_one(partition, as_string=partition_str)
+
+    def body() -> int:
+        with fs.start(database_url=database_url) as node:
+            value = node.run(pipeline, asset, partition=value_partition, force=force)
+            status = node.status(pipeline, asset, value_partition)
+        if as_json:
+            echo_json({"asset": asset, "partition": value_partition, "run_id": status.run_id, "value": value})
+        else:
+            click.echo(pretty(value))
+            click.echo(f"run {status.run_id}", err=True)
+        return EXIT_OK
+
+    guarded(ctx, body)
+
+
+@click.command()
+@click.argument("target")
+@click.argument("asset")
+@click.option(
+    "--partitions",
+    "spec",
+    required=True,
+    help="2025-01-01..2025-01-31 (daily), two aware datetimes (hourly), or a,b,c.",
+)
+@click.option("--partition-str", is_flag=True, help="Take --partitions as one plain string.")
+@click.option("--parallel", type=int, default=1, show_default=True, help="Partitions at once (capped).")
+@click.option("--timeout", type=float, default=1800.0, show_default=True, help="Seconds per partition.")
+@click.option("--force", is_flag=True, help="Re-run partitions that are already materialized.")
+@click.option("--durable", is_flag=True, help="Enqueue one job per partition for workers instead.")
+@_json
+@database_option
+@click.pass_context
+def backfill(
+    ctx: click.Context,
+    target: str,
+    asset: str,
+    spec: str,
+    partition_str: bool,
+    parallel: int,
+    timeout: float,
+    force: bool,
+    durable: bool,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Materialize ASSET for many partitions with a live progress bar; exit 1 if any failed.
+
+    \b
+    Example:
+      flowstone backfill examples/daily_sales.py:pipeline revenue \\
+        --partitions 2025-01-01..2025-01-31 --parallel 4
+    """
+    import flowstone as fs  # noqa: PLC0415
+
+    pipeline = load_target(target)
+    items = parse_many(spec, as_string=partition_str)
+
+    def body() -> int:
+        from rich.console import Console  # noqa: PLC0415
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+        console = Console(stderr=True)
+        failures = {"count": 0}
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            TextColumn("failed: {task.fields[failed]}"),
+        )
+        with (
+            fs.start(database_url=database_url) as node,
+            Progress(*columns, console=console, transient=as_json) as bar,
+        ):
+            task = bar.add_task(asset, total=total, failed=0, rate="")
+            started = _clock()
+
+            def progress(done: int, _total: int | None) -> None:
+                elapsed = max(_clock() - started, 1e-9)
+                bar.update(task, completed=done, rate=f"{done / elapsed:,.1f}/s", failed=failures["count"])
+
+            report = fs.BackfillReport()
+            if durable:
+                report = node.backfill(pipeline, asset, items, force=force, durable=True, progress=progress)
+            else:
+                for result in node.backfill_iter(
+                    pipeline, asset, items, parallel=parallel, timeout=timeout, force=force, progress=None
+                ):
+                    report.add(result)
+                    if result.status in ("failed", "timed_out"):
+                        failures["count"] += 1
+                    progress(report.total, total)
+        _summary(report, asset, as_json)
+        return EXIT_FAILURE if report.failed or report.timed_out else EXIT_OK
+
+    guarded(ctx, body)
+
+
+def _clock() -> float:
+    import time  # noqa: PLC0415
+
+    return time.monotonic()
+
+
+def _summary(report: Any, asset: str, as_json: bool) -> None:
+    if as_json:
+        echo_json(
+            {
+                "asset": asset,
+                "succeeded": report.succeeded,
+                "failed": report.failed,
+                "skipped": report.skipped,
+                "timed_out": report.timed_out,
+                "failures": [
+                    {
+                        "partition": f.partition,
+                        "status": f.status,
+                        "run_id": f.run_id,
+                        "error": None if f.error is None else f"{type(f.error).__name__}: {f.error}",
+                    }
+                    for f in report.failures
+                ],
+            }
+        )
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=f"backfill of {asset}")
+    for column in ("succeeded", "failed", "timed out", "skipped"):
+        table.add_column(column, justify="right")
+    table.add_row(str(report.succeeded), str(report.failed), str(report.timed_out), str(report.skipped))
+    out = _stdout_console()
+    out.print(table)
+    if report.failures:
+        failed = Table(title="failures")
+        failed.add_column("partition")
+        failed.add_column("status")
+        failed.add_column("error", overflow="fold")
+        for failure in report.failures[:50]:
+            cause = failure.error.__cause__ if failure.error is not None else None
+            shown = cause or failure.error
+            failed.add_row(
+                str(failure.partition),
+                failure.status,
+                "" if shown is None else f"{type(shown).__name__}: {shown}",
+            )
+        out.print(failed)
+        if len(report.failures) > 50:
+            out.print(f"... and {len(report.failures) - 50} more")
+
+
+def _stdout_console() -> Any:
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(file=sys.stdout)
