@@ -12,22 +12,23 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, case, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from flowstone._jobs.records import TERMINAL, JobInfo, Unique
-from flowstone._store.sql.schema import jobs, leases, nodes
+from flowstone._jobs.admin_queries import AdminQueries
+from flowstone._jobs.records import Unique
+from flowstone._jobs.sql import NOTIFY_CHANNEL
+from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
+from flowstone._store.sql.schema import jobs
 
-__all__ = ["ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
+__all__ = ["NOTIFY_CHANNEL", "ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
 
 J = jobs
-NOTIFY_CHANNEL = "flowstone_jobs"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,12 +63,6 @@ class ClaimedJob:
     errors: list[dict[str, Any]]
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def unique_key(job: NewJob, now: float) -> str | None:
     """The value of the unique index for a job: its keys and its period window."""
     if job.unique is None:
@@ -84,32 +79,9 @@ def unique_key(job: NewJob, now: float) -> str | None:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-class JobTable:
-    """Job queries over one engine pair (``SQLStore.engines``)."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    # --- clock ---------------------------------------------------------------------
-    def now(self, c: Connection, offset: float = 0.0) -> ColumnElement[Any]:
-        """The database's current time, shifted by ``offset`` seconds."""
-        if c.dialect.name == "postgresql":
-            base = func.now()
-            if offset:
-                return base + func.make_interval(0, 0, 0, 0, 0, 0, literal(float(offset)))
-            return base
-        modifier = f"{offset:+.6f} seconds"
-        return func.strftime("%Y-%m-%d %H:%M:%f000", "now", modifier)
-
-    def _insert(self, c: Connection) -> Any:
-        return postgresql.insert if c.dialect.name == "postgresql" else sqlite.insert
-
-    def _notify(self, c: Connection, queues: Iterable[str]) -> None:
-        if c.dialect.name == "postgresql":
-            for queue in sorted(set(queues)):
-                c.execute(
-                    text("SELECT pg_notify(:channel, :queue)"), {"channel": NOTIFY_CHANNEL, "queue": queue}
-                )
+class JobTable(AdminQueries, UpkeepQueries):
+    """Job queries over one store's engines: enqueue, claim, acknowledge (and, from the
+    mixins, admin and upkeep)."""
 
     # --- enqueue -------------------------------------------------------------------
     def _row(self, c: Connection, job: NewJob, now: float) -> dict[str, Any]:
@@ -298,215 +270,6 @@ class JobTable:
             )
 
     # --- admin ---------------------------------------------------------------------
-    def get(self, job_id: int) -> JobInfo | None:
-        with self._store._read("read a job from") as c:
-            row = c.execute(select(J).where(J.c.id == job_id)).first()
-        return None if row is None else _info(row)
-
-    def find(self, *, state: str | None, queue: str | None, limit: int) -> list[JobInfo]:
-        query = select(J).order_by(J.c.id.desc()).limit(limit)
-        if state is not None:
-            query = query.where(J.c.state == state)
-        if queue is not None:
-            query = query.where(J.c.queue == queue)
-        with self._store._read("list jobs in") as c:
-            return [_info(r) for r in c.execute(query).all()]
-
-    def states(self, ids: Sequence[int]) -> dict[int, str]:
-        result: dict[int, str] = {}
-        with self._store._read("read jobs from") as c:
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                result.update(
-                    {r.id: r.state for r in c.execute(select(J.c.id, J.c.state).where(J.c.id.in_(chunk)))}
-                )
-        return result
-
-    def cancel(self, job_id: int) -> bool:
-        with self._store._write("cancel a job in") as c:
-            return bool(
-                c.execute(
-                    update(J)
-                    .where(J.c.id == job_id, J.c.state.not_in(TERMINAL))
-                    .values(state="cancelled", cancelled_at=self.now(c), unique_key=None)
-                ).rowcount
-            )
-
-    def retry(self, job_id: int) -> bool:
-        with self._store._write("retry a job in") as c:
-            changed = c.execute(
-                update(J)
-                .where(J.c.id == job_id, J.c.state.not_in(("available", "executing")))
-                .values(
-                    state="available",
-                    scheduled_at=self.now(c),
-                    completed_at=None,
-                    discarded_at=None,
-                    cancelled_at=None,
-                    max_attempts=case(
-                        (J.c.max_attempts <= J.c.attempt, J.c.attempt + 1), else_=J.c.max_attempts
-                    ),
-                )
-                .returning(J.c.queue)
-            ).scalar()
-            if changed is not None:
-                self._notify(c, [changed])
-            return changed is not None
-
-    def stats(self) -> dict[str, Any]:
-        with self._store._read("count jobs in") as c:
-            counts = c.execute(
-                select(J.c.queue, J.c.state, func.count()).group_by(J.c.queue, J.c.state)
-            ).all()
-            oldest = c.execute(select(func.min(J.c.scheduled_at)).where(J.c.state == "available")).scalar()
-            db_now = c.execute(select(self.now(c))).scalar()
-        by_queue: dict[str, dict[str, int]] = {}
-        for queue, state, count in counts:
-            by_queue.setdefault(queue, {})[state] = int(count)
-        age = None
-        if oldest is not None and db_now is not None:
-            now_value = db_now if isinstance(db_now, datetime) else datetime.fromisoformat(str(db_now)[:26])
-            age = max(0.0, (_aware(now_value) - _aware(oldest)).total_seconds())  # type: ignore[operator]
-        totals: dict[str, int] = {}
-        for states in by_queue.values():
-            for state, count in states.items():
-                totals[state] = totals.get(state, 0) + count
-        return {"queues": by_queue, "states": totals, "oldest_available_age": age}
-
-    # --- nodes, rescue, pruning ------------------------------------------------------
-    def heartbeat(
-        self, node_id: str, name: str, hostname: str, pid: int, queues: Mapping[str, int], tree: str | None
-    ) -> None:
-        with self._store._write("heartbeat into") as c:
-            now = self.now(c)
-            statement = self._insert(c)(nodes).values(
-                node_id=node_id,
-                name=name,
-                hostname=hostname,
-                pid=pid,
-                started_at=now,
-                heartbeat_at=now,
-                queues=json.dumps(dict(queues)),
-                tree=tree,
-            )
-            c.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[nodes.c.node_id],
-                    set_={
-                        "heartbeat_at": now,
-                        "tree": statement.excluded.tree,
-                        "queues": statement.excluded.queues,
-                    },
-                )
-            )
-
-    def forget_node(self, node_id: str) -> None:
-        with self._store._write("unregister a node from") as c:
-            c.execute(delete(nodes).where(nodes.c.node_id == node_id))
-
-    def live_nodes(self, within: float) -> list[dict[str, Any]]:
-        with self._store._read("read nodes from") as c:
-            rows = c.execute(
-                select(nodes).where(nodes.c.heartbeat_at > self.now(c, -within)).order_by(nodes.c.started_at)
-            ).all()
-        return [dict(r._mapping) for r in rows]
-
-    def rescue(self, rescue_after: float) -> int:
-        """Return jobs executing on nodes that stopped heartbeating to ``available``, or
-        ``discarded`` when their attempts are used up."""
-        with self._store._write("rescue jobs in") as c:
-            alive = select(nodes.c.node_id).where(nodes.c.heartbeat_at > self.now(c, -rescue_after))
-            orphaned = and_(
-                J.c.state == "executing",
-                J.c.attempted_by.not_in(alive),
-                J.c.attempted_at < self.now(c, -rescue_after),
-            )
-            exhausted = J.c.attempt >= J.c.max_attempts
-            rescued = (
-                c.execute(
-                    update(J)
-                    .where(orphaned)
-                    .values(
-                        state=case((exhausted, "discarded"), else_="available"),
-                        discarded_at=case((exhausted, self.now(c)), else_=None),
-                        scheduled_at=self.now(c),
-                    )
-                    .returning(J.c.queue)
-                )
-                .scalars()
-                .all()
-            )
-            c.execute(delete(nodes).where(nodes.c.heartbeat_at < self.now(c, -10 * rescue_after)))
-            self._notify(c, rescued)
-            return len(rescued)
-
-    def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
-        """Hold the lease ``name`` for ``ttl`` seconds (or renew it); False if another holds it."""
-        with self._store._write("take a lease in") as c:
-            statement = self._insert(c)(leases).values(name=name, holder=holder, expires_at=self.now(c, ttl))
-            statement = statement.on_conflict_do_update(
-                index_elements=[leases.c.name],
-                set_={"holder": holder, "expires_at": self.now(c, ttl)},
-                where=(leases.c.expires_at < self.now(c)) | (leases.c.holder == holder),
-            )
-            # rowcount is unreliable for INSERT ... ON CONFLICT; a returned row is not.
-            return c.execute(statement.returning(leases.c.holder)).first() is not None
-
-    def prune(self, older_than: float, batch: int = 1000, max_batches: int = 10) -> int:
-        """Delete terminal jobs finished more than ``older_than`` seconds ago, in batches."""
-        removed = 0
-        for _ in range(max_batches):
-            with self._store._write("prune jobs in") as c:
-                finished = func.coalesce(J.c.completed_at, J.c.discarded_at, J.c.cancelled_at)
-                old = (
-                    select(J.c.id)
-                    .where(J.c.state.in_(TERMINAL), finished < self.now(c, -older_than))
-                    .order_by(J.c.id)
-                    .limit(batch)
-                )
-                count = c.execute(delete(J).where(J.c.id.in_(old))).rowcount
-            removed += count
-            if count < batch:
-                break
-        return removed
 
 
 _NOW: Any = object()
-
-
-def _info(row: Any) -> JobInfo:
-    return JobInfo(
-        id=row.id,
-        state=row.state,
-        queue=row.queue,
-        attempt=row.attempt,
-        max_attempts=row.max_attempts,
-        errors=json.loads(row.errors),
-        scheduled_at=_aware(row.scheduled_at),
-        attempted_by=row.attempted_by,
-        pipeline=row.pipeline,
-        asset=row.asset,
-        partition_key=row.partition_key,
-        priority=row.priority,
-        run_id=row.run_id,
-    )
-
-
-class QueuePauses:
-    """Cluster-wide pauses, kept as lease rows named ``pause:<queue>`` so that every node's
-    producer sees them on its next poll (``flowstone jobs pause``)."""
-
-    def __init__(self, table: JobTable) -> None:
-        self._table = table
-
-    def pause(self, queue: str, by: str) -> None:
-        self._table.acquire_lease(f"pause:{queue}", by, ttl=100 * 365 * 86400.0)
-
-    def resume(self, queue: str) -> None:
-        with self._table._store._write("resume a queue in") as c:
-            c.execute(delete(leases).where(leases.c.name == f"pause:{queue}"))
-
-    def paused(self) -> set[str]:
-        with self._table._store._read("read queue pauses from") as c:
-            names = c.execute(select(leases.c.name).where(leases.c.name.like("pause:%"))).scalars().all()
-        return {name.removeprefix("pause:") for name in names}

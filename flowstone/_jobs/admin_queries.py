@@ -1,0 +1,117 @@
+"""Reading and administering jobs: get, list, cancel, retry, stats."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+
+from flowstone._jobs.records import TERMINAL, JobInfo
+from flowstone._jobs.sql import SQLBase, aware
+from flowstone._store.sql.schema import jobs
+
+__all__ = ["AdminQueries"]
+
+J = jobs
+
+
+class AdminQueries(SQLBase):
+    """Queries behind ``node.jobs`` and ``flowstone jobs``."""
+
+    def get(self, job_id: int) -> JobInfo | None:
+        with self._store._read("read a job from") as c:
+            row = c.execute(select(J).where(J.c.id == job_id)).first()
+        return None if row is None else _info(row)
+
+    def find(self, *, state: str | None, queue: str | None, limit: int) -> list[JobInfo]:
+        query = select(J).order_by(J.c.id.desc()).limit(limit)
+        if state is not None:
+            query = query.where(J.c.state == state)
+        if queue is not None:
+            query = query.where(J.c.queue == queue)
+        with self._store._read("list jobs in") as c:
+            return [_info(r) for r in c.execute(query).all()]
+
+    def states(self, ids: Sequence[int]) -> dict[int, str]:
+        result: dict[int, str] = {}
+        with self._store._read("read jobs from") as c:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                result.update(
+                    {r.id: r.state for r in c.execute(select(J.c.id, J.c.state).where(J.c.id.in_(chunk)))}
+                )
+        return result
+
+    def cancel(self, job_id: int) -> bool:
+        with self._store._write("cancel a job in") as c:
+            return bool(
+                c.execute(
+                    update(J)
+                    .where(J.c.id == job_id, J.c.state.not_in(TERMINAL))
+                    .values(state="cancelled", cancelled_at=self.now(c), unique_key=None)
+                ).rowcount
+            )
+
+    def retry(self, job_id: int) -> bool:
+        with self._store._write("retry a job in") as c:
+            changed = c.execute(
+                update(J)
+                .where(J.c.id == job_id, J.c.state.not_in(("available", "executing")))
+                .values(
+                    state="available",
+                    scheduled_at=self.now(c),
+                    completed_at=None,
+                    discarded_at=None,
+                    cancelled_at=None,
+                    max_attempts=case(
+                        (J.c.max_attempts <= J.c.attempt, J.c.attempt + 1), else_=J.c.max_attempts
+                    ),
+                )
+                .returning(J.c.queue)
+            ).scalar()
+            if changed is not None:
+                self._notify(c, [changed])
+            return changed is not None
+
+    def stats(self) -> dict[str, Any]:
+        with self._store._read("count jobs in") as c:
+            counts = c.execute(
+                select(J.c.queue, J.c.state, func.count()).group_by(J.c.queue, J.c.state)
+            ).all()
+            oldest = c.execute(select(func.min(J.c.scheduled_at)).where(J.c.state == "available")).scalar()
+            db_now = c.execute(select(self.now(c))).scalar()
+        by_queue: dict[str, dict[str, int]] = {}
+        for queue, state, count in counts:
+            by_queue.setdefault(queue, {})[state] = int(count)
+        age = None
+        if oldest is not None and db_now is not None:
+            now_value = db_now if isinstance(db_now, datetime) else datetime.fromisoformat(str(db_now)[:26])
+            age = max(0.0, (aware(now_value) - aware(oldest)).total_seconds())  # type: ignore[operator]
+        totals: dict[str, int] = {}
+        for states in by_queue.values():
+            for state, count in states.items():
+                totals[state] = totals.get(state, 0) + count
+        return {"queues": by_queue, "states": totals, "oldest_available_age": age}
+
+    # --- nodes, rescue, pruning ------------------------------------------------------
+
+
+def _info(row: Any) -> JobInfo:
+    return JobInfo(
+        id=row.id,
+        state=row.state,
+        queue=row.queue,
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        errors=json.loads(row.errors),
+        scheduled_at=aware(row.scheduled_at),
+        attempted_by=row.attempted_by,
+        pipeline=row.pipeline,
+        asset=row.asset,
+        partition_key=row.partition_key,
+        priority=row.priority,
+        run_id=row.run_id,
+    )
