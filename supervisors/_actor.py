@@ -9,6 +9,7 @@ another.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -181,6 +182,13 @@ class Actor(pykka.ThreadingActor):
     """
 
     crash_on_ask_error: ClassVar[bool] = False
+
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        # SimpleQueue's put is reentrant: a message may be sent from a weakref callback or
+        # __del__ that the garbage collector runs while this thread is inside put() (the
+        # registry relies on it). pykka's default queue.Queue would deadlock there.
+        return queue.SimpleQueue()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
