@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean
+.PHONY: test demo lint typecheck bench bench-peers clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,14 @@ test: lint typecheck
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	$(BIN)/python examples/supervision_tree.py
+	$(BIN)/python examples/daily_sales.py --database-url sqlite:///.flowstone/demo.db
 
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do $(BIN)/python $$script --quick || exit 1; done
+	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script --quick || exit 1; done
+
+bench-peers: $(STAMP)
+	bash benchmarks/peers/setup.sh
+	$(BIN)/python benchmarks/peers/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
