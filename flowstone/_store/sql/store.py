@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import Connection, and_, delete, desc, func, insert, select, text, update
 
-from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
+from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
 from flowstone._store.sql import migrate
 from flowstone._store.sql.engine import Engines, create_engines, mask, translate
+from flowstone._store.sql.history import History, audit_row, aware
 from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
 from flowstone._store.sql.values import SQLValues
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
@@ -37,20 +37,7 @@ class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
 
 
-def _audit_row(
-    at: datetime, event: str, actor: str, resource: str, action: str, details: Any
-) -> dict[str, Any]:
-    return {
-        "at": at,
-        "event_type": event,
-        "actor": actor,
-        "resource": resource,
-        "action": action,
-        "details": json.dumps(details, default=str, sort_keys=True),
-    }
-
-
-class SQLStore:
+class SQLStore(History):
     """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
 
     def __init__(
@@ -133,7 +120,7 @@ class SQLStore:
             )
             c.execute(
                 insert(audit_log).values(
-                    _audit_row(
+                    audit_row(
                         run.at,
                         "run.started",
                         run.actor,
@@ -274,7 +261,7 @@ class SQLStore:
             resource = f"{pipeline}/{asset}/{partition_key}" if pipeline else run_id
             c.execute(
                 insert(audit_log).values(
-                    _audit_row(
+                    audit_row(
                         at,
                         event,
                         actor,
@@ -302,8 +289,8 @@ class SQLStore:
             row.run_id,
             row.status,
             row.attempts,
-            _aware(row.started_at),
-            _aware(row.finished_at),
+            aware(row.started_at),
+            aware(row.finished_at),
             row.error,
             row.duration_ms,
         )
@@ -327,86 +314,6 @@ class SQLStore:
     def release(self, pipeline: str) -> None:
         pass  # durable: nothing is held in memory per pipeline
 
-    # --- audit ---------------------------------------------------------------------
-    def audit(self, entry: AuditEntry) -> None:
-        with self._write("write the audit log of") as c:
-            c.execute(
-                insert(audit_log).values(
-                    _audit_row(
-                        entry.at,
-                        entry.event_type,
-                        entry.actor,
-                        entry.resource,
-                        entry.action,
-                        dict(entry.details),
-                    )
-                )
-            )
-
-    def audit_entries(self, limit: int) -> list[AuditEntry]:
-        with self._read("read the audit log of") as c:
-            rows = c.execute(select(audit_log).order_by(desc(audit_log.c.id)).limit(limit)).all()
-        return [
-            AuditEntry(
-                _aware(r.at) or r.at, r.event_type, r.actor, r.resource, r.action, json.loads(r.details)
-            )
-            for r in rows
-        ]
-
-    # --- lineage -------------------------------------------------------------------
-    def record_lineage(
-        self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
-    ) -> None:
-        with self._write("record lineage in") as c:
-            c.execute(
-                delete(lineage).where(
-                    lineage.c.pipeline == pipeline,
-                    lineage.c.asset == asset,
-                    lineage.c.partition_key == partition_key,
-                )
-            )
-            if upstream:
-                c.execute(
-                    insert(lineage),
-                    [
-                        {
-                            "pipeline": pipeline,
-                            "run_id": run_id,
-                            "asset": asset,
-                            "partition_key": partition_key,
-                            "upstream_asset": ua,
-                            "upstream_partition_key": uk,
-                        }
-                        for ua, uk in upstream
-                    ],
-                )
-
-    def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
-        with self._read("read lineage from") as c:
-            rows = c.execute(
-                select(lineage.c.upstream_asset, lineage.c.upstream_partition_key)
-                .where(
-                    lineage.c.pipeline == pipeline,
-                    lineage.c.asset == asset,
-                    lineage.c.partition_key == partition_key,
-                )
-                .order_by(lineage.c.id)
-            ).all()
-        return [(r[0], r[1]) for r in rows]
-
-    def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
-        with self._read("read lineage from") as c:
-            rows = c.execute(
-                select(lineage.c.asset, lineage.c.partition_key)
-                .where(
-                    lineage.c.pipeline == pipeline,
-                    lineage.c.upstream_asset == asset,
-                    lineage.c.upstream_partition_key == partition_key,
-                )
-                .order_by(lineage.c.asset, lineage.c.partition_key)
-            ).all()
-        return [(r[0], r[1]) for r in rows]
-
 
 class _Transaction:
     """``with store._write(...) as connection``: one transaction, driver errors translated."""
@@ -426,10 +333,3 @@ class _Transaction:
     def __exit__(self, *exc: Any) -> bool:
         with translate(self._store.url, self._doing):
             return bool(self._context.__exit__(*exc))
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment

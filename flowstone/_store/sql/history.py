@@ -1,0 +1,124 @@
+"""The history tables of the SQL store: lineage edges and the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, desc, insert, select
+
+from flowstone._store.records import AuditEntry
+from flowstone._store.sql.schema import audit_log, lineage
+
+__all__ = ["History", "audit_row"]
+
+
+def audit_row(
+    at: datetime, event: str, actor: str, resource: str, action: str, details: Any
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "event_type": event,
+        "actor": actor,
+        "resource": resource,
+        "action": action,
+        "details": json.dumps(details, default=str, sort_keys=True),
+    }
+
+
+class History:
+    """Lineage and audit methods of ``SQLStore`` (a mixin over its transactions)."""
+
+    if TYPE_CHECKING:  # provided by SQLStore
+
+        def _write(self, doing: str) -> Any: ...
+        def _read(self, doing: str) -> Any: ...
+
+    # --- audit ---------------------------------------------------------------------
+    def audit(self, entry: AuditEntry) -> None:
+        with self._write("write the audit log of") as c:
+            c.execute(
+                insert(audit_log).values(
+                    audit_row(
+                        entry.at,
+                        entry.event_type,
+                        entry.actor,
+                        entry.resource,
+                        entry.action,
+                        dict(entry.details),
+                    )
+                )
+            )
+
+    def audit_entries(self, limit: int) -> list[AuditEntry]:
+        with self._read("read the audit log of") as c:
+            rows = c.execute(select(audit_log).order_by(desc(audit_log.c.id)).limit(limit)).all()
+        return [
+            AuditEntry(
+                aware(r.at) or r.at, r.event_type, r.actor, r.resource, r.action, json.loads(r.details)
+            )
+            for r in rows
+        ]
+
+    # --- lineage -------------------------------------------------------------------
+    def record_lineage(
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
+    ) -> None:
+        with self._write("record lineage in") as c:
+            c.execute(
+                delete(lineage).where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.asset == asset,
+                    lineage.c.partition_key == partition_key,
+                )
+            )
+            if upstream:
+                c.execute(
+                    insert(lineage),
+                    [
+                        {
+                            "pipeline": pipeline,
+                            "run_id": run_id,
+                            "asset": asset,
+                            "partition_key": partition_key,
+                            "upstream_asset": ua,
+                            "upstream_partition_key": uk,
+                        }
+                        for ua, uk in upstream
+                    ],
+                )
+
+    def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
+        with self._read("read lineage from") as c:
+            rows = c.execute(
+                select(lineage.c.upstream_asset, lineage.c.upstream_partition_key)
+                .where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.asset == asset,
+                    lineage.c.partition_key == partition_key,
+                )
+                .order_by(lineage.c.id)
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+    def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
+        with self._read("read lineage from") as c:
+            rows = c.execute(
+                select(lineage.c.asset, lineage.c.partition_key)
+                .where(
+                    lineage.c.pipeline == pipeline,
+                    lineage.c.upstream_asset == asset,
+                    lineage.c.upstream_partition_key == partition_key,
+                )
+                .order_by(lineage.c.asset, lineage.c.partition_key)
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
