@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, insert, literal, select, update
+from sqlalchemy import Connection, and_, case, exists, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from flowstone._jobs.admin_queries import AdminQueries
 from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
-from flowstone._store.sql.schema import jobs
+from flowstone._store.sql.schema import jobs, leases
 
 __all__ = ["NOTIFY_CHANNEL", "ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
 
@@ -164,6 +164,8 @@ class JobTable(AdminQueries, UpkeepQueries):
                     J.c.state.in_(("available", "scheduled", "retryable")),
                     J.c.scheduled_at <= now,
                     J.c.attempt < J.c.max_attempts,
+                    # A queue paused cluster-wide (flowstone jobs pause) is never claimed.
+                    ~exists().where(leases.c.name == f"pause:{queue}"),
                 )
                 .order_by(J.c.priority, J.c.scheduled_at, J.c.id)
                 .limit(limit)

@@ -45,9 +45,13 @@ def database_option(function: F) -> F:
     )(function)
 
 
-def configure_logging(verbose: bool) -> None:
-    """Logs go to stderr, so that stdout carries only results (pure JSON with --json)."""
-    level = logging.INFO if verbose else logging.WARNING
+def configure_logging(verbose: bool, *, quiet_level: int = logging.CRITICAL) -> None:
+    """Logs go to stderr, so that stdout carries only results (pure JSON with --json).
+
+    Commands are quiet unless ``--verbose``: a failure is reported as one ``error:`` line,
+    not also as the library's log events. A worker logs warnings by default.
+    """
+    level = logging.INFO if verbose else quiet_level
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),

@@ -200,7 +200,12 @@ def jobs() -> None:
 def list_jobs(
     ctx: click.Context, state: str | None, queue: str | None, limit: int, as_json: bool, database_url: str
 ) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first.
+
+    \b
+    Example:
+      flowstone jobs list --state discarded --queue assets --json
+    """
 
     def body() -> int:
         store = _open(database_url)
@@ -252,7 +257,7 @@ def _admin(action: str) -> Any:
 
         guarded(ctx, body)
 
-    command.__doc__ = f"{action.capitalize()} the job JOB_ID."
+    command.__doc__ = f"{action.capitalize()} the job JOB_ID.\n\n\b\nExample:\n  flowstone jobs {action} 42\n"
     return command
 
 
@@ -284,7 +289,11 @@ def _pause(resume: bool) -> Any:
 
         guarded(ctx, body)
 
-    command.__doc__ = f"{'Resume' if resume else 'Pause'} QUEUE on every node sharing the database."
+    verb = "resume" if resume else "pause"
+    command.__doc__ = (
+        f"{verb.capitalize()} QUEUE on every node sharing the database.\n\n\b\nExample:\n"
+        f"  flowstone jobs {verb} assets\n"
+    )
     return command
 
 
@@ -297,7 +306,12 @@ jobs.command("resume")(_pause(True))
 @database_option
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool, database_url: str) -> None:
-    """Counts per queue and state, and the age of the oldest available job."""
+    """Counts per queue and state, and the age of the oldest available job.
+
+    \b
+    Example:
+      flowstone jobs stats --json
+    """
 
     def body() -> int:
         store = _open(database_url)
@@ -331,7 +345,12 @@ def db() -> None:
 @database_option
 @click.pass_context
 def upgrade(ctx: click.Context, database_url: str) -> None:
-    """Migrate the schema to the newest revision (safe to run from several places at once)."""
+    """Migrate the schema to the newest revision (safe to run from several places at once).
+
+    \b
+    Example:
+      flowstone db upgrade --database-url postgresql+psycopg://app@db/flowstone
+    """
 
     def body() -> int:
         from flowstone._store.sql import SQLStore  # noqa: PLC0415
@@ -353,7 +372,12 @@ def upgrade(ctx: click.Context, database_url: str) -> None:
 @database_option
 @click.pass_context
 def current(ctx: click.Context, database_url: str) -> None:
-    """Print the schema revision of the database and the newest one shipped."""
+    """Print the schema revision of the database and the newest one shipped; exit 1 if behind.
+
+    \b
+    Example:
+      flowstone db current
+    """
 
     def body() -> int:
         from flowstone._store.sql import SQLStore  # noqa: PLC0415

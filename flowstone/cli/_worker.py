@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -82,7 +83,7 @@ def worker(
       flowstone worker --queues assets=8 --import myproject.pipelines \\
         --database-url postgresql+psycopg://app@db/flowstone
     """
-    configure_logging(verbose)
+    configure_logging(verbose, quiet_level=logging.WARNING)
     queues = _queues(queue_pairs)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
