@@ -1,0 +1,250 @@
+"""Benchmark 10,000 children under a DynamicSupervisor against 10,000 bare pykka actors.
+
+Each population runs in its own fresh interpreter (started by this script), so neither
+inherits the other's freed memory or cached thread stacks, and no process ever holds more
+than one population's threads (one process holds ~20,000 threads at most: the limit is
+``vm.max_map_count``). The two alternate over several rounds; the table shows medians.
+
+- start: supervised is ``sup.start_child(ChildSpec(...))`` per child (an ask to the
+  supervisor, which starts the child and waits for its ``on_start``); bare is
+  ``ThreadingActor.start()`` per actor, which does not wait for ``on_start``.
+- memory: RSS growth per child once all are started and each has answered one ``ask``,
+  including the supervisor's bookkeeping and a distinct ``ChildSpec`` per child.
+- stop: ``sup.stop()`` (children stopped in parallel) against ``ref.stop(block=False)``
+  on every bare actor, then waiting for all.
+- for information, a third population starts bare actors synchronously (``start()`` then
+  ``ask`` each before the next), the part of the supervised cost that OTP's synchronous
+  start implies.
+
+Targets: memory per child <= 1.35x bare, start time <= 1.3x bare.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_dynamic_children.py [--quick] [--count N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pykka
+import structlog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from supervisors import Actor, ChildSpec, DynamicSupervisor
+
+structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
+
+MAX_COUNT = 20_000
+TARGETS = {"start": 1.3, "memory": 1.35}
+
+
+class SupervisedWorker(Actor):
+    """An idle supervised worker that answers ``ask``."""
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+class BareWorker(pykka.ThreadingActor):
+    """The same worker on bare pykka."""
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+def rss_bytes() -> int:
+    """This process's resident set size now."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_supervised(count: int) -> dict[str, float]:
+    """Start ``count`` children under one DynamicSupervisor, ask each, stop them all."""
+    threads = threading.active_count()
+    sup = DynamicSupervisor.start(name="bench")
+    gc.collect()
+    rss = rss_bytes()
+    started = time.perf_counter()
+    refs = [sup.start_child(ChildSpec("worker", SupervisedWorker.start)) for _ in range(count)]
+    start_s = time.perf_counter() - started
+    for ref in refs:
+        ref.ask("ping")
+    gc.collect()
+    memory = (rss_bytes() - rss) / count
+    active = sup.count_children()["active"]
+    del refs
+    stopping = time.perf_counter()
+    sup.stop()
+    stop_s = time.perf_counter() - stopping
+    return {
+        "start_s": start_s,
+        "stop_s": stop_s,
+        "memory": memory,
+        "active": active,
+        "leaked_threads": _settled_threads(threads),
+    }
+
+
+def measure_bare(count: int, *, synchronous: bool = False) -> dict[str, float]:
+    """Start ``count`` bare pykka actors, ask each, stop them all in parallel.
+
+    ``synchronous`` asks each actor right after starting it (inside the timed loop), as
+    a supervisor waits for each child's ``on_start``.
+    """
+    threads = threading.active_count()
+    gc.collect()
+    rss = rss_bytes()
+    started = time.perf_counter()
+    refs = []
+    for _ in range(count):
+        ref = BareWorker.start()
+        if synchronous:
+            ref.ask("ping")
+        refs.append(ref)
+    start_s = time.perf_counter() - started
+    for ref in refs:
+        ref.ask("ping")
+    gc.collect()
+    memory = (rss_bytes() - rss) / count
+    active = sum(1 for ref in refs if ref.is_alive())
+    stopping = time.perf_counter()
+    for future in [ref.stop(block=False) for ref in refs]:
+        future.get()
+    stop_s = time.perf_counter() - stopping
+    return {
+        "start_s": start_s,
+        "stop_s": stop_s,
+        "memory": memory,
+        "active": active,
+        "leaked_threads": _settled_threads(threads),
+    }
+
+
+def _settled_threads(baseline: int) -> int:
+    """Threads above ``baseline`` once stopped actors' threads have returned."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith(
+            ("SupervisedWorker", "BareWorker", "SupervisorActor")
+        ):
+            thread.join(timeout=10)
+    return threading.active_count() - baseline
+
+
+def run_child(side: str, count: int) -> dict[str, float]:
+    """Measure one population in a fresh interpreter running this script."""
+    command = [sys.executable, __file__, "--measure", side, "--count", str(count)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{side} run failed ({done.returncode}):\n{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["active"] != count or result["leaked_threads"]:
+        raise SystemExit(f"{side} run is not clean: {result}")
+    return result
+
+
+SIDES: dict[str, Callable[[int], dict[str, float]]] = {
+    "supervised": measure_supervised,
+    "bare": measure_bare,
+    "bare_sync": lambda count: measure_bare(count, synchronous=True),
+}
+
+WIDTHS = (22, 12, 10, 8, 9)
+
+
+def row(*cells: str) -> str:
+    """One table line: metric, supervised, bare, ratio, target, met."""
+    *numbers, met = cells
+    line = numbers[0].ljust(WIDTHS[0])
+    line += "".join(cell.rjust(width) for cell, width in zip(numbers[1:], WIDTHS[1:], strict=True))
+    return f"{line}  {met}".rstrip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print start time, stop time and memory per child, supervised against bare."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 children, not 10,000")
+    parser.add_argument("--count", type=int, default=None, help="children (default 10,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--measure", choices=sorted(SIDES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    count = args.count or (1_000 if args.quick else 10_000)
+    if not 0 < count <= MAX_COUNT:
+        parser.error(f"--count must be between 1 and {MAX_COUNT:,} (threads per process)")
+
+    if args.measure:  # inside a child interpreter
+        print(json.dumps(SIDES[args.measure](count)))
+        return 0
+
+    runs: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
+    for index in range(args.rounds):
+        for side in list(SIDES) if index % 2 == 0 else reversed(SIDES):
+            runs[side].append(run_child(side, count))
+
+    def median(side: str, key: str) -> float:
+        return statistics.median(run[key] for run in runs[side])
+
+    print(f"{count:,} children per population, {args.rounds} rounds, each in a fresh process")
+    print(f"python {sys.version.split()[0]}, pykka {version('pykka')}, {os.cpu_count()} CPUs")
+    print(row("metric (median)", "supervised", "bare", "ratio", "target", "met"))
+    failed = False
+    lines = [
+        ("start all (s)", "start_s", 1.0, "start"),
+        ("  per child (µs)", "start_s", 1e6 / count, None),
+        ("stop all (s)", "stop_s", 1.0, None),
+        ("memory/child (KiB)", "memory", 1 / 1024, "memory"),
+    ]
+    for label, key, scale, target_key in lines:
+        sup, bare = median("supervised", key), median("bare", key)
+        ratio = sup / bare
+        target, met = "-", ""
+        if target_key is not None:
+            target = f"<= {TARGETS[target_key]}"
+            ok = ratio <= TARGETS[target_key]
+            failed |= not ok
+            met = "yes" if ok else "NO"
+        digits = 0 if scale > 1 else 2 if scale == 1.0 else 1
+        print(
+            row(
+                label,
+                f"{sup * scale:.{digits}f}",
+                f"{bare * scale:.{digits}f}",
+                f"{ratio:.2f}",
+                target,
+                met,
+            )
+        )
+    sup, bare_sync = median("supervised", "start_s"), median("bare_sync", "start_s")
+    print(
+        row(
+            "start all, bare+ask",
+            f"{sup:.2f}",
+            f"{bare_sync:.2f}",
+            f"{sup / bare_sync:.2f}",
+            "-",
+            "(bare asks each actor once started)",
+        )
+    )
+    for side, runs_of_side in runs.items():
+        starts = ", ".join(f"{run['start_s']:.2f}" for run in runs_of_side)
+        stops = ", ".join(f"{run['stop_s']:.2f}" for run in runs_of_side)
+        print(f"  {side} rounds: start {starts} s; stop {stops} s")
+    print(f"targets (start <= 1.3x, memory <= 1.35x): {'MISSED' if failed else 'met'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
