@@ -81,9 +81,10 @@ def attempt(task: Task, services: Services) -> Outcome:
     asset = task.asset
     bound = log.bind(run_id=task.run_id, asset=asset.name, partition=task.partition_key, attempt=task.attempt)
     try:
-        services.store.mark_running(
-            task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now()
-        )
+        if not task.premarked:
+            services.store.mark_running(
+                task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now()
+            )
     except Exception as exc:
         return _failed(task, services, exc, bound, retryable=True)
     bound.debug("asset.attempt_started")

@@ -52,6 +52,7 @@ class PartitionRun:
     error: BaseException | None = None
     timed_out: bool = False
     finished: bool = False
+    premarked: set[str] = field(default_factory=set)  # recorded running by start_run
 
 
 @dataclass(slots=True, eq=False)
@@ -89,6 +90,10 @@ class Scheduler:
 
     def begin(self, run: PartitionRun, plan: list[str], options: Mapping[str, Any]) -> None:
         """Record ``run`` in the store and start it (``plan`` dependencies first)."""
+        if self._first_attempt == 1:
+            planned = set(plan)
+            deps = self._pipeline.deps
+            run.premarked = {a for a in plan if not any(d in planned for d in deps[a])}
         self._services.store.start_run(
             RunStart(
                 run_id=run.run_id,
@@ -99,6 +104,7 @@ class Scheduler:
                 options=options,
                 at=datetime.now(UTC),
                 actor=self._services.node_id,
+                running=tuple(run.premarked),
             )
         )
         self.submit(run, plan)
@@ -178,7 +184,9 @@ class Scheduler:
                 (dep, services.resolve_io(self._pipeline.get(dep).options.io)) for dep in definition.deps
             ),
             is_target=asset == run.target,
+            premarked=attempt == 1 and asset in run.premarked,
         )
+        run.premarked.discard(asset)
         completions = self._completions
         watch = supervisors.monitor(
             runner, lambda down: completions.put(RunnerDown(task, down.reason.describe()))

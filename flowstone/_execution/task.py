@@ -29,6 +29,7 @@ class Task:
     io: IOManager
     dep_io: tuple[tuple[str, IOManager], ...]
     is_target: bool
+    premarked: bool = False  # the store already recorded this first attempt as running
     abandoned: threading.Event = field(default_factory=threading.Event)
 
     @property

@@ -6,7 +6,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flowstone import partitions
@@ -108,8 +108,10 @@ class JobsAPI:
             raise ValueError(f"priority must be an int from 0 (first) to 9, got {priority!r}")
         if not isinstance(queue, str) or not queue:
             raise ValueError(f"queue must be a non-empty name, got {queue!r}")
-        if scheduled_at is not None and scheduled_at.tzinfo is None:
-            raise ValueError("scheduled_at must be a timezone-aware datetime")
+        if scheduled_at is not None:
+            if scheduled_at.tzinfo is None:
+                raise ValueError("scheduled_at must be a timezone-aware datetime")
+            scheduled_at = scheduled_at.astimezone(UTC)  # SQLite keeps wall-clock text: store UTC
         retry = definition.options.retry or self._job_retry
         return NewJob(
             queue=queue,

@@ -124,7 +124,7 @@ class ListenerActor(supervisors.Actor):
                     connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     delay = 0.1
                     while not self._halt.is_set():
-                        for note in connection.notifies(timeout=0.5):
+                        for note in connection.notifies(timeout=0.2):  # bounds the stop latency
                             self._wake(note.payload)
             except Exception as exc:
                 log.warning("jobs.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)

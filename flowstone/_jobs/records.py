@@ -38,11 +38,12 @@ class Discard(Exception):  # noqa: N818 - a signal, not an error
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unique:
-    """At most one job per key within ``period`` seconds while it is in one of ``states``.
+    """At most one job per key and ``period`` window while it is in one of ``states``.
 
-    Enforced by a unique index on a key computed from ``keys`` and the period window (the
-    time divided into ``period``-second buckets), not by a check-then-insert race. A
-    duplicate submit returns the existing job's handle.
+    Time is divided into fixed ``period``-second windows (aligned on the Unix epoch); the
+    unique key combines ``keys`` with the current window and is enforced by a unique index,
+    not by a check-then-insert race. A duplicate submit in the same window returns the
+    existing job's handle; two submits on either side of a window edge are two jobs.
     """
 
     period: float = 60.0

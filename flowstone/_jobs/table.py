@@ -128,24 +128,20 @@ class JobTable(AdminQueries, UpkeepQueries):
             return int(inserted), True
 
     def insert_many(self, batch: Sequence[NewJob]) -> list[int]:
-        """Insert jobs in bulk (no uniqueness), in one transaction; their ids in order."""
+        """Insert jobs in bulk, available now (no uniqueness, no schedule), in one
+        transaction; their ids in order."""
         if not batch:
             return []
+        if any(job.scheduled_at is not None or job.unique is not None for job in batch):
+            raise ValueError("insert_many takes jobs to run now, without unique: use insert for those")
         with self._store._write("enqueue jobs in") as c:
             now = time.time()
-            stamp = datetime.now(UTC)
-            rows = [
-                {
-                    **self._row(c, job, now),
-                    "state": "available",
-                    "inserted_at": stamp,
-                    "scheduled_at": job.scheduled_at or stamp,
-                }
-                for job in batch
-            ]
+            rows = [{**self._row(c, job, now), "state": "available"} for job in batch]
+            db_now = self.now(c)
+            statement = insert(J).values(inserted_at=db_now, scheduled_at=db_now)
             ids = [
                 int(i)
-                for i in c.execute(insert(J).returning(J.c.id, sort_by_parameter_order=True), rows).scalars()
+                for i in c.execute(statement.returning(J.c.id, sort_by_parameter_order=True), rows).scalars()
             ]
             self._notify(c, (job.queue for job in batch))
             return ids

@@ -68,7 +68,7 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
 
     def snapshot() -> str | None:
         root = directory.root
-        return None if root is None else json.dumps(root.tree(timeout=1.0).to_dict())
+        return None if root is None else json.dumps(root.tree(timeout=0.5).to_dict())
 
     maintenance = MaintenanceEnv(
         node_id=services.node_id,

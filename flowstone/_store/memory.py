@@ -76,8 +76,16 @@ class MemoryStore:
     def start_run(self, run: RunStart) -> None:
         with self._lock:
             state = self._state(run.pipeline)
+            running = set(run.running)
             for asset in run.plan:
-                record = MaterializationRecord(run.pipeline, asset, run.partition_key, run.run_id, "pending")
+                if asset in running:
+                    record = MaterializationRecord(
+                        run.pipeline, asset, run.partition_key, run.run_id, "running", 1, run.at
+                    )
+                else:
+                    record = MaterializationRecord(
+                        run.pipeline, asset, run.partition_key, run.run_id, "pending"
+                    )
                 self._put(state, (asset, run.partition_key), record)
             resource = f"{run.pipeline}/{run.asset}/{run.partition_key}"
             self._audit.append(

@@ -49,7 +49,8 @@ class Status:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStart:
-    """A run begins: its row, and a pending row for every asset it plans."""
+    """A run begins: its row, and a row for every asset it plans: ``running`` for those
+    dispatched at once (saving each a transaction of its own), ``pending`` for the rest."""
 
     run_id: str
     pipeline: str
@@ -59,6 +60,7 @@ class RunStart:
     options: Mapping[str, Any]
     at: datetime
     actor: str
+    running: Sequence[str] = ()  # dispatched at once: recorded running (attempt 1) right away
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -122,4 +122,11 @@ def worker(
         click.echo("worker stopped", err=True)
         return EXIT_OK
 
-    raise SystemExit(run_guarded(body, debug))
+    code = run_guarded(body, debug)
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        # A job outlived the shutdown grace: its thread cannot be killed, and the job is
+        # left executing for another node to rescue. Do not wait for it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)

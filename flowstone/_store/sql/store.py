@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, and_, delete, desc, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, desc, func, insert, select, text, update
 
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
 from flowstone._store.sql import migrate
@@ -35,6 +35,54 @@ M = materializations
 
 class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
+
+
+# Statements built once with bound parameters: building a SQLAlchemy construct costs more
+# than executing its cached compiled form, and these run for every materialization.
+_WHERE_KEY = and_(
+    M.c.pipeline == bindparam("b_pipeline"),
+    M.c.asset == bindparam("b_asset"),
+    M.c.partition_key == bindparam("b_key"),
+)
+_WHERE_RECORD = and_(_WHERE_KEY, M.c.run_id == bindparam("b_run"))
+_INSERT_RUN = insert(runs)
+_INSERT_MATERIALIZATION = insert(M)
+_INSERT_AUDIT = insert(audit_log)
+_MARK_RUNNING = (
+    update(M)
+    .where(_WHERE_RECORD, M.c.status.in_(("pending", "running")))
+    .values(
+        status="running",
+        attempts=bindparam("b_attempt"),
+        started_at=func.coalesce(M.c.started_at, bindparam("b_at")),
+    )
+)
+_COMPLETE = (
+    update(M)
+    .where(_WHERE_RECORD, M.c.status == "running")
+    .values(
+        status="completed",
+        attempts=bindparam("b_attempt"),
+        finished_at=bindparam("b_at"),
+        duration_ms=bindparam("b_duration"),
+    )
+)
+_FAIL = (
+    update(M)
+    .where(_WHERE_RECORD, M.c.status.in_(("pending", "running")))
+    .values(
+        status="failed",
+        attempts=bindparam("b_attempt"),
+        finished_at=bindparam("b_at"),
+        error=bindparam("b_error"),
+    )
+)
+_CLOSE_RUN = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run"), runs.c.status == "running")
+    .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
+)
+_LATEST = select(M).where(_WHERE_KEY).order_by(desc(M.c.id)).limit(1)
 
 
 class SQLStore(History):
@@ -92,74 +140,68 @@ class SQLStore(History):
 
     # --- runs and materializations -------------------------------------------------
     def start_run(self, run: RunStart) -> None:
+        running = set(run.running)
         with self._write("record a run in") as c:
             c.execute(
-                insert(runs).values(
-                    run_id=run.run_id,
-                    pipeline=run.pipeline,
-                    asset=run.asset,
-                    partition_key=run.partition_key,
-                    status="running",
-                    options=json.dumps(dict(run.options), default=str, sort_keys=True),
-                    started_at=run.at,
-                )
+                _INSERT_RUN,
+                {
+                    "run_id": run.run_id,
+                    "pipeline": run.pipeline,
+                    "asset": run.asset,
+                    "partition_key": run.partition_key,
+                    "status": "running",
+                    "options": json.dumps(dict(run.options), default=str, sort_keys=True),
+                    "started_at": run.at,
+                },
             )
             c.execute(
-                insert(M),
+                _INSERT_MATERIALIZATION,
                 [
                     {
                         "pipeline": run.pipeline,
                         "asset": a,
                         "partition_key": run.partition_key,
                         "run_id": run.run_id,
-                        "status": "pending",
-                        "attempts": 0,
+                        "status": "running" if a in running else "pending",
+                        "attempts": 1 if a in running else 0,
+                        "started_at": run.at if a in running else None,
                     }
                     for a in run.plan
                 ],
             )
             c.execute(
-                insert(audit_log).values(
-                    audit_row(
-                        run.at,
-                        "run.started",
-                        run.actor,
-                        f"{run.pipeline}/{run.asset}/{run.partition_key}",
-                        "start",
-                        {"run_id": run.run_id, "plan": list(run.plan), **run.options},
-                    )
-                )
+                _INSERT_AUDIT,
+                audit_row(
+                    run.at,
+                    "run.started",
+                    run.actor,
+                    f"{run.pipeline}/{run.asset}/{run.partition_key}",
+                    "start",
+                    {"run_id": run.run_id, "plan": list(run.plan), **run.options},
+                ),
             )
 
-    def _key(self, pipeline: str, asset: str, partition_key: str, run_id: str) -> Any:
-        return and_(
-            M.c.pipeline == pipeline,
-            M.c.asset == asset,
-            M.c.partition_key == partition_key,
-            M.c.run_id == run_id,
-        )
+    @staticmethod
+    def _key(pipeline: str, asset: str, partition_key: str, run_id: str) -> dict[str, Any]:
+        return {"b_pipeline": pipeline, "b_asset": asset, "b_key": partition_key, "b_run": run_id}
 
     def mark_running(
         self, pipeline: str, asset: str, partition_key: str, run_id: str, attempt: int, at: datetime
     ) -> None:
         with self._write("record an attempt in") as c:
-            where = self._key(pipeline, asset, partition_key, run_id)
-            changed = c.execute(
-                update(M)
-                .where(where, M.c.status.in_(("pending", "running")))
-                .values(status="running", attempts=attempt, started_at=func.coalesce(M.c.started_at, at))
-            ).rowcount
-            if not changed:
+            params = {**self._key(pipeline, asset, partition_key, run_id), "b_attempt": attempt, "b_at": at}
+            if not c.execute(_MARK_RUNNING, params).rowcount:
                 c.execute(
-                    insert(M).values(
-                        pipeline=pipeline,
-                        asset=asset,
-                        partition_key=partition_key,
-                        run_id=run_id,
-                        status="running",
-                        attempts=attempt,
-                        started_at=at,
-                    )
+                    _INSERT_MATERIALIZATION,
+                    {
+                        "pipeline": pipeline,
+                        "asset": asset,
+                        "partition_key": partition_key,
+                        "run_id": run_id,
+                        "status": "running",
+                        "attempts": attempt,
+                        "started_at": at,
+                    },
                 )
 
     def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
@@ -168,22 +210,15 @@ class SQLStore(History):
         payload = joined.encode(value) if joined is not None else None
         if joined is None:
             io.store(key, value)
+        params = {
+            **self._key(done.pipeline, done.asset, done.partition_key, done.run_id),
+            "b_attempt": done.attempts,
+            "b_at": done.at,
+            "b_duration": done.duration_ms,
+        }
         try:
             with self._write("record a materialization in") as c:
-                changed = c.execute(
-                    update(M)
-                    .where(
-                        self._key(done.pipeline, done.asset, done.partition_key, done.run_id),
-                        M.c.status == "running",
-                    )
-                    .values(
-                        status="completed",
-                        attempts=done.attempts,
-                        finished_at=done.at,
-                        duration_ms=done.duration_ms,
-                    )
-                ).rowcount
-                if not changed:
+                if not c.execute(_COMPLETE, params).rowcount:
                     raise _NotRunningError
                 if joined is not None and payload is not None:
                     joined.write(c, key, payload, done.at)
@@ -195,27 +230,21 @@ class SQLStore(History):
                         done.at,
                         None,
                         done.actor,
-                        done.pipeline,
-                        done.asset,
-                        done.partition_key,
+                        f"{done.pipeline}/{done.asset}/{done.partition_key}",
                     )
         except _NotRunningError:
             return False
         return True
 
     def fail(self, failure: Failure) -> bool:
+        params = {
+            **self._key(failure.pipeline, failure.asset, failure.partition_key, failure.run_id),
+            "b_attempt": failure.attempts,
+            "b_at": failure.at,
+            "b_error": failure.error,
+        }
         with self._write("record a failure in") as c:
-            changed = c.execute(
-                update(M)
-                .where(
-                    self._key(failure.pipeline, failure.asset, failure.partition_key, failure.run_id),
-                    M.c.status.in_(("pending", "running")),
-                )
-                .values(
-                    status="failed", attempts=failure.attempts, finished_at=failure.at, error=failure.error
-                )
-            ).rowcount
-            if not changed:
+            if not c.execute(_FAIL, params).rowcount:
                 return False  # already finished: a late or repeated delivery changes nothing
             self._close_run(
                 c,
@@ -224,11 +253,9 @@ class SQLStore(History):
                 failure.at,
                 failure.error,
                 failure.actor,
-                failure.pipeline,
-                failure.asset,
-                failure.partition_key,
+                f"{failure.pipeline}/{failure.asset}/{failure.partition_key}",
             )
-            return bool(changed)
+            return True
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         with self._write("record a run in") as c:
@@ -237,7 +264,7 @@ class SQLStore(History):
                 .where(M.c.run_id == run_id, M.c.status.in_(("pending", "running")))
                 .values(status="failed", finished_at=at, error=error)
             )
-            self._close_run(c, run_id, status, at, error, actor, "", "", "")
+            self._close_run(c, run_id, status, at, error, actor, run_id)
 
     def _close_run(
         self,
@@ -247,38 +274,27 @@ class SQLStore(History):
         at: datetime,
         error: str | None,
         actor: str,
-        pipeline: str,
-        asset: str,
-        partition_key: str,
+        resource: str,
     ) -> None:
-        changed = c.execute(
-            update(runs)
-            .where(runs.c.run_id == run_id, runs.c.status == "running")
-            .values(status=status, finished_at=at, error=error)
-        ).rowcount
-        if changed:
-            event = "run.finished" if status == "completed" else "run.failed"
-            resource = f"{pipeline}/{asset}/{partition_key}" if pipeline else run_id
+        params = {"b_run": run_id, "b_status": status, "b_at": at, "b_error": error}
+        if c.execute(_CLOSE_RUN, params).rowcount:
+            completed = status == "completed"
             c.execute(
-                insert(audit_log).values(
-                    audit_row(
-                        at,
-                        event,
-                        actor,
-                        resource,
-                        "finish" if status == "completed" else "fail",
-                        {"run_id": run_id, "error": error},
-                    )
-                )
+                _INSERT_AUDIT,
+                audit_row(
+                    at,
+                    "run.finished" if completed else "run.failed",
+                    actor,
+                    resource,
+                    "finish" if completed else "fail",
+                    {"run_id": run_id, "error": error},
+                ),
             )
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._read("read") as c:
             row = c.execute(
-                select(M)
-                .where(M.c.pipeline == pipeline, M.c.asset == asset, M.c.partition_key == partition_key)
-                .order_by(desc(M.c.id))
-                .limit(1)
+                _LATEST, {"b_pipeline": pipeline, "b_asset": asset, "b_key": partition_key}
             ).first()
         if row is None:
             return None
