@@ -6,7 +6,6 @@ per partition with ``node.run``/``node.backfill``. See ``docs/concepts.md``.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
 from flowstone import codec, events, io, partitions, testing
@@ -15,7 +14,7 @@ from flowstone._context import Context
 from flowstone._default import default_node, start
 from flowstone._execution.backfill import BackfillReport, PartitionResult
 from flowstone._graph import render as _render
-from flowstone._jobs.api import RunHandle
+from flowstone._jobs.handle import RunHandle
 from flowstone._jobs.records import Discard, JobInfo, Snooze, Unique
 from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health
@@ -39,10 +38,18 @@ from flowstone.errors import (
     StoreUnavailableError,
 )
 
-try:
-    __version__ = version("flowstone")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    # importlib.metadata is slow to import; read the version only when asked for it.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            return version("flowstone")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0"
+    raise AttributeError(f"module 'flowstone' has no attribute {name!r}")
+
 
 __all__ = [
     # defining

@@ -10,7 +10,6 @@ import structlog
 
 from flowstone import partitions
 from flowstone._context import Context
-from flowstone._jobs.execute import execute_job
 from flowstone._jobs.records import JobInfo
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
@@ -57,6 +56,8 @@ def drain(node: Node, queue: str | None = None, *, limit: int = 100_000) -> dict
     ``discarded``, ``snoozed``, ``lost``). Jobs scheduled for later (retries with a delay,
     snoozes) are left alone, as Oban's ``drain_queue`` does without ``with_scheduled``.
     """
+    from flowstone._jobs.execute import execute_job  # noqa: PLC0415 - SQLAlchemy loads lazily
+
     jobs = node.jobs
     env = node._jobs_env()
     queues = [queue] if queue is not None else sorted({j.queue for j in jobs.list(limit=limit)})

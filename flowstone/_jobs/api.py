@@ -11,7 +11,7 @@ from typing import Any
 
 from flowstone import partitions
 from flowstone._execution.backfill import BackfillReport, PartitionResult
-from flowstone._execution.run import load_value
+from flowstone._jobs.handle import RunHandle
 from flowstone._jobs.queue import Control, QueueEnv
 from flowstone._jobs.records import TERMINAL, JobInfo, Unique
 from flowstone._jobs.reference import reference_of
@@ -19,52 +19,12 @@ from flowstone._jobs.table import JobTable, NewJob
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone.errors import FlowStoneError, MaterializationError
+from flowstone.errors import FlowStoneError
 
-__all__ = ["BACKFILL_PRIORITY", "JobsAPI", "RunHandle"]
+__all__ = ["BACKFILL_PRIORITY", "JobsAPI"]
 
 BACKFILL_PRIORITY = 5  # 0 runs first: backfills never starve normal runs
 _BATCH = 1000
-
-
-class RunHandle:
-    """A submitted job: ``wait`` for its value, read its ``status``, or ``cancel`` it."""
-
-    def __init__(self, jobs: JobsAPI, job_id: int, pipeline: Pipeline, asset: str, partition: Any) -> None:
-        self._jobs = jobs
-        self.id = job_id
-        self._pipeline = pipeline
-        self.asset = asset
-        self.partition = partition
-
-    def __repr__(self) -> str:
-        return f"<RunHandle job={self.id} asset={self.asset!r}>"
-
-    def status(self) -> JobInfo:
-        """The job as stored now."""
-        return self._jobs.get(self.id)
-
-    def cancel(self) -> bool:
-        """Cancel the job unless it already ended; a running attempt finishes but is not counted."""
-        return self._jobs.cancel(self.id)
-
-    def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job ends; its value, or ``MaterializationError`` if it was discarded
-        or cancelled, or ``TimeoutError`` after ``timeout`` seconds."""
-        info = self._jobs.wait_terminal(self.id, timeout)
-        if info.state == "completed":
-            return load_value(self._jobs.services, self._pipeline, self.asset, self.partition)
-        last = info.errors[-1]["error"] if info.errors else "no error recorded"
-        error = MaterializationError(
-            f"job {self.id} (asset {self.asset!r}, partition {partitions.describe(self.partition)!r}) "
-            f"ended {info.state} after {info.attempt} attempt(s): {last}; see "
-            f"node.jobs.get({self.id}).errors, and retry it with node.jobs.retry({self.id}) once fixed",
-            asset=self.asset,
-            partition=self.partition,
-            run_id=info.run_id,
-            attempts=info.attempt,
-        )
-        raise error
 
 
 class JobsAPI:

@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
@@ -22,10 +22,7 @@ from flowstone._execution.backfill import (
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
-from flowstone._jobs.api import JobsAPI, RunHandle
-from flowstone._jobs.execute import JobEnv
 from flowstone._jobs.records import Unique
-from flowstone._jobs.wiring import build_job_layer
 from flowstone._node.actors import ResourcesActor, StoreActor
 from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health, check_health
@@ -37,6 +34,12 @@ from flowstone._store import AuditEntry, MemoryStore, Status, Store
 from flowstone.errors import FlowStoneError, StoreUnavailableError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager, Memory
+
+if TYPE_CHECKING:
+    from flowstone._jobs.api import JobsAPI
+    from flowstone._jobs.execute import JobEnv
+    from flowstone._jobs.handle import RunHandle
+    from flowstone._jobs.wiring import JobLayer
 
 __all__ = ["Node"]
 
@@ -61,8 +64,12 @@ def _default_io(store: Store) -> IOManager:
     return Memory() if bind is None else bind()
 
 
-def _durable(store: Store) -> bool:
-    return hasattr(store, "values")  # the SQL store: jobs live in its database
+def _job_layer(config: NodeConfig, services: Services, store: Store) -> JobLayer | None:
+    if not hasattr(store, "values"):  # jobs live in the SQL store's database
+        return None
+    from flowstone._jobs.wiring import build_job_layer  # noqa: PLC0415 - SQLAlchemy loads lazily
+
+    return build_job_layer(config, services, store)
 
 
 def _release(store: Store, io: IOManager, name: str) -> None:
@@ -99,7 +106,7 @@ class Node:
             pool=pool,
         )
         pool.runner_spec = runner_spec(self._services)
-        self._jobs = build_job_layer(config, self._services, self._store) if _durable(self._store) else None
+        self._jobs = _job_layer(config, self._services, self._store)
         self._root = self._start_tree()
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)

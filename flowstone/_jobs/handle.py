@@ -1,0 +1,56 @@
+"""``RunHandle``: what ``node.submit`` returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flowstone import partitions
+from flowstone._execution.run import load_value
+from flowstone._jobs.records import JobInfo
+from flowstone.errors import MaterializationError
+
+if TYPE_CHECKING:
+    from flowstone._jobs.api import JobsAPI
+    from flowstone._pipeline import Pipeline
+
+__all__ = ["RunHandle"]
+
+
+class RunHandle:
+    """A submitted job: ``wait`` for its value, read its ``status``, or ``cancel`` it."""
+
+    def __init__(self, jobs: JobsAPI, job_id: int, pipeline: Pipeline, asset: str, partition: Any) -> None:
+        self._jobs = jobs
+        self.id = job_id
+        self._pipeline = pipeline
+        self.asset = asset
+        self.partition = partition
+
+    def __repr__(self) -> str:
+        return f"<RunHandle job={self.id} asset={self.asset!r}>"
+
+    def status(self) -> JobInfo:
+        """The job as stored now."""
+        return self._jobs.get(self.id)
+
+    def cancel(self) -> bool:
+        """Cancel the job unless it already ended; a running attempt finishes but is not counted."""
+        return self._jobs.cancel(self.id)
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the job ends; its value, or ``MaterializationError`` if it was discarded
+        or cancelled, or ``TimeoutError`` after ``timeout`` seconds."""
+        info = self._jobs.wait_terminal(self.id, timeout)
+        if info.state == "completed":
+            return load_value(self._jobs.services, self._pipeline, self.asset, self.partition)
+        last = info.errors[-1]["error"] if info.errors else "no error recorded"
+        error = MaterializationError(
+            f"job {self.id} (asset {self.asset!r}, partition {partitions.describe(self.partition)!r}) "
+            f"ended {info.state} after {info.attempt} attempt(s): {last}; see "
+            f"node.jobs.get({self.id}).errors, and retry it with node.jobs.retry({self.id}) once fixed",
+            asset=self.asset,
+            partition=self.partition,
+            run_id=info.run_id,
+            attempts=info.attempt,
+        )
+        raise error
