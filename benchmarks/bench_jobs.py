@@ -158,7 +158,7 @@ def pg_reachable(url: str) -> str | None:
         with engine.connect() as c:
             c.execute(text("SELECT 1"))
         return None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - collected and checked below
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     finally:
         engine.dispose()
@@ -509,7 +509,7 @@ def backfill_enqueue_rate(url: str, count: int, *, force: bool) -> float:
     def run() -> None:
         try:
             node.backfill(_job_pipelines.pipeline, "noop", range(count), durable=True, force=force)
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - collected and checked below
             errors.append(exc)
 
     try:
@@ -734,7 +734,7 @@ def round_trips(url: str, count: int) -> list[str]:
     engines = node._store.engines  # type: ignore[attr-defined]
     distinct = list({id(e): e for e in (engines.read, engines.write)}.values())
     try:
-        enqueue(node, new_jobs(count, first=5 * count))
+        enqueue(node, new_jobs(count, first=100_000))
         for engine in distinct:
             event.listen(engine, "checkout", on_checkout)
         fs.testing.drain(node, "assets")
@@ -811,7 +811,7 @@ def profile_jobs(url: str, count: int) -> list[str]:
         node.run(_job_pipelines.pipeline, "noop", partition=-1)  # warm up
         wall0, cpu0 = time.perf_counter(), time.process_time()
         for i in range(count):
-            node.run(_job_pipelines.pipeline, "noop", partition=10 * count + i)
+            node.run(_job_pipelines.pipeline, "noop", partition=200_000 + i)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     finally:
         node.stop()
@@ -827,7 +827,7 @@ def profile_jobs(url: str, count: int) -> list[str]:
         threading.setprofile(None)  # type: ignore[arg-type]
     main = cProfile.Profile(time.thread_time)
     try:
-        enqueue(node, new_jobs(count, first=count))
+        enqueue(node, new_jobs(count, first=300_000))
         main.enable()
         fs.testing.drain(node, "assets")
         main.disable()
@@ -843,7 +843,7 @@ def profile_jobs(url: str, count: int) -> list[str]:
     node = fs.start(name="bench-jobs-enqueue-profile", database_url=url)
     try:
         size = 5 * BATCH
-        batch = new_jobs(size, first=2 * count)
+        batch = new_jobs(size, first=400_000)
         profiler = cProfile.Profile(time.thread_time)
         profiler.enable()
         seconds = enqueue(node, batch)

@@ -618,7 +618,7 @@ def postgres_reachable(admin_url: str) -> str | None:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # any failure means "skip Postgres"
+    except Exception as exc:  # noqa: BLE001 - collected and checked below
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     return None
 

@@ -96,7 +96,7 @@ def _msgpack_children(obj: Any, encoders: Mapping[type, Callable[[Any], Any]]) -
         return f"{_name(obj)} is not serializable; {_advice(obj)}"
     try:
         encoder(obj)
-    except Exception as exc:  # e.g. a tzinfo whose utcoffset() raises
+    except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
         return f"{_name(obj)} cannot be encoded ({type(exc).__name__}: {exc}); {_PLAIN_DATA}"
     return []
 

@@ -182,7 +182,7 @@ def _not_allowed(value: object) -> str:
 def _show(value: object) -> str:
     try:
         text = repr(value)
-    except Exception:  # a broken __repr__ must not hide the real error
+    except Exception:  # noqa: BLE001 - reported to the caller, never swallowed
         return "<unrepresentable>"
     return text if len(text) <= 60 else text[:57] + "..."
 

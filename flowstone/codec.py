@@ -118,7 +118,7 @@ def encode(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> bytes:
         packed: bytes = msgpack.packb(
             [value], default=_default, strict_types=True, use_bin_type=True, datetime=False
         )
-    except Exception as exc:  # every failure inside the value is located and explained
+    except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
         raise _explain(value, exc, _ENCODERS) from (None if isinstance(exc, _UnencodableError) else exc)
     _check_size(len(packed), max_bytes)
     return _VERSION_PREFIX + memoryview(packed)[1:]

@@ -221,7 +221,7 @@ class Actor(pykka.ThreadingActor):
     def _actor_loop(self) -> None:
         try:
             self.on_start()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
             self._exit(Crashed(exc), start_error=exc)
             return
         self._lifecycle.mark_started()
@@ -245,13 +245,13 @@ class Actor(pykka.ThreadingActor):
             reply_to = envelope.reply_to
             try:
                 response = self._handle_receive(message)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - every exit is reported with its reason
                 if reply_to is not None:
                     reply_to.set_exception()
                     if not self.crash_on_ask_error:
                         continue
                 return Crashed(exc)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
                 if reply_to is not None:
                     reply_to.set_exception()
                 return Crashed(exc)
@@ -296,7 +296,7 @@ class Actor(pykka.ThreadingActor):
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
         try:
             hook(*args)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
             log.error("actor.hook_failed", actor=str(self), hook=hook.__name__, error=repr(exc))
 
     def _drain_inbox(self, stops: list[Envelope[Any]]) -> None:

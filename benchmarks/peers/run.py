@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console()
     ensure_setup(console)
+    load_before = list(os.getloadavg())
     before = run_peer(console, "flowstone", extra)
     results = {name: run_peer(console, name, extra) for name in PEERS if name != "flowstone"}
     after = run_peer(console, "flowstone", extra)
@@ -183,13 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_average": list(os.getloadavg()),
+            "load_average_1_5_15_min": {"start": load_before, "end": list(os.getloadavg())},
         },
         "quick": args.quick,
         "results": results,
         "ratios": ratios,
         "targets": targets,
     }
+    console.print(
+        f"load average (1 min) {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"on {os.cpu_count()} CPUs: above about 1 per CPU the figures are noisy"
+    )
     out = HERE / "latest.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"wrote {out.relative_to(HERE.parents[1])}")

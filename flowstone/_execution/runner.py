@@ -85,7 +85,7 @@ def attempt(task: Task, services: Services) -> Outcome:
             services.store.mark_running(
                 task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now()
             )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
     bound.debug("asset.attempt_started")
     if services.events.active:
@@ -97,14 +97,14 @@ def attempt(task: Task, services: Services) -> Outcome:
         kwargs = _load_dependencies(task)
     except DependencyNotReadyError as exc:
         return _failed(task, services, exc, bound, retryable=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
     ctx = Context(
         task.run_id, asset.name, task.partition, task.attempt, task.pipeline, bound, services.resources
     )
     try:
         value = asset.fn(ctx, **kwargs)
-    except BaseException as exc:  # the user-code boundary: nothing the asset raises escapes
+    except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         # Snooze and Discard steer the job around the run: never retried inside it.
         return _failed(task, services, exc, bound, retryable=not isinstance(exc, Snooze | Discard))
     return _store(task, services, value, started, bound)
@@ -138,7 +138,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         where = None if task.partition is None else partitions.describe(task.partition)
         error = exc.with_context(asset=asset.name, partition=where)
         return _failed(task, services, error, bound, retryable=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
     if not finished:  # timed out and recorded as failed meanwhile: the late value is not ours
         return Outcome(task, ok=False, error=TimeoutError("finished after its run gave up on it"))
@@ -240,7 +240,7 @@ def record_failure(task: Task, services: Services, cause: BaseException) -> None
     )
     try:
         services.store.fail(failure)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         log.error(
             "asset.failure_not_recorded", run_id=task.run_id, asset=task.asset.name, error=_describe(exc)
         )

@@ -300,7 +300,7 @@ class Scheduler:
                 error=f"{type(cause).__name__}: {cause}",
                 actor=self._services.node_id,
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             log.error("run.failure_not_recorded", run_id=run.run_id, error=str(exc))
 
     def _record_failure(self, task: Task, cause: BaseException) -> None:

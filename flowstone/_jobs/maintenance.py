@@ -68,8 +68,13 @@ class MaintenanceActor(supervisors.Actor):
 
     def _tick(self, *, snapshot: bool) -> None:
         env = self._env
+        tree = None
+        if snapshot:
+            try:  # the snapshot is best effort: a busy tree must never cost a heartbeat
+                tree = env.snapshot()
+            except Exception as exc:  # noqa: BLE001
+                log.info("jobs.snapshot_skipped", error=f"{type(exc).__name__}: {exc}")
         try:
-            tree = env.snapshot() if snapshot else None
             env.table.heartbeat(env.node_id, env.name, socket.gethostname(), os.getpid(), env.queues, tree)
             rescued = env.table.rescue(env.rescue_after)
             if rescued:
@@ -78,7 +83,7 @@ class MaintenanceActor(supervisors.Actor):
                 pruned = env.table.prune(env.prune_after)
                 if pruned:
                     log.info("jobs.pruned", count=pruned)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             log.warning("jobs.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
         ref = self.actor_ref
 
@@ -126,7 +131,7 @@ class ListenerActor(supervisors.Actor):
                     while not self._halt.is_set():
                         for note in connection.notifies(timeout=0.2):  # bounds the stop latency
                             self._wake(note.payload)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
                 log.warning("jobs.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
                 self._halt.wait(delay)
                 delay = min(delay * 2, 5.0)

@@ -159,7 +159,7 @@ class QueueProducer(supervisors.Actor):
     def _refresh_cluster_pause(self) -> None:
         try:
             paused = self._env.name in QueuePauses(self._env.job.table).paused()
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged; the next poll tries again
             return
         if paused != self._paused_by_cluster:
             log.info("queue.cluster_pause", queue=self._env.name, paused=paused)
@@ -179,7 +179,7 @@ class QueueProducer(supervisors.Actor):
             return
         try:
             claimed = self._env.job.table.claim(self._env.name, self._env.job.node_id, len(taken))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; the next poll tries again
             log.warning("queue.claim_failed", queue=self._env.name, error=f"{type(exc).__name__}: {exc}")
             claimed = []
         for worker, job in zip(taken, claimed, strict=False):

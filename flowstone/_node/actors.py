@@ -60,7 +60,7 @@ class ResourcesActor(supervisors.Actor):
                 if callable(check):
                     try:
                         check()
-                    except Exception as exc:
+                    except Exception as exc:  # noqa: BLE001 - reported as a failed check
                         problems[name] = f"{type(exc).__name__}: {exc}"
             return problems
         if message == "ping":

@@ -222,7 +222,7 @@ class Node:
         """The state of every component; never raises."""
         try:
             return check_health(self._directory, self.config.health_timeout)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
 
     def pipelines(self) -> list[str]:

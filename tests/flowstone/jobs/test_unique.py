@@ -100,7 +100,7 @@ class TestPerSubmit:
                 handle = node.submit(pipeline, "unique_value", partition="race")
                 with lock:
                     ids.append(handle.id)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - collected and checked below
                 with lock:
                     errors.append(exc)
 

@@ -143,7 +143,7 @@ class TestSeveralNodesInOneProcess:
                 result = node.run(pipeline, "value", partition="p1", force=True)
                 with lock:
                     results.append(result)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - collected and checked below
                 with lock:
                     errors.append(exc)
 

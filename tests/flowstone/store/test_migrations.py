@@ -102,7 +102,7 @@ class TestConcurrentUpgrade:
                 migrated = migrate.upgrade(all_engines[index].write)
                 with lock:
                     results.append(migrated)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - collected and checked below
                 with lock:
                     errors.append(exc)
 
