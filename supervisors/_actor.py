@@ -9,6 +9,7 @@ another.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -139,6 +140,12 @@ class _Lifecycle:
             if self._callbacks is None:
                 return False
             return self._callbacks.pop(token, None) is not None
+
+
+def _log_safely(event: str, **fields: Any) -> None:
+    """Log an error event; a broken log sink must not stop an actor from exiting."""
+    with contextlib.suppress(Exception):  # nothing better to do with a failing logger here
+        log.error(event, **fields)
 
 
 def _call_monitor(callback: DownCallback, reason: ExitReason) -> None:
@@ -272,32 +279,36 @@ class Actor(pykka.ThreadingActor):
     ) -> None:
         lifecycle = self._lifecycle
         lifecycle.set_reason(reason, start_error)
-        if isinstance(reason, Crashed):
-            exc = reason.exception
-            log.error(
-                "actor.crashed",
-                actor=str(self),
-                during="on_start" if start_error is not None else "message",
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            self._run_hook(self.on_failure, type(exc), exc, exc.__traceback__)
-        else:
-            self._run_hook(self.on_stop)
-        lifecycle.confirm_reason()
-        ActorRegistry.unregister(self.actor_ref)
-        self.actor_stopped.set()
         pending = stops if stops is not None else []
-        self._drain_inbox(pending)
-        lifecycle.finish()
-        for envelope in pending:
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(None)
+        try:
+            if isinstance(reason, Crashed):
+                exc = reason.exception
+                _log_safely(
+                    "actor.crashed",
+                    actor=str(self),
+                    during="on_start" if start_error is not None else "message",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                self._run_hook(self.on_failure, type(exc), exc, exc.__traceback__)
+            else:
+                self._run_hook(self.on_stop)
+        finally:
+            # Whatever happened above (even a logger failing on a closed pipe), the exit is
+            # completed and reported: monitors fire, waiters wake, no caller hangs.
+            lifecycle.confirm_reason()
+            ActorRegistry.unregister(self.actor_ref)
+            self.actor_stopped.set()
+            self._drain_inbox(pending)
+            lifecycle.finish()
+            for envelope in pending:
+                if envelope.reply_to is not None:
+                    envelope.reply_to.set(None)
 
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
         try:
             hook(*args)
         except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
-            log.error("actor.hook_failed", actor=str(self), hook=hook.__name__, error=repr(exc))
+            _log_safely("actor.hook_failed", actor=str(self), hook=hook.__name__, error=repr(exc))
 
     def _drain_inbox(self, stops: list[Envelope[Any]]) -> None:
         inbox = self.actor_inbox
