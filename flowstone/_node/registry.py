@@ -83,6 +83,11 @@ class RegistryActor(supervisors.Actor):
         current = self._entries.get(message.name)
         pipeline = message.ref()
         if pipeline is None:
+            # Collected before this message was handled: no callback will come for it, so
+            # release its memory now, unless a live pipeline of that name holds the entry.
+            if current is None or current() is None:
+                self._entries.pop(message.name, None)
+                self._release(message.name)
             return
         if message.reference is not None:
             self._references[message.reference] = weakref.ref(pipeline)
