@@ -9,6 +9,7 @@ counted twice. All time comparisons use the database clock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from flowstone._jobs.admin_queries import AdminQueries
@@ -152,40 +153,8 @@ class JobTable(AdminQueries, UpkeepQueries):
         if limit <= 0:
             return []
         with self._store._write("claim jobs in") as c:
-            now = self.now(c)
-            due = (
-                select(J.c.id)
-                .where(
-                    J.c.queue == queue,
-                    J.c.state.in_(("available", "scheduled", "retryable")),
-                    J.c.scheduled_at <= now,
-                    J.c.attempt < J.c.max_attempts,
-                    # A queue paused cluster-wide (flowstone jobs pause) is never claimed.
-                    ~exists().where(leases.c.name == f"pause:{queue}"),
-                )
-                .order_by(J.c.priority, J.c.scheduled_at, J.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-                .cte("due")
-                .prefix_with("MATERIALIZED")
-            )
-            rows = c.execute(
-                update(J)
-                .where(J.c.id.in_(select(due.c.id)))
-                .values(state="executing", attempt=J.c.attempt + 1, attempted_at=now, attempted_by=node_id)
-                .returning(
-                    J.c.id,
-                    J.c.queue,
-                    J.c.pipeline_ref,
-                    J.c.pipeline,
-                    J.c.asset,
-                    J.c.partition_key,
-                    J.c.options,
-                    J.c.attempt,
-                    J.c.max_attempts,
-                    J.c.errors,
-                )
-            ).all()
+            params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
+            rows = c.execute(_claim_statement(c.dialect.name), params).all()
         claimed = [
             ClaimedJob(
                 r.id,
@@ -204,70 +173,114 @@ class JobTable(AdminQueries, UpkeepQueries):
         claimed.sort(key=lambda j: j.id)
         return claimed
 
-    def _fence(self, job: ClaimedJob, node_id: str) -> ColumnElement[bool]:
-        return and_(
-            J.c.id == job.id,
-            J.c.state == "executing",
-            J.c.attempt == job.attempt,
-            J.c.attempted_by == node_id,
-        )
-
     @staticmethod
     def _keeps_unique(job: ClaimedJob, state: str) -> bool:
         states = job.options.get("unique_states")
         return states is None or state in states
 
-    def _ack(self, job: ClaimedJob, node_id: str, state: str, values: dict[str, Any], doing: str) -> bool:
+    def _ack(self, job: ClaimedJob, node_id: str, kind: str, doing: str, **params: Any) -> bool:
+        """One fenced UPDATE: applied only if this node still owns this attempt."""
+        state = _ACK_STATES[kind]
         with self._store._write(doing) as c:
-            now = self.now(c)
-            values = {k: (now if v is _NOW else v) for k, v in values.items()}
-            if not self._keeps_unique(job, state):
-                values["unique_key"] = None
-            return bool(
-                c.execute(update(J).where(self._fence(job, node_id)).values(state=state, **values)).rowcount
-            )
+            dialect = c.dialect.name
+            if "b_shift" in params:
+                params["b_shift"] = _shift(dialect, params["b_shift"])
+            statement = _ack_statement(dialect, kind, not self._keeps_unique(job, state))
+            fence = {"b_id": job.id, "b_attempt": job.attempt, "b_node": node_id}
+            return bool(c.execute(statement, {**fence, **params}).rowcount)
 
     def complete(self, job: ClaimedJob, node_id: str, run_id: str | None) -> bool:
-        return self._ack(
-            job, node_id, "completed", {"completed_at": _NOW, "run_id": run_id}, "complete a job in"
-        )
+        return self._ack(job, node_id, "complete", "complete a job in", b_run_id=run_id)
 
     def fail(self, job: ClaimedJob, node_id: str, error: str, retry_in: float | None) -> bool:
         errors = [*job.errors, {"attempt": job.attempt, "at": datetime.now(UTC).isoformat(), "error": error}]
         if retry_in is not None and job.attempt < job.max_attempts:
-            with self._store._write("retry a job in") as c:
-                values: dict[str, Any] = {"errors": json.dumps(errors), "scheduled_at": self.now(c, retry_in)}
-                if not self._keeps_unique(job, "retryable"):
-                    values["unique_key"] = None
-                return bool(
-                    c.execute(
-                        update(J).where(self._fence(job, node_id)).values(state="retryable", **values)
-                    ).rowcount
-                )
-        return self._ack(
-            job,
-            node_id,
-            "discarded",
-            {"discarded_at": _NOW, "errors": json.dumps(errors)},
-            "discard a job in",
-        )
+            return self._ack(
+                job, node_id, "retry", "retry a job in", b_errors=json.dumps(errors), b_shift=retry_in
+            )
+        return self._ack(job, node_id, "discard", "discard a job in", b_errors=json.dumps(errors))
 
     def snooze(self, job: ClaimedJob, node_id: str, seconds: float) -> bool:
-        with self._store._write("snooze a job in") as c:
-            values: dict[str, Any] = {
-                "scheduled_at": self.now(c, seconds),
-                "attempt": J.c.attempt - 1,
-                "snoozed": J.c.snoozed + 1,
-            }
-            if not self._keeps_unique(job, "scheduled"):
-                values["unique_key"] = None
-            return bool(
-                c.execute(
-                    update(J).where(self._fence(job, node_id)).values(state="scheduled", **values)
-                ).rowcount
-            )
-
-    # --- admin ---------------------------------------------------------------------
+        return self._ack(job, node_id, "snooze", "snooze a job in", b_shift=seconds)
 
 
-_NOW: Any = object()
+# --- statements, built once per dialect: building costs more than running them ------------
+
+_ACK_STATES = {"complete": "completed", "retry": "retryable", "discard": "discarded", "snooze": "scheduled"}
+_SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
+
+
+def _db_now(dialect: str, shifted: bool = False) -> ColumnElement[Any]:
+    """The database clock, optionally shifted by the ``b_shift`` parameter (see ``_shift``)."""
+    if dialect == "postgresql":
+        now = func.now()
+        return now + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("b_shift")) if shifted else now
+    return func.strftime(_SQLITE_NOW, "now", bindparam("b_shift") if shifted else "+0 seconds")
+
+
+def _shift(dialect: str, seconds: float) -> float | str:
+    return float(seconds) if dialect == "postgresql" else f"{float(seconds):+.6f} seconds"
+
+
+@functools.lru_cache(maxsize=4)
+def _claim_statement(dialect: str) -> Any:
+    now = _db_now(dialect)
+    due = (
+        select(J.c.id)
+        .where(
+            J.c.queue == bindparam("b_queue"),
+            J.c.state.in_(("available", "scheduled", "retryable")),
+            J.c.scheduled_at <= now,
+            J.c.attempt < J.c.max_attempts,
+            # A queue paused cluster-wide (flowstone jobs pause) is never claimed.
+            ~exists().where(leases.c.name == bindparam("b_pause")),
+        )
+        .order_by(J.c.priority, J.c.scheduled_at, J.c.id)
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
+    )
+    return (
+        update(J)
+        .where(J.c.id.in_(select(due.c.id)))
+        .values(
+            state="executing", attempt=J.c.attempt + 1, attempted_at=now, attempted_by=bindparam("b_node")
+        )
+        .returning(
+            J.c.id,
+            J.c.queue,
+            J.c.pipeline_ref,
+            J.c.pipeline,
+            J.c.asset,
+            J.c.partition_key,
+            J.c.options,
+            J.c.attempt,
+            J.c.max_attempts,
+            J.c.errors,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _ack_statement(dialect: str, kind: str, clear_unique: bool) -> Any:
+    now = _db_now(dialect)
+    values: dict[str, Any] = {
+        "complete": {"completed_at": now, "run_id": bindparam("b_run_id")},
+        "retry": {"errors": bindparam("b_errors"), "scheduled_at": _db_now(dialect, shifted=True)},
+        "discard": {"discarded_at": now, "errors": bindparam("b_errors")},
+        "snooze": {
+            "scheduled_at": _db_now(dialect, shifted=True),
+            "attempt": J.c.attempt - 1,
+            "snoozed": J.c.snoozed + 1,
+        },
+    }[kind]
+    if clear_unique:
+        values["unique_key"] = None
+    fence = and_(
+        J.c.id == bindparam("b_id"),
+        J.c.state == "executing",
+        J.c.attempt == bindparam("b_attempt"),
+        J.c.attempted_by == bindparam("b_node"),
+    )
+    return update(J).where(fence).values(state=_ACK_STATES[kind], **values)
