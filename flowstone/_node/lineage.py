@@ -3,6 +3,8 @@ loudly when it cannot."""
 
 from __future__ import annotations
 
+import contextlib
+import queue
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,6 +74,26 @@ class LineageActor(supervisors.Actor):
         self._store = store
         self._failures: deque[LineageFailure] = deque(maxlen=MAX_KEPT_FAILURES)
         self._failure_count = 0
+
+    def on_stop(self) -> None:
+        # A shutdown skips queued messages; lineage told before it must still be written, so
+        # a node stopped right after a run loses no record. Other messages go back to be
+        # answered "actor stopped" as usual.
+        others = []
+        while True:
+            try:
+                envelope = self.actor_inbox.get_nowait()  # type: ignore[attr-defined]
+            except queue.Empty:
+                break
+            if isinstance(envelope.message, RecordLineage):
+                with contextlib.suppress(LineageError):
+                    self._record(envelope.message)
+                if envelope.reply_to is not None:
+                    envelope.reply_to.set(None)
+            else:
+                others.append(envelope)
+        for envelope in others:
+            self.actor_inbox.put(envelope)
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, RecordLineage):

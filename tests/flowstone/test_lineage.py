@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date
 
@@ -191,3 +192,38 @@ class TestFailureModeFail:
     def test_an_unknown_failure_mode_is_rejected(self) -> None:
         with pytest.raises(ValueError, match="lineage_failure"):
             fs.start(lineage_failure="ignore")
+
+
+class SlowLineageStore:
+    """Records lineage only once released, so that records queue up in the lineage actor."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.records: list[tuple[str, str]] = []
+
+    def record_lineage(
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
+    ) -> None:
+        self.release.wait(timeout=10)
+        self.records.append((asset, partition_key))
+
+    def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
+        return []
+
+    def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
+        return []
+
+
+class TestStopping:
+    @pytest.mark.timeout(30)
+    def test_lineage_told_before_a_stop_is_still_recorded(self) -> None:
+        """[9] a node stopped right after a run loses no lineage record."""
+        store = SlowLineageStore()
+        node = fs.start(lineage_store=store)
+        node.run(diamond(), "joined")
+        stopping = threading.Thread(target=node.stop)
+        stopping.start()
+        store.release.set()
+        stopping.join(timeout=20)
+        assert not stopping.is_alive()
+        assert sorted(asset for asset, _ in store.records) == ["joined", "left", "right"]
