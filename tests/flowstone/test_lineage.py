@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 
 import flowstone as fs
 from flowstone import LineageRef
+from supervisors.testing import wait_for
 
 
 class FailingLineageStore:
@@ -221,8 +222,11 @@ class TestStopping:
         store = SlowLineageStore()
         node = fs.start(lineage_store=store)
         node.run(diamond(), "joined")
+        lineage = node._directory.lookup("lineage")
         stopping = threading.Thread(target=node.stop)
         stopping.start()
+        # Release the store only once the actor has been told to shut down, with records queued.
+        wait_for(lambda: lineage._lifecycle.shutdown_requested, message="lineage shutdown requested")
         store.release.set()
         stopping.join(timeout=20)
         assert not stopping.is_alive()
