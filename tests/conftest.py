@@ -1,10 +1,19 @@
-"""Shared fixtures: quiet structured logs, a thread-leak check, and the PostgreSQL URL."""
+"""Shared fixtures: quiet structured logs, a thread-leak check, and the test databases.
+
+PostgreSQL tests get a fresh database (``CREATE DATABASE <prefix><uuid>`` on an AUTOCOMMIT
+connection, dropped ``WITH (FORCE)`` afterwards) from ``fresh_postgres_database``, so no
+test ever sees another test's rows; the job tests override ``postgres_database`` with one
+emptied database per session.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import pytest
 import structlog
@@ -55,3 +64,49 @@ def postgres_url() -> str:
     finally:
         engine.dispose()
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres_database(postgres_url: str) -> Callable[..., AbstractContextManager[str]]:
+    """``with fresh_postgres_database(prefix="fs_") as url``: the URL of a new, empty
+    PostgreSQL database named ``<prefix><uuid>``, dropped ``WITH (FORCE)`` when the block ends."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    @contextmanager
+    def fresh(prefix: str = "fs_") -> Iterator[str]:
+        name = f"{prefix}{uuid.uuid4().hex}"
+        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+    return fresh
+
+
+@pytest.fixture
+def postgres_database(fresh_postgres_database: Callable[..., AbstractContextManager[str]]) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file in the test's temporary directory (created by the store)."""
+    return f"sqlite:///{tmp_path / 'flowstone.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh durable database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("postgres_database")
+    return url

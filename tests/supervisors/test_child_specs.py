@@ -8,11 +8,12 @@ Ports of OTP ``supervisor_SUITE`` behaviours 2-4 and 6-8 (see
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pykka
 import pytest
+from supervision_support import CountingStart, Harness
 
 from supervisors import (
     ChildSpec,
@@ -20,47 +21,9 @@ from supervisors import (
     StartChildError,
     Supervisor,
     SupervisorError,
-    SupervisorRef,
     check_child_specs,
 )
 from supervisors.testing import CrashWorker
-
-
-class Harness:
-    """Starts supervisors for one test and stops every one of them afterwards."""
-
-    def __init__(self) -> None:
-        self.supervisors: list[SupervisorRef] = []
-
-    def start(self, children: list[ChildSpec], **flags: Any) -> SupervisorRef:
-        sup = Supervisor.start(children, **flags)
-        self.supervisors.append(sup)
-        return sup
-
-    def close(self) -> None:
-        for sup in reversed(self.supervisors):
-            sup.stop(timeout=10.0)
-
-
-@pytest.fixture
-def harness() -> Iterator[Harness]:
-    h = Harness()
-    try:
-        yield h
-    finally:
-        h.close()
-
-
-class CountingStart:
-    """A start function that counts its calls and starts a CrashWorker."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.calls = 0
-
-    def __call__(self) -> Any:
-        self.calls += 1
-        return CrashWorker.start(name=self.name)
 
 
 def build(**fields: Any) -> ChildSpec:

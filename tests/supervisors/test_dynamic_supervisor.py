@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pykka
 import pytest
+from supervision_support import counts, exited
 
 from supervisors import (
     Backoff,
@@ -28,16 +28,11 @@ from supervisors import (
     Supervisor,
     SupervisorError,
     SupervisorRef,
-    monitor,
 )
 from supervisors.testing import CrashWorker, ManualClock, wait_for, wait_until_restarted
 
 TIMEOUT = 5.0
 ZERO = {"specs": 0, "active": 0, "supervisors": 0, "workers": 0}
-
-
-def counts(specs: int, active: int, supervisors: int, workers: int) -> dict[str, int]:
-    return {"specs": specs, "active": active, "supervisors": supervisors, "workers": workers}
 
 
 class Script:
@@ -64,14 +59,6 @@ class Script:
         return 42
 
 
-def exited(ref: Any) -> threading.Event:
-    """An event set once ``ref`` has ended and its supervisor has been told (its monitor
-    was registered first, so it has already queued the exit)."""
-    event = threading.Event()
-    monitor(ref, lambda _down: event.set())
-    return event
-
-
 def crash_and_settle(sup: SupervisorRef, ref: Any, error: BaseException | None = None) -> None:
     """Crash a child and return once its supervisor has handled the exit."""
     event = exited(ref)
@@ -86,19 +73,6 @@ def reasons_of(refs: list[Any]) -> list[Any]:
     for ref in refs:
         assert ref.wait_for_exit(TIMEOUT)
     return [ref.exit_reason for ref in refs]
-
-
-@pytest.fixture
-def stop_later() -> Iterator[list[Any]]:
-    """Supervisors, actors and events a test started; stopped (events set) at the end."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        if isinstance(thing, threading.Event):
-            thing.set()
-    for thing in reversed(things):
-        if not isinstance(thing, threading.Event):
-            thing.stop()
 
 
 class TestFlags:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from supervision_support import CountingStart, Harness
 
 from supervisors import (
     Actor,
@@ -31,39 +31,6 @@ from supervisors import (
 from supervisors.testing import CrashWorker, ManualClock, wait_until_restarted
 
 BUDGET = 0.2
-
-
-class Harness:
-    """Starts supervisors and gates for one test; releases and stops them all afterwards."""
-
-    def __init__(self) -> None:
-        self.supervisors: list[SupervisorRef] = []
-        self.gates: list[threading.Event] = []
-
-    def start(self, children: list[ChildSpec], **flags: Any) -> SupervisorRef:
-        sup = Supervisor.start(children, **flags)
-        self.supervisors.append(sup)
-        return sup
-
-    def gate(self) -> threading.Event:
-        event = threading.Event()
-        self.gates.append(event)
-        return event
-
-    def close(self) -> None:
-        for gate in self.gates:
-            gate.set()
-        for sup in reversed(self.supervisors):
-            sup.stop(timeout=10.0)
-
-
-@pytest.fixture
-def harness() -> Iterator[Harness]:
-    h = Harness()
-    try:
-        yield h
-    finally:
-        h.close()
 
 
 class Holder(Actor):
@@ -103,22 +70,6 @@ class HolderStart:
     def __call__(self) -> Any:
         self.overlaps.append(any(ref.is_alive() for ref in self.refs))
         ref = Holder.start(held=self.held, release=self.release, in_stop=self.in_stop)
-        self.refs.append(ref)
-        return ref
-
-
-class CountingStart:
-    """A start function that counts its calls and keeps the CrashWorkers it started."""
-
-    def __init__(self, name: str, events: list[str] | None = None) -> None:
-        self.name = name
-        self.events = events
-        self.calls = 0
-        self.refs: list[Any] = []
-
-    def __call__(self) -> Any:
-        self.calls += 1
-        ref = CrashWorker.start(name=self.name, events=self.events)
         self.refs.append(ref)
         return ref
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from supervision_support import exited
 
 from supervisors import (
     ChildSpec,
@@ -17,18 +16,10 @@ from supervisors import (
     SupervisorError,
     SupervisorRef,
     check_child_specs,
-    monitor,
 )
 from supervisors.testing import CrashWorker, wait_until_restarted
 
 TIMEOUT = 5.0
-
-
-def exited(ref: Any) -> threading.Event:
-    """Set once ``ref`` has ended and its supervisor (monitoring it first) has been told."""
-    event = threading.Event()
-    monitor(ref, lambda _down: event.set())
-    return event
 
 
 def end_child(ref: Any, how: str) -> None:
@@ -54,14 +45,6 @@ def end_and_settle(sup: SupervisorRef, child_id: str, how: str) -> None:
             sup.count_children()  # a round trip behind the queued exit
         except SupervisorError:
             assert sup.wait_for_exit(TIMEOUT)
-
-
-@pytest.fixture
-def stop_later() -> Iterator[list[SupervisorRef]]:
-    sups: list[SupervisorRef] = []
-    yield sups
-    for sup in reversed(sups):
-        sup.stop()
 
 
 def assert_alive(sup: SupervisorRef) -> None:

@@ -8,10 +8,11 @@ here: ``name`` is only a label.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from supervision_support import Harness, Starter, StartFailedError, counts
 
 from supervisors import (
     ChildSpec,
@@ -25,70 +26,6 @@ from supervisors import (
     monitor,
 )
 from supervisors.testing import CrashWorker, ManualClock, wait_for, wait_until_restarted
-
-
-class Harness:
-    """Starts supervisors for one test and stops every one of them afterwards."""
-
-    def __init__(self) -> None:
-        self.supervisors: list[SupervisorRef] = []
-
-    def start(self, children: list[ChildSpec], **flags: Any) -> SupervisorRef:
-        sup = Supervisor.start(children, **flags)
-        self.supervisors.append(sup)
-        return sup
-
-    def close(self) -> None:
-        for sup in reversed(self.supervisors):
-            sup.stop(timeout=10.0)
-
-
-@pytest.fixture
-def harness() -> Iterator[Harness]:
-    h = Harness()
-    try:
-        yield h
-    finally:
-        h.close()
-
-
-class StartFailedError(RuntimeError):
-    """Raised by a Starter on the calls it was told to fail."""
-
-
-class Starter:
-    """A start function that counts its calls, keeps the refs it started, fails on demand."""
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        fails: Callable[[int], bool] = lambda _call: False,
-        events: list[str] | None = None,
-    ) -> None:
-        self.name = name
-        self.fails = fails
-        self.events = events
-        self.calls = 0
-        self.refs: list[Any] = []
-
-    def __call__(self) -> Any:
-        self.calls += 1
-        if self.fails(self.calls):
-            if self.events is not None:
-                self.events.append(f"fail:{self.name}")
-            raise StartFailedError(f"start #{self.calls} of {self.name} fails")
-        ref = CrashWorker.start(name=self.name, events=self.events)
-        self.refs.append(ref)
-        return ref
-
-    def spec(self, **options: Any) -> ChildSpec:
-        return ChildSpec(self.name, self, **options)
-
-
-def counts(specs: int, active: int, supervisors: int, workers: int) -> dict[str, int]:
-    return {"specs": specs, "active": active, "supervisors": supervisors, "workers": workers}
-
 
 # --- starting and stopping ---------------------------------------------------------
 

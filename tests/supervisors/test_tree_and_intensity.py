@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from supervision_support import counts, exited
 
 from supervisors import (
     Backoff,
@@ -21,23 +22,11 @@ from supervisors import (
     SupervisorError,
     SupervisorRef,
     TreeNode,
-    monitor,
     render_tree,
 )
 from supervisors.testing import CrashWorker, ManualClock, wait_for, wait_until_restarted
 
 TIMEOUT = 5.0
-
-
-def counts(specs: int, active: int, supervisors: int, workers: int) -> dict[str, int]:
-    return {"specs": specs, "active": active, "supervisors": supervisors, "workers": workers}
-
-
-def exited(ref: Any) -> threading.Event:
-    """Set once ``ref`` has ended and its supervisor (monitoring it first) has been told."""
-    event = threading.Event()
-    monitor(ref, lambda _down: event.set())
-    return event
 
 
 def crash_and_settle(sup: SupervisorRef, child_id: str, error: BaseException | None = None) -> Any:
@@ -66,14 +55,6 @@ class StartThenFail:
         if self.calls > self.successes:
             raise RuntimeError("cannot start any more")
         return CrashWorker.start()
-
-
-@pytest.fixture
-def stop_later() -> Iterator[list[SupervisorRef]]:
-    sups: list[SupervisorRef] = []
-    yield sups
-    for sup in reversed(sups):
-        sup.stop()
 
 
 class TestIntensity:

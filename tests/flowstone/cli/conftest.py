@@ -3,7 +3,7 @@
 Every test works in its own temporary directory (the cwd of every subprocess, so the
 embedded default store lands in ``tmp_path/.flowstone/flowstone.db``), with a pipeline
 file written there. PostgreSQL tests get a fresh database each (``CREATE DATABASE
-fs_<uuid>``, dropped ``WITH (FORCE)`` afterwards), as in the store tests.
+fs_<uuid>``, dropped ``WITH (FORCE)`` afterwards: ``postgres_database`` of ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import flowstone as fs
 
@@ -77,21 +75,6 @@ def imported(project: Path) -> Iterator[ModuleType]:
     finally:
         sys.path.remove(str(project))
         sys.modules.pop(name, None)
-
-
-@pytest.fixture
-def postgres_database(postgres_url: str) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
-    name = f"fs_{uuid.uuid4().hex}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import flowstone as fs
 from flowstone._store.sql.schema import metadata
@@ -33,20 +32,13 @@ from job_support import Database, StartNode, StartWorker, Worker  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def postgres_session_database(postgres_url: str) -> Iterator[str]:
+def postgres_session_database(
+    fresh_postgres_database: Callable[..., AbstractContextManager[str]],
+) -> Iterator[str]:
     """One PostgreSQL database for this test session, migrated once, dropped at the end."""
-    name = f"fs_jobs_{uuid.uuid4().hex}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with fresh_postgres_database(prefix="fs_jobs_") as url:
         fs.start(database_url=url).stop()  # migrate once
         yield url
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture
@@ -65,22 +57,6 @@ def postgres_database(postgres_session_database: str) -> str:
     finally:
         engine.dispose()
     return postgres_session_database
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A SQLite file in the test's temporary directory (created by the store)."""
-    return f"sqlite:///{tmp_path / 'flowstone.db'}"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """A fresh durable database: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        url: str = request.getfixturevalue("sqlite_url")
-    else:
-        url = request.getfixturevalue("postgres_database")
-    return url
 
 
 @pytest.fixture
