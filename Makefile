@@ -30,7 +30,7 @@ bench: $(STAMP)
 
 bench-peers: $(STAMP)
 	bash benchmarks/peers/setup.sh
-	$(BIN)/python benchmarks/peers/run.py
+	$(BIN)/python benchmarks/peers/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

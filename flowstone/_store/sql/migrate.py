@@ -52,7 +52,9 @@ def upgrade(engine: Engine) -> bool:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
             connection.commit()
             try:
-                return _upgrade_locked(connection)
+                changed = _upgrade_locked(connection)
+                connection.commit()  # commit the migration before the lock is released
+                return changed
             finally:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
                 connection.commit()
