@@ -26,7 +26,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/daily_sales.py --database-url sqlite:///.flowstone/demo.db
 
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script --quick || exit 1; done
+	# A script exits 1 when it misses a target; run them all and say which did.
+	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script --quick || echo "!! $$script: target missed (or failed)"; done
 
 bench-peers: $(STAMP)
 	bash benchmarks/peers/setup.sh

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-import structlog
+from supervisors._log import get_logger
 
 __all__ = [
     "BackfillProgress",
@@ -27,7 +27,7 @@ __all__ = [
     "subscribe",
 ]
 
-log = structlog.get_logger("flowstone.events")
+log = get_logger("flowstone.events")
 
 
 @dataclass(frozen=True, slots=True)

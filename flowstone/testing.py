@@ -6,14 +6,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from flowstone import partitions
 from flowstone._context import Context
 from flowstone._jobs.records import JobInfo
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone.errors import DefinitionError
+from supervisors._log import get_logger
 
 __all__ = ["assert_enqueued", "drain", "run_asset"]
 
@@ -41,9 +40,7 @@ def run_asset(
         )
     partitions.validate(partition)
     run_id = f"test-{uuid.uuid4().hex[:8]}"
-    log = structlog.get_logger("flowstone").bind(
-        run_id=run_id, asset=asset, partition=partitions.describe(partition)
-    )
+    log = get_logger("flowstone").bind(run_id=run_id, asset=asset, partition=partitions.describe(partition))
     ctx = Context(run_id, asset, partition, attempt, pipeline.name, log, dict(resources or {}))
     kwargs = {name: given[name] for name in definition.params}
     return definition.fn(ctx, **kwargs)

@@ -16,16 +16,16 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pykka
-import structlog
 from pykka import ActorDeadError, ActorRegistry
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
+from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
 
 __all__ = ["Actor", "ActorRef"]
 
-log = structlog.get_logger("supervisors")
+log = get_logger("supervisors")
 
 _STARTING, _RUNNING, _START_FAILED, _EXITED = range(4)
 _UNSET: Any = object()

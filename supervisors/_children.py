@@ -7,17 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
 from supervisors._actor import _Lifecycle, lifecycle_of
 from supervisors._clock import Cancellable
 from supervisors._errors import StartChildError
+from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, Restart, Status
 
 __all__ = ["ChildRecord", "start_instance", "stop_instances"]
 
-log = structlog.get_logger("supervisors")
+log = get_logger("supervisors")
 
 
 @dataclass(slots=True, eq=False)

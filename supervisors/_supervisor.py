@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from pykka import ActorDeadError
 
 from supervisors._actor import Actor
@@ -27,6 +26,7 @@ from supervisors._children import (
 from supervisors._clock import Clock
 from supervisors._errors import StartChildError
 from supervisors._intensity import RestartWindow
+from supervisors._log import get_logger
 from supervisors._reasons import ExitReason
 from supervisors._spec import (
     AutoShutdown,
@@ -38,7 +38,7 @@ from supervisors._spec import (
 
 __all__ = ["SupervisorActor", "SupervisorConfig"]
 
-log = structlog.get_logger("supervisors")
+log = get_logger("supervisors")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-import structlog
-
 from flowstone import partitions
 from flowstone._execution.plan import plan_run
 from flowstone._execution.scheduler import PartitionRun, Scheduler
@@ -17,10 +15,11 @@ from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone.errors import FlowStoneError
 from flowstone.events import BackfillProgress
+from supervisors._log import get_logger
 
 __all__ = ["BackfillOptions", "BackfillReport", "PartitionResult", "run_backfill"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 Progress = Callable[[int, int | None], None]
 

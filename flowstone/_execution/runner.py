@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from pykka import ActorDeadError
 
 import supervisors
@@ -36,10 +35,11 @@ from flowstone.events import (
     RetryScheduled,
 )
 from flowstone.io import AssetKey
+from supervisors._log import get_logger
 
 __all__ = ["RunnerActor", "runner_spec"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 
 def _describe(exc: BaseException) -> str:

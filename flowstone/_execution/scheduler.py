@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
 import supervisors
 from flowstone import partitions
 from flowstone._execution.runner import materialization_error, record_failure
@@ -29,10 +27,11 @@ from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store.records import RunStart
+from supervisors._log import get_logger
 
 __all__ = ["PartitionRun", "Scheduler"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 _UNSET: Any = object()
 

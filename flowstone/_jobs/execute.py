@@ -17,10 +17,11 @@ from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone.errors import FlowStoneError, MaterializationError, StoreUnavailableError
+from supervisors._log import get_logger
 
 __all__ = ["JobEnv", "Outcome", "execute_job"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 Outcome = Literal["completed", "retryable", "discarded", "snoozed", "lost"]
 _ONCE = Retry(max_attempts=1)

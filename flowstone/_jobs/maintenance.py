@@ -15,15 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from pykka import ActorDeadError
 
 import supervisors
 from flowstone._jobs.table import NOTIFY_CHANNEL, JobTable
+from supervisors._log import get_logger
 
 __all__ = ["ListenerActor", "MaintenanceActor", "MaintenanceEnv"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

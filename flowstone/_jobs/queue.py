@@ -11,17 +11,17 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from pykka import ActorDeadError
 
 import supervisors
 from flowstone._execution.pool import IdlePool
 from flowstone._jobs.execute import JobEnv, execute_job
 from flowstone._jobs.table import ClaimedJob, QueuePauses
+from supervisors._log import get_logger
 
 __all__ = ["QueueEnv", "QueueProducer", "queue_spec"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 
 @dataclass(slots=True)

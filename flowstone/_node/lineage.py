@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 import supervisors
 from flowstone import partitions
 from flowstone.errors import LineageError
+from supervisors._log import get_logger
 
 if TYPE_CHECKING:
     from flowstone._store import LineageStore
 
 __all__ = ["LineageAPI", "LineageActor", "LineageFailure", "LineageRef", "RecordLineage"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 MAX_KEPT_FAILURES = 100
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-import structlog
-
 import supervisors
 from flowstone import _graph, partitions
 from flowstone._execution.backfill import (
@@ -34,6 +32,7 @@ from flowstone._store import AuditEntry, MemoryStore, Status, Store
 from flowstone.errors import FlowStoneError, StoreUnavailableError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager, Memory
+from supervisors._log import get_logger
 
 if TYPE_CHECKING:
     from flowstone._jobs.api import JobsAPI
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Node"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 #: The node's children, in start order: each depends only on those before it.
 TREE_ORDER = ("store", "resources", "registry", "lineage", "runners")

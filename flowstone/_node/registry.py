@@ -15,17 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from pykka import ActorDeadError
 
 import supervisors
+from supervisors._log import get_logger
 
 if TYPE_CHECKING:
     from flowstone._pipeline import Pipeline
 
 __all__ = ["Lookup", "LookupReference", "Register", "RegistryActor"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ import threading
 from datetime import datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import Connection, and_, bindparam, delete, desc, func, insert, select, text, update
 
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
@@ -25,10 +24,11 @@ from flowstone._store.sql.values import SQLValues
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
 from flowstone.errors import StoreUnavailableError
 from flowstone.io import AssetKey, IOManager
+from supervisors._log import get_logger
 
 __all__ = ["SQLStore"]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 M = materializations
 
