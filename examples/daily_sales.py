@@ -121,8 +121,13 @@ def start_node(database_url: str | None) -> fs.Node | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # The library never configures logging: the script does. Logs go to stderr, results to
+    # stdout, so the table can be piped.
     level = logging.INFO if args.verbose else logging.WARNING
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
     node = start_node(args.database_url)
     if node is None:

@@ -27,7 +27,7 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
 
     \b
     Example:
-      flowstone run examples/daily_sales.py:pipeline daily_revenue --partition 2025-01-05
+      flowstone run examples/daily_sales.py:pipeline revenue --partition 2025-01-05
     """
     ctx.obj = {"debug": debug}
     configure_logging(verbose)

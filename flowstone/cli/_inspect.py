@@ -162,7 +162,7 @@ def lineage(
 
     \b
     Example:
-      flowstone lineage examples/daily_sales.py:pipeline daily_revenue --partition 2025-01-05
+      flowstone lineage examples/daily_sales.py:pipeline revenue --partition 2025-01-05
     """
     import flowstone as fs  # noqa: PLC0415
 

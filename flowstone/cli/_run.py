@@ -41,7 +41,7 @@ def run(
 
     \b
     Example:
-      flowstone run examples/daily_sales.py:pipeline daily_revenue --partition 2025-01-05
+      flowstone run examples/daily_sales.py:pipeline revenue --partition 2025-01-05
     """
     import flowstone as fs  # noqa: PLC0415
 
@@ -96,7 +96,7 @@ def backfill(
 
     \b
     Example:
-      flowstone backfill examples/daily_sales.py:pipeline daily_revenue \\
+      flowstone backfill examples/daily_sales.py:pipeline revenue \\
         --partitions 2025-01-01..2025-01-31 --parallel 4
     """
     import flowstone as fs  # noqa: PLC0415
