@@ -15,8 +15,11 @@ from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone.errors import NotMaterializedError
 from flowstone.io import AssetKey
+from supervisors._log import get_logger
 
 __all__ = ["RunResult", "load_value", "run_target"]
+
+log = get_logger("flowstone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,16 @@ def run_target(
         return RunResult(load_value(services, pipeline, asset, partition), None)
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
+    bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
     scheduler = Scheduler(pipeline, services, retry=retry, first_attempt=first_attempt)
     scheduler.begin(run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout})
+    bound.info("run.started", assets=len(plan))
+    started = time.perf_counter()
     while not run.finished:
         scheduler.wait()
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     if run.error is not None:
+        bound.error("run.failed", duration_ms=elapsed_ms, error=f"{type(run.error).__name__}: {run.error}")
         raise run.error
+    bound.info("run.finished", duration_ms=elapsed_ms)
     return RunResult(run.value, run.run_id)
