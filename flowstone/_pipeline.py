@@ -29,6 +29,7 @@ class Pipeline:
         "__weakref__",
         "_assets",
         "_closed",
+        "_closures",
         "_dependants",
         "_deps",
         "_module",
@@ -59,6 +60,7 @@ class Pipeline:
         self._deps: dict[str, tuple[str, ...]] = {}
         self._dependants: dict[str, tuple[str, ...]] = {}
         self._order: tuple[str, ...] = ()
+        self._closures: dict[str, tuple[str, ...]] = {}
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name!r} assets={len(self._assets)}>"
@@ -122,6 +124,13 @@ class Pipeline:
         """Every asset, dependencies first (validates first)."""
         self.validate()
         return self._order
+
+    def closure(self, name: str) -> tuple[str, ...]:
+        """``name`` and every asset it depends on, directly or not (memoized: the graph is frozen)."""
+        found = self._closures.get(name)
+        if found is None:
+            found = self._closures[name] = (*_graph.upstream(self.deps, name), name)
+        return found
 
     def assets(self) -> list[str]:
         """The asset names in definition order."""

@@ -80,7 +80,6 @@ def run_backfill(
     items: Iterable[partitions.Partition],
     options: BackfillOptions,
     services: Services,
-    is_done: Callable[[str, str], bool],
 ) -> Iterator[PartitionResult]:
     """Yield one result per partition as it finishes; at most ``parallel`` in flight.
 
@@ -109,9 +108,7 @@ def run_backfill(
             item = next(source, _END)
             if item is _END:
                 break
-            started = _start(
-                pipeline, asset, cast(partitions.Partition, item), options, services, scheduler, is_done
-            )
+            started = _start(pipeline, asset, cast(partitions.Partition, item), options, services, scheduler)
             if isinstance(started, PartitionResult):
                 yield report(started)
                 halted = halted or (started.status == "failed" and options.on_error == "halt")
@@ -143,7 +140,6 @@ def _start(
     options: BackfillOptions,
     services: Services,
     scheduler: Scheduler,
-    is_done: Callable[[str, str], bool],
 ) -> PartitionResult | None:
     try:
         key = partitions.serialize(partition)
@@ -154,7 +150,7 @@ def _start(
             partition,
             force=options.force,
             with_deps=True,
-            is_done=lambda name: is_done(name, key),
+            is_done=services.done_assets(pipeline, key, pipeline.closure(asset)).__contains__,
         )
     except FlowStoneError as exc:
         return PartitionResult(partition, "failed", error=exc)

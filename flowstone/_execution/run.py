@@ -67,7 +67,7 @@ def run_target(
         partition,
         force=force,
         with_deps=with_deps,
-        is_done=lambda name: services.is_done(pipeline, name, key),
+        is_done=services.done_assets(pipeline, key, pipeline.closure(asset)).__contains__,
     )
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)

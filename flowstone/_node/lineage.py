@@ -23,6 +23,7 @@ __all__ = ["LineageAPI", "LineageActor", "LineageFailure", "LineageRef", "Record
 log = get_logger("flowstone")
 
 MAX_KEPT_FAILURES = 100
+_MAX_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,9 @@ class LineageActor(supervisors.Actor):
             self.actor_inbox.put(envelope)
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, RecordLineage) and not message.raise_on_failure:
+            self._record_batch(message)
+            return None
         if isinstance(message, RecordLineage):
             return self._record(message)
         if isinstance(message, _Walk):
@@ -106,6 +110,59 @@ class LineageActor(supervisors.Actor):
         if message == "ping":
             return "pong"
         raise TypeError(f"lineage actor got an unexpected message {message!r}")
+
+    def _record_batch(self, first: RecordLineage) -> None:
+        """Write ``first`` and the records queued behind it in one transaction.
+
+        Runners tell lineage faster than one transaction each can keep up with; batching
+        what has queued keeps lineage current without slowing the runs down. A message
+        that is not a record ends the batch and is handled right after it, in order.
+        """
+        batch = [first]
+        held = None
+        while len(batch) < _MAX_BATCH:
+            try:
+                envelope = self.actor_inbox.get_nowait()  # type: ignore[attr-defined]
+            except queue.Empty:
+                break
+            message = envelope.message
+            if (
+                isinstance(message, RecordLineage)
+                and not message.raise_on_failure
+                and envelope.reply_to is None
+            ):
+                batch.append(message)
+            else:
+                held = envelope
+                break
+        if not self._write_many(batch):
+            for message in batch:  # one by one, so that each failure is counted and reported
+                self._record(message)
+        if held is not None:
+            self._handle_held(held)
+
+    def _write_many(self, batch: list[RecordLineage]) -> bool:
+        write_many = getattr(self._store, "record_lineage_many", None)
+        if write_many is None or len(batch) == 1:
+            return False
+        try:
+            write_many([(m.pipeline, m.run_id, m.asset, m.partition_key, m.upstream) for m in batch])
+        except Exception:  # noqa: BLE001 - the caller retries one by one and reports each failure
+            return False
+        return True
+
+    def _handle_held(self, envelope: Any) -> None:
+        if not isinstance(envelope.message, RecordLineage | _Walk | str):
+            self.actor_inbox.put(envelope)  # a stop or wake-up: let the actor loop see it
+            return
+        try:
+            response = self.on_receive(envelope.message)
+        except Exception:  # noqa: BLE001 - the asker gets the error, as from a normal ask
+            if envelope.reply_to is not None:
+                envelope.reply_to.set_exception()
+            return
+        if envelope.reply_to is not None:
+            envelope.reply_to.set(response)
 
     def _record(self, message: RecordLineage) -> None:
         try:

@@ -279,8 +279,7 @@ class Node:
         options = self._backfill_options(parallel, timeout, force, on_error, progress)
         self._register(pipeline)
         pipeline.get(asset)
-        is_done: Callable[[str, str], bool] = lambda name, key: self._services.is_done(pipeline, name, key)  # noqa: E731
-        return run_backfill(pipeline, asset, partitions, options, self._services, is_done)
+        return run_backfill(pipeline, asset, partitions, options, self._services)
 
     def backfill(
         self,

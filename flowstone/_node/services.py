@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -79,6 +79,24 @@ class Services:
                 AssetKey(pipeline.name, asset, partition_key)
             )
         )
+
+    def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
+        """Which of ``assets`` are materialized (completed, value stored): a query or two,
+        not one per asset, so that planning a run costs little on a database."""
+        completed = self.store.completed(pipeline.name, partition_key, assets)
+        by_io: dict[int, tuple[IOManager, list[str]]] = {}
+        for asset in completed:
+            io = self.resolve_io(pipeline.get(asset).options.io)
+            home = getattr(io, "owner", io)  # SQL values of one store share a table
+            by_io.setdefault(id(home), (io, []))[1].append(asset)
+        done: set[str] = set()
+        for io, names in by_io.values():
+            existing = getattr(io, "existing", None)
+            if existing is not None:
+                done |= existing(pipeline.name, partition_key, names)
+            else:
+                done |= {n for n in names if io.exists(AssetKey(pipeline.name, n, partition_key))}
+        return done
 
     def resolve_io(self, io: IOManager | None) -> IOManager:
         """The IO manager to use for an asset's ``io`` option (None: the node's default)."""

@@ -72,6 +72,9 @@ class Store(LineageStore, Protocol):
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         """The most recent record for an asset and partition."""
 
+    def completed(self, pipeline: str, partition_key: str, assets: Sequence[str]) -> set[str]:
+        """Those of ``assets`` whose most recent record for the partition is completed."""
+
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         """Remove the records (and lineage) of an asset and partition; how many."""
 

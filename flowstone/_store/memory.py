@@ -13,6 +13,9 @@ from typing import Any
 from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
 from flowstone.io import AssetKey, IOManager
 
+#: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
+LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+
 __all__ = ["MemoryStore"]
 
 Key = tuple[str, str]  # (asset, partition_key)
@@ -162,6 +165,18 @@ class MemoryStore:
             state = self._pipelines.get(pipeline)
             return state.records.get((asset, partition_key)) if state else None
 
+    def completed(self, pipeline: str, partition_key: str, assets: Sequence[str]) -> set[str]:
+        with self._lock:
+            state = self._pipelines.get(pipeline)
+            if state is None:
+                return set()
+            records = state.records
+            return {
+                a
+                for a in assets
+                if (r := records.get((a, partition_key))) is not None and r.status == "completed"
+            }
+
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._lock:
             state = self._pipelines.get(pipeline)
@@ -200,6 +215,10 @@ class MemoryStore:
             state.upstream[key] = tuple(upstream)
             for parent in upstream:
                 state.downstream.setdefault(parent, set()).add(key)
+
+    def record_lineage_many(self, records: Sequence[LineageRecord]) -> None:
+        for pipeline, run_id, asset, partition_key, upstream in records:
+            self.record_lineage(pipeline, run_id, asset, partition_key, upstream)
 
     def _forget_lineage(self, state: _PipelineRecords, key: Key, *, keep_downstream: bool = False) -> None:
         for parent in state.upstream.pop(key, ()):

@@ -7,12 +7,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, desc, insert, select
+from sqlalchemy import bindparam, delete, desc, insert, select
 
 from flowstone._store.records import AuditEntry
 from flowstone._store.sql.schema import audit_log, lineage
 
-__all__ = ["History", "audit_row"]
+__all__ = ["History", "LineageRecord", "audit_row"]
+
+#: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
+LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+
+_DELETE_LINEAGE = delete(lineage).where(
+    lineage.c.pipeline == bindparam("b_pipeline"),
+    lineage.c.asset == bindparam("b_asset"),
+    lineage.c.partition_key == bindparam("b_key"),
+)
+_INSERT_LINEAGE = insert(lineage)
 
 
 def audit_row(
@@ -66,29 +76,30 @@ class History:
     def record_lineage(
         self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
     ) -> None:
+        self.record_lineage_many([(pipeline, run_id, asset, partition_key, tuple(upstream))])
+
+    def record_lineage_many(self, records: Sequence[LineageRecord]) -> None:
+        """Record several materializations' lineage in one transaction (each replaces the old)."""
+        if not records:
+            return
+        edges = [
+            {
+                "pipeline": p,
+                "run_id": r,
+                "asset": a,
+                "partition_key": k,
+                "upstream_asset": ua,
+                "upstream_partition_key": uk,
+            }
+            for p, r, a, k, upstream in records
+            for ua, uk in upstream
+        ]
         with self._write("record lineage in") as c:
             c.execute(
-                delete(lineage).where(
-                    lineage.c.pipeline == pipeline,
-                    lineage.c.asset == asset,
-                    lineage.c.partition_key == partition_key,
-                )
+                _DELETE_LINEAGE, [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, _, a, k, _ in records]
             )
-            if upstream:
-                c.execute(
-                    insert(lineage),
-                    [
-                        {
-                            "pipeline": pipeline,
-                            "run_id": run_id,
-                            "asset": asset,
-                            "partition_key": partition_key,
-                            "upstream_asset": ua,
-                            "upstream_partition_key": uk,
-                        }
-                        for ua, uk in upstream
-                    ],
-                )
+            if edges:
+                c.execute(_INSERT_LINEAGE, edges)
 
     def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
         with self._read("read lineage from") as c:

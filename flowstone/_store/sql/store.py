@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,15 @@ _CLOSE_RUN = (
     .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
 )
 _LATEST = select(M).where(_WHERE_KEY).order_by(desc(M.c.id)).limit(1)
+_STATUSES = (
+    select(M.c.asset, M.c.status)
+    .where(
+        M.c.pipeline == bindparam("b_pipeline"),
+        M.c.partition_key == bindparam("b_key"),
+        M.c.asset.in_(bindparam("b_assets", expanding=True)),
+    )
+    .order_by(M.c.id)
+)
 
 
 class SQLStore(History):
@@ -310,6 +320,19 @@ class SQLStore(History):
             row.error,
             row.duration_ms,
         )
+
+    def completed(self, pipeline: str, partition_key: str, assets: Sequence[str]) -> set[str]:
+        latest: dict[str, str] = {}
+        with self._read("read") as c:
+            for start in range(0, len(assets), 500):
+                params = {
+                    "b_pipeline": pipeline,
+                    "b_key": partition_key,
+                    "b_assets": list(assets[start : start + 500]),
+                }
+                for asset, status in c.execute(_STATUSES, params):
+                    latest[asset] = status  # ordered by id: the last one seen is the newest
+        return {asset for asset, status in latest.items() if status == "completed"}
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._write("delete from") as c:

@@ -81,6 +81,16 @@ class SQLValues:
         with self.owner._read("read a value from") as c:
             return c.execute(select(V.c.size).where(*self._where(key))).first() is not None
 
+    def existing(self, pipeline: str, partition_key: str, assets: list[str]) -> set[str]:
+        """Those of ``assets`` with a stored value for the partition, in one query."""
+        with self.owner._read("read values from") as c:
+            rows = c.execute(
+                select(V.c.asset).where(
+                    V.c.pipeline == pipeline, V.c.partition_key == partition_key, V.c.asset.in_(assets)
+                )
+            ).scalars()
+            return set(rows)
+
     def delete(self, key: AssetKey) -> bool:
         with self.owner._write("delete a value from") as c:
             return bool(c.execute(delete(V).where(*self._where(key))).rowcount)
