@@ -21,59 +21,27 @@ from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
 from flowstone._jobs.records import Unique
-from flowstone._node.actors import ResourcesActor, StoreActor
+from flowstone._node.assembly import default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health, check_health
-from flowstone._node.lineage import LineageActor, LineageAPI
-from flowstone._node.registry import Register, RegistryActor
+from flowstone._node.lineage import LineageAPI
+from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
-from flowstone._store import AuditEntry, MemoryStore, Status, Store
-from flowstone.errors import FlowStoneError, StoreUnavailableError
+from flowstone._store import AuditEntry, Status, Store
+from flowstone.errors import FlowStoneError
 from flowstone.events import PROCESS_BUS, EventBus
-from flowstone.io import AssetKey, IOManager, Memory
+from flowstone.io import AssetKey, IOManager
 from supervisors._log import get_logger
 
 if TYPE_CHECKING:
     from flowstone._jobs.api import JobsAPI
     from flowstone._jobs.execute import JobEnv
     from flowstone._jobs.handle import RunHandle
-    from flowstone._jobs.wiring import JobLayer
 
 __all__ = ["Node"]
 
 log = get_logger("flowstone")
-
-#: The node's children, in start order: each depends only on those before it.
-TREE_ORDER = ("store", "resources", "registry", "lineage", "runners")
-
-
-def _store_for(config: NodeConfig) -> Store:
-    if config.database_url is None:
-        return MemoryStore(max_records=config.memory_records)
-    from flowstone._store.sql import SQLStore  # noqa: PLC0415 - SQLAlchemy loads only for a database
-
-    return SQLStore(
-        config.database_url, auto_migrate=config.auto_migrate, max_value_bytes=config.max_value_bytes
-    )
-
-
-def _default_io(store: Store) -> IOManager:
-    bind = getattr(store, "values", None)
-    return Memory() if bind is None else bind()
-
-
-def _job_layer(config: NodeConfig, services: Services, store: Store) -> JobLayer | None:
-    if not hasattr(store, "values"):  # jobs live in the SQL store's database
-        return None
-    from flowstone._jobs.wiring import build_job_layer  # noqa: PLC0415 - SQLAlchemy loads lazily
-
-    return build_job_layer(config, services, store)
-
-
-def _release(store: Store, io: IOManager, name: str) -> None:
-    store.release(name)
-    io.release(name)
 
 
 class Node:
@@ -88,8 +56,8 @@ class Node:
         self.config = config
         self.id = f"{config.name}-{uuid.uuid4().hex[:8]}"
         self.events = EventBus(parent=PROCESS_BUS)
-        self._store: Store = config.store or _store_for(config)
-        self._io: IOManager = config.io or _default_io(self._store)
+        self._store: Store = config.store or store_for(config)
+        self._io: IOManager = config.io or default_io(self._store)
         self._directory = Directory()
         pool = RunnerPool(config.max_concurrency, self._directory)
         self._services = Services(
@@ -105,50 +73,12 @@ class Node:
             pool=pool,
         )
         pool.runner_spec = runner_spec(self._services)
-        self._jobs = _job_layer(config, self._services, self._store)
-        self._root = self._start_tree()
+        self._jobs = job_layer(config, self._services, self._store)
+        extra = [self._jobs.spec] if self._jobs is not None else []
+        self._root = start_tree(config.name, self._services, self._store, self._io, extra)
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
         log.info("node.started", node=self.id)
-
-    def _start_tree(self) -> supervisors.SupervisorRef:
-        services = self._services
-        store, io = self._store, self._io
-
-        def start_runners() -> supervisors.SupervisorRef:
-            runners = supervisors.DynamicSupervisor.start(name="runners", max_restarts=10, max_seconds=10.0)
-            assert services.pool.runner_spec is not None
-            for _ in range(services.pool.size):
-                runners.start_child(services.pool.runner_spec)
-            return runners
-
-        specs = [
-            # A store that cannot reconnect is retried with growing delays, not in a burst
-            # that would exhaust the root's restart intensity while the database is down.
-            supervisors.ChildSpec(
-                "store", lambda: StoreActor.start(store), backoff=supervisors.Backoff(initial=0.5, max=30.0)
-            ),
-            supervisors.ChildSpec("resources", lambda: ResourcesActor.start(services.resources)),
-            supervisors.ChildSpec(
-                "registry", lambda: RegistryActor.start(lambda name: _release(store, io, name))
-            ),
-            supervisors.ChildSpec("lineage", lambda: LineageActor.start(services.lineage_store)),
-            supervisors.ChildSpec("runners", start_runners, type="supervisor"),
-        ]
-        if self._jobs is not None:
-            specs.append(self._jobs.spec)
-        try:
-            return supervisors.Supervisor.start(
-                specs,
-                strategy="rest_for_one",
-                max_restarts=10,
-                max_seconds=60.0,
-                name=f"node:{self.config.name}",
-            )
-        except supervisors.StartChildError as exc:
-            if isinstance(exc.__cause__, StoreUnavailableError):
-                raise exc.__cause__ from None
-            raise
 
     # --- durable jobs ------------------------------------------------------------------
     @property

@@ -1,0 +1,96 @@
+"""Assembling a node: its store, default IO manager, job layer and supervision tree."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import supervisors
+from flowstone._node.actors import ResourcesActor, StoreActor
+from flowstone._node.config import NodeConfig
+from flowstone._node.lineage import LineageActor
+from flowstone._node.registry import RegistryActor
+from flowstone._node.services import Services
+from flowstone._store import MemoryStore, Store
+from flowstone.errors import StoreUnavailableError
+from flowstone.io import IOManager, Memory
+
+if TYPE_CHECKING:
+    from flowstone._jobs.wiring import JobLayer
+
+__all__ = ["default_io", "job_layer", "start_tree", "store_for"]
+
+
+def store_for(config: NodeConfig) -> Store:
+    """The store a ``database_url`` asks for: in memory without one."""
+    if config.database_url is None:
+        return MemoryStore(max_records=config.memory_records)
+    from flowstone._store.sql import SQLStore  # noqa: PLC0415 - SQLAlchemy loads only for a database
+
+    return SQLStore(
+        config.database_url, auto_migrate=config.auto_migrate, max_value_bytes=config.max_value_bytes
+    )
+
+
+def default_io(store: Store) -> IOManager:
+    """Values live in the database when there is one, else in memory."""
+    bind = getattr(store, "values", None)
+    return Memory() if bind is None else bind()
+
+
+def job_layer(config: NodeConfig, services: Services, store: Store) -> JobLayer | None:
+    """The durable-jobs subtree and API, for a node with a database."""
+    if not hasattr(store, "values"):  # jobs live in the SQL store's database
+        return None
+    from flowstone._jobs.wiring import build_job_layer  # noqa: PLC0415 - SQLAlchemy loads lazily
+
+    return build_job_layer(config, services, store)
+
+
+def _release(store: Store, io: IOManager, name: str) -> None:
+    store.release(name)
+    io.release(name)
+
+
+def start_tree(
+    name: str, services: Services, store: Store, io: IOManager, extra: list[supervisors.ChildSpec]
+) -> supervisors.SupervisorRef:
+    """Start the node's root supervisor; ``StoreUnavailableError`` if the store cannot open.
+
+    The children, in start order, each depend only on those before it: store → resources →
+    registry → lineage → runners (→ jobs). ``rest_for_one``: a restart of one restarts the
+    ones after it.
+    """
+
+    def start_runners() -> supervisors.SupervisorRef:
+        runners = supervisors.DynamicSupervisor.start(name="runners", max_restarts=10, max_seconds=10.0)
+        assert services.pool.runner_spec is not None
+        for _ in range(services.pool.size):
+            runners.start_child(services.pool.runner_spec)
+        return runners
+
+    specs = [
+        # A store that cannot reconnect is retried with growing delays, not in a burst
+        # that would exhaust the root's restart intensity while the database is down.
+        supervisors.ChildSpec(
+            "store", lambda: StoreActor.start(store), backoff=supervisors.Backoff(initial=0.5, max=30.0)
+        ),
+        supervisors.ChildSpec("resources", lambda: ResourcesActor.start(services.resources)),
+        supervisors.ChildSpec(
+            "registry", lambda: RegistryActor.start(lambda name: _release(store, io, name))
+        ),
+        supervisors.ChildSpec("lineage", lambda: LineageActor.start(services.lineage_store)),
+        supervisors.ChildSpec("runners", start_runners, type="supervisor"),
+    ]
+    specs.extend(extra)
+    try:
+        return supervisors.Supervisor.start(
+            specs,
+            strategy="rest_for_one",
+            max_restarts=10,
+            max_seconds=60.0,
+            name=f"node:{name}",
+        )
+    except supervisors.StartChildError as exc:
+        if isinstance(exc.__cause__, StoreUnavailableError):
+            raise exc.__cause__ from None
+        raise
