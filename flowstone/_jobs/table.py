@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, literal, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from flowstone._jobs.admin_queries import AdminQueries
@@ -140,10 +140,14 @@ class JobTable(AdminQueries, UpkeepQueries):
             rows = [{**self._row(c, job, now), "state": "available"} for job in batch]
             db_now = self.now(c)
             statement = insert(J).values(inserted_at=db_now, scheduled_at=db_now)
-            ids = [
-                int(i)
-                for i in c.execute(statement.returning(J.c.id, sort_by_parameter_order=True), rows).scalars()
-            ]
+            if c.dialect.name == "postgresql":
+                # Take the ids from the sequence in one round trip, then insert without
+                # RETURNING: several times faster than RETURNING over a many-row insert.
+                ids = [int(i) for i in c.execute(_NEXT_IDS, {"b_count": len(rows)}).scalars()]
+                c.execute(statement, [{**row, "id": job_id} for row, job_id in zip(rows, ids, strict=True)])
+            else:
+                returning = statement.returning(J.c.id, sort_by_parameter_order=True)
+                ids = [int(i) for i in c.execute(returning, rows).scalars()]
             self._notify(c, (job.queue for job in batch))
             return ids
 
@@ -206,6 +210,10 @@ class JobTable(AdminQueries, UpkeepQueries):
 
 # --- statements, built once per dialect: building costs more than running them ------------
 
+_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('flowstone_jobs', 'id')) "
+    "FROM generate_series(1, :b_count) ORDER BY 1"
+)
 _ACK_STATES = {"complete": "completed", "retry": "retryable", "discard": "discarded", "snooze": "scheduled"}
 _SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
 
