@@ -8,7 +8,9 @@ fails half-way on a lock upgrade; WAL lets readers go on while one process write
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,9 +75,9 @@ def _sqlite_engine(url: URL, begin: str) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        _retry_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -83,6 +85,24 @@ def _sqlite_engine(url: URL, begin: str) -> Engine:
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def _retry_locked(action: Callable[[], object], attempts: int = 20) -> None:
+    """Retry a statement that SQLite refuses with "database is locked" without waiting.
+
+    Switching a new database file to WAL needs an exclusive lock, and SQLite does not
+    always run the busy handler for it: several processes opening a fresh file at once can
+    be refused. The mode is persistent, so a short bounded retry settles it.
+    """
+    pause = threading.Event()
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            pause.wait(min(0.01 * 2**attempt, 0.5))
 
 
 def create_engines(url: str) -> Engines:

@@ -7,6 +7,7 @@ the others find the schema current when they get the lock.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 __all__ = ["VERSION_TABLE", "current_revision", "head_revision", "upgrade"]
 
@@ -45,21 +47,36 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> bool:
     """Bring the schema to the newest revision; True if this call migrated it."""
+    if engine.dialect.name != "postgresql":
+        return _upgrade_sqlite(engine)  # checks the revision inside its write lock
     if current_revision(engine) == head_revision():
         return False
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+        connection.commit()
+        try:
+            changed = _upgrade_locked(connection)
+            connection.commit()  # commit the migration before the lock is released
+            return changed
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
             connection.commit()
-            try:
-                changed = _upgrade_locked(connection)
-                connection.commit()  # commit the migration before the lock is released
-                return changed
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
-                connection.commit()
-    with engine.begin() as connection:  # SQLite's write engine begins IMMEDIATE: one writer
-        return _upgrade_locked(connection)
+
+
+def _upgrade_sqlite(engine: Engine, attempts: int = 10) -> bool:
+    # SQLite's write engine begins IMMEDIATE: one writer at a time. On a brand-new file,
+    # concurrent first connections can still be refused with "database is locked" before
+    # the busy handler applies; such a refusal changed nothing, so it is retried.
+    pause = threading.Event()
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as connection:
+                return _upgrade_locked(connection)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            pause.wait(min(0.02 * 2**attempt, 1.0))
+    return False
 
 
 def _upgrade_locked(connection: Connection) -> bool:
