@@ -59,8 +59,9 @@ class JobsAPI:
         scheduled_at: datetime | None,
         queue: str,
         unique: Unique | None,
+        reference: str,
     ) -> NewJob:
-        self._register(pipeline)
+        """A job row; ``reference`` is ``reference_of(pipeline)``, computed once by the caller."""
         definition = pipeline.get(asset)
         key = partitions.serialize(partition)
         definition.check_partition(pipeline.name, partition)
@@ -75,7 +76,7 @@ class JobsAPI:
         retry = definition.options.retry or self._job_retry
         return NewJob(
             queue=queue,
-            pipeline_ref=reference_of(pipeline),
+            pipeline_ref=reference,
             pipeline=pipeline.name,
             asset=asset,
             partition_key=key,
@@ -99,6 +100,7 @@ class JobsAPI:
         unique: Unique | None = None,
     ) -> RunHandle:
         """Persist a job and return at once; a duplicate of a unique job returns the existing one."""
+        self._register(pipeline)
         job = self._new_job(
             pipeline,
             asset,
@@ -108,6 +110,7 @@ class JobsAPI:
             scheduled_at=scheduled_at,
             queue=queue,
             unique=unique,
+            reference=reference_of(pipeline),
         )
         job_id, _ = self.table.insert(job)
         self._wake(queue)
@@ -143,9 +146,11 @@ class JobsAPI:
             pending.clear()
             self._wake(queue)
 
+        self._register(pipeline)
+        reference = reference_of(pipeline)  # once, not per partition
         for partition in items:
             key = partitions.serialize(partition)
-            if not force and self.services.is_done(pipeline, asset, key):
+            if not force and asset in self.services.done_assets(pipeline, key, (asset,)):
                 report.add(PartitionResult(partition, "skipped"))
                 continue
             batch.append(
@@ -158,6 +163,7 @@ class JobsAPI:
                     scheduled_at=None,
                     queue=queue,
                     unique=None,
+                    reference=reference,
                 )
             )
             pending.append(partition)

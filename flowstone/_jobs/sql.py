@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from flowstone._store.sql.history import aware  # re-exported for the job queries
+
 __all__ = ["NOTIFY_CHANNEL", "SQLBase", "aware"]
 
+
 NOTIFY_CHANNEL = "flowstone_jobs"
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 class SQLBase:

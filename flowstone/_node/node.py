@@ -233,7 +233,6 @@ class Node:
         then do not apply: the queues' concurrency does).
         """
         if durable:
-            self._register(pipeline)
             pipeline.get(asset)
             return self.jobs.backfill(
                 pipeline, asset, partitions, force=force, queue=queue, progress=progress

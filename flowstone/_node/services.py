@@ -69,17 +69,6 @@ class Services:
     directory: Directory
     pool: RunnerPool
 
-    def is_done(self, pipeline: Pipeline, asset: str, partition_key: str) -> bool:
-        """Whether a completed materialization with a stored value exists (so it is reused)."""
-        record = self.store.latest(pipeline.name, asset, partition_key)
-        return (
-            record is not None
-            and record.status == "completed"
-            and self.resolve_io(pipeline.get(asset).options.io).exists(
-                AssetKey(pipeline.name, asset, partition_key)
-            )
-        )
-
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored): a query or two,
         not one per asset, so that planning a run costs little on a database."""
