@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,22 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from flowstone.errors import StoreUnavailableError
 
 __all__ = ["Engines", "create_engines", "mask", "unavailable"]
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+#: A pooled PostgreSQL connection idle for longer than this is pinged before use.
+PING_AFTER_IDLE_S = 1.0
 
 
 def mask(url: str | URL) -> str:
@@ -121,13 +131,42 @@ def create_engines(url: str) -> Engines:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return Engines(_sqlite_engine(parsed, "BEGIN"), _sqlite_engine(parsed, "BEGIN IMMEDIATE"))
     try:
-        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(parsed, pool_size=10, max_overflow=20)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreUnavailableError(
             f"no driver for {mask(url)}: {exc}; for PostgreSQL install flowstone[postgres] "
             "and use a postgresql+psycopg:// URL"
         ) from exc
+    _ping_idle_connections(engine)
     return Engines(engine, engine)
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Test a pooled connection before use when it has been idle, and replace it if dead.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip per transaction, a fifth of a
+    job's cost. A connection in steady use has just proved itself; one that sat idle may
+    have been cut (a database restart, a proxy's idle timeout). A connection that breaks
+    in use is still caught: the driver's error marks it, and every connection of the pool
+    from before it, invalid, so the next operation reconnects.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure means: replace this connection
+            raise DisconnectionError(f"a pooled connection failed its ping: {exc}") from exc
 
 
 @contextlib.contextmanager
@@ -136,10 +175,13 @@ def translate(url: str, doing: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
-        if exc.connection_invalidated or _is_connection_error(exc):
+        if is_connection_error(exc):
             raise unavailable(url, exc, doing) from exc
         raise
 
 
-def _is_connection_error(exc: DBAPIError) -> bool:
-    return isinstance(exc, OperationalError | InterfaceError)
+def is_connection_error(exc: BaseException) -> bool:
+    """A lost or refused connection (or a database locked past its timeout), not a bad query."""
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    )

@@ -18,7 +18,14 @@ from sqlalchemy import Connection, and_, bindparam, delete, desc, func, insert, 
 
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
 from flowstone._store.sql import migrate
-from flowstone._store.sql.engine import Engines, create_engines, mask, translate
+from flowstone._store.sql.engine import (
+    Engines,
+    create_engines,
+    is_connection_error,
+    mask,
+    translate,
+    unavailable,
+)
 from flowstone._store.sql.history import History, audit_row, aware
 from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
 from flowstone._store.sql.values import SQLValues
@@ -369,6 +376,10 @@ class _Transaction:
             connection: Connection = self._context.__enter__()
             return connection
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
         with translate(self._store.url, self._doing):
-            return bool(self._context.__exit__(*exc))
+            suppressed = bool(self._context.__exit__(exc_type, exc, traceback))
+        if exc is not None and is_connection_error(exc):
+            # The connection broke inside the transaction (it has been rolled back).
+            raise unavailable(self._store.url, exc, self._doing) from exc
+        return suppressed

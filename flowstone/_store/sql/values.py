@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flowstone import codec, partitions
@@ -54,13 +55,7 @@ class SQLValues:
             "size": len(payload),
             "updated_at": at,
         }
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(V).values(row)
-        statement = statement.on_conflict_do_update(
-            index_elements=[V.c.pipeline, V.c.asset, V.c.partition_key],
-            set_={k: statement.excluded[k] for k in ("format", "data", "data_json", "size", "updated_at")},
-        )
-        connection.execute(statement)
+        connection.execute(_upsert(connection.dialect.name), row)
 
     # --- IOManager -----------------------------------------------------------------
     def store(self, key: AssetKey, value: Any) -> None:
@@ -110,3 +105,17 @@ class SQLValues:
     @staticmethod
     def _where(key: AssetKey) -> tuple[Any, ...]:
         return (V.c.pipeline == key.pipeline, V.c.asset == key.asset, V.c.partition_key == key.partition_key)
+
+
+_COLUMNS = ("pipeline", "asset", "partition_key", "format", "data", "data_json", "size", "updated_at")
+
+
+@functools.lru_cache(maxsize=4)
+def _upsert(dialect_name: str) -> Any:
+    """The value upsert, built once per dialect: building it costs more than running it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(V).values({name: bindparam(name) for name in _COLUMNS})
+    return statement.on_conflict_do_update(
+        index_elements=[V.c.pipeline, V.c.asset, V.c.partition_key],
+        set_={k: statement.excluded[k] for k in ("format", "data", "data_json", "size", "updated_at")},
+    )
