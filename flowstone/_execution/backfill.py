@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal
 
 from flowstone import partitions
 from flowstone._execution.plan import plan_run
@@ -88,6 +90,7 @@ def run_backfill(
     """
     total = len(items) if isinstance(items, Sized) else None
     source = iter(items)
+    ahead = _Lookahead(pipeline, asset, source, services, window=min(8 * options.parallel, 256))
     scheduler = Scheduler(pipeline, services)
     done = failed = 0
     halted = False
@@ -105,10 +108,10 @@ def run_backfill(
 
     while True:
         while not halted and scheduler.active < options.parallel:
-            item = next(source, _END)
-            if item is _END:
+            item = ahead.next()
+            if item is None:
                 break
-            started = _start(pipeline, asset, cast(partitions.Partition, item), options, services, scheduler)
+            started = _start(pipeline, asset, item, options, scheduler)
             if isinstance(started, PartitionResult):
                 yield report(started)
                 halted = halted or (started.status == "failed" and options.on_error == "halt")
@@ -126,31 +129,90 @@ def run_backfill(
                     partition=run.partition_key,
                 )
     if halted:
-        for partition in source:
+        for partition in ahead.rest():
             yield report(PartitionResult(partition, "skipped"))
 
 
-_END: object = object()
+@dataclass(frozen=True, slots=True)
+class _Next:
+    """A partition about to start, with what was materialized for it when looked up."""
+
+    partition: partitions.Partition
+    key: str
+    done: set[str]
+    error: FlowStoneError | None = None
+
+
+class _Lookahead:
+    """Pulls partitions a window at a time and looks up what is materialized for the whole
+    window in one query, instead of one query per partition.
+
+    The window is small (8 per parallel slot) so that the answers stay fresh: a partition
+    materialized elsewhere in between is run again, which at-least-once allows.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        source: Iterator[partitions.Partition],
+        services: Services,
+        window: int,
+    ) -> None:
+        self._pipeline = pipeline
+        self._asset = asset
+        self._closure = pipeline.closure(asset)
+        self._source = source
+        self._services = services
+        self._window = max(window, 1)
+        self._buffer: deque[_Next] = deque()
+
+    def next(self) -> _Next | None:
+        if not self._buffer:
+            self._fill()
+        return self._buffer.popleft() if self._buffer else None
+
+    def rest(self) -> Iterator[partitions.Partition]:
+        """The partitions not started: those buffered, then the source's."""
+        while self._buffer:
+            yield self._buffer.popleft().partition
+        yield from self._source
+
+    def _fill(self) -> None:
+        definition = self._pipeline.get(self._asset)
+        valid: list[tuple[partitions.Partition, str]] = []
+        for partition in itertools.islice(self._source, self._window):
+            try:
+                key = partitions.serialize(partition)
+                definition.check_partition(self._pipeline.name, partition)
+            except FlowStoneError as exc:
+                self._buffer.append(_Next(partition, "", set(), exc))
+                continue
+            valid.append((partition, key))
+        if not valid:
+            return
+        keys = [key for _, key in valid]
+        try:
+            done = self._services.done_assets_many(self._pipeline, keys, self._closure)
+        except FlowStoneError as exc:  # the store is down: each of these partitions fails
+            self._buffer.extend(_Next(p, k, set(), exc) for p, k in valid)
+            return
+        self._buffer.extend(_Next(p, k, done.get(k, set())) for p, k in valid)
 
 
 def _start(
     pipeline: Pipeline,
     asset: str,
-    partition: partitions.Partition,
+    item: _Next,
     options: BackfillOptions,
-    services: Services,
     scheduler: Scheduler,
 ) -> PartitionResult | None:
+    partition, key = item.partition, item.key
+    if item.error is not None:
+        return PartitionResult(partition, "failed", error=item.error)
     try:
-        key = partitions.serialize(partition)
-        pipeline.get(asset).check_partition(pipeline.name, partition)
         plan = plan_run(
-            pipeline,
-            asset,
-            partition,
-            force=options.force,
-            with_deps=True,
-            is_done=services.done_assets(pipeline, key, pipeline.closure(asset)).__contains__,
+            pipeline, asset, partition, force=options.force, with_deps=True, is_done=item.done.__contains__
         )
     except FlowStoneError as exc:
         return PartitionResult(partition, "failed", error=exc)

@@ -13,6 +13,7 @@ from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._store.records import CompletionFence
 from flowstone.errors import NotMaterializedError
 from flowstone.io import AssetKey
 from supervisors._log import get_logger
@@ -56,6 +57,7 @@ def run_target(
     timeout: float | None = None,
     retry: Retry | None = None,
     first_attempt: int = 1,
+    target_fence: CompletionFence | None = None,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure."""
     definition = pipeline.get(asset)
@@ -74,7 +76,9 @@ def run_target(
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
-    scheduler = Scheduler(pipeline, services, retry=retry, first_attempt=first_attempt)
+    scheduler = Scheduler(
+        pipeline, services, retry=retry, first_attempt=first_attempt, target_fence=target_fence
+    )
     scheduler.begin(run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout})
     bound.info("run.started", assets=len(plan))
     started = time.perf_counter()

@@ -131,6 +131,8 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         duration_ms=duration_ms,
         finishes_run=task.is_target,
         actor=services.node_id,
+        then_running=task.then_running,
+        fence=task.fence,
     )
     try:
         finished = services.store.complete(done, task.io, value)
@@ -141,7 +143,14 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
     if not finished:  # timed out and recorded as failed meanwhile: the late value is not ours
-        return Outcome(task, ok=False, error=TimeoutError("finished after its run gave up on it"))
+        return Outcome(
+            task,
+            ok=False,
+            error=TimeoutError(
+                "finished after its run gave up on it (a timeout), or its job is no longer this "
+                "node's (cancelled, or rescued after a missed heartbeat); the completion was not recorded"
+            ),
+        )
     if upstream and services.lineage_failure == "log":
         _record_lineage(task, services, upstream, wait=False)
     bound.info("asset.materialized", duration_ms=round(duration_ms, 3))

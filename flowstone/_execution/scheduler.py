@@ -26,7 +26,7 @@ from flowstone._execution.task import Materialize, Outcome, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store.records import RunStart
+from flowstone._store.records import CompletionFence, RunStart
 from supervisors._log import get_logger
 
 __all__ = ["PartitionRun", "Scheduler"]
@@ -66,14 +66,22 @@ class Scheduler:
     """Dispatches ready assets to idle runners and reacts to their outcomes."""
 
     def __init__(
-        self, pipeline: Pipeline, services: Services, *, retry: Retry | None = None, first_attempt: int = 1
+        self,
+        pipeline: Pipeline,
+        services: Services,
+        *,
+        retry: Retry | None = None,
+        first_attempt: int = 1,
+        target_fence: CompletionFence | None = None,
     ) -> None:
         """``retry`` overrides every asset's policy (a job retries at the job level, so its
-        run tries each asset once); ``first_attempt`` numbers the first try (``ctx.attempt``)."""
+        run tries each asset once); ``first_attempt`` numbers the first try (``ctx.attempt``);
+        ``target_fence`` is applied in the transaction that completes a run's target."""
         self._pipeline = pipeline
         self._services = services
         self._retry = retry
         self._first_attempt = first_attempt
+        self._target_fence = target_fence
         self._completions: queue.SimpleQueue[Outcome | RunnerDown] = queue.SimpleQueue()
         self._ready: deque[tuple[PartitionRun, str, int]] = deque()
         self._retries: list[tuple[float, int, PartitionRun, str, int]] = []
@@ -184,6 +192,8 @@ class Scheduler:
             ),
             is_target=asset == run.target,
             premarked=attempt == 1 and asset in run.premarked,
+            then_running=self._made_ready_by(run, asset),
+            fence=self._target_fence if asset == run.target else None,
         )
         run.premarked.discard(asset)
         completions = self._completions
@@ -195,6 +205,13 @@ class Scheduler:
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         with contextlib.suppress(Exception):
             runner.tell(Materialize(task, completions))
+
+    def _made_ready_by(self, run: PartitionRun, asset: str) -> tuple[str, ...]:
+        """Dependants waiting on ``asset`` alone: its completion records them running."""
+        if self._first_attempt != 1:
+            return ()
+        waiting = run.waiting
+        return tuple(d for d in self._pipeline.dependants.get(asset, ()) if waiting.get(d) == 1)
 
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | RunnerDown) -> None:
@@ -211,6 +228,7 @@ class Scheduler:
             self._record_failure(task, cause)
             self._finish(run, materialization_error(task, cause))
         elif item.ok:
+            run.premarked.update(task.then_running)
             self._completed(run, task.asset.name, item.value)
         elif item.retry_in is not None:
             due = time.monotonic() + item.retry_in

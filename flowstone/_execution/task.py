@@ -9,6 +9,7 @@ from typing import Any
 
 from flowstone._asset import AssetDef
 from flowstone._retry import Retry
+from flowstone._store.records import CompletionFence
 from flowstone.io import AssetKey, IOManager
 from flowstone.partitions import Partition
 
@@ -30,6 +31,8 @@ class Task:
     dep_io: tuple[tuple[str, IOManager], ...]
     is_target: bool
     premarked: bool = False  # the store already recorded this first attempt as running
+    then_running: tuple[str, ...] = ()  # dependants recorded running with this completion
+    fence: CompletionFence | None = None  # applied in the target's completion transaction
     abandoned: threading.Event = field(default_factory=threading.Event)
 
     @property

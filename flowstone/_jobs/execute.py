@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -60,6 +60,7 @@ def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLog
         bound.error("job.unresolvable", error=str(exc))
         return _acked(env.table.fail(job, env.node_id, str(exc), None), "discarded")
     retry = Retry(**job.options.get("retry", {}))
+    ack = _AckWithTarget(env.table, job, env.node_id)
     try:
         result = run_target(
             pipeline,
@@ -69,6 +70,7 @@ def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLog
             force=bool(job.options.get("force", False)),
             retry=_ONCE,
             first_attempt=job.attempt,
+            target_fence=ack,
         )
     except MaterializationError as exc:
         return _failed(job, env, exc.__cause__ or exc, retry, bound)
@@ -78,7 +80,24 @@ def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLog
         bound.error("job.invalid", error=str(exc))
         return _acked(env.table.fail(job, env.node_id, f"{type(exc).__name__}: {exc}", None), "discarded")
     bound.info("job.completed", run_id=result.run_id)
+    if ack.applied and result.run_id is not None:
+        return "completed"  # acknowledged in the target's completion transaction
     return _acked(env.table.complete(job, env.node_id, result.run_id), "completed")
+
+
+class _AckWithTarget:
+    """Completes the job in the transaction that records its target materialized: the
+    job and its materialization are completed together or not at all, in one commit."""
+
+    def __init__(self, table: JobTable, job: ClaimedJob, node_id: str) -> None:
+        self._table = table
+        self._job = job
+        self._node_id = node_id
+        self.applied = False
+
+    def __call__(self, connection: Any, run_id: str) -> bool:
+        self.applied = self._table.complete_in(connection, self._job, self._node_id, run_id)
+        return self.applied
 
 
 def _failed(

@@ -183,18 +183,25 @@ class JobTable(AdminQueries, UpkeepQueries):
         return states is None or state in states
 
     def _ack(self, job: ClaimedJob, node_id: str, kind: str, doing: str, **params: Any) -> bool:
-        """One fenced UPDATE: applied only if this node still owns this attempt."""
-        state = _ACK_STATES[kind]
+        """One fenced UPDATE in a transaction of its own."""
         with self._store._write(doing) as c:
-            dialect = c.dialect.name
-            if "b_shift" in params:
-                params["b_shift"] = _shift(dialect, params["b_shift"])
-            statement = _ack_statement(dialect, kind, not self._keeps_unique(job, state))
-            fence = {"b_id": job.id, "b_attempt": job.attempt, "b_node": node_id}
-            return bool(c.execute(statement, {**fence, **params}).rowcount)
+            return self._ack_in(c, job, node_id, kind, **params)
+
+    def _ack_in(self, c: Connection, job: ClaimedJob, node_id: str, kind: str, **params: Any) -> bool:
+        """One fenced UPDATE: applied only if this node still owns this attempt."""
+        dialect = c.dialect.name
+        if "b_shift" in params:
+            params["b_shift"] = _shift(dialect, params["b_shift"])
+        statement = _ack_statement(dialect, kind, not self._keeps_unique(job, _ACK_STATES[kind]))
+        fence = {"b_id": job.id, "b_attempt": job.attempt, "b_node": node_id}
+        return bool(c.execute(statement, {**fence, **params}).rowcount)
 
     def complete(self, job: ClaimedJob, node_id: str, run_id: str | None) -> bool:
         return self._ack(job, node_id, "complete", "complete a job in", b_run_id=run_id)
+
+    def complete_in(self, connection: Connection, job: ClaimedJob, node_id: str, run_id: str) -> bool:
+        """``complete`` inside the caller's transaction (the materialization's own)."""
+        return self._ack_in(connection, job, node_id, "complete", b_run_id=run_id)
 
     def fail(self, job: ClaimedJob, node_id: str, error: str, retry_in: float | None) -> bool:
         errors = [*job.errors, {"attempt": job.attempt, "at": datetime.now(UTC).isoformat(), "error": error}]

@@ -70,21 +70,30 @@ class Services:
     pool: RunnerPool
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
-        """Which of ``assets`` are materialized (completed, value stored): a query or two,
-        not one per asset, so that planning a run costs little on a database."""
-        completed = self.store.completed(pipeline.name, partition_key, assets)
-        by_io: dict[int, tuple[IOManager, list[str]]] = {}
-        for asset in completed:
-            io = self.resolve_io(pipeline.get(asset).options.io)
-            home = getattr(io, "owner", io)  # SQL values of one store share a table
-            by_io.setdefault(id(home), (io, []))[1].append(asset)
-        done: set[str] = set()
-        for io, names in by_io.values():
+        """Which of ``assets`` are materialized (completed, value stored) for a partition."""
+        return self.done_assets_many(pipeline, [partition_key], assets).get(partition_key, set())
+
+    def done_assets_many(
+        self, pipeline: Pipeline, partition_keys: Sequence[str], assets: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """Per partition key, which of ``assets`` are materialized: a query or two for all
+        of them, not one per asset and partition, so that planning costs little."""
+        completed = self.store.completed(pipeline.name, partition_keys, assets)
+        by_io: dict[int, tuple[IOManager, list[tuple[str, str]]]] = {}
+        for key, names in completed.items():
+            for asset in names:
+                io = self.resolve_io(pipeline.get(asset).options.io)
+                home = getattr(io, "owner", io)  # SQL values of one store share a table
+                by_io.setdefault(id(home), (io, []))[1].append((asset, key))
+        done: dict[str, set[str]] = {}
+        for io, pairs in by_io.values():
             existing = getattr(io, "existing", None)
             if existing is not None:
-                done |= existing(pipeline.name, partition_key, names)
+                stored = existing(pipeline.name, pairs)
             else:
-                done |= {n for n in names if io.exists(AssetKey(pipeline.name, n, partition_key))}
+                stored = {(a, k) for a, k in pairs if io.exists(AssetKey(pipeline.name, a, k))}
+            for asset, key in stored:
+                done.setdefault(key, set()).add(asset)
         return done
 
     def resolve_io(self, io: IOManager | None) -> IOManager:

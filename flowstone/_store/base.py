@@ -72,8 +72,11 @@ class Store(LineageStore, Protocol):
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         """The most recent record for an asset and partition."""
 
-    def completed(self, pipeline: str, partition_key: str, assets: Sequence[str]) -> set[str]:
-        """Those of ``assets`` whose most recent record for the partition is completed."""
+    def completed(
+        self, pipeline: str, partition_keys: Sequence[str], assets: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """Per partition key, those of ``assets`` whose most recent record is completed
+        (keys with none are left out): one query for a whole window of a backfill."""
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         """Remove the records (and lineage) of an asset and partition; how many."""

@@ -123,13 +123,18 @@ class MemoryStore:
                 self._audit.append(
                     AuditEntry(done.at, "run.finished", done.actor, resource, "finish", details)
                 )
-            self._pipelines[done.pipeline].records[(done.asset, done.partition_key)] = replace(
+            records = self._pipelines[done.pipeline].records
+            records[(done.asset, done.partition_key)] = replace(
                 current,
                 status="completed",
                 attempts=done.attempts,
                 finished_at=done.at,
                 duration_ms=done.duration_ms,
             )
+            for asset in done.then_running:
+                key = (asset, done.partition_key)
+                if (pending := self._running(done.pipeline, *key, done.run_id, ("pending",))) is not None:
+                    records[key] = replace(pending, status="running", attempts=1, started_at=done.at)
             return True
 
     def fail(self, failure: Failure) -> bool:
@@ -165,17 +170,22 @@ class MemoryStore:
             state = self._pipelines.get(pipeline)
             return state.records.get((asset, partition_key)) if state else None
 
-    def completed(self, pipeline: str, partition_key: str, assets: Sequence[str]) -> set[str]:
+    def completed(
+        self, pipeline: str, partition_keys: Sequence[str], assets: Sequence[str]
+    ) -> dict[str, set[str]]:
         with self._lock:
             state = self._pipelines.get(pipeline)
             if state is None:
-                return set()
+                return {}
             records = state.records
-            return {
-                a
-                for a in assets
-                if (r := records.get((a, partition_key))) is not None and r.status == "completed"
-            }
+            found: dict[str, set[str]] = {}
+            for key in partition_keys:
+                done = {
+                    a for a in assets if (r := records.get((a, key))) is not None and r.status == "completed"
+                }
+                if done:
+                    found[key] = done
+            return found
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._lock:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias
 
 from flowstone.partitions import Partition
 
-__all__ = ["AuditEntry", "Completion", "Failure", "MaterializationRecord", "RunStart", "State", "Status"]
+__all__ = [
+    "AuditEntry",
+    "Completion",
+    "CompletionFence",
+    "Failure",
+    "MaterializationRecord",
+    "RunStart",
+    "State",
+    "Status",
+]
 
 State: TypeAlias = Literal["completed", "failed", "running", "pending", "not_found"]
 
@@ -63,9 +72,24 @@ class RunStart:
     running: Sequence[str] = ()  # dispatched at once: recorded running (attempt 1) right away
 
 
+class CompletionFence(Protocol):
+    """A last statement in a completion's transaction (a job's fenced acknowledgement).
+
+    It returns False when the completion must not count (the job is no longer this
+    node's); the whole transaction then rolls back. Only SQL stores apply fences: the
+    memory store has no job layer.
+    """
+
+    def __call__(self, connection: Any, run_id: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Completion:
-    """An attempt succeeded; ``finishes_run`` when the asset is its run's target."""
+    """An attempt succeeded; ``finishes_run`` when the asset is its run's target.
+
+    ``then_running`` are dependants this completion makes ready: they are recorded
+    running (attempt 1) in the same transaction, saving each a transaction of its own.
+    """
 
     pipeline: str
     asset: str
@@ -76,6 +100,8 @@ class Completion:
     duration_ms: float
     finishes_run: bool
     actor: str
+    then_running: Sequence[str] = ()
+    fence: CompletionFence | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

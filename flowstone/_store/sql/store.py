@@ -65,6 +65,11 @@ _MARK_RUNNING = (
         started_at=func.coalesce(M.c.started_at, bindparam("b_at")),
     )
 )
+_PREMARK = (
+    update(M)
+    .where(_WHERE_RECORD, M.c.status == "pending")
+    .values(status="running", attempts=1, started_at=bindparam("b_at"))
+)
 _COMPLETE = (
     update(M)
     .where(_WHERE_RECORD, M.c.status == "running")
@@ -92,14 +97,15 @@ _CLOSE_RUN = (
 )
 _LATEST = select(M).where(_WHERE_KEY).order_by(desc(M.c.id)).limit(1)
 _STATUSES = (
-    select(M.c.asset, M.c.status)
+    select(M.c.partition_key, M.c.asset, M.c.status)
     .where(
         M.c.pipeline == bindparam("b_pipeline"),
-        M.c.partition_key == bindparam("b_key"),
+        M.c.partition_key.in_(bindparam("b_keys", expanding=True)),
         M.c.asset.in_(bindparam("b_assets", expanding=True)),
     )
     .order_by(M.c.id)
 )
+_CHUNK = 500  # bound parameters per IN list
 
 
 class SQLStore(History):
@@ -239,6 +245,8 @@ class SQLStore(History):
                     raise _NotRunningError
                 if joined is not None and payload is not None:
                     joined.write(c, key, payload, done.at)
+                if done.then_running:
+                    c.execute(_PREMARK, [{**params, "b_asset": asset} for asset in done.then_running])
                 if done.finishes_run:
                     self._close_run(
                         c,
@@ -249,6 +257,8 @@ class SQLStore(History):
                         done.actor,
                         f"{done.pipeline}/{done.asset}/{done.partition_key}",
                     )
+                if done.fence is not None and not done.fence(c, done.run_id):
+                    raise _NotRunningError
         except _NotRunningError:
             return False
         return True
@@ -328,18 +338,25 @@ class SQLStore(History):
             row.duration_ms,
         )
 
-    def completed(self, pipeline: str, partition_key: str, assets: Sequence[str]) -> set[str]:
-        latest: dict[str, str] = {}
+    def completed(
+        self, pipeline: str, partition_keys: Sequence[str], assets: Sequence[str]
+    ) -> dict[str, set[str]]:
+        latest: dict[tuple[str, str], str] = {}
         with self._read("read") as c:
-            for start in range(0, len(assets), 500):
-                params = {
-                    "b_pipeline": pipeline,
-                    "b_key": partition_key,
-                    "b_assets": list(assets[start : start + 500]),
-                }
-                for asset, status in c.execute(_STATUSES, params):
-                    latest[asset] = status  # ordered by id: the last one seen is the newest
-        return {asset for asset, status in latest.items() if status == "completed"}
+            for k in range(0, len(partition_keys), _CHUNK):
+                for a in range(0, len(assets), _CHUNK):
+                    params = {
+                        "b_pipeline": pipeline,
+                        "b_keys": list(partition_keys[k : k + _CHUNK]),
+                        "b_assets": list(assets[a : a + _CHUNK]),
+                    }
+                    for key, asset, status in c.execute(_STATUSES, params):
+                        latest[key, asset] = status  # ordered by id: the last seen is the newest
+        found: dict[str, set[str]] = {}
+        for (key, asset), status in latest.items():
+            if status == "completed":
+                found.setdefault(key, set()).add(asset)
+        return found
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._write("delete from") as c:

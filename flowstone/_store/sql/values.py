@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -76,15 +77,23 @@ class SQLValues:
         with self.owner._read("read a value from") as c:
             return c.execute(select(V.c.size).where(*self._where(key))).first() is not None
 
-    def existing(self, pipeline: str, partition_key: str, assets: list[str]) -> set[str]:
-        """Those of ``assets`` with a stored value for the partition, in one query."""
+    def existing(self, pipeline: str, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those (asset, partition key) pairs with a stored value, in a query or a few."""
+        found: set[tuple[str, str]] = set()
         with self.owner._read("read values from") as c:
-            rows = c.execute(
-                select(V.c.asset).where(
-                    V.c.pipeline == pipeline, V.c.partition_key == partition_key, V.c.asset.in_(assets)
+            for start in range(0, len(pairs), 500):
+                chunk = pairs[start : start + 500]
+                rows = c.execute(
+                    _EXISTING,
+                    {
+                        "b_pipeline": pipeline,
+                        "b_assets": sorted({a for a, _ in chunk}),
+                        "b_keys": sorted({k for _, k in chunk}),
+                    },
                 )
-            ).scalars()
-            return set(rows)
+                wanted = set(chunk)
+                found.update(pair for pair in map(tuple, rows) if pair in wanted)
+        return found
 
     def delete(self, key: AssetKey) -> bool:
         with self.owner._write("delete a value from") as c:
@@ -107,6 +116,11 @@ class SQLValues:
         return (V.c.pipeline == key.pipeline, V.c.asset == key.asset, V.c.partition_key == key.partition_key)
 
 
+_EXISTING = select(V.c.asset, V.c.partition_key).where(
+    V.c.pipeline == bindparam("b_pipeline"),
+    V.c.asset.in_(bindparam("b_assets", expanding=True)),
+    V.c.partition_key.in_(bindparam("b_keys", expanding=True)),
+)
 _COLUMNS = ("pipeline", "asset", "partition_key", "format", "data", "data_json", "size", "updated_at")
 
 
