@@ -137,7 +137,7 @@ class TestCollection:
         run_failing()
         wait_for(lambda: collected(node, "failing"), message="pipeline collected")
 
-    @pytest.mark.timeout(150)
+    @pytest.mark.timeout(240)
     def test_ten_thousand_dynamic_pipelines_leave_memory_flat(self, node: fs.Node) -> None:
         def churn(start: int, count: int) -> None:
             for i in range(start, start + count):
