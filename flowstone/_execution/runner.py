@@ -115,7 +115,10 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
     upstream = [(dep, task.partition_key) for dep in asset.deps]
-    if upstream and services.lineage_failure == "fail":
+    # A store that keeps lineage itself writes it with the completion: one transaction,
+    # both or neither. A separate lineage store goes through the lineage actor.
+    inline = services.lineage_store is services.store
+    if upstream and not inline and services.lineage_failure == "fail":
         try:
             _record_lineage(task, services, upstream, wait=True)
         except LineageError as exc:
@@ -132,26 +135,31 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         finishes_run=task.is_target,
         actor=services.node_id,
         then_running=task.then_running,
+        lineage=upstream if inline else (),
         fence=task.fence,
     )
     try:
-        finished = services.store.complete(done, task.io, value)
+        # Values kept in the database are encoded once: for the store, and for dependants
+        # in this run, which decode the same bytes instead of reading them back.
+        encode = getattr(task.io, "encode", None) if hasattr(task.io, "decode") else None
+        payload = encode(value) if encode is not None else None
+        finished = services.store.complete(done, task.io, value, payload)
     except EncodeError as exc:
         where = None if task.partition is None else partitions.describe(task.partition)
         error = exc.with_context(asset=asset.name, partition=where)
         return _failed(task, services, error, bound, retryable=False)
     except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
-    if not finished:  # timed out and recorded as failed meanwhile: the late value is not ours
-        return Outcome(
-            task,
-            ok=False,
-            error=TimeoutError(
-                "finished after its run gave up on it (a timeout), or its job is no longer this "
-                "node's (cancelled, or rescued after a missed heartbeat); the completion was not recorded"
-            ),
+    if not finished:
+        # Timed out (already recorded failed: this changes nothing), or a job that is no
+        # longer this node's: its run and record are closed as failed, not left running.
+        refused = TimeoutError(
+            "finished after its run gave up on it (a timeout), or its job is no longer this "
+            "node's (cancelled, or rescued after a missed heartbeat); the completion was not recorded"
         )
-    if upstream and services.lineage_failure == "log":
+        record_failure(task, services, refused)
+        return Outcome(task, ok=False, error=refused)
+    if upstream and not inline and services.lineage_failure == "log":
         _record_lineage(task, services, upstream, wait=False)
     bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
     if services.events.active:
@@ -160,7 +168,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
                 task.pipeline, asset.name, task.partition, task.run_id, task.attempt, duration_ms
             )
         )
-    return Outcome(task, ok=True, value=value)
+    return Outcome(task, ok=True, value=value, payload=payload)
 
 
 def _load_dependencies(task: Task) -> dict[str, Any]:
@@ -168,6 +176,10 @@ def _load_dependencies(task: Task) -> dict[str, Any]:
     wanted = task.asset.params
     for dep, io in task.dep_io:
         if dep not in wanted:
+            continue
+        payload = task.dep_payloads.get(dep)
+        if payload is not None:
+            kwargs[dep] = io.decode(payload)  # type: ignore[attr-defined]  # SQL values
             continue
         try:
             kwargs[dep] = io.load(AssetKey(task.pipeline, dep, task.partition_key))

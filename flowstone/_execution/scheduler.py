@@ -52,6 +52,9 @@ class PartitionRun:
     timed_out: bool = False
     finished: bool = False
     premarked: set[str] = field(default_factory=set)  # recorded running by start_run
+    # Encoded values for dependants not dispatched yet, and how many of those each awaits.
+    payloads: dict[str, bytes | str] = field(default_factory=dict)
+    consumers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True, eq=False)
@@ -193,6 +196,7 @@ class Scheduler:
             is_target=asset == run.target,
             premarked=attempt == 1 and asset in run.premarked,
             then_running=self._made_ready_by(run, asset),
+            dep_payloads=self._payloads_for(run, definition.deps, attempt),
             fence=self._target_fence if asset == run.target else None,
         )
         run.premarked.discard(asset)
@@ -205,6 +209,22 @@ class Scheduler:
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         with contextlib.suppress(Exception):
             runner.tell(Materialize(task, completions))
+
+    def _payloads_for(self, run: PartitionRun, deps: tuple[str, ...], attempt: int) -> dict[str, bytes | str]:
+        """The encoded values ``deps`` produced in this run; each is dropped once every
+        planned dependant has had it (a retry reads the value back from the store)."""
+        found: dict[str, bytes | str] = {}
+        for dep in deps:
+            payload = run.payloads.get(dep)
+            if payload is None:
+                continue
+            found[dep] = payload
+            if attempt == self._first_attempt:
+                left = run.consumers[dep] - 1
+                run.consumers[dep] = left
+                if left <= 0:
+                    del run.payloads[dep]
+        return found
 
     def _made_ready_by(self, run: PartitionRun, asset: str) -> tuple[str, ...]:
         """Dependants waiting on ``asset`` alone: its completion records them running."""
@@ -229,6 +249,7 @@ class Scheduler:
             self._finish(run, materialization_error(task, cause))
         elif item.ok:
             run.premarked.update(task.then_running)
+            self._keep_payload(run, task.asset.name, item.payload)
             self._completed(run, task.asset.name, item.value)
         elif item.retry_in is not None:
             due = time.monotonic() + item.retry_in
@@ -236,6 +257,14 @@ class Scheduler:
         else:
             assert item.error is not None
             self._finish(run, item.error)
+
+    def _keep_payload(self, run: PartitionRun, asset: str, payload: bytes | str | None) -> None:
+        if payload is None:
+            return
+        consumers = sum(1 for d in self._pipeline.dependants.get(asset, ()) if d in run.waiting)
+        if consumers:
+            run.payloads[asset] = payload
+            run.consumers[asset] = consumers
 
     def _fail_stuck_runs(self) -> None:
         # Cannot happen with a valid plan; if it does, fail loudly rather than block forever.

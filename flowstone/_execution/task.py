@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ class Task:
     is_target: bool
     premarked: bool = False  # the store already recorded this first attempt as running
     then_running: tuple[str, ...] = ()  # dependants recorded running with this completion
+    # Encoded values of dependencies computed earlier in this run: decoded, not re-read.
+    dep_payloads: Mapping[str, bytes | str] = field(default_factory=dict)
     fence: CompletionFence | None = None  # applied in the target's completion transaction
     abandoned: threading.Event = field(default_factory=threading.Event)
 
@@ -49,6 +52,7 @@ class Outcome:
     value: Any = None
     error: BaseException | None = None
     retry_in: float | None = None
+    payload: bytes | str | None = None  # the value as stored in the database, if it was
 
 
 @dataclass(frozen=True, slots=True, eq=False)

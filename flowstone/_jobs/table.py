@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from flowstone._jobs.admin_queries import AdminQueries
@@ -199,6 +212,24 @@ class JobTable(AdminQueries, UpkeepQueries):
     def complete(self, job: ClaimedJob, node_id: str, run_id: str | None) -> bool:
         return self._ack(job, node_id, "complete", "complete a job in", b_run_id=run_id)
 
+    def complete_many(self, batch: Sequence[ClaimedJob], node_id: str) -> set[int]:
+        """Complete several jobs of this node in one transaction (the batch-claim path:
+        ``claim(n)`` then one acknowledgement); the ids whose fence held."""
+        if not batch:
+            return set()
+        done: set[int] = set()
+        with self._store._write("complete jobs in") as c:
+            for clear_unique in (False, True):
+                pairs = [
+                    (job.id, job.attempt)
+                    for job in batch
+                    if (not self._keeps_unique(job, "completed")) == clear_unique
+                ]
+                if pairs:
+                    statement = _complete_many_statement(c.dialect.name, clear_unique)
+                    done.update(c.execute(statement, {"b_pairs": pairs, "b_node": node_id}).scalars())
+        return done
+
     def complete_in(self, connection: Connection, job: ClaimedJob, node_id: str, run_id: str) -> bool:
         """``complete`` inside the caller's transaction (the materialization's own)."""
         return self._ack_in(connection, job, node_id, "complete", b_run_id=run_id)
@@ -274,6 +305,23 @@ def _claim_statement(dialect: str) -> Any:
             J.c.max_attempts,
             J.c.errors,
         )
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _complete_many_statement(dialect: str, clear_unique: bool) -> Any:
+    values: dict[str, Any] = {"state": "completed", "completed_at": _db_now(dialect)}
+    if clear_unique:
+        values["unique_key"] = None
+    return (
+        update(J)
+        .where(
+            tuple_(J.c.id, J.c.attempt).in_(bindparam("b_pairs", expanding=True)),
+            J.c.state == "executing",
+            J.c.attempted_by == bindparam("b_node"),
+        )
+        .values(**values)
+        .returning(J.c.id)
     )
 
 

@@ -55,8 +55,12 @@ class Store(LineageStore, Protocol):
     ) -> None:
         """Record that an attempt started."""
 
-    def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
+    def complete(
+        self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
+    ) -> bool:
         """Store ``value`` with ``io`` and mark the record completed.
+
+        ``encoded`` is ``value`` already encoded by ``io`` (values kept in the database).
 
         False (and nothing marked) if the record was no longer running: its run gave up
         on it. Raises ``EncodeError`` before writing anything if the value cannot be

@@ -108,7 +108,9 @@ class MemoryStore:
                 record = MaterializationRecord(pipeline, asset, partition_key, run_id, "running", attempt, at)
             self._put(state, key, record)
 
-    def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
+    def complete(
+        self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
+    ) -> bool:
         with self._lock:
             if self._running(done.pipeline, done.asset, done.partition_key, done.run_id) is None:
                 return False
@@ -123,7 +125,10 @@ class MemoryStore:
                 self._audit.append(
                     AuditEntry(done.at, "run.finished", done.actor, resource, "finish", details)
                 )
-            records = self._pipelines[done.pipeline].records
+            state = self._pipelines[done.pipeline]
+            records = state.records
+            if done.lineage:
+                self._link(state, (done.asset, done.partition_key), done.lineage)
             records[(done.asset, done.partition_key)] = replace(
                 current,
                 status="completed",
@@ -219,12 +224,13 @@ class MemoryStore:
         self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
     ) -> None:
         with self._lock:
-            state = self._state(pipeline)
-            key = (asset, partition_key)
-            self._forget_lineage(state, key, keep_downstream=True)
-            state.upstream[key] = tuple(upstream)
-            for parent in upstream:
-                state.downstream.setdefault(parent, set()).add(key)
+            self._link(self._state(pipeline), (asset, partition_key), upstream)
+
+    def _link(self, state: _PipelineRecords, key: Key, upstream: Sequence[tuple[str, str]]) -> None:
+        self._forget_lineage(state, key, keep_downstream=True)
+        state.upstream[key] = tuple(upstream)
+        for parent in upstream:
+            state.downstream.setdefault(parent, set()).add(key)
 
     def record_lineage_many(self, records: Sequence[LineageRecord]) -> None:
         for pipeline, run_id, asset, partition_key, upstream in records:

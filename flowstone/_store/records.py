@@ -89,6 +89,8 @@ class Completion:
 
     ``then_running`` are dependants this completion makes ready: they are recorded
     running (attempt 1) in the same transaction, saving each a transaction of its own.
+    ``lineage`` are the upstream (asset, partition key) values it was computed from, when
+    the store records lineage itself: written with the completion, both or neither.
     """
 
     pipeline: str
@@ -101,6 +103,7 @@ class Completion:
     finishes_run: bool
     actor: str
     then_running: Sequence[str] = ()
+    lineage: Sequence[tuple[str, str]] = ()
     fence: CompletionFence | None = None
 
 

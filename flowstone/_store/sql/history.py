@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, desc, insert, select
+from sqlalchemy import Connection, bindparam, delete, desc, insert, select
 
 from flowstone._store.records import AuditEntry
 from flowstone._store.sql.schema import audit_log, lineage
 
-__all__ = ["History", "LineageRecord", "audit_row"]
+__all__ = ["History", "LineageRecord", "audit_row", "link"]
 
 #: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
 LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
@@ -36,6 +36,30 @@ def audit_row(
         "action": action,
         "details": json.dumps(details, default=str, sort_keys=True),
     }
+
+
+def link(
+    c: Connection, pipeline: str, run_id: str, asset: str, key: str, upstream: Sequence[tuple[str, str]]
+) -> None:
+    """Replace one materialization's lineage inside the caller's transaction."""
+    edges = [
+        {
+            "pipeline": pipeline,
+            "run_id": run_id,
+            "asset": asset,
+            "partition_key": key,
+            "upstream_asset": ua,
+            "upstream_partition_key": uk,
+        }
+        for ua, uk in upstream
+    ]
+    _replace_edges(c, [{"b_pipeline": pipeline, "b_asset": asset, "b_key": key}], edges)
+
+
+def _replace_edges(c: Connection, keys: list[dict[str, str]], edges: list[dict[str, str]]) -> None:
+    c.execute(_DELETE_LINEAGE, keys)
+    if edges:
+        c.execute(_INSERT_LINEAGE, edges)
 
 
 class History:
@@ -95,11 +119,9 @@ class History:
             for ua, uk in upstream
         ]
         with self._write("record lineage in") as c:
-            c.execute(
-                _DELETE_LINEAGE, [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, _, a, k, _ in records]
+            _replace_edges(
+                c, [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, _, a, k, _ in records], edges
             )
-            if edges:
-                c.execute(_INSERT_LINEAGE, edges)
 
     def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
         with self._read("read lineage from") as c:

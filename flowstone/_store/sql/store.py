@@ -26,7 +26,7 @@ from flowstone._store.sql.engine import (
     translate,
     unavailable,
 )
-from flowstone._store.sql.history import History, audit_row, aware
+from flowstone._store.sql.history import History, audit_row, aware, link
 from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
 from flowstone._store.sql.values import SQLValues
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
@@ -227,10 +227,12 @@ class SQLStore(History):
                     },
                 )
 
-    def complete(self, done: Completion, io: IOManager, value: Any) -> bool:
+    def complete(
+        self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
+    ) -> bool:
         key = AssetKey(done.pipeline, done.asset, done.partition_key)
         joined = io if isinstance(io, SQLValues) and io.owner is self else None
-        payload = joined.encode(value) if joined is not None else None
+        payload = None if joined is None else encoded if encoded is not None else joined.encode(value)
         if joined is None:
             io.store(key, value)
         params = {
@@ -245,6 +247,8 @@ class SQLStore(History):
                     raise _NotRunningError
                 if joined is not None and payload is not None:
                     joined.write(c, key, payload, done.at)
+                if done.lineage:
+                    link(c, done.pipeline, done.run_id, done.asset, done.partition_key, done.lineage)
                 if done.then_running:
                     c.execute(_PREMARK, [{**params, "b_asset": asset} for asset in done.then_running])
                 if done.finishes_run:

@@ -44,6 +44,12 @@ class SQLValues:
             return codec.encode_json(value, max_bytes=self.max_value_bytes)
         return codec.encode(value, max_bytes=self.max_value_bytes)
 
+    def decode(self, payload: bytes | str) -> Any:
+        """A value from what ``encode`` made: a copy, as ``load`` would return."""
+        if isinstance(payload, str):
+            return codec.decode_json(payload)
+        return codec.decode(payload)
+
     def write(self, connection: Connection, key: AssetKey, payload: bytes | str, at: datetime) -> None:
         """Upsert an encoded value inside the caller's transaction."""
         row = {
@@ -69,9 +75,7 @@ class SQLValues:
             row = c.execute(select(V.c.format, V.c.data, V.c.data_json).where(*self._where(key))).first()
         if row is None:
             raise KeyError(key)
-        if row.format == "json":
-            return codec.decode_json(row.data_json)
-        return codec.decode(bytes(row.data))
+        return self.decode(row.data_json if row.format == "json" else bytes(row.data))
 
     def exists(self, key: AssetKey) -> bool:
         with self.owner._read("read a value from") as c:

@@ -1,0 +1,79 @@
+"""The batch-claim path, and a job's acknowledgement sharing its materialization's transaction."""
+
+from __future__ import annotations
+
+import threading
+
+from job_pipelines import Probe, pipeline
+from job_support import StartNode
+
+import flowstone as fs
+from supervisors.testing import wait_for
+
+
+class TestCompleteMany:
+    def test_a_claimed_batch_is_completed_in_one_acknowledgement(self, start_node: StartNode) -> None:
+        node = start_node()
+        handles = [node.submit(pipeline, "value", partition=f"p{i}") for i in range(5)]
+        claimed = node.jobs.table.claim("assets", node.id, 10)
+        assert len(claimed) == 5
+        assert node.jobs.table.complete_many(claimed, node.id) == {job.id for job in claimed}
+        assert [h.status().state for h in handles] == ["completed"] * 5
+
+    def test_only_jobs_still_owned_by_this_node_and_attempt_are_completed(
+        self, start_node: StartNode
+    ) -> None:
+        node = start_node()
+        mine = node.submit(pipeline, "value", partition="mine")
+        theirs = node.submit(pipeline, "value", partition="theirs")
+        cancelled = node.submit(pipeline, "value", partition="cancelled")
+        [a] = node.jobs.table.claim("assets", node.id, 1)
+        [b] = node.jobs.table.claim("assets", "other-node", 1)
+        [c] = node.jobs.table.claim("assets", node.id, 1)
+        assert (a.id, b.id, c.id) == (mine.id, theirs.id, cancelled.id)
+        node.jobs.cancel(c.id)
+        impostor = type(b)(*[getattr(b, f) for f in b.__slots__])  # the other node's claim, as ours
+        assert node.jobs.table.complete_many([a, impostor, c], node.id) == {a.id}
+        states = (mine.status().state, theirs.status().state, cancelled.status().state)
+        assert states == ("completed", "executing", "cancelled")
+
+    def test_an_empty_batch_touches_nothing(self, start_node: StartNode) -> None:
+        assert start_node().jobs.table.complete_many([], "any") == set()
+
+
+class TestAckWithTheMaterialization:
+    def test_a_completed_job_and_its_materialization_share_one_run(self, start_node: StartNode) -> None:
+        node = start_node(queues={"assets": 1})
+        handle = node.submit(pipeline, "value", partition="shared")
+        assert handle.wait(30) == pipeline_value(node, "shared")
+        info = node.jobs.get(handle.id)
+        status = node.status(pipeline, "value", "shared")
+        assert (info.state, status.state) == ("completed", "completed")
+
+    def test_a_job_cancelled_while_it_runs_leaves_no_completed_materialization(
+        self, start_node: StartNode, probe: Probe
+    ) -> None:
+        node = start_node(queues={"assets": 1})
+        entered = threading.Event()
+
+        def hold(ctx: fs.Context, nth: int) -> None:
+            entered.set()
+            probe.block(ctx, nth)
+
+        probe.hooks["value"] = hold
+        handle = node.submit(pipeline, "value", partition="cut")
+        assert entered.wait(30), "the job did not start"
+        node.jobs.cancel(handle.id)
+        probe.gate.set()
+        status = wait_for(
+            lambda: (s := node.status(pipeline, "value", "cut")).state == "failed" and s,
+            timeout=30,
+            message="the refused completion recorded as failed",
+        )
+        assert "no longer this node's" in (status.error or "")
+        assert node.jobs.get(handle.id).state == "cancelled"
+        assert not node.exists(pipeline, "value", "cut")
+
+
+def pipeline_value(node: fs.Node, partition: str) -> object:
+    return node.get(pipeline, "value", partition)
