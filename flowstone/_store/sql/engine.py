@@ -58,19 +58,26 @@ def unavailable(url: str, exc: BaseException, doing: str) -> StoreUnavailableErr
 
 @dataclass(frozen=True, slots=True)
 class Engines:
-    """A read engine and a write engine (the same one except on SQLite)."""
+    """A read engine and a write engine: two engines on one file on SQLite; on PostgreSQL
+    one pool, with reads in autocommit mode.
+
+    ``single`` runs one self-contained statement: on PostgreSQL in autocommit mode, which
+    spares the ``BEGIN`` and ``COMMIT`` round trips (a statement is atomic on its own);
+    on SQLite it is the write engine.
+    """
 
     read: Engine
     write: Engine
+    single: Engine
+    owned: tuple[Engine, ...]  # the engines that own a pool
 
     @property
     def dialect(self) -> str:
         return self.write.dialect.name
 
     def dispose(self) -> None:
-        self.read.dispose()
-        if self.write is not self.read:
-            self.write.dispose()
+        for engine in self.owned:
+            engine.dispose()
 
 
 def _sqlite_engine(url: URL, begin: str) -> Engine:
@@ -129,7 +136,8 @@ def create_engines(url: str) -> Engines:
                 "use database_url=None for an in-memory node, or a file: sqlite:///path/flowstone.db"
             )
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return Engines(_sqlite_engine(parsed, "BEGIN"), _sqlite_engine(parsed, "BEGIN IMMEDIATE"))
+        read, write = _sqlite_engine(parsed, "BEGIN"), _sqlite_engine(parsed, "BEGIN IMMEDIATE")
+        return Engines(read, write, write, (read, write))
     try:
         engine = create_engine(parsed, pool_size=10, max_overflow=20)
     except (NoSuchModuleError, ImportError) as exc:
@@ -138,7 +146,8 @@ def create_engines(url: str) -> Engines:
             "and use a postgresql+psycopg:// URL"
         ) from exc
     _ping_idle_connections(engine)
-    return Engines(engine, engine)
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return Engines(autocommit, engine, autocommit, (engine,))
 
 
 def _ping_idle_connections(engine: Engine) -> None:

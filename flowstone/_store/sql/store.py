@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, desc, func, insert, select, text, update
 
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
-from flowstone._store.sql import migrate
+from flowstone._store.sql import fused, migrate
 from flowstone._store.sql.engine import (
     Engines,
     create_engines,
@@ -161,48 +161,50 @@ class SQLStore(History):
     def _read(self, doing: str) -> Any:
         return _Transaction(self, self.engines.read, doing)
 
+    def _single(self, doing: str) -> Any:
+        """For one self-contained write statement (see ``Engines.single``)."""
+        return _Transaction(self, self.engines.single, doing)
+
     # --- runs and materializations -------------------------------------------------
     def start_run(self, run: RunStart) -> None:
         running = set(run.running)
+        run_row = {
+            "run_id": run.run_id,
+            "pipeline": run.pipeline,
+            "asset": run.asset,
+            "partition_key": run.partition_key,
+            "status": "running",
+            "options": json.dumps(dict(run.options), default=str, sort_keys=True),
+            "started_at": run.at,
+        }
+        records = [
+            {
+                "pipeline": run.pipeline,
+                "asset": a,
+                "partition_key": run.partition_key,
+                "run_id": run.run_id,
+                "status": "running" if a in running else "pending",
+                "attempts": 1 if a in running else 0,
+                "started_at": run.at if a in running else None,
+            }
+            for a in run.plan
+        ]
+        audit = audit_row(
+            run.at,
+            "run.started",
+            run.actor,
+            f"{run.pipeline}/{run.asset}/{run.partition_key}",
+            "start",
+            {"run_id": run.run_id, "plan": list(run.plan), **run.options},
+        )
+        if self.engines.dialect == "postgresql" and len(records) == 1:
+            with self._single("record a run in") as c:
+                fused.start_single(c, run_row, records[0], audit)
+            return
         with self._write("record a run in") as c:
-            c.execute(
-                _INSERT_RUN,
-                {
-                    "run_id": run.run_id,
-                    "pipeline": run.pipeline,
-                    "asset": run.asset,
-                    "partition_key": run.partition_key,
-                    "status": "running",
-                    "options": json.dumps(dict(run.options), default=str, sort_keys=True),
-                    "started_at": run.at,
-                },
-            )
-            c.execute(
-                _INSERT_MATERIALIZATION,
-                [
-                    {
-                        "pipeline": run.pipeline,
-                        "asset": a,
-                        "partition_key": run.partition_key,
-                        "run_id": run.run_id,
-                        "status": "running" if a in running else "pending",
-                        "attempts": 1 if a in running else 0,
-                        "started_at": run.at if a in running else None,
-                    }
-                    for a in run.plan
-                ],
-            )
-            c.execute(
-                _INSERT_AUDIT,
-                audit_row(
-                    run.at,
-                    "run.started",
-                    run.actor,
-                    f"{run.pipeline}/{run.asset}/{run.partition_key}",
-                    "start",
-                    {"run_id": run.run_id, "plan": list(run.plan), **run.options},
-                ),
-            )
+            c.execute(_INSERT_RUN, run_row)
+            c.execute(_INSERT_MATERIALIZATION, records)
+            c.execute(_INSERT_AUDIT, audit)
 
     @staticmethod
     def _key(pipeline: str, asset: str, partition_key: str, run_id: str) -> dict[str, Any]:
@@ -241,31 +243,51 @@ class SQLStore(History):
             "b_at": done.at,
             "b_duration": done.duration_ms,
         }
+        resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
+        alone = not (done.lineage or done.then_running or done.fence)
         try:
+            if self.engines.dialect == "postgresql":
+                stored = None if joined is None or payload is None else joined.row(key, payload, done.at)
+                audit = None
+                if done.finishes_run:
+                    details = {"run_id": done.run_id, "error": None}
+                    audit = audit_row(done.at, "run.finished", done.actor, resource, "finish", details)
+                if alone:  # one self-contained statement: no transaction around it
+                    with self._single("record a materialization in") as c:
+                        return fused.complete(c, params, stored, audit)
             with self._write("record a materialization in") as c:
-                if not c.execute(_COMPLETE, params).rowcount:
-                    raise _NotRunningError
-                if joined is not None and payload is not None:
-                    joined.write(c, key, payload, done.at)
+                if self.engines.dialect == "postgresql":
+                    if not fused.complete(c, params, stored, audit):
+                        raise _NotRunningError
+                else:
+                    self._complete_plainly(c, done, params, resource, joined, key, payload)
                 if done.lineage:
                     link(c, done.pipeline, done.run_id, done.asset, done.partition_key, done.lineage)
                 if done.then_running:
                     c.execute(_PREMARK, [{**params, "b_asset": asset} for asset in done.then_running])
-                if done.finishes_run:
-                    self._close_run(
-                        c,
-                        done.run_id,
-                        "completed",
-                        done.at,
-                        None,
-                        done.actor,
-                        f"{done.pipeline}/{done.asset}/{done.partition_key}",
-                    )
                 if done.fence is not None and not done.fence(c, done.run_id):
                     raise _NotRunningError
         except _NotRunningError:
             return False
         return True
+
+    def _complete_plainly(
+        self,
+        c: Connection,
+        done: Completion,
+        params: dict[str, Any],
+        resource: str,
+        joined: SQLValues | None,
+        key: AssetKey,
+        payload: bytes | str | None,
+    ) -> None:
+        """The statements that ``fused.complete`` runs as one, one by one (SQLite)."""
+        if not c.execute(_COMPLETE, params).rowcount:
+            raise _NotRunningError
+        if joined is not None and payload is not None:
+            joined.write(c, key, payload, done.at)
+        if done.finishes_run:
+            self._close_run(c, done.run_id, "completed", done.at, None, done.actor, resource)
 
     def fail(self, failure: Failure) -> bool:
         params = {

@@ -52,7 +52,11 @@ class SQLValues:
 
     def write(self, connection: Connection, key: AssetKey, payload: bytes | str, at: datetime) -> None:
         """Upsert an encoded value inside the caller's transaction."""
-        row = {
+        connection.execute(_upsert(connection.dialect.name), self.row(key, payload, at))
+
+    def row(self, key: AssetKey, payload: bytes | str, at: datetime) -> dict[str, Any]:
+        """The values row for an encoded value."""
+        return {
             "pipeline": key.pipeline,
             "asset": key.asset,
             "partition_key": key.partition_key,
@@ -62,7 +66,6 @@ class SQLValues:
             "size": len(payload),
             "updated_at": at,
         }
-        connection.execute(_upsert(connection.dialect.name), row)
 
     # --- IOManager -----------------------------------------------------------------
     def store(self, key: AssetKey, value: Any) -> None:
