@@ -58,19 +58,23 @@ def run_target(
     retry: Retry | None = None,
     first_attempt: int = 1,
     target_fence: CompletionFence | None = None,
+    target_done: bool | None = None,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure."""
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
     definition.check_partition(pipeline.name, partition)
-    plan = plan_run(
-        pipeline,
-        asset,
-        partition,
-        force=force,
-        with_deps=with_deps,
-        is_done=services.done_assets(pipeline, key, pipeline.closure(asset)).__contains__,
-    )
+    if target_done is False and not definition.deps:
+        plan = [asset]  # known not done (a job's claim looked), and nothing else to plan
+    else:
+        plan = plan_run(
+            pipeline,
+            asset,
+            partition,
+            force=force,
+            with_deps=with_deps,
+            is_done=services.done_assets(pipeline, key, pipeline.closure(asset)).__contains__,
+        )
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -71,6 +71,7 @@ def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLog
             retry=_ONCE,
             first_attempt=job.attempt,
             target_fence=ack,
+            target_done=job.target_done,
         )
     except MaterializationError as exc:
         return _failed(job, env, exc.__cause__ or exc, retry, bound)

@@ -38,7 +38,7 @@ from flowstone._jobs.admin_queries import AdminQueries
 from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
-from flowstone._store.sql.schema import jobs, leases
+from flowstone._store.sql.schema import jobs, leases, materializations
 
 __all__ = ["NOTIFY_CHANNEL", "ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
 
@@ -75,6 +75,9 @@ class ClaimedJob:
     attempt: int
     max_attempts: int
     errors: list[dict[str, Any]]
+    # Whether the asset's latest record for the partition was completed when claimed
+    # (PostgreSQL; None where not looked up): spares a no-dependency job its planning read.
+    target_done: bool | None = None
 
 
 def unique_key(job: NewJob, now: float) -> str | None:
@@ -169,7 +172,7 @@ class JobTable(AdminQueries, UpkeepQueries):
         """Take up to ``limit`` due jobs of ``queue`` for ``node_id``, best first."""
         if limit <= 0:
             return []
-        with self._store._write("claim jobs in") as c:
+        with self._store._single("claim jobs in") as c:  # one statement: atomic on its own
             params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
             rows = c.execute(_claim_statement(c.dialect.name), params).all()
         claimed = [
@@ -184,6 +187,7 @@ class JobTable(AdminQueries, UpkeepQueries):
                 r.attempt,
                 r.max_attempts,
                 json.loads(r.errors),
+                getattr(r, "target_done", None),
             )
             for r in rows
         ]
@@ -196,8 +200,8 @@ class JobTable(AdminQueries, UpkeepQueries):
         return states is None or state in states
 
     def _ack(self, job: ClaimedJob, node_id: str, kind: str, doing: str, **params: Any) -> bool:
-        """One fenced UPDATE in a transaction of its own."""
-        with self._store._write(doing) as c:
+        """One fenced UPDATE, on its own."""
+        with self._store._single(doing) as c:
             return self._ack_in(c, job, node_id, kind, **params)
 
     def _ack_in(self, c: Connection, job: ClaimedJob, node_id: str, kind: str, **params: Any) -> bool:
@@ -304,8 +308,22 @@ def _claim_statement(dialect: str) -> Any:
             J.c.attempt,
             J.c.max_attempts,
             J.c.errors,
+            *([_target_done()] if dialect == "postgresql" else []),
         )
     )
+
+
+def _target_done() -> ColumnElement[Any]:
+    m = materializations
+    latest = (
+        select(m.c.status)
+        .where(m.c.pipeline == J.c.pipeline, m.c.asset == J.c.asset, m.c.partition_key == J.c.partition_key)
+        .order_by(m.c.id.desc())
+        .limit(1)
+        .correlate(J)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest == "completed", False).label("target_done")
 
 
 @functools.lru_cache(maxsize=4)

@@ -77,3 +77,30 @@ class TestAckWithTheMaterialization:
 
 def pipeline_value(node: fs.Node, partition: str) -> object:
     return node.get(pipeline, "value", partition)
+
+
+class TestTheClaimLooksAtTheTarget:
+    def test_a_job_for_a_materialized_asset_reuses_it_and_a_new_one_runs(
+        self, start_node: StartNode, probe: Probe
+    ) -> None:
+        node = start_node(queues={"assets": 1})
+        assert node.run(pipeline, "value", partition="kept") == "value:kept"
+        reused = node.submit(pipeline, "value", partition="kept")
+        fresh = node.submit(pipeline, "value", partition="new")
+        assert (reused.wait(30), fresh.wait(30)) == ("value:kept", "value:new")
+        assert len(probe.of("value", "kept")) == 1  # the job found it done and did not run it
+        assert len(probe.of("value", "new")) == 1
+
+    def test_a_claim_on_postgresql_reports_whether_the_target_is_done(
+        self, start_node: StartNode, database_url: str
+    ) -> None:
+        node = start_node()
+        node.run(pipeline, "value", partition="done")
+        node.submit(pipeline, "value", partition="done")
+        node.submit(pipeline, "value", partition="todo")
+        claimed = {job.partition_key: job.target_done for job in node.jobs.table.claim("assets", node.id, 2)}
+        done, todo = fs.partitions.serialize("done"), fs.partitions.serialize("todo")
+        expected = (
+            {done: True, todo: False} if database_url.startswith("postgresql") else {done: None, todo: None}
+        )
+        assert claimed == expected
