@@ -38,7 +38,7 @@ from flowstone._jobs.admin_queries import AdminQueries
 from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
-from flowstone._store.sql.schema import jobs, leases, materializations
+from flowstone._store.sql.schema import CLAIMABLE, jobs, leases, materializations
 
 __all__ = ["NOTIFY_CHANNEL", "ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
 
@@ -279,7 +279,7 @@ def _claim_statement(dialect: str) -> Any:
         select(J.c.id)
         .where(
             J.c.queue == bindparam("b_queue"),
-            J.c.state.in_(("available", "scheduled", "retryable")),
+            CLAIMABLE,  # literally the partial index's predicate, so the planner uses it
             J.c.scheduled_at <= now,
             J.c.attempt < J.c.max_attempts,
             # A queue paused cluster-wide (flowstone jobs pause) is never claimed.

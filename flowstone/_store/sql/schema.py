@@ -19,9 +19,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
+    "CLAIMABLE",
     "audit_log",
     "jobs",
     "leases",
@@ -122,6 +124,9 @@ audit_log = Table(
     Index("ix_flowstone_audit_log_at", "at"),
 )
 
+#: The job states a claim takes from (as SQL, to match the partial index's predicate).
+CLAIMABLE = text("state IN ('available', 'scheduled', 'retryable')")
+
 jobs = Table(
     "flowstone_jobs",
     metadata,
@@ -148,7 +153,16 @@ jobs = Table(
     Column("cancelled_at", Timestamp),
     Column("run_id", String(64)),
     UniqueConstraint("unique_key", name="uq_flowstone_jobs_unique_key"),
-    Index("ix_flowstone_jobs_fetch", "queue", "state", "priority", "scheduled_at", "id"),
+    # The claimable rows only, in claim order: a claim stops at the first due job.
+    Index(
+        "ix_flowstone_jobs_due",
+        "queue",
+        "priority",
+        "scheduled_at",
+        "id",
+        postgresql_where=CLAIMABLE,
+        sqlite_where=CLAIMABLE,
+    ),
     Index("ix_flowstone_jobs_owner", "state", "attempted_by"),
 )
 

@@ -8,6 +8,7 @@ from job_pipelines import Probe, pipeline
 from job_support import StartNode
 
 import flowstone as fs
+from flowstone._jobs.table import _claim_statement
 from supervisors.testing import wait_for
 
 
@@ -104,3 +105,17 @@ class TestTheClaimLooksAtTheTarget:
             {done: True, todo: False} if database_url.startswith("postgresql") else {done: None, todo: None}
         )
         assert claimed == expected
+
+
+class TestTheClaimUsesThePartialIndex:
+    def test_the_claim_reads_the_due_index_not_the_whole_table(self, postgres_database: str) -> None:
+        with fs.start(database_url=postgres_database) as node:
+            engine = node._store.engines.write  # type: ignore[attr-defined]
+            with engine.connect() as c:
+                statement = _claim_statement("postgresql").compile(dialect=c.dialect)
+                params = {**statement.params, "b_queue": "assets", "b_pause": "pause:assets"}
+                params |= {"b_limit": 1, "b_node": "n"}
+                c.exec_driver_sql("SET enable_seqscan = off")  # only a usable index can avoid it
+                plan = "\n".join(r[0] for r in c.exec_driver_sql(f"EXPLAIN {statement}", params))
+                c.rollback()
+        assert "ix_flowstone_jobs_due" in plan, plan
