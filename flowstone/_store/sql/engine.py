@@ -99,7 +99,12 @@ def _sqlite_engine(url: URL, begin: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        # On the driver's connection directly: through SQLAlchemy's execute machinery a
+        # BEGIN cost as much Python as a statement, once per transaction.
+        try:
+            connection.connection.dbapi_connection.execute(begin)
+        except sqlite3.Error as exc:
+            raise OperationalError(begin, None, exc) from exc
 
     return engine
 
