@@ -175,13 +175,23 @@ class TestLineage:
                 (r.asset, r.partition, r.depth) for r in down
             ]
 
-        # Lineage is written after the value, by the lineage actor: wait for the last edge.
-        wait_for(lambda: len(edges()[0]) == 2, timeout=5.0, message="lineage of report")
-        upstream, downstream = edges()
+        upstream, downstream = edges()  # written with each completion: there when run returns
         assert upstream == [("cleaned", "eu", 1), ("raw", "eu", 2)]
         assert downstream == [("cleaned", "eu", 1), ("report", "eu", 2)]
         assert [r.asset for r in node.lineage.upstream(pipeline, "report", "eu", depth=1)] == ["cleaned"]
         assert node.lineage.upstream(pipeline, "report", "us") == []
+
+    def test_the_store_writes_lineage_with_the_completion_not_the_lineage_actor(self, node: fs.Node) -> None:
+        pipeline, _ = chain("lineage-with-completion")
+        root = node._root  # type: ignore[attr-defined]
+        root.terminate_child("lineage")  # nothing else could record the edges now
+        try:
+            node.run(pipeline, "report", partition="eu")
+        finally:
+            root.restart_child("lineage")  # lineage queries go through it
+        upstream = [(r.asset, r.depth) for r in node.lineage.upstream(pipeline, "report", "eu")]
+        assert upstream == [("cleaned", 1), ("raw", 2)]
+        assert node.lineage.failures() == []
 
     def test_invalidate_forgets_the_lineage_of_the_value(self, node: fs.Node) -> None:
         pipeline, _ = chain()
