@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, desc, func, insert, select, text, update
+from sqlalchemy import Connection, delete, text, update
 
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
-from flowstone._store.sql import fused, migrate
+from flowstone._store.sql import fused, migrate, statements
 from flowstone._store.sql.engine import (
     Engines,
     create_engines,
@@ -27,7 +27,7 @@ from flowstone._store.sql.engine import (
     unavailable,
 )
 from flowstone._store.sql.history import History, audit_row, aware, link
-from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
+from flowstone._store.sql.schema import lineage, materializations
 from flowstone._store.sql.values import SQLValues
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
 from flowstone.errors import StoreUnavailableError
@@ -43,69 +43,6 @@ M = materializations
 
 class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
-
-
-# Statements built once with bound parameters: building a SQLAlchemy construct costs more
-# than executing its cached compiled form, and these run for every materialization.
-_WHERE_KEY = and_(
-    M.c.pipeline == bindparam("b_pipeline"),
-    M.c.asset == bindparam("b_asset"),
-    M.c.partition_key == bindparam("b_key"),
-)
-_WHERE_RECORD = and_(_WHERE_KEY, M.c.run_id == bindparam("b_run"))
-_INSERT_RUN = insert(runs)
-_INSERT_MATERIALIZATION = insert(M)
-_INSERT_AUDIT = insert(audit_log)
-_MARK_RUNNING = (
-    update(M)
-    .where(_WHERE_RECORD, M.c.status.in_(("pending", "running")))
-    .values(
-        status="running",
-        attempts=bindparam("b_attempt"),
-        started_at=func.coalesce(M.c.started_at, bindparam("b_at")),
-    )
-)
-_PREMARK = (
-    update(M)
-    .where(_WHERE_RECORD, M.c.status == "pending")
-    .values(status="running", attempts=1, started_at=bindparam("b_at"))
-)
-_COMPLETE = (
-    update(M)
-    .where(_WHERE_RECORD, M.c.status == "running")
-    .values(
-        status="completed",
-        attempts=bindparam("b_attempt"),
-        finished_at=bindparam("b_at"),
-        duration_ms=bindparam("b_duration"),
-    )
-)
-_FAIL = (
-    update(M)
-    .where(_WHERE_RECORD, M.c.status.in_(("pending", "running")))
-    .values(
-        status="failed",
-        attempts=bindparam("b_attempt"),
-        finished_at=bindparam("b_at"),
-        error=bindparam("b_error"),
-    )
-)
-_CLOSE_RUN = (
-    update(runs)
-    .where(runs.c.run_id == bindparam("b_run"), runs.c.status == "running")
-    .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
-)
-_LATEST = select(M).where(_WHERE_KEY).order_by(desc(M.c.id)).limit(1)
-_STATUSES = (
-    select(M.c.partition_key, M.c.asset, M.c.status)
-    .where(
-        M.c.pipeline == bindparam("b_pipeline"),
-        M.c.partition_key.in_(bindparam("b_keys", expanding=True)),
-        M.c.asset.in_(bindparam("b_assets", expanding=True)),
-    )
-    .order_by(M.c.id)
-)
-_CHUNK = 500  # bound parameters per IN list
 
 
 class SQLStore(History):
@@ -202,9 +139,9 @@ class SQLStore(History):
                 fused.start_single(c, run_row, records[0], audit)
             return
         with self._write("record a run in") as c:
-            c.execute(_INSERT_RUN, run_row)
-            c.execute(_INSERT_MATERIALIZATION, records)
-            c.execute(_INSERT_AUDIT, audit)
+            c.execute(statements.INSERT_RUN, run_row)
+            c.execute(statements.INSERT_MATERIALIZATION, records)
+            c.execute(statements.INSERT_AUDIT, audit)
 
     @staticmethod
     def _key(pipeline: str, asset: str, partition_key: str, run_id: str) -> dict[str, Any]:
@@ -215,9 +152,9 @@ class SQLStore(History):
     ) -> None:
         with self._write("record an attempt in") as c:
             params = {**self._key(pipeline, asset, partition_key, run_id), "b_attempt": attempt, "b_at": at}
-            if not c.execute(_MARK_RUNNING, params).rowcount:
+            if not c.execute(statements.MARK_RUNNING, params).rowcount:
                 c.execute(
-                    _INSERT_MATERIALIZATION,
+                    statements.INSERT_MATERIALIZATION,
                     {
                         "pipeline": pipeline,
                         "asset": asset,
@@ -264,7 +201,9 @@ class SQLStore(History):
                 if done.lineage:
                     link(c, done.pipeline, done.run_id, done.asset, done.partition_key, done.lineage)
                 if done.then_running:
-                    c.execute(_PREMARK, [{**params, "b_asset": asset} for asset in done.then_running])
+                    c.execute(
+                        statements.PREMARK, [{**params, "b_asset": asset} for asset in done.then_running]
+                    )
                 if done.fence is not None and not done.fence(c, done.run_id):
                     raise _NotRunningError
         except _NotRunningError:
@@ -282,7 +221,7 @@ class SQLStore(History):
         payload: bytes | str | None,
     ) -> None:
         """The statements that ``fused.complete`` runs as one, one by one (SQLite)."""
-        if not c.execute(_COMPLETE, params).rowcount:
+        if not c.execute(statements.COMPLETE, params).rowcount:
             raise _NotRunningError
         if joined is not None and payload is not None:
             joined.write(c, key, payload, done.at)
@@ -297,7 +236,7 @@ class SQLStore(History):
             "b_error": failure.error,
         }
         with self._write("record a failure in") as c:
-            if not c.execute(_FAIL, params).rowcount:
+            if not c.execute(statements.FAIL, params).rowcount:
                 return False  # already finished: a late or repeated delivery changes nothing
             self._close_run(
                 c,
@@ -330,10 +269,10 @@ class SQLStore(History):
         resource: str,
     ) -> None:
         params = {"b_run": run_id, "b_status": status, "b_at": at, "b_error": error}
-        if c.execute(_CLOSE_RUN, params).rowcount:
+        if c.execute(statements.CLOSE_RUN, params).rowcount:
             completed = status == "completed"
             c.execute(
-                _INSERT_AUDIT,
+                statements.INSERT_AUDIT,
                 audit_row(
                     at,
                     "run.finished" if completed else "run.failed",
@@ -347,7 +286,7 @@ class SQLStore(History):
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._read("read") as c:
             row = c.execute(
-                _LATEST, {"b_pipeline": pipeline, "b_asset": asset, "b_key": partition_key}
+                statements.LATEST, {"b_pipeline": pipeline, "b_asset": asset, "b_key": partition_key}
             ).first()
         if row is None:
             return None
@@ -369,14 +308,14 @@ class SQLStore(History):
     ) -> dict[str, set[str]]:
         latest: dict[tuple[str, str], str] = {}
         with self._read("read") as c:
-            for k in range(0, len(partition_keys), _CHUNK):
-                for a in range(0, len(assets), _CHUNK):
+            for k in range(0, len(partition_keys), statements.CHUNK):
+                for a in range(0, len(assets), statements.CHUNK):
                     params = {
                         "b_pipeline": pipeline,
-                        "b_keys": list(partition_keys[k : k + _CHUNK]),
-                        "b_assets": list(assets[a : a + _CHUNK]),
+                        "b_keys": list(partition_keys[k : k + statements.CHUNK]),
+                        "b_assets": list(assets[a : a + statements.CHUNK]),
                     }
-                    for key, asset, status in c.execute(_STATUSES, params):
+                    for key, asset, status in c.execute(statements.STATUSES, params):
                         latest[key, asset] = status  # ordered by id: the last seen is the newest
         found: dict[str, set[str]] = {}
         for (key, asset), status in latest.items():

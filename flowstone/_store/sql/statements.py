@@ -1,0 +1,89 @@
+"""The SQL store's hot statements, built once with bound parameters.
+
+Building a SQLAlchemy construct costs more than executing its cached compiled form, and
+these run for every materialization. ``b_``-prefixed parameters are bound per call.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, desc, func, insert, select, update
+
+from flowstone._store.sql.schema import audit_log, materializations, runs
+
+M = materializations
+
+WHERE_KEY = and_(
+    M.c.pipeline == bindparam("b_pipeline"),
+    M.c.asset == bindparam("b_asset"),
+    M.c.partition_key == bindparam("b_key"),
+)
+WHERE_RECORD = and_(WHERE_KEY, M.c.run_id == bindparam("b_run"))
+INSERT_RUN = insert(runs)
+INSERT_MATERIALIZATION = insert(M)
+INSERT_AUDIT = insert(audit_log)
+MARK_RUNNING = (
+    update(M)
+    .where(WHERE_RECORD, M.c.status.in_(("pending", "running")))
+    .values(
+        status="running",
+        attempts=bindparam("b_attempt"),
+        started_at=func.coalesce(M.c.started_at, bindparam("b_at")),
+    )
+)
+PREMARK = (
+    update(M)
+    .where(WHERE_RECORD, M.c.status == "pending")
+    .values(status="running", attempts=1, started_at=bindparam("b_at"))
+)
+COMPLETE = (
+    update(M)
+    .where(WHERE_RECORD, M.c.status == "running")
+    .values(
+        status="completed",
+        attempts=bindparam("b_attempt"),
+        finished_at=bindparam("b_at"),
+        duration_ms=bindparam("b_duration"),
+    )
+)
+FAIL = (
+    update(M)
+    .where(WHERE_RECORD, M.c.status.in_(("pending", "running")))
+    .values(
+        status="failed",
+        attempts=bindparam("b_attempt"),
+        finished_at=bindparam("b_at"),
+        error=bindparam("b_error"),
+    )
+)
+CLOSE_RUN = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run"), runs.c.status == "running")
+    .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
+)
+LATEST = select(M).where(WHERE_KEY).order_by(desc(M.c.id)).limit(1)
+STATUSES = (
+    select(M.c.partition_key, M.c.asset, M.c.status)
+    .where(
+        M.c.pipeline == bindparam("b_pipeline"),
+        M.c.partition_key.in_(bindparam("b_keys", expanding=True)),
+        M.c.asset.in_(bindparam("b_assets", expanding=True)),
+    )
+    .order_by(M.c.id)
+)
+CHUNK = 500  # bound parameters per IN list
+
+__all__ = [
+    "CHUNK",
+    "CLOSE_RUN",
+    "COMPLETE",
+    "FAIL",
+    "INSERT_AUDIT",
+    "INSERT_MATERIALIZATION",
+    "INSERT_RUN",
+    "LATEST",
+    "MARK_RUNNING",
+    "PREMARK",
+    "STATUSES",
+    "WHERE_KEY",
+    "WHERE_RECORD",
+]
