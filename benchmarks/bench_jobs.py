@@ -393,26 +393,37 @@ def floor_rate(engine: Engine, table: Table, count: int, limit: int) -> float:
     )
     if pg:
         claim = claim.with_for_update(skip_locked=True)
-    done = [0] * FLOOR_THREADS
-    barrier = threading.Barrier(FLOOR_THREADS + 1)
 
-    def work(slot: int) -> None:
+    def work(start: Callable[[], None]) -> int:
+        finished = 0
         with engine.connect() as conn:
-            barrier.wait()
+            start()
             while True:
                 with conn.begin():
                     ids = conn.execute(claim).scalars().all()
                     if not ids:
-                        return
+                        return finished
                     # the job itself: a no-op
                     conn.execute(
                         update(table)
                         .where(table.c.id.in_(ids))
                         .values(state="completed", attempt=table.c.attempt + 1, completed_at=now)
                     )
-                done[slot] += len(ids)
+                finished += len(ids)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(FLOOR_THREADS)]
+    return threaded_rate(work, count, "floor")
+
+
+def threaded_rate(work: Callable[[Callable[[], None]], int], count: int, what: str) -> float:
+    """Jobs/s of ``FLOOR_THREADS`` threads running ``work(start)``, timed from the moment all
+    have called ``start()`` to the last one returning; each returns how many it completed."""
+    done = [0] * FLOOR_THREADS
+    barrier = threading.Barrier(FLOOR_THREADS + 1)
+
+    def run(slot: int) -> None:
+        done[slot] = work(barrier.wait)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(FLOOR_THREADS)]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -421,7 +432,7 @@ def floor_rate(engine: Engine, table: Table, count: int, limit: int) -> float:
         thread.join()
     elapsed = time.perf_counter() - started
     if sum(done) != count:
-        raise AssertionError(f"floor completed {sum(done)} of {count}")
+        raise AssertionError(f"{what} completed {sum(done)} of {count}")
     return count / elapsed
 
 
@@ -446,34 +457,23 @@ def table_rate(url: str, count: int, limit: int) -> float:
     try:
         table = node.jobs.table
         enqueue(node, new_jobs(count, queue="table"))
-        done = [0] * FLOOR_THREADS
-        barrier = threading.Barrier(FLOOR_THREADS + 1)
 
-        def work(slot: int) -> None:
-            barrier.wait()
+        def work(start: Callable[[], None]) -> int:
+            finished = 0
+            start()
             while True:
                 claimed = table.claim("table", "bench-table-node", limit)
                 if not claimed:
-                    return
+                    return finished
                 if limit == 1:
                     for job in claimed:
                         if not table.complete(job, "bench-table-node", None):
                             raise AssertionError(f"ack of job {job.id} was rejected")
                 elif len(table.complete_many(claimed, "bench-table-node")) != len(claimed):
                     raise AssertionError("a batch ack was partly rejected")
-                done[slot] += len(claimed)
+                finished += len(claimed)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(FLOOR_THREADS)]
-        for thread in threads:
-            thread.start()
-        barrier.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        if sum(done) != count:
-            raise AssertionError(f"table path completed {sum(done)} of {count}")
-        return count / elapsed
+        return threaded_rate(work, count, "table path")
     finally:
         node.stop()
 

@@ -65,16 +65,10 @@ def run_target(
     key = partitions.serialize(partition)
     definition.check_partition(pipeline.name, partition)
     if target_done is False and not definition.deps:
-        plan = [asset]  # known not done (a job's claim looked), and nothing else to plan
+        done: set[str] = set()  # a job's claim looked: not done, and nothing else to ask about
     else:
-        plan = plan_run(
-            pipeline,
-            asset,
-            partition,
-            force=force,
-            with_deps=with_deps,
-            is_done=services.done_assets(pipeline, key, pipeline.closure(asset)).__contains__,
-        )
+        done = services.done_assets(pipeline, key, pipeline.closure(asset))
+    plan = plan_run(pipeline, asset, partition, force=force, with_deps=with_deps, is_done=done.__contains__)
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
     deadline = None if timeout is None else time.monotonic() + timeout

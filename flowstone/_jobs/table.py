@@ -221,17 +221,15 @@ class JobTable(AdminQueries, UpkeepQueries):
         ``claim(n)`` then one acknowledgement); the ids whose fence held."""
         if not batch:
             return set()
+        by_clearing: dict[bool, list[tuple[int, int]]] = {}
+        for job in batch:
+            clear_unique = not self._keeps_unique(job, "completed")
+            by_clearing.setdefault(clear_unique, []).append((job.id, job.attempt))
         done: set[int] = set()
         with self._store._write("complete jobs in") as c:
-            for clear_unique in (False, True):
-                pairs = [
-                    (job.id, job.attempt)
-                    for job in batch
-                    if (not self._keeps_unique(job, "completed")) == clear_unique
-                ]
-                if pairs:
-                    statement = _complete_many_statement(c.dialect.name, clear_unique)
-                    done.update(c.execute(statement, {"b_pairs": pairs, "b_node": node_id}).scalars())
+            for clear_unique, pairs in by_clearing.items():
+                statement = _complete_many_statement(c.dialect.name, clear_unique)
+                done.update(c.execute(statement, {"b_pairs": pairs, "b_node": node_id}).scalars())
         return done
 
     def complete_in(self, connection: Connection, job: ClaimedJob, node_id: str, run_id: str) -> bool:

@@ -23,6 +23,8 @@ from sqlalchemy import Connection, bindparam, func, insert, literal_column, sele
 from sqlalchemy.dialects import postgresql
 
 from flowstone._store.sql.schema import audit_log, materializations, runs, values
+from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
+from flowstone._store.sql.values import replacing
 
 __all__ = ["complete", "start_single"]
 
@@ -30,7 +32,6 @@ M = materializations
 _RUN_COLUMNS = ("run_id", "pipeline", "asset", "partition_key", "status", "options", "started_at")
 _RECORD_COLUMNS = ("pipeline", "asset", "partition_key", "run_id", "status", "attempts", "started_at")
 _AUDIT_COLUMNS = ("at", "event_type", "actor", "resource", "action", "details")
-_VALUE_COLUMNS = ("pipeline", "asset", "partition_key", "format", "data", "data_json", "size", "updated_at")
 
 
 def start_single(
@@ -93,12 +94,8 @@ def _complete_statement(with_value: bool, closes_run: bool) -> Any:
     extra = []
     if with_value:
         # Stored only if the record was completed: the statement is whole on its own.
-        row = select(*_bound(values, "v_", _VALUE_COLUMNS).values()).select_from(record)
-        upsert = postgresql.insert(values).from_select(list(_VALUE_COLUMNS), row)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[values.c.pipeline, values.c.asset, values.c.partition_key],
-            set_={k: upsert.excluded[k] for k in ("format", "data", "data_json", "size", "updated_at")},
-        )
+        row = select(*_bound(values, "v_", VALUE_COLUMNS).values()).select_from(record)
+        upsert = replacing(postgresql.insert(values).from_select(list(VALUE_COLUMNS), row))
         extra.append(upsert.cte("stored_value"))
     if closes_run:
         closed = (

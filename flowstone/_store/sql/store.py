@@ -182,18 +182,18 @@ class SQLStore(History):
         }
         resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
         alone = not (done.lineage or done.then_running or done.fence)
+        fuse = self.engines.dialect == "postgresql"  # see fused.py
         try:
-            if self.engines.dialect == "postgresql":
+            if fuse:
                 stored = None if joined is None or payload is None else joined.row(key, payload, done.at)
                 audit = None
                 if done.finishes_run:
-                    details = {"run_id": done.run_id, "error": None}
-                    audit = audit_row(done.at, "run.finished", done.actor, resource, "finish", details)
+                    audit = _run_end_audit(done.at, "completed", done.actor, resource, done.run_id, None)
                 if alone:  # one self-contained statement: no transaction around it
                     with self._single("record a materialization in") as c:
                         return fused.complete(c, params, stored, audit)
             with self._write("record a materialization in") as c:
-                if self.engines.dialect == "postgresql":
+                if fuse:
                     if not fused.complete(c, params, stored, audit):
                         raise _NotRunningError
                 else:
@@ -270,18 +270,7 @@ class SQLStore(History):
     ) -> None:
         params = {"b_run": run_id, "b_status": status, "b_at": at, "b_error": error}
         if c.execute(statements.CLOSE_RUN, params).rowcount:
-            completed = status == "completed"
-            c.execute(
-                statements.INSERT_AUDIT,
-                audit_row(
-                    at,
-                    "run.finished" if completed else "run.failed",
-                    actor,
-                    resource,
-                    "finish" if completed else "fail",
-                    {"run_id": run_id, "error": error},
-                ),
-            )
+            c.execute(statements.INSERT_AUDIT, _run_end_audit(at, status, actor, resource, run_id, error))
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._read("read") as c:
@@ -341,6 +330,21 @@ class SQLStore(History):
 
     def release(self, pipeline: str) -> None:
         pass  # durable: nothing is held in memory per pipeline
+
+
+def _run_end_audit(
+    at: datetime, status: str, actor: str, resource: str, run_id: str, error: str | None
+) -> dict[str, Any]:
+    """The audit row of a run that ended (``run.finished`` or ``run.failed``)."""
+    completed = status == "completed"
+    return audit_row(
+        at,
+        "run.finished" if completed else "run.failed",
+        actor,
+        resource,
+        "finish" if completed else "fail",
+        {"run_id": run_id, "error": error},
+    )
 
 
 class _Transaction:

@@ -128,15 +128,20 @@ _EXISTING = select(V.c.asset, V.c.partition_key).where(
     V.c.asset.in_(bindparam("b_assets", expanding=True)),
     V.c.partition_key.in_(bindparam("b_keys", expanding=True)),
 )
-_COLUMNS = ("pipeline", "asset", "partition_key", "format", "data", "data_json", "size", "updated_at")
+#: The columns of a values row: its key (the first three), then what a new value replaces.
+COLUMNS = ("pipeline", "asset", "partition_key", "format", "data", "data_json", "size", "updated_at")
+
+
+def replacing(statement: Any) -> Any:
+    """``statement``, an insert into the values table, replacing the row of the same key."""
+    return statement.on_conflict_do_update(
+        index_elements=[V.c.pipeline, V.c.asset, V.c.partition_key],
+        set_={k: statement.excluded[k] for k in COLUMNS[3:]},
+    )
 
 
 @functools.lru_cache(maxsize=4)
 def _upsert(dialect_name: str) -> Any:
     """The value upsert, built once per dialect: building it costs more than running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(V).values({name: bindparam(name) for name in _COLUMNS})
-    return statement.on_conflict_do_update(
-        index_elements=[V.c.pipeline, V.c.asset, V.c.partition_key],
-        set_={k: statement.excluded[k] for k in ("format", "data", "data_json", "size", "updated_at")},
-    )
+    return replacing(dialect.insert(V).values({name: bindparam(name) for name in COLUMNS}))
