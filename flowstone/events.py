@@ -4,6 +4,11 @@
 a logging handler); ``node.events.subscribe(callback)`` those of one node. Events are
 emitted after the state change they report has been recorded, in the thread that made
 it; a callback must be quick, and an exception in one is logged and ignored.
+
+A run recorded after it ends (a backfill's batch, a job's group commit) has nothing
+recorded while it runs: its ``MaterializationStarted`` comes when the attempt starts, and
+its ``MaterializationFinished`` or ``MaterializationFailed`` once the batch holding it
+has been committed, from the thread that committed it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Literal
 
 from flowstone import partitions
 from flowstone._execution.plan import plan_run
+from flowstone._execution.recording import RunRecorder
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -88,49 +89,99 @@ def run_backfill(
     Partitions are pulled from ``items`` only when a slot is free, and nothing is kept
     about a finished partition, so memory does not grow with the number of partitions.
     """
-    total = len(items) if isinstance(items, Sized) else None
-    source = iter(items)
-    ahead = _Lookahead(pipeline, asset, source, services, window=min(8 * options.parallel, 256))
-    scheduler = Scheduler(pipeline, services)
-    done = failed = 0
-    halted = False
+    return _Backfill(pipeline, asset, items, options, services).results()
 
-    def report(result: PartitionResult) -> PartitionResult:
-        nonlocal done, failed
-        done += 1
+
+class _Backfill:
+    """The state of one backfill call: what is started, reported and halted."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        items: Iterable[partitions.Partition],
+        options: BackfillOptions,
+        services: Services,
+    ) -> None:
+        self._pipeline = pipeline
+        self._asset = asset
+        self._options = options
+        self._services = services
+        self._total = len(items) if isinstance(items, Sized) else None
+        self._ahead = _Lookahead(pipeline, asset, iter(items), services, window=8 * options.parallel)
+        self._scheduler = Scheduler(pipeline, services)
+        self._recorder = RunRecorder(services, max_runs=max(services.store.run_batch, 1))
+        self._batched = services.store.run_batch > 0
+        self._done = self._failed = 0
+        self._halted = False
+
+    def results(self) -> Iterator[PartitionResult]:
+        scheduler, recorder = self._scheduler, self._recorder
+        try:
+            while True:
+                yield from self._start_more()
+                if scheduler.active == 0:
+                    break
+                for run in scheduler.wait(timeout=recorder.wait_limit()):
+                    self._halt_on(run)
+                    if run.start is not None:
+                        recorder.add(run)  # reported once recorded
+                    else:
+                        yield self._report(_result(run))
+                if recorder.due:
+                    yield from self._recorded()
+            yield from self._recorded()
+        finally:
+            # The caller stopped iterating: the runs in flight finish, and everything
+            # that finished is recorded, as it would have been one run at a time.
+            while scheduler.active:
+                for run in scheduler.wait():
+                    if run.start is not None:
+                        recorder.add(run)
+            recorder.flush()
+        if self._halted:
+            for partition in self._ahead.rest():
+                yield self._report(PartitionResult(partition, "skipped"))
+
+    def _recorded(self) -> Iterator[PartitionResult]:
+        """Record the batch; its results (a run the store refused to record has failed)."""
+        for run in self._recorder.flush():
+            self._halt_on(run)
+            yield self._report(_result(run))
+
+    def _start_more(self) -> Iterator[PartitionResult]:
+        """Start partitions while a slot is free; those that end at once, as results."""
+        while not self._halted and self._scheduler.active < self._options.parallel:
+            item = self._ahead.next()
+            if item is None:
+                return
+            started = _start(self._pipeline, self._asset, item, self._options, self._scheduler, self._batched)
+            if isinstance(started, PartitionResult):
+                yield self._report(started)
+                if started.status == "failed" and self._options.on_error == "halt":
+                    self._halted = True
+
+    def _report(self, result: PartitionResult) -> PartitionResult:
+        self._done += 1
         if result.status in ("failed", "timed_out"):
-            failed += 1
-        if options.progress is not None:
-            options.progress(done, total)
-        if services.events.active:
-            services.events.emit(BackfillProgress(pipeline.name, asset, done, total, failed))
+            self._failed += 1
+        if self._options.progress is not None:
+            self._options.progress(self._done, self._total)
+        if self._services.events.active:
+            self._services.events.emit(
+                BackfillProgress(self._pipeline.name, self._asset, self._done, self._total, self._failed)
+            )
         return result
 
-    while True:
-        while not halted and scheduler.active < options.parallel:
-            item = ahead.next()
-            if item is None:
-                break
-            started = _start(pipeline, asset, item, options, scheduler)
-            if isinstance(started, PartitionResult):
-                yield report(started)
-                halted = halted or (started.status == "failed" and options.on_error == "halt")
-        if scheduler.active == 0:
-            break
-        for run in scheduler.wait():
-            result = _result(run)
-            yield report(result)
-            if result.status != "succeeded" and options.on_error == "halt" and not halted:
-                halted = True
-                log.warning(
-                    "backfill.halted",
-                    pipeline=pipeline.name,
-                    asset=asset,
-                    partition=run.partition_key,
-                )
-    if halted:
-        for partition in ahead.rest():
-            yield report(PartitionResult(partition, "skipped"))
+    def _halt_on(self, run: PartitionRun) -> None:
+        if run.error is not None and self._options.on_error == "halt" and not self._halted:
+            self._halted = True
+            log.warning(
+                "backfill.halted",
+                pipeline=self._pipeline.name,
+                asset=self._asset,
+                partition=run.partition_key,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +198,13 @@ class _Lookahead:
     """Pulls partitions a window at a time and looks up what is materialized for the whole
     window in one query, instead of one query per partition.
 
-    The window is small (8 per parallel slot) so that the answers stay fresh: a partition
-    materialized elsewhere in between is run again, which at-least-once allows.
+    The first window is small (8 per parallel slot), so that a backfill starts at once
+    and pulls little from its source before its first result; each next window is twice
+    as large, up to ``MAX_WINDOW``. A partition materialized elsewhere between the query
+    and its turn is run again, which at-least-once allows.
     """
+
+    MAX_WINDOW = 256
 
     def __init__(
         self,
@@ -164,7 +219,7 @@ class _Lookahead:
         self._closure = pipeline.closure(asset)
         self._source = source
         self._services = services
-        self._window = max(window, 1)
+        self._window = min(max(window, 1), self.MAX_WINDOW)
         self._buffer: deque[_Next] = deque()
 
     def next(self) -> _Next | None:
@@ -181,7 +236,8 @@ class _Lookahead:
     def _fill(self) -> None:
         definition = self._pipeline.get(self._asset)
         valid: list[tuple[partitions.Partition, str]] = []
-        for partition in itertools.islice(self._source, self._window):
+        size, self._window = self._window, min(self._window * 2, self.MAX_WINDOW)
+        for partition in itertools.islice(self._source, size):
             try:
                 key = partitions.serialize(partition)
                 definition.check_partition(self._pipeline.name, partition)
@@ -206,6 +262,7 @@ def _start(
     item: _Next,
     options: BackfillOptions,
     scheduler: Scheduler,
+    batched: bool,
 ) -> PartitionResult | None:
     partition, key = item.partition, item.key
     if item.error is not None:
@@ -219,7 +276,13 @@ def _start(
     if not plan:
         return PartitionResult(partition, "skipped")
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=time.monotonic() + options.timeout)
-    scheduler.begin(run, plan, {"force": options.force, "timeout": options.timeout, "backfill": True})
+    # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).
+    scheduler.begin(
+        run,
+        plan,
+        {"force": options.force, "timeout": options.timeout, "backfill": True},
+        deferred=batched and len(plan) == 1,
+    )
     return None
 
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from flowstone import partitions
 from flowstone._execution.plan import plan_run
+from flowstone._execution.recording import emit_recorded
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store.records import CompletionFence
+from flowstone._store.records import CompletionFence, WholeRun
 from flowstone.errors import NotMaterializedError
 from flowstone.io import AssetKey
 from supervisors._log import get_logger
@@ -25,10 +26,14 @@ log = get_logger("flowstone")
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """The target's value; ``run_id`` is None when a stored value was reused."""
+    """The target's value; ``run_id`` is None when a stored value was reused.
+
+    ``ended`` is the whole run still to record, for a run asked to be ``deferred``.
+    """
 
     value: Any
     run_id: str | None
+    ended: WholeRun | None = None
 
 
 def load_value(services: Services, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
@@ -59,8 +64,15 @@ def run_target(
     first_attempt: int = 1,
     target_fence: CompletionFence | None = None,
     target_done: bool | None = None,
+    deferred: bool = False,
 ) -> RunResult:
-    """Materialize ``asset`` and what it needs for ``partition``; raise on failure."""
+    """Materialize ``asset`` and what it needs for ``partition``; raise on failure.
+
+    With ``deferred``, a run of the target alone records nothing while it runs, and a
+    success is returned with the whole run (``RunResult.ended``) for the caller to
+    record, with others (``Store.record_runs``); a failure is recorded before raising.
+    A run of more assets is recorded as it goes, as without ``deferred``.
+    """
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
     definition.check_partition(pipeline.name, partition)
@@ -74,10 +86,17 @@ def run_target(
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
+    deferred = deferred and len(plan) == 1  # the caller applies its fence when recording
     scheduler = Scheduler(
-        pipeline, services, retry=retry, first_attempt=first_attempt, target_fence=target_fence
+        pipeline,
+        services,
+        retry=retry,
+        first_attempt=first_attempt,
+        target_fence=None if deferred else target_fence,
     )
-    scheduler.begin(run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout})
+    scheduler.begin(
+        run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout}, deferred=deferred
+    )
     bound.info("run.started", assets=len(plan))
     started = time.perf_counter()
     while not run.finished:
@@ -85,6 +104,13 @@ def run_target(
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     if run.error is not None:
         bound.error("run.failed", duration_ms=elapsed_ms, error=f"{type(run.error).__name__}: {run.error}")
+        if run.ended is not None:
+            try:
+                services.store.record_runs([run.ended])
+            except Exception as exc:  # noqa: BLE001 - the run's own error is what the caller needs
+                bound.error("run.failure_not_recorded", error=f"{type(exc).__name__}: {exc}")
+            else:
+                emit_recorded(services.events, [run.ended])
         raise run.error
     bound.info("run.finished", duration_ms=elapsed_ms)
-    return RunResult(run.value, run.run_id)
+    return RunResult(run.value, run.run_id, run.ended)

@@ -81,7 +81,7 @@ def attempt(task: Task, services: Services) -> Outcome:
     asset = task.asset
     bound = log.bind(run_id=task.run_id, asset=asset.name, partition=task.partition_key, attempt=task.attempt)
     try:
-        if not task.premarked:
+        if not (task.premarked or task.deferred):
             services.store.mark_running(
                 task.pipeline, asset.name, task.partition_key, task.run_id, task.attempt, _now()
             )
@@ -143,7 +143,12 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         # in this run, which decode the same bytes instead of reading them back.
         encode = getattr(task.io, "encode", None) if hasattr(task.io, "decode") else None
         payload = encode(value) if encode is not None else None
-        finished = services.store.complete(done, task.io, value, payload)
+        if task.deferred:  # its scheduler records it: store the value unless the store will
+            if payload is None or not services.store.holds(task.io):
+                task.io.store(task.key, value)
+            finished = True
+        else:
+            finished = services.store.complete(done, task.io, value, payload)
     except EncodeError as exc:
         where = None if task.partition is None else partitions.describe(task.partition)
         error = exc.with_context(asset=asset.name, partition=where)
@@ -162,13 +167,13 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     if upstream and not inline and services.lineage_failure == "log":
         _record_lineage(task, services, upstream, wait=False)
     bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
-    if services.events.active:
+    if services.events.active and not task.deferred:  # a deferred one's, once recorded
         services.events.emit(
             MaterializationFinished(
                 task.pipeline, asset.name, task.partition, task.run_id, task.attempt, duration_ms
             )
         )
-    return Outcome(task, ok=True, value=value, payload=payload)
+    return Outcome(task, ok=True, value=value, payload=payload, completion=done if task.deferred else None)
 
 
 def _load_dependencies(task: Task) -> dict[str, Any]:
@@ -236,19 +241,22 @@ def _failed(task: Task, services: Services, exc: BaseException, bound: Any, *, r
                 )
             )
         return Outcome(task, ok=False, error=exc, retry_in=delay)
-    record_failure(task, services, exc)
+    failure = record_failure(task, services, exc)
     bound.error("asset.failed", attempts=task.attempt, error=_describe(exc))
-    if services.events.active:
+    if services.events.active and failure is None:  # a deferred one's, once recorded
         services.events.emit(
             MaterializationFailed(
                 task.pipeline, asset.name, task.partition, task.run_id, task.attempt, _describe(exc)
             )
         )
-    return Outcome(task, ok=False, error=materialization_error(task, exc))
+    return Outcome(task, ok=False, error=materialization_error(task, exc), failure=failure)
 
 
-def record_failure(task: Task, services: Services, cause: BaseException) -> None:
-    """Mark the materialization and its run failed; a store that is down is logged, not raised."""
+def record_failure(task: Task, services: Services, cause: BaseException) -> Failure | None:
+    """Mark the materialization and its run failed; a store that is down is logged, not raised.
+
+    A deferred task's failure is returned instead, for its scheduler to record.
+    """
     failure = Failure(
         pipeline=task.pipeline,
         asset=task.asset.name,
@@ -259,12 +267,15 @@ def record_failure(task: Task, services: Services, cause: BaseException) -> None
         error=_describe(cause),
         actor=services.node_id,
     )
+    if task.deferred:
+        return failure
     try:
         services.store.fail(failure)
     except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         log.error(
             "asset.failure_not_recorded", run_id=task.run_id, asset=task.asset.name, error=_describe(exc)
         )
+    return None
 
 
 def materialization_error(

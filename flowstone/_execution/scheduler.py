@@ -26,7 +26,7 @@ from flowstone._execution.task import Materialize, Outcome, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store.records import CompletionFence, RunStart
+from flowstone._store.records import CompletionFence, Failure, RunStart, WholeRun
 from supervisors._log import get_logger
 
 __all__ = ["PartitionRun", "Scheduler"]
@@ -55,6 +55,10 @@ class PartitionRun:
     # Encoded values for dependants not dispatched yet, and how many of those each awaits.
     payloads: dict[str, bytes | str] = field(default_factory=dict)
     consumers: dict[str, int] = field(default_factory=dict)
+    # A deferred run (``Scheduler.begin(deferred=True)``) is not in the store while it
+    # runs: ``start`` is its start, and ``ended`` the whole run to record once finished.
+    start: RunStart | None = None
+    ended: WholeRun | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -98,25 +102,35 @@ class Scheduler:
         """Partition runs started and not finished."""
         return len(self._runs)
 
-    def begin(self, run: PartitionRun, plan: list[str], options: Mapping[str, Any]) -> None:
-        """Record ``run`` in the store and start it (``plan`` dependencies first)."""
+    def begin(
+        self, run: PartitionRun, plan: list[str], options: Mapping[str, Any], *, deferred: bool = False
+    ) -> None:
+        """Record ``run`` in the store and start it (``plan`` dependencies first).
+
+        ``deferred`` (a one-asset plan) records nothing now: once the run has finished,
+        ``run.ended`` holds the whole run for the caller to record (``Store.record_runs``).
+        """
+        if deferred and (len(plan) != 1 or self._target_fence is not None):
+            raise ValueError("only a one-asset run without a fence can be recorded after it ends")
         if self._first_attempt == 1:
             planned = set(plan)
             deps = self._pipeline.deps
             run.premarked = {a for a in plan if not any(d in planned for d in deps[a])}
-        self._services.store.start_run(
-            RunStart(
-                run_id=run.run_id,
-                pipeline=self._pipeline.name,
-                asset=run.target,
-                partition_key=run.partition_key,
-                plan=plan,
-                options=options,
-                at=datetime.now(UTC),
-                actor=self._services.node_id,
-                running=tuple(run.premarked),
-            )
+        start = RunStart(
+            run_id=run.run_id,
+            pipeline=self._pipeline.name,
+            asset=run.target,
+            partition_key=run.partition_key,
+            plan=plan,
+            options=options,
+            at=datetime.now(UTC),
+            actor=self._services.node_id,
+            running=tuple(run.premarked),
         )
+        if deferred:
+            run.start = start
+        else:
+            self._services.store.start_run(start)
         self.submit(run, plan)
 
     def submit(self, run: PartitionRun, plan: list[str]) -> None:
@@ -198,6 +212,7 @@ class Scheduler:
             then_running=self._made_ready_by(run, asset),
             dep_payloads=self._payloads_for(run, definition.deps, attempt),
             fence=self._target_fence if asset == run.target else None,
+            deferred=run.start is not None,
         )
         run.premarked.discard(asset)
         completions = self._completions
@@ -245,9 +260,18 @@ class Scheduler:
         task = item.task
         if isinstance(item, RunnerDown):
             cause = RuntimeError(f"the runner executing it stopped ({item.reason}) before it finished")
-            self._record_failure(task, cause)
+            self._record_failure(run, task, cause)
             self._finish(run, materialization_error(task, cause))
         elif item.ok:
+            if run.start is not None and item.completion is not None:
+                held = item.payload is not None and self._services.store.holds(task.io)
+                run.ended = WholeRun(
+                    start=run.start,
+                    completion=item.completion,
+                    io=task.io if held else None,
+                    payload=item.payload if held else None,
+                    partition=run.partition,
+                )
             run.premarked.update(task.then_running)
             self._keep_payload(run, task.asset.name, item.payload)
             self._completed(run, task.asset.name, item.value)
@@ -256,6 +280,8 @@ class Scheduler:
             heapq.heappush(self._retries, (due, next(self._seq), run, task.asset.name, task.attempt + 1))
         else:
             assert item.error is not None
+            if run.start is not None and item.failure is not None:
+                run.ended = WholeRun(start=run.start, failure=item.failure, partition=run.partition)
             self._finish(run, item.error)
 
     def _keep_payload(self, run: PartitionRun, asset: str, payload: bytes | str | None) -> None:
@@ -327,7 +353,7 @@ class Scheduler:
         del self._in_flight[flight.task]
         supervisors.demonitor(flight.monitor)
         flight.task.abandoned.set()
-        self._record_failure(flight.task, cause)
+        self._record_failure(flight.run, flight.task, cause)
         log.warning(
             "asset.timed_out",
             run_id=flight.task.run_id,
@@ -338,6 +364,20 @@ class Scheduler:
         self._services.pool.replace()
 
     def _finish_run_record(self, run: PartitionRun, cause: BaseException) -> None:
+        if run.start is not None:  # deferred: it timed out waiting to retry
+            attempts = max((a - 1 for _, _, r, _, a in self._retries if r is run), default=1)
+            failure = Failure(
+                pipeline=self._pipeline.name,
+                asset=run.target,
+                partition_key=run.partition_key,
+                run_id=run.run_id,
+                attempts=attempts,
+                at=datetime.now(UTC),
+                error=f"{type(cause).__name__}: {cause}",
+                actor=self._services.node_id,
+            )
+            run.ended = WholeRun(start=run.start, failure=failure, partition=run.partition)
+            return
         try:
             self._services.store.finish_run(
                 run.run_id,
@@ -349,5 +389,7 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             log.error("run.failure_not_recorded", run_id=run.run_id, error=str(exc))
 
-    def _record_failure(self, task: Task, cause: BaseException) -> None:
-        record_failure(task, self._services, cause)
+    def _record_failure(self, run: PartitionRun, task: Task, cause: BaseException) -> None:
+        failure = record_failure(task, self._services, cause)
+        if failure is not None and run.start is not None:
+            run.ended = WholeRun(start=run.start, failure=failure, partition=run.partition)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flowstone._asset import AssetDef
 from flowstone._retry import Retry
-from flowstone._store.records import CompletionFence
+from flowstone._store.records import Completion, CompletionFence, Failure
 from flowstone.io import AssetKey, IOManager
 from flowstone.partitions import Partition
 
@@ -36,6 +36,9 @@ class Task:
     # Encoded values of dependencies computed earlier in this run: decoded, not re-read.
     dep_payloads: Mapping[str, bytes | str] = field(default_factory=dict)
     fence: CompletionFence | None = None  # applied in the target's completion transaction
+    # Recorded by its scheduler after it ends (a backfill's batch): the attempt writes no
+    # record, and its outcome carries the completion or failure to record.
+    deferred: bool = False
     abandoned: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -53,6 +56,8 @@ class Outcome:
     error: BaseException | None = None
     retry_in: float | None = None
     payload: bytes | str | None = None  # the value as stored in the database, if it was
+    completion: Completion | None = None  # a deferred task's, to record
+    failure: Failure | None = None  # a deferred task's final failure, to record
 
 
 @dataclass(frozen=True, slots=True, eq=False)

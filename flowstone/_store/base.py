@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
+from flowstone._store.records import (
+    AuditEntry,
+    Completion,
+    Failure,
+    MaterializationRecord,
+    RunStart,
+    WholeRun,
+)
 from flowstone.io import IOManager
 
 __all__ = ["LineageStore", "Store"]
@@ -37,6 +44,9 @@ class Store(LineageStore, Protocol):
     """Durable (or in-memory) records of runs, materializations, lineage and audit."""
 
     url: str
+    #: How many one-asset runs of a backfill are recorded per transaction, after they end
+    #: (``record_runs``); 0 records each run as it happens.
+    run_batch: int
 
     def open(self) -> None:
         """Connect (and migrate); raise ``StoreUnavailableError`` when that fails."""
@@ -66,6 +76,14 @@ class Store(LineageStore, Protocol):
         on it. Raises ``EncodeError`` before writing anything if the value cannot be
         encoded.
         """
+
+    def holds(self, io: IOManager) -> bool:
+        """Whether this store writes ``io``'s values itself, in its own transactions
+        (then ``complete`` and ``record_runs`` take them encoded)."""
+
+    def record_runs(self, runs: Sequence[WholeRun]) -> None:
+        """Record single-asset runs that already ended, all in one transaction: each
+        run's row, its record, its value if ``holds``, its lineage and its audit rows."""
 
     def fail(self, failure: Failure) -> bool:
         """Mark a running record (and its run) failed; False if it was not running."""

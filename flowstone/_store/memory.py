@@ -10,7 +10,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from flowstone._store.records import AuditEntry, Completion, Failure, MaterializationRecord, RunStart
+from flowstone._store.records import (
+    AuditEntry,
+    Completion,
+    Failure,
+    MaterializationRecord,
+    RunStart,
+    WholeRun,
+)
 from flowstone.io import AssetKey, IOManager
 
 #: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
@@ -36,6 +43,7 @@ class MemoryStore:
     """
 
     url = "memory://"
+    run_batch = 0  # nothing to save: a record is a dictionary entry, not a commit
 
     def __init__(self, *, max_records: int = 10_000, max_audit: int = 1_000) -> None:
         self._max = max_records
@@ -141,6 +149,43 @@ class MemoryStore:
                 if (pending := self._running(done.pipeline, *key, done.run_id, ("pending",))) is not None:
                     records[key] = replace(pending, status="running", attempts=1, started_at=done.at)
             return True
+
+    def holds(self, io: IOManager) -> bool:
+        return False  # values live in IO managers, which store them before a record is made
+
+    def record_runs(self, runs: Sequence[WholeRun]) -> None:
+        with self._lock:
+            for run in runs:
+                start, done, failure = run.start, run.completion, run.failure
+                end = done or failure
+                if end is None:
+                    raise ValueError(f"run {start.run_id} has neither a completion nor a failure")
+                state = self._state(start.pipeline)
+                key = (start.asset, start.partition_key)
+                error = None if failure is None else failure.error
+                record = MaterializationRecord(
+                    start.pipeline,
+                    start.asset,
+                    start.partition_key,
+                    start.run_id,
+                    "failed" if failure is not None else "completed",
+                    end.attempts,
+                    start.at,
+                    end.at,
+                    error,
+                    None if done is None else done.duration_ms,
+                )
+                self._put(state, key, record)
+                if done is not None and done.lineage:
+                    self._link(state, key, done.lineage)
+                resource = f"{start.pipeline}/{start.asset}/{start.partition_key}"
+                details = {"run_id": start.run_id}
+                self._audit.append(
+                    AuditEntry(start.at, "run.started", start.actor, resource, "start", details)
+                )
+                event, action = ("run.failed", "fail") if failure is not None else ("run.finished", "finish")
+                ended = {"run_id": start.run_id, "error": error} if failure is not None else details
+                self._audit.append(AuditEntry(end.at, event, end.actor, resource, action, ended))
 
     def fail(self, failure: Failure) -> bool:
         with self._lock:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeAlias
 
+from flowstone.io import IOManager
 from flowstone.partitions import Partition
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "RunStart",
     "State",
     "Status",
+    "WholeRun",
 ]
 
 State: TypeAlias = Literal["completed", "failed", "running", "pending", "not_found"]
@@ -119,6 +121,42 @@ class Failure:
     at: datetime
     error: str
     actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WholeRun:
+    """A single-asset run recorded after it ended: its start and its outcome together.
+
+    A backfill keeps nothing in the store while such a run is in flight and writes a
+    batch of them in one transaction, which at-least-once allows: a crash before the
+    batch commits loses only the records of runs nobody was told about, and they run
+    again. ``payload`` is the value as encoded for an IO manager whose values the store
+    writes itself (``Store.holds``); any other IO manager has stored it already.
+    """
+
+    start: RunStart
+    completion: Completion | None = None
+    failure: Failure | None = None
+    io: IOManager | None = None  # where ``payload`` goes
+    payload: bytes | str | None = None
+    partition: Partition = None  # the partition itself, for the events sent once recorded
+
+    def refused(self, error: str) -> WholeRun:
+        """This run failed with ``error`` instead (its completion was refused)."""
+        end = self.completion or self.failure
+        assert end is not None, "a whole run has ended"
+        start = self.start
+        failure = Failure(
+            pipeline=start.pipeline,
+            asset=start.asset,
+            partition_key=start.partition_key,
+            run_id=start.run_id,
+            attempts=end.attempts,
+            at=end.at,
+            error=error,
+            actor=end.actor,
+        )
+        return WholeRun(start=start, failure=failure, partition=self.partition)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, delete, desc, insert, select
 from flowstone._store.records import AuditEntry
 from flowstone._store.sql.schema import audit_log, lineage
 
-__all__ = ["History", "LineageRecord", "audit_row", "link"]
+__all__ = ["History", "LineageRecord", "audit_row", "link", "replace_edges"]
 
 #: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
 LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
@@ -53,10 +53,11 @@ def link(
         }
         for ua, uk in upstream
     ]
-    _replace_edges(c, [{"b_pipeline": pipeline, "b_asset": asset, "b_key": key}], edges)
+    replace_edges(c, [{"b_pipeline": pipeline, "b_asset": asset, "b_key": key}], edges)
 
 
-def _replace_edges(c: Connection, keys: list[dict[str, str]], edges: list[dict[str, str]]) -> None:
+def replace_edges(c: Connection, keys: list[dict[str, str]], edges: list[dict[str, str]]) -> None:
+    """Delete the lineage of ``keys`` (bound ``b_pipeline``/``b_asset``/``b_key``), then insert ``edges``."""
     c.execute(_DELETE_LINEAGE, keys)
     if edges:
         c.execute(_INSERT_LINEAGE, edges)
@@ -119,7 +120,7 @@ class History:
             for ua, uk in upstream
         ]
         with self._write("record lineage in") as c:
-            _replace_edges(
+            replace_edges(
                 c, [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, _, a, k, _ in records], edges
             )
 

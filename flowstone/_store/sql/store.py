@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, text, update
 
-from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart
-from flowstone._store.sql import fused, migrate, statements
+from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart, WholeRun
+from flowstone._store.sql import batch, fused, migrate, statements
 from flowstone._store.sql.engine import (
     Engines,
     create_engines,
@@ -47,6 +47,8 @@ class _NotRunningError(Exception):
 
 class SQLStore(History):
     """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
+
+    run_batch = 64  # a commit costs more than the rows of a small materialization
 
     def __init__(
         self, url: str, *, auto_migrate: bool = True, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
@@ -166,11 +168,19 @@ class SQLStore(History):
                     },
                 )
 
+    def holds(self, io: IOManager) -> bool:
+        return isinstance(io, SQLValues) and io.owner is self
+
+    def record_runs(self, runs: Sequence[WholeRun]) -> None:
+        if runs:
+            with self._write("record runs in") as c:
+                batch.write_runs(c, runs, self.holds)
+
     def complete(
         self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
     ) -> bool:
         key = AssetKey(done.pipeline, done.asset, done.partition_key)
-        joined = io if isinstance(io, SQLValues) and io.owner is self else None
+        joined = io if isinstance(io, SQLValues) and self.holds(io) else None
         payload = None if joined is None else encoded if encoded is not None else joined.encode(value)
         if joined is None:
             io.store(key, value)

@@ -54,6 +54,11 @@ class SQLValues:
         """Upsert an encoded value inside the caller's transaction."""
         connection.execute(_upsert(connection.dialect.name), self.row(key, payload, at))
 
+    @staticmethod
+    def write_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Upsert many ``row``s (of distinct keys) in one statement."""
+        connection.execute(_upsert(connection.dialect.name), rows)
+
     def row(self, key: AssetKey, payload: bytes | str, at: datetime) -> dict[str, Any]:
         """The values row for an encoded value."""
         return {
