@@ -16,10 +16,11 @@ from flowstone._jobs.table import ClaimedJob, JobTable
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._store.records import WholeRun
 from flowstone.errors import FlowStoneError, MaterializationError, StoreUnavailableError
 from supervisors._log import get_logger
 
-__all__ = ["JobEnv", "Outcome", "execute_job"]
+__all__ = ["JobEnv", "Outcome", "PendingAck", "execute_job"]
 
 log = get_logger("flowstone")
 
@@ -39,20 +40,38 @@ class JobEnv:
     shutdown_grace: float
 
 
-def execute_job(job: ClaimedJob, env: JobEnv) -> Outcome:
-    """Run ``job`` once and record the outcome (fenced on this attempt and node)."""
+@dataclass(frozen=True, slots=True)
+class PendingAck:
+    """A job that succeeded, with its run: both still to record, in one transaction with
+    other jobs' (``JobTable.complete_runs``), fenced on this attempt and node."""
+
+    job: ClaimedJob
+    run: WholeRun
+
+
+def execute_job(job: ClaimedJob, env: JobEnv, defer: Callable[[PendingAck], None] | None = None) -> Outcome:
+    """Run ``job`` once and record the outcome (fenced on this attempt and node).
+
+    With ``defer``, a job whose run is its target alone hands its success to ``defer``
+    instead of recording it: its queue records it with others (group commit).
+    """
     bound = log.bind(
         job_id=job.id, queue=job.queue, asset=job.asset, partition=job.partition_key, attempt=job.attempt
     )
     try:
-        outcome = _run(job, env, bound)
+        outcome = _run(job, env, bound, defer)
     finally:
         with env.finished:
             env.finished.notify_all()
     return outcome
 
 
-def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLogger) -> Outcome:
+def _run(
+    job: ClaimedJob,
+    env: JobEnv,
+    bound: structlog.typing.FilteringBoundLogger,
+    defer: Callable[[PendingAck], None] | None,
+) -> Outcome:
     try:
         pipeline = env.resolve(job.pipeline_ref)
         partition = partitions.deserialize(job.partition_key)
@@ -72,6 +91,7 @@ def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLog
             first_attempt=job.attempt,
             target_fence=ack,
             target_done=job.target_done,
+            deferred=defer is not None,
         )
     except MaterializationError as exc:
         return _failed(job, env, exc.__cause__ or exc, retry, bound)
@@ -81,6 +101,9 @@ def _run(job: ClaimedJob, env: JobEnv, bound: structlog.typing.FilteringBoundLog
         bound.error("job.invalid", error=str(exc))
         return _acked(env.table.fail(job, env.node_id, f"{type(exc).__name__}: {exc}", None), "discarded")
     bound.info("job.completed", run_id=result.run_id)
+    if result.ended is not None and defer is not None:
+        defer(PendingAck(job, result.ended))
+        return "completed"  # once its queue has recorded it
     if ack.applied and result.run_id is not None:
         return "completed"  # acknowledged in the target's completion transaction
     return _acked(env.table.complete(job, env.node_id, result.run_id), "completed")

@@ -3,6 +3,12 @@
 Concurrency is exact: the producer only claims as many jobs as it has idle workers, up to
 the queue's limit. It claims when woken (a submit, a notification, a finished job) and on
 a polling timer, the fallback that keeps jobs flowing when notifications are lost.
+
+The producer also records its workers' successes: a job whose run was its target alone
+comes back as a ``PendingAck``, and the producer completes the jobs and records their
+runs in one transaction once no other message waits in its inbox (group commit). When
+jobs are short the acknowledgements of several share a commit; when they are not, each
+is written at once. A job is completed (``handle.wait`` returns) only after that commit.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from pykka import ActorDeadError
 
 import supervisors
 from flowstone._execution.pool import IdlePool
-from flowstone._jobs.execute import JobEnv, execute_job
+from flowstone._execution.recording import emit_recorded
+from flowstone._jobs.execute import JobEnv, PendingAck, execute_job
 from flowstone._jobs.table import ClaimedJob, QueuePauses
 from supervisors._log import get_logger
 
@@ -48,6 +55,7 @@ class _Run:
 @dataclass(frozen=True, slots=True)
 class _Done:
     job_id: int
+    ack: PendingAck | None = None  # a success still to record
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +79,17 @@ class JobWorker(supervisors.Actor):
     def on_receive(self, message: Any) -> Any:
         if not isinstance(message, _Run):
             raise TypeError(f"job worker got an unexpected message {message!r}")
+        acks: list[PendingAck] = []
         try:
-            execute_job(message.job, self._env.job)
+            execute_job(message.job, self._env.job, defer=acks.append)
         finally:
             self._env.pool.checkin(self.actor_ref)
-            with contextlib.suppress(ActorDeadError):
-                message.producer.tell(_Done(message.job.id))
+            done = _Done(message.job.id, acks[0] if acks else None)
+            try:
+                message.producer.tell(done)
+            except ActorDeadError:  # its producer is restarting: record the success here
+                if done.ack is not None:
+                    record_acks([done.ack], self._env)
         return None
 
 
@@ -90,6 +103,8 @@ class QueueProducer(supervisors.Actor):
         self._paused = False
         self._paused_by_cluster = False
         self._busy: set[int] = set()
+        self._acks: list[PendingAck] = []  # successes not recorded yet
+        self._acks_refused = False  # the last attempt to record them failed
         self._timer: supervisors.Cancellable | None = None
 
     def on_start(self) -> None:
@@ -101,6 +116,7 @@ class QueueProducer(supervisors.Actor):
         self._paused = True  # stop claiming; workers finish (or are left for rescue)
         if self._timer is not None:
             self._timer.cancel()
+        self._record()  # what it could not record stays executing, for rescue
 
     def on_failure(self, *_exc: object) -> None:
         self.on_stop()
@@ -115,6 +131,22 @@ class QueueProducer(supervisors.Actor):
         self._timer = self._env.clock.call_later(self._env.poll_interval, poll)
 
     def on_receive(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        finally:
+            # Group commit: record successes when nothing else waits, or on every poll
+            # (which retries a batch the database refused).
+            idle = self.actor_inbox.empty() and not self._acks_refused
+            if self._acks and (message == "poll" or idle):
+                self._record()
+
+    def _record(self) -> None:
+        acks, self._acks = self._acks, []
+        self._acks_refused = bool(acks) and not record_acks(acks, self._env)
+        if self._acks_refused:
+            self._acks[:0] = acks  # the next poll tries again
+
+    def _handle(self, message: Any) -> Any:
         if message == "poll":
             self._schedule_poll()
             self._refresh_cluster_pause()
@@ -123,6 +155,8 @@ class QueueProducer(supervisors.Actor):
             self._fill()
         elif isinstance(message, _Done):
             self._busy.discard(message.job_id)
+            if message.ack is not None:
+                self._acks.append(message.ack)
             self._fill()
         elif isinstance(message, Control):
             return self._control(message)
@@ -187,6 +221,24 @@ class QueueProducer(supervisors.Actor):
             worker.tell(_Run(job, self.actor_ref))
         for worker in taken[len(claimed) :]:
             self._env.pool.checkin(worker)
+
+
+def record_acks(acks: list[PendingAck], env: QueueEnv) -> bool:
+    """Complete the jobs of ``acks`` and record their runs in one transaction; False if
+    the database refused (nothing is recorded then)."""
+    job = env.job
+    try:
+        recorded = job.table.complete_runs([(a.job, a.run) for a in acks], job.node_id)
+    except Exception as exc:  # noqa: BLE001 - logged; the caller keeps them and retries
+        log.warning("queue.ack_failed", queue=env.name, jobs=len(acks), error=f"{type(exc).__name__}: {exc}")
+        return False
+    for ack, run in zip(acks, recorded, strict=True):
+        if run.completion is None:  # cancelled or rescued meanwhile: its owner reruns it
+            log.warning("job.lost", job_id=ack.job.id, queue=env.name, attempt=ack.job.attempt)
+    emit_recorded(job.services.events, recorded)
+    with job.finished:
+        job.finished.notify_all()
+    return True
 
 
 def worker_spec(env: QueueEnv) -> supervisors.ChildSpec:

@@ -38,6 +38,8 @@ from flowstone._jobs.admin_queries import AdminQueries
 from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
+from flowstone._store.records import WholeRun
+from flowstone._store.sql.batch import write_runs
 from flowstone._store.sql.schema import CLAIMABLE, jobs, leases, materializations
 
 __all__ = ["NOTIFY_CHANNEL", "ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
@@ -221,15 +223,33 @@ class JobTable(AdminQueries, UpkeepQueries):
         ``claim(n)`` then one acknowledgement); the ids whose fence held."""
         if not batch:
             return set()
+        with self._store._write("complete jobs in") as c:
+            return self._complete_many_in(c, batch, node_id)
+
+    def complete_runs(self, done: Sequence[tuple[ClaimedJob, WholeRun]], node_id: str) -> list[WholeRun]:
+        """Complete jobs and record their runs, all in one transaction; the runs as
+        recorded, in order. The run of a job no longer this node's (cancelled, rescued)
+        is recorded failed, its value not stored: whoever owns the job now runs it again."""
+        if not done:
+            return []
+        with self._store._write("complete jobs in") as c:
+            applied = self._complete_many_in(c, [job for job, _ in done], node_id)
+            kept = [(job, run) for job, run in done if job.id in applied]
+            if kept:
+                c.execute(_SET_RUN_ID, [{"b_id": job.id, "b_run_id": run.start.run_id} for job, run in kept])
+            runs = [run if job.id in applied else run.refused(_REFUSED) for job, run in done]
+            write_runs(c, runs, self._store.holds)
+            return runs
+
+    def _complete_many_in(self, c: Connection, batch: Sequence[ClaimedJob], node_id: str) -> set[int]:
         by_clearing: dict[bool, list[tuple[int, int]]] = {}
         for job in batch:
             clear_unique = not self._keeps_unique(job, "completed")
             by_clearing.setdefault(clear_unique, []).append((job.id, job.attempt))
         done: set[int] = set()
-        with self._store._write("complete jobs in") as c:
-            for clear_unique, pairs in by_clearing.items():
-                statement = _complete_many_statement(c.dialect.name, clear_unique)
-                done.update(c.execute(statement, {"b_pairs": pairs, "b_node": node_id}).scalars())
+        for clear_unique, pairs in by_clearing.items():
+            statement = _complete_many_statement(c.dialect.name, clear_unique)
+            done.update(c.execute(statement, {"b_pairs": pairs, "b_node": node_id}).scalars())
         return done
 
     def complete_in(self, connection: Connection, job: ClaimedJob, node_id: str, run_id: str) -> bool:
@@ -254,6 +274,11 @@ _NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('flowstone_jobs', 'id')) "
     "FROM generate_series(1, :b_count) ORDER BY 1"
 )
+_REFUSED = (
+    "the job is no longer this node's (cancelled, or rescued after a missed heartbeat); "
+    "its completion was not recorded"
+)
+_SET_RUN_ID = update(J).where(J.c.id == bindparam("b_id")).values(run_id=bindparam("b_run_id"))
 _ACK_STATES = {"complete": "completed", "retry": "retryable", "discard": "discarded", "snooze": "scheduled"}
 _SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
 
