@@ -105,6 +105,7 @@ class QueueProducer(supervisors.Actor):
         self._busy: set[int] = set()
         self._acks: list[PendingAck] = []  # successes not recorded yet
         self._acks_refused = False  # the last attempt to record them failed
+        self._refill = False  # workers freed since the last claim
         self._timer: supervisors.Cancellable | None = None
 
     def on_start(self) -> None:
@@ -134,10 +135,16 @@ class QueueProducer(supervisors.Actor):
         try:
             return self._handle(message)
         finally:
-            # Group commit: record successes when nothing else waits, or on every poll
-            # (which retries a batch the database refused).
-            idle = self.actor_inbox.empty() and not self._acks_refused
-            if self._acks and (message == "poll" or idle):
+            # When nothing else waits: claim for every idle worker in one statement, then
+            # record the successes that arrived meanwhile in one transaction (group
+            # commit). A poll retries a batch the database refused.
+            if self.actor_inbox.empty():
+                if self._refill:
+                    self._refill = False
+                    self._fill()
+                if self._acks and not self._acks_refused:
+                    self._record()
+            if self._acks and message == "poll":
                 self._record()
 
     def _record(self) -> None:
@@ -157,7 +164,7 @@ class QueueProducer(supervisors.Actor):
             self._busy.discard(message.job_id)
             if message.ack is not None:
                 self._acks.append(message.ack)
-            self._fill()
+            self._refill = True  # once the inbox is empty, with other finished jobs
         elif isinstance(message, Control):
             return self._control(message)
         elif message == "info":

@@ -223,7 +223,9 @@ class JobTable(AdminQueries, UpkeepQueries):
         ``claim(n)`` then one acknowledgement); the ids whose fence held."""
         if not batch:
             return set()
-        with self._store._write("complete jobs in") as c:
+        # One statement (all jobs clear their unique key, or none) needs no transaction.
+        single = len({self._keeps_unique(job, "completed") for job in batch}) == 1
+        with (self._store._single if single else self._store._write)("complete jobs in") as c:
             return self._complete_many_in(c, batch, node_id)
 
     def complete_runs(self, done: Sequence[tuple[ClaimedJob, WholeRun]], node_id: str) -> list[WholeRun]:
@@ -232,24 +234,34 @@ class JobTable(AdminQueries, UpkeepQueries):
         is recorded failed, its value not stored: whoever owns the job now runs it again."""
         if not done:
             return []
+        run_ids = {job.id: run.start.run_id for job, run in done}
         with self._store._write("complete jobs in") as c:
-            applied = self._complete_many_in(c, [job for job, _ in done], node_id)
-            kept = [(job, run) for job, run in done if job.id in applied]
-            if kept:
-                c.execute(_SET_RUN_ID, [{"b_id": job.id, "b_run_id": run.start.run_id} for job, run in kept])
+            applied = self._complete_many_in(c, [job for job, _ in done], node_id, run_ids)
             runs = [run if job.id in applied else run.refused(_REFUSED) for job, run in done]
             write_runs(c, runs, self._store.holds)
             return runs
 
-    def _complete_many_in(self, c: Connection, batch: Sequence[ClaimedJob], node_id: str) -> set[int]:
+    def _complete_many_in(
+        self,
+        c: Connection,
+        batch: Sequence[ClaimedJob],
+        node_id: str,
+        run_ids: Mapping[int, str] | None = None,
+    ) -> set[int]:
+        """The fenced completion of ``batch``, setting each job's ``run_id`` if given."""
         by_clearing: dict[bool, list[tuple[int, int]]] = {}
         for job in batch:
             clear_unique = not self._keeps_unique(job, "completed")
             by_clearing.setdefault(clear_unique, []).append((job.id, job.attempt))
         done: set[int] = set()
         for clear_unique, pairs in by_clearing.items():
-            statement = _complete_many_statement(c.dialect.name, clear_unique)
-            done.update(c.execute(statement, {"b_pairs": pairs, "b_node": node_id}).scalars())
+            params: dict[str, Any] = {"b_pairs": pairs, "b_node": node_id}
+            if run_ids is not None:
+                for n, (job_id, _) in enumerate(pairs):
+                    params[f"b_job{n}"], params[f"b_run{n}"] = job_id, run_ids[job_id]
+            with_runs = 0 if run_ids is None else len(pairs)
+            statement = _complete_many_statement(c.dialect.name, clear_unique, with_runs)
+            done.update(c.execute(statement, params).scalars())
         return done
 
     def complete_in(self, connection: Connection, job: ClaimedJob, node_id: str, run_id: str) -> bool:
@@ -278,7 +290,6 @@ _REFUSED = (
     "the job is no longer this node's (cancelled, or rescued after a missed heartbeat); "
     "its completion was not recorded"
 )
-_SET_RUN_ID = update(J).where(J.c.id == bindparam("b_id")).values(run_id=bindparam("b_run_id"))
 _ACK_STATES = {"complete": "completed", "retry": "retryable", "discard": "discarded", "snooze": "scheduled"}
 _SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
 
@@ -349,11 +360,18 @@ def _target_done() -> ColumnElement[Any]:
     return func.coalesce(latest == "completed", False).label("target_done")
 
 
-@functools.lru_cache(maxsize=4)
-def _complete_many_statement(dialect: str, clear_unique: bool) -> Any:
+@functools.lru_cache(maxsize=256)
+def _complete_many_statement(dialect: str, clear_unique: bool, run_ids: int) -> Any:
+    """Complete jobs fenced on (id, attempt) and owner; with ``run_ids``, set the run id
+    of each of that many jobs (``b_job<n>`` → ``b_run<n>``) in the same statement."""
     values: dict[str, Any] = {"state": "completed", "completed_at": _db_now(dialect)}
     if clear_unique:
         values["unique_key"] = None
+    if run_ids:
+        whens: list[tuple[Any, Any]] = [
+            (J.c.id == bindparam(f"b_job{n}"), bindparam(f"b_run{n}")) for n in range(run_ids)
+        ]
+        values["run_id"] = case(*whens, else_=J.c.run_id)
     return (
         update(J)
         .where(

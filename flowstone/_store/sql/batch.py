@@ -1,7 +1,7 @@
 """Whole runs written in one transaction: the rows of a backfill's batch.
 
 A row per table per run, each table written by one ``executemany``: SQLite runs it in
-the driver's loop, PostgreSQL as multi-row ``INSERT``s. One commit then covers the
+the driver's loop, PostgreSQL as multi-row ``INSERT``s (``statements.*_MANY``). One commit then covers the
 whole batch, which is where the time of a small materialization goes otherwise.
 """
 
@@ -102,11 +102,12 @@ def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], b
             ]
     if not run_rows:
         return
-    c.execute(statements.INSERT_RUN, run_rows)
-    c.execute(statements.INSERT_MATERIALIZATION, records)
+    many = c.dialect.name == "postgresql"
+    c.execute(statements.INSERT_RUNS_MANY if many else statements.INSERT_RUN, run_rows)
+    c.execute(statements.INSERT_MATERIALIZATIONS_MANY if many else statements.INSERT_MATERIALIZATION, records)
     if stored:
         SQLValues.write_rows(c, list(stored.values()))
     if edges:
         keys = [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, a, k in edges]
         replace_edges(c, keys, [edge for group in edges.values() for edge in group])
-    c.execute(statements.INSERT_AUDIT, audits)
+    c.execute(statements.INSERT_AUDIT_MANY if many else statements.INSERT_AUDIT, audits)
