@@ -9,7 +9,6 @@ counted twice. All time comparisons use the database clock.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
@@ -20,27 +19,21 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    and_,
-    bindparam,
     case,
-    exists,
-    func,
     insert,
     literal,
     select,
-    text,
-    tuple_,
-    update,
 )
-from sqlalchemy.sql.elements import ColumnElement
 
+from flowstone._jobs import statements
 from flowstone._jobs.admin_queries import AdminQueries
 from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
 from flowstone._store.records import WholeRun
-from flowstone._store.sql.batch import write_runs
-from flowstone._store.sql.schema import CLAIMABLE, jobs, leases, materializations
+from flowstone._store.sql import recordsets
+from flowstone._store.sql.batch import BatchRows, write_runs
+from flowstone._store.sql.schema import jobs
 
 __all__ = ["NOTIFY_CHANNEL", "ClaimedJob", "JobTable", "NewJob", "QueuePauses"]
 
@@ -161,7 +154,7 @@ class JobTable(AdminQueries, UpkeepQueries):
             if c.dialect.name == "postgresql":
                 # Take the ids from the sequence in one round trip, then insert without
                 # RETURNING: several times faster than RETURNING over a many-row insert.
-                ids = [int(i) for i in c.execute(_NEXT_IDS, {"b_count": len(rows)}).scalars()]
+                ids = [int(i) for i in c.execute(statements.NEXT_IDS, {"b_count": len(rows)}).scalars()]
                 c.execute(statement, [{**row, "id": job_id} for row, job_id in zip(rows, ids, strict=True)])
             else:
                 returning = statement.returning(J.c.id, sort_by_parameter_order=True)
@@ -176,7 +169,7 @@ class JobTable(AdminQueries, UpkeepQueries):
             return []
         with self._store._single("claim jobs in") as c:  # one statement: atomic on its own
             params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
-            rows = c.execute(_claim_statement(c.dialect.name), params).all()
+            rows = c.execute(statements.claim_statement(c.dialect.name), params).all()
         claimed = [
             ClaimedJob(
                 r.id,
@@ -210,8 +203,9 @@ class JobTable(AdminQueries, UpkeepQueries):
         """One fenced UPDATE: applied only if this node still owns this attempt."""
         dialect = c.dialect.name
         if "b_shift" in params:
-            params["b_shift"] = _shift(dialect, params["b_shift"])
-        statement = _ack_statement(dialect, kind, not self._keeps_unique(job, _ACK_STATES[kind]))
+            params["b_shift"] = statements.shift(dialect, params["b_shift"])
+        clear_unique = not self._keeps_unique(job, statements.ACK_STATES[kind])
+        statement = statements.ack_statement(dialect, kind, clear_unique)
         fence = {"b_id": job.id, "b_attempt": job.attempt, "b_node": node_id}
         return bool(c.execute(statement, {**fence, **params}).rowcount)
 
@@ -234,11 +228,34 @@ class JobTable(AdminQueries, UpkeepQueries):
         is recorded failed, its value not stored: whoever owns the job now runs it again."""
         if not done:
             return []
+        holds = self._store.holds
+        if self._store.engines.dialect == "postgresql":
+            return self._complete_runs_fused(done, node_id)
         run_ids = {job.id: run.start.run_id for job, run in done}
         with self._store._write("complete jobs in") as c:
             applied = self._complete_many_in(c, [job for job, _ in done], node_id, run_ids)
-            runs = [run if job.id in applied else run.refused(_REFUSED) for job, run in done]
-            write_runs(c, runs, self._store.holds)
+            runs = [run if job.id in applied else run.refused(statements.REFUSED) for job, run in done]
+            write_runs(c, runs, holds)
+            return runs
+
+    def _complete_runs_fused(
+        self, done: Sequence[tuple[ClaimedJob, WholeRun]], node_id: str
+    ) -> list[WholeRun]:
+        """PostgreSQL: the completions and the records of their runs in one statement
+        (``recordsets``), in autocommit mode unless lineage must follow in the same
+        transaction; a refused job's run is recorded failed after it."""
+        rows = BatchRows.of([run for _, run in done], self._store.holds)
+        acks = [
+            (job.id, job.attempt, run.start.run_id, not self._keeps_unique(job, "completed"))
+            for job, run in done
+        ]
+        with (self._store._write if rows.edges else self._store._single)("complete jobs in") as c:
+            applied = recordsets.write(c, rows, acks, node_id)
+            runs = [run if job.id in applied else run.refused(statements.REFUSED) for job, run in done]
+            refused = [run for run in runs if run.completion is None]
+            if refused:
+                write_runs(c, refused, self._store.holds)
+            rows.write_edges(c, {run.start.run_id for run in runs if run.completion is not None})
             return runs
 
     def _complete_many_in(
@@ -260,7 +277,7 @@ class JobTable(AdminQueries, UpkeepQueries):
                 for n, (job_id, _) in enumerate(pairs):
                     params[f"b_job{n}"], params[f"b_run{n}"] = job_id, run_ids[job_id]
             with_runs = 0 if run_ids is None else len(pairs)
-            statement = _complete_many_statement(c.dialect.name, clear_unique, with_runs)
+            statement = statements.complete_many_statement(c.dialect.name, clear_unique, with_runs)
             done.update(c.execute(statement, params).scalars())
         return done
 
@@ -278,131 +295,3 @@ class JobTable(AdminQueries, UpkeepQueries):
 
     def snooze(self, job: ClaimedJob, node_id: str, seconds: float) -> bool:
         return self._ack(job, node_id, "snooze", "snooze a job in", b_shift=seconds)
-
-
-# --- statements, built once per dialect: building costs more than running them ------------
-
-_NEXT_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('flowstone_jobs', 'id')) "
-    "FROM generate_series(1, :b_count) ORDER BY 1"
-)
-_REFUSED = (
-    "the job is no longer this node's (cancelled, or rescued after a missed heartbeat); "
-    "its completion was not recorded"
-)
-_ACK_STATES = {"complete": "completed", "retry": "retryable", "discard": "discarded", "snooze": "scheduled"}
-_SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
-
-
-def _db_now(dialect: str, shifted: bool = False) -> ColumnElement[Any]:
-    """The database clock, optionally shifted by the ``b_shift`` parameter (see ``_shift``)."""
-    if dialect == "postgresql":
-        now = func.now()
-        return now + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("b_shift")) if shifted else now
-    return func.strftime(_SQLITE_NOW, "now", bindparam("b_shift") if shifted else "+0 seconds")
-
-
-def _shift(dialect: str, seconds: float) -> float | str:
-    return float(seconds) if dialect == "postgresql" else f"{float(seconds):+.6f} seconds"
-
-
-@functools.lru_cache(maxsize=4)
-def _claim_statement(dialect: str) -> Any:
-    now = _db_now(dialect)
-    due = (
-        select(J.c.id)
-        .where(
-            J.c.queue == bindparam("b_queue"),
-            CLAIMABLE,  # literally the partial index's predicate, so the planner uses it
-            J.c.scheduled_at <= now,
-            J.c.attempt < J.c.max_attempts,
-            # A queue paused cluster-wide (flowstone jobs pause) is never claimed.
-            ~exists().where(leases.c.name == bindparam("b_pause")),
-        )
-        .order_by(J.c.priority, J.c.scheduled_at, J.c.id)
-        .limit(bindparam("b_limit"))
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED")
-    )
-    return (
-        update(J)
-        .where(J.c.id.in_(select(due.c.id)))
-        .values(
-            state="executing", attempt=J.c.attempt + 1, attempted_at=now, attempted_by=bindparam("b_node")
-        )
-        .returning(
-            J.c.id,
-            J.c.queue,
-            J.c.pipeline_ref,
-            J.c.pipeline,
-            J.c.asset,
-            J.c.partition_key,
-            J.c.options,
-            J.c.attempt,
-            J.c.max_attempts,
-            J.c.errors,
-            *([_target_done()] if dialect == "postgresql" else []),
-        )
-    )
-
-
-def _target_done() -> ColumnElement[Any]:
-    m = materializations
-    latest = (
-        select(m.c.status)
-        .where(m.c.pipeline == J.c.pipeline, m.c.asset == J.c.asset, m.c.partition_key == J.c.partition_key)
-        .order_by(m.c.id.desc())
-        .limit(1)
-        .correlate(J)
-        .scalar_subquery()
-    )
-    return func.coalesce(latest == "completed", False).label("target_done")
-
-
-@functools.lru_cache(maxsize=256)
-def _complete_many_statement(dialect: str, clear_unique: bool, run_ids: int) -> Any:
-    """Complete jobs fenced on (id, attempt) and owner; with ``run_ids``, set the run id
-    of each of that many jobs (``b_job<n>`` → ``b_run<n>``) in the same statement."""
-    values: dict[str, Any] = {"state": "completed", "completed_at": _db_now(dialect)}
-    if clear_unique:
-        values["unique_key"] = None
-    if run_ids:
-        whens: list[tuple[Any, Any]] = [
-            (J.c.id == bindparam(f"b_job{n}"), bindparam(f"b_run{n}")) for n in range(run_ids)
-        ]
-        values["run_id"] = case(*whens, else_=J.c.run_id)
-    return (
-        update(J)
-        .where(
-            tuple_(J.c.id, J.c.attempt).in_(bindparam("b_pairs", expanding=True)),
-            J.c.state == "executing",
-            J.c.attempted_by == bindparam("b_node"),
-        )
-        .values(**values)
-        .returning(J.c.id)
-    )
-
-
-@functools.lru_cache(maxsize=32)
-def _ack_statement(dialect: str, kind: str, clear_unique: bool) -> Any:
-    now = _db_now(dialect)
-    values: dict[str, Any] = {
-        "complete": {"completed_at": now, "run_id": bindparam("b_run_id")},
-        "retry": {"errors": bindparam("b_errors"), "scheduled_at": _db_now(dialect, shifted=True)},
-        "discard": {"discarded_at": now, "errors": bindparam("b_errors")},
-        "snooze": {
-            "scheduled_at": _db_now(dialect, shifted=True),
-            "attempt": J.c.attempt - 1,
-            "snoozed": J.c.snoozed + 1,
-        },
-    }[kind]
-    if clear_unique:
-        values["unique_key"] = None
-    fence = and_(
-        J.c.id == bindparam("b_id"),
-        J.c.state == "executing",
-        J.c.attempt == bindparam("b_attempt"),
-        J.c.attempted_by == bindparam("b_node"),
-    )
-    return update(J).where(fence).values(state=_ACK_STATES[kind], **values)

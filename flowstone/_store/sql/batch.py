@@ -1,41 +1,54 @@
-"""Whole runs written in one transaction: the rows of a backfill's batch.
+"""Whole runs written together: the rows of a backfill's batch, or of a queue's group commit.
 
-A row per table per run, each table written by one ``executemany``: SQLite runs it in
-the driver's loop, PostgreSQL as multi-row ``INSERT``s (``statements.*_MANY``). One commit then covers the
-whole batch, which is where the time of a small materialization goes otherwise.
+A row per table per run. SQLite writes each table with one ``executemany``, run in the
+driver's loop; PostgreSQL writes all tables in one statement (``recordsets``), which can
+also complete the runs' jobs. One commit then covers the whole batch, which is where
+the time of a small materialization goes otherwise.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
 from flowstone._store.records import WholeRun
-from flowstone._store.sql import statements
+from flowstone._store.sql import recordsets, statements
 from flowstone._store.sql.history import audit_row, replace_edges
 from flowstone._store.sql.values import SQLValues
 from flowstone.io import AssetKey
 
-__all__ = ["write_runs"]
+__all__ = ["BatchRows", "write_runs"]
+
+Key = tuple[str, str, str]  # pipeline, asset, partition key
 
 
-def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], bool]) -> None:
-    """Insert every row of ``runs`` inside the caller's transaction.
+@dataclass(slots=True)
+class BatchRows:
+    """The rows of whole runs, per table; ``run_ids`` of audit rows and values say whose.
 
-    The run ids are new (a ``WholeRun`` was never started in the store), so these are
-    plain inserts; a batch that fails rolls back whole and its runs count as not run.
+    Values and lineage are keyed by pipeline, asset and partition: a partition listed
+    twice keeps its last value and lineage (one statement may not upsert a row twice).
     """
-    run_rows: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    audits: list[dict[str, Any]] = []
-    # Keyed by pipeline, asset and partition: a partition listed twice keeps its last value and
-    # lineage (one statement may not upsert the same row twice on PostgreSQL).
-    stored: dict[tuple[str, str, str], dict[str, Any]] = {}
-    edges: dict[tuple[str, str, str], list[dict[str, str]]] = {}
-    for run in runs:
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    audit_run_ids: list[str] = field(default_factory=list)
+    stored: dict[Key, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    edges: dict[Key, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, runs: Sequence[WholeRun], holds: Callable[[Any], bool]) -> BatchRows:
+        rows = cls()
+        for run in runs:
+            rows._add(run, holds)
+        return rows
+
+    def _add(self, run: WholeRun, holds: Callable[[Any], bool]) -> None:
         start, done, failure = run.start, run.completion, run.failure
         end = done or failure
         if end is None:
@@ -43,7 +56,7 @@ def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], b
         error = None if failure is None else failure.error
         status = "failed" if failure is not None else "completed"
         resource = f"{start.pipeline}/{start.asset}/{start.partition_key}"
-        run_rows.append(
+        self.runs.append(
             {
                 "run_id": start.run_id,
                 "pipeline": start.pipeline,
@@ -56,7 +69,7 @@ def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], b
                 "error": error,
             }
         )
-        records.append(
+        self.records.append(
             {
                 "pipeline": start.pipeline,
                 "asset": start.asset,
@@ -71,43 +84,56 @@ def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], b
             }
         )
         started = {"run_id": start.run_id, "plan": list(start.plan), **start.options}
-        audits.append(audit_row(start.at, "run.started", start.actor, resource, "start", started))
-        audits.append(
-            audit_row(
-                end.at,
-                "run.failed" if failure else "run.finished",
-                end.actor,
-                resource,
-                "fail" if failure else "finish",
-                {"run_id": start.run_id, "error": error},
-            )
-        )
+        self.audits.append(audit_row(start.at, "run.started", start.actor, resource, "start", started))
+        ended = ("run.failed", "fail") if failure else ("run.finished", "finish")
+        details = {"run_id": start.run_id, "error": error}
+        self.audits.append(audit_row(end.at, ended[0], end.actor, resource, ended[1], details))
+        self.audit_run_ids += [start.run_id, start.run_id]
         if done is None:
-            continue
-        pair = (start.pipeline, start.asset, start.partition_key)
+            return
+        key = (start.pipeline, start.asset, start.partition_key)
         if run.payload is not None and isinstance(run.io, SQLValues) and holds(run.io):
-            key = AssetKey(start.pipeline, start.asset, start.partition_key)
-            stored[pair] = run.io.row(key, run.payload, done.at)
+            asset_key = AssetKey(start.pipeline, start.asset, start.partition_key)
+            self.stored[key] = (start.run_id, run.io.row(asset_key, run.payload, done.at))
         if done.lineage:
-            edges[pair] = [
-                {
-                    "pipeline": start.pipeline,
-                    "run_id": start.run_id,
-                    "asset": start.asset,
-                    "partition_key": start.partition_key,
-                    "upstream_asset": ua,
-                    "upstream_partition_key": uk,
-                }
-                for ua, uk in done.lineage
-            ]
-    if not run_rows:
+            self.edges[key] = (
+                start.run_id,
+                [
+                    {
+                        "pipeline": start.pipeline,
+                        "run_id": start.run_id,
+                        "asset": start.asset,
+                        "partition_key": start.partition_key,
+                        "upstream_asset": ua,
+                        "upstream_partition_key": uk,
+                    }
+                    for ua, uk in done.lineage
+                ],
+            )
+
+    def write_edges(self, c: Connection, run_ids: set[str] | None = None) -> None:
+        """Replace the lineage of the runs' assets (of ``run_ids`` only, if given)."""
+        kept = {k: e for k, (run_id, e) in self.edges.items() if run_ids is None or run_id in run_ids}
+        if kept:
+            keys = [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, a, k in kept]
+            replace_edges(c, keys, [edge for group in kept.values() for edge in group])
+
+
+def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], bool]) -> None:
+    """Insert every row of ``runs`` inside the caller's transaction.
+
+    The run ids are new (a ``WholeRun`` was never started in the store), so these are
+    plain inserts; a batch that fails rolls back whole and its runs count as not run.
+    """
+    if not runs:
         return
-    many = c.dialect.name == "postgresql"
-    c.execute(statements.INSERT_RUNS_MANY if many else statements.INSERT_RUN, run_rows)
-    c.execute(statements.INSERT_MATERIALIZATIONS_MANY if many else statements.INSERT_MATERIALIZATION, records)
-    if stored:
-        SQLValues.write_rows(c, list(stored.values()))
-    if edges:
-        keys = [{"b_pipeline": p, "b_asset": a, "b_key": k} for p, a, k in edges]
-        replace_edges(c, keys, [edge for group in edges.values() for edge in group])
-    c.execute(statements.INSERT_AUDIT_MANY if many else statements.INSERT_AUDIT, audits)
+    rows = BatchRows.of(runs, holds)
+    if c.dialect.name == "postgresql":
+        recordsets.write(c, rows)
+    else:
+        c.execute(statements.INSERT_RUN, rows.runs)
+        c.execute(statements.INSERT_MATERIALIZATION, rows.records)
+        if rows.stored:
+            SQLValues.write_rows(c, [row for _, row in rows.stored.values()])
+        c.execute(statements.INSERT_AUDIT, rows.audits)
+    rows.write_edges(c)

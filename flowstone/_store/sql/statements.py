@@ -21,13 +21,6 @@ WHERE_RECORD = and_(WHERE_KEY, M.c.run_id == bindparam("b_run"))
 INSERT_RUN = insert(runs)
 INSERT_MATERIALIZATION = insert(M)
 INSERT_AUDIT = insert(audit_log)
-# The same with RETURNING, for many rows at once on PostgreSQL: SQLAlchemy then sends
-# multi-row INSERTs ("insertmanyvalues"), where psycopg's executemany would send one
-# statement per row for the server to parse and plan; for a batch of a few dozen rows,
-# several times less work on both sides.
-INSERT_RUNS_MANY = INSERT_RUN.returning(runs.c.run_id)
-INSERT_MATERIALIZATIONS_MANY = INSERT_MATERIALIZATION.returning(M.c.id)
-INSERT_AUDIT_MANY = INSERT_AUDIT.returning(audit_log.c.id)
 MARK_RUNNING = (
     update(M)
     .where(WHERE_RECORD, M.c.status.in_(("pending", "running")))
@@ -85,11 +78,8 @@ __all__ = [
     "COMPLETE",
     "FAIL",
     "INSERT_AUDIT",
-    "INSERT_AUDIT_MANY",
     "INSERT_MATERIALIZATION",
-    "INSERT_MATERIALIZATIONS_MANY",
     "INSERT_RUN",
-    "INSERT_RUNS_MANY",
     "LATEST",
     "MARK_RUNNING",
     "PREMARK",

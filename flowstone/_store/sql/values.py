@@ -56,10 +56,8 @@ class SQLValues:
 
     @staticmethod
     def write_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """Upsert many ``row``s (of distinct keys): on PostgreSQL as multi-row statements
-        (see ``statements.INSERT_RUNS_MANY``)."""
-        dialect = connection.dialect.name
-        connection.execute(_upsert_many(dialect) if dialect == "postgresql" else _upsert(dialect), rows)
+        """Upsert many ``row``s (of distinct keys) in one ``executemany``."""
+        connection.execute(_upsert(connection.dialect.name), rows)
 
     def row(self, key: AssetKey, payload: bytes | str, at: datetime) -> dict[str, Any]:
         """The values row for an encoded value."""
@@ -152,8 +150,3 @@ def _upsert(dialect_name: str) -> Any:
     """The value upsert, built once per dialect: building it costs more than running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return replacing(dialect.insert(V).values({name: bindparam(name) for name in COLUMNS}))
-
-
-@functools.lru_cache(maxsize=4)
-def _upsert_many(dialect_name: str) -> Any:
-    return _upsert(dialect_name).returning(V.c.size)

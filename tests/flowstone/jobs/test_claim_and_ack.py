@@ -8,7 +8,7 @@ from job_pipelines import Probe, pipeline
 from job_support import StartNode
 
 import flowstone as fs
-from flowstone._jobs.table import _claim_statement
+from flowstone._jobs.statements import claim_statement
 from supervisors.testing import wait_for
 
 
@@ -112,7 +112,7 @@ class TestTheClaimUsesThePartialIndex:
         with fs.start(database_url=postgres_database) as node:
             engine = node._store.engines.write  # type: ignore[attr-defined]
             with engine.connect() as c:
-                statement = _claim_statement("postgresql").compile(dialect=c.dialect)
+                statement = claim_statement("postgresql").compile(dialect=c.dialect)
                 params = {**statement.params, "b_queue": "assets", "b_pause": "pause:assets"}
                 params |= {"b_limit": 1, "b_node": "n"}
                 c.exec_driver_sql("SET enable_seqscan = off")  # only a usable index can avoid it

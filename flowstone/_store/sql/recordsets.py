@@ -1,0 +1,199 @@
+"""PostgreSQL: a batch of whole runs, and the completions of their jobs, in one statement.
+
+A batch (``batch.write_runs``, ``JobTable.complete_runs``) writes a row per run into four
+tables, and for jobs completes them too. As separate statements that is a round trip
+and, on our side, a SQLAlchemy execution per table; as multi-row ``INSERT``s the driver
+still adapts every value one by one. Here each table's rows travel as one JSON
+parameter (``json.dumps`` is C code) that ``json_to_recordset`` turns back into typed
+rows, and data-modifying CTEs write all tables at once. The statement is the same for
+any batch size, so PostgreSQL prepares it once.
+
+With jobs, the runs are recorded only for the jobs whose fenced completion applied
+(``acked``): the statement is whole on its own and runs in autocommit mode. The caller
+records the runs of refused jobs (cancelled, rescued) as failed afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    case,
+    column,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+
+from flowstone._store.sql.schema import audit_log, jobs, materializations, runs, values
+from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
+from flowstone._store.sql.values import replacing
+
+if TYPE_CHECKING:
+    from flowstone._store.sql.batch import BatchRows
+
+__all__ = ["JobAck", "write"]
+
+RUN_COLUMNS = (
+    "run_id",
+    "pipeline",
+    "asset",
+    "partition_key",
+    "status",
+    "options",
+    "started_at",
+    "finished_at",
+    "error",
+)
+RECORD_COLUMNS = (
+    "pipeline",
+    "asset",
+    "partition_key",
+    "run_id",
+    "status",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error",
+)
+AUDIT_COLUMNS = ("at", "event_type", "actor", "resource", "action", "details")
+
+#: A job to complete: (id, attempt, run id, whether its unique key is cleared).
+JobAck = tuple[int, int, str, bool]
+
+
+def write(c: Connection, rows: BatchRows, acks: Sequence[JobAck] = (), node_id: str = "") -> set[int]:
+    """Write the rows of a batch; with ``acks``, complete those jobs (fenced on attempt
+    and ``node_id``) and write only the rows of runs whose job completed. The ids of the
+    completed jobs."""
+    params: dict[str, Any] = {
+        "b_runs": _rows(rows.runs, RUN_COLUMNS),
+        "b_records": _rows(rows.records, RECORD_COLUMNS),
+        "b_audits": [
+            {"run_id": run_id, **_rows([row], AUDIT_COLUMNS)[0]}
+            for run_id, row in zip(rows.audit_run_ids, rows.audits, strict=True)
+        ],
+    }
+    if rows.stored:
+        params["b_values"] = [
+            {"run_id": run_id, **_rows([row], VALUE_COLUMNS)[0]} for run_id, row in rows.stored.values()
+        ]
+    if acks:
+        params["b_jobs"] = [
+            {"id": i, "attempt": a, "run_id": r, "clear_unique": clear} for i, a, r, clear in acks
+        ]
+        params["b_node"] = node_id
+    result = c.execute(_statement(bool(rows.stored), bool(acks)), params)
+    return {int(row[0]) for row in result} if acks else set()
+
+
+def _rows(rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """JSON-ready rows: timestamps in ISO format, bytes in base64."""
+    return [{name: _plain(row[name]) for name in columns} for row in rows]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _recordset(name: str, table: Any, columns: tuple[str, ...], binary: frozenset[str]) -> Any:
+    """``json_to_recordset(:name) AS name(col type, …)``, typed as ``table``'s columns;
+    ``binary`` columns arrive as base64 text, and ``run_id`` may be a tag, not a column."""
+    typed = []
+    for n in columns:
+        if n in binary:
+            type_: Any = String()
+        elif n in table.c:
+            type_ = table.c[n].type
+        else:
+            type_ = String(64)
+        typed.append(column(n, type_))
+    recordset = func.json_to_recordset(bindparam(name, type_=postgresql.JSON)).table_valued(*typed)
+    return recordset.render_derived(name=name.removeprefix("b_"), with_types=True)
+
+
+def _rows_of(
+    name: str, table: Any, columns: tuple[str, ...], acked: Any, binary: frozenset[str] = frozenset()
+) -> Any:
+    """``SELECT columns FROM`` the recordset ``name``: the rows of runs whose job was
+    ``acked``, if given; ``binary`` columns decoded from base64."""
+    source = _recordset(name, table, columns if "run_id" in columns else ("run_id", *columns), binary)
+    selected = [func.decode(source.c[n], "base64") if n in binary else source.c[n] for n in columns]
+    rows = select(*selected)
+    if acked is not None:
+        rows = rows.where(source.c.run_id.in_(select(acked.c.run_id)))
+    return rows
+
+
+def _acked() -> Any:
+    """Complete the jobs of ``b_jobs`` still executing on ``b_node`` at that attempt."""
+    wanted = (
+        func.json_to_recordset(bindparam("b_jobs", type_=postgresql.JSON))
+        .table_valued(
+            column("id", BigInteger),
+            column("attempt", Integer),
+            column("run_id", String(64)),
+            column("clear_unique", Boolean),
+        )
+        .render_derived(name="wanted", with_types=True)
+    )
+    j = jobs
+    return (
+        update(j)
+        .where(
+            j.c.id == wanted.c.id,
+            j.c.attempt == wanted.c.attempt,
+            j.c.state == "executing",
+            j.c.attempted_by == bindparam("b_node"),
+        )
+        .values(
+            state="completed",
+            completed_at=func.now(),
+            run_id=wanted.c.run_id,
+            unique_key=case((wanted.c.clear_unique, None), else_=j.c.unique_key),
+        )
+        .returning(j.c.id, j.c.run_id)
+        .cte("acked")
+    )
+
+
+@functools.cache
+def _statement(with_values: bool, with_jobs: bool) -> Any:
+    acked = _acked() if with_jobs else None
+    parts = [
+        insert(runs)
+        .from_select(list(RUN_COLUMNS), _rows_of("b_runs", runs, RUN_COLUMNS, acked))
+        .cte("batch_runs"),
+        insert(materializations)
+        .from_select(list(RECORD_COLUMNS), _rows_of("b_records", materializations, RECORD_COLUMNS, acked))
+        .cte("batch_records"),
+        insert(audit_log)
+        .from_select(list(AUDIT_COLUMNS), _rows_of("b_audits", audit_log, AUDIT_COLUMNS, acked))
+        .cte("batch_audit"),
+    ]
+    if with_values:
+        rows = _rows_of("b_values", values, VALUE_COLUMNS, acked, frozenset({"data"}))
+        parts.append(
+            replacing(postgresql.insert(values).from_select(list(VALUE_COLUMNS), rows)).cte("batch_values")
+        )
+    if acked is None:
+        return select(literal_column("1")).add_cte(*parts)
+    return select(acked.c.id).add_cte(*parts)
