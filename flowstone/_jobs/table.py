@@ -181,7 +181,7 @@ class JobTable(AdminQueries, UpkeepQueries):
                 json.loads(r.options),
                 r.attempt,
                 r.max_attempts,
-                json.loads(r.errors),
+                [] if r.errors == "[]" else json.loads(r.errors),  # most have none
                 getattr(r, "target_done", None),
             )
             for r in rows
@@ -217,6 +217,10 @@ class JobTable(AdminQueries, UpkeepQueries):
         ``claim(n)`` then one acknowledgement); the ids whose fence held."""
         if not batch:
             return set()
+        if self._store.engines.dialect == "postgresql":  # one statement, whatever the jobs
+            acks = [(job.id, job.attempt, None, not self._keeps_unique(job, "completed")) for job in batch]
+            with self._store._single("complete jobs in") as c:
+                return recordsets.complete_jobs(c, acks, node_id)
         # One statement (all jobs clear their unique key, or none) needs no transaction.
         single = len({self._keeps_unique(job, "completed") for job in batch}) == 1
         with (self._store._single if single else self._store._write)("complete jobs in") as c:

@@ -45,7 +45,7 @@ from flowstone._store.sql.values import replacing
 if TYPE_CHECKING:
     from flowstone._store.sql.batch import BatchRows
 
-__all__ = ["JobAck", "write"]
+__all__ = ["JobAck", "complete_jobs", "write"]
 
 RUN_COLUMNS = (
     "run_id",
@@ -72,8 +72,8 @@ RECORD_COLUMNS = (
 )
 AUDIT_COLUMNS = ("at", "event_type", "actor", "resource", "action", "details")
 
-#: A job to complete: (id, attempt, run id, whether its unique key is cleared).
-JobAck = tuple[int, int, str, bool]
+#: A job to complete: (id, attempt, run id or None to keep it, whether its unique key is cleared).
+JobAck = tuple[int, int, str | None, bool]
 
 
 def write(c: Connection, rows: BatchRows, acks: Sequence[JobAck] = (), node_id: str = "") -> set[int]:
@@ -93,12 +93,29 @@ def write(c: Connection, rows: BatchRows, acks: Sequence[JobAck] = (), node_id: 
             {"run_id": run_id, **_rows([row], VALUE_COLUMNS)[0]} for run_id, row in rows.stored.values()
         ]
     if acks:
-        params["b_jobs"] = [
-            {"id": i, "attempt": a, "run_id": r, "clear_unique": clear} for i, a, r, clear in acks
-        ]
+        params["b_jobs"] = _jobs(acks)
         params["b_node"] = node_id
     result = c.execute(_statement(bool(rows.stored), bool(acks)), params)
     return {int(row[0]) for row in result} if acks else set()
+
+
+def complete_jobs(c: Connection, acks: Sequence[JobAck], node_id: str) -> set[int]:
+    """Complete jobs (fenced on attempt and ``node_id``) in one statement; the ids completed.
+
+    The jobs travel as one JSON parameter: no ``IN`` list to expand and render per call.
+    """
+    params = {"b_jobs": _jobs(acks), "b_node": node_id}
+    return {int(row[0]) for row in c.execute(_completion_statement(), params)}
+
+
+def _jobs(acks: Sequence[JobAck]) -> list[dict[str, Any]]:
+    return [{"id": i, "attempt": a, "run_id": r, "clear_unique": clear} for i, a, r, clear in acks]
+
+
+@functools.cache
+def _completion_statement() -> Any:
+    acked = _acked()
+    return select(acked.c.id)
 
 
 def _rows(rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -167,7 +184,7 @@ def _acked() -> Any:
         .values(
             state="completed",
             completed_at=func.now(),
-            run_id=wanted.c.run_id,
+            run_id=func.coalesce(wanted.c.run_id, j.c.run_id),
             unique_key=case((wanted.c.clear_unique, None), else_=j.c.unique_key),
         )
         .returning(j.c.id, j.c.run_id)
