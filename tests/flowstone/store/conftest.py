@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.flowstone.store.tcp_proxy import TcpProxy
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -48,3 +51,15 @@ def query() -> Iterator[Callable[..., list[Any]]]:
     yield run
     for engine in engines.values():
         engine.dispose()
+
+
+@pytest.fixture
+def proxy(postgres_url: str) -> Iterator[TcpProxy]:
+    """A started ``TcpProxy`` to the test PostgreSQL server, stopped after the test."""
+    target = make_url(postgres_url)
+    started = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
+    started.start()
+    try:
+        yield started
+    finally:
+        started.stop()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 import flowstone as fs
 from supervisors.testing import wait_for
-from tests.flowstone.store.test_unavailable import TcpProxy
+from tests.flowstone.store.tcp_proxy import TcpProxy
 
 Query = Callable[..., list[Any]]
 
@@ -400,17 +400,6 @@ class TestStreaming:
         assert status.run_id in {r.run_id for r in runs}
         audits = audit_counts(query, database_url, "twice", "counted")
         assert (audits[(key("dup"), "run.started")], audits[(key("dup"), "run.finished")]) == (2, 2)
-
-
-@pytest.fixture
-def proxy(postgres_url: str) -> Iterator[TcpProxy]:
-    target = make_url(postgres_url)
-    started = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 class TestTheStoreGoesAway:
