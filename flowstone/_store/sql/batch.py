@@ -1,24 +1,28 @@
 """Whole runs written together: the rows of a backfill's batch, or of a queue's group commit.
 
-A row per table per run. SQLite writes each table with one ``executemany``, run in the
-driver's loop; PostgreSQL writes all tables in one statement (``recordsets``), which can
+A row per table per run. SQLite writes each table with one ``executemany`` of the driver,
+run in its C loop; PostgreSQL writes all tables in one statement (``recordsets``), which can
 also complete the runs' jobs. One commit then covers the whole batch, which is where
 the time of a small materialization goes otherwise.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.dialects import sqlite
 
 from flowstone._store.records import WholeRun
 from flowstone._store.sql import recordsets, statements
 from flowstone._store.sql.history import audit_row, replace_edges
-from flowstone._store.sql.values import SQLValues
+from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
+from flowstone._store.sql.values import SQLValues, upsert_statement
 from flowstone.io import AssetKey
 
 __all__ = ["BatchRows", "write_runs"]
@@ -131,9 +135,46 @@ def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], b
     if c.dialect.name == "postgresql":
         recordsets.write(c, rows)
     else:
-        c.execute(statements.INSERT_RUN, rows.runs)
-        c.execute(statements.INSERT_MATERIALIZATION, rows.records)
-        if rows.stored:
-            SQLValues.write_rows(c, [row for _, row in rows.stored.values()])
-        c.execute(statements.INSERT_AUDIT, rows.audits)
+        _write_sqlite(c, rows)
     rows.write_edges(c)
+
+
+def _write_sqlite(c: Connection, rows: BatchRows) -> None:
+    """SQLite: each table's rows in one ``executemany`` of the driver.
+
+    The statements are our Core inserts compiled once; the rows go to the driver as
+    tuples, with timestamps in SQLAlchemy's own SQLite format. For a batch, SQLAlchemy's
+    per-row parameter processing cost more than SQLite's work.
+    """
+    times: dict[datetime, str] = {}
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            text = times.get(value)
+            if text is None:
+                text = times[value] = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+            return text
+        return value
+
+    for table, batch in (
+        ("runs", rows.runs),
+        ("records", rows.records),
+        ("audit", rows.audits),
+        ("values", [row for _, row in rows.stored.values()]),
+    ):
+        if batch:
+            sql, order = _sqlite_insert(table)
+            c.exec_driver_sql(sql, [tuple(plain(row[name]) for name in order) for row in batch])
+
+
+@functools.cache
+def _sqlite_insert(table: str) -> tuple[str, tuple[str, ...]]:
+    """The SQL of one of our inserts for SQLite, and the order of its parameters."""
+    statement, columns = {
+        "runs": (statements.INSERT_RUN, statements.RUN_COLUMNS),
+        "records": (statements.INSERT_MATERIALIZATION, statements.RECORD_COLUMNS),
+        "audit": (statements.INSERT_AUDIT, statements.AUDIT_COLUMNS),
+        "values": (upsert_statement("sqlite"), VALUE_COLUMNS),
+    }[table]
+    compiled = statement.compile(dialect=sqlite.dialect(paramstyle="qmark"), column_keys=list(columns))
+    return str(compiled), tuple(compiled.positiontup or ())

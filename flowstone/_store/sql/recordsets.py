@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from flowstone._store.sql.schema import audit_log, jobs, materializations, runs, values
+from flowstone._store.sql.statements import AUDIT_COLUMNS, RECORD_COLUMNS, RUN_COLUMNS
 from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
 from flowstone._store.sql.values import replacing
 
@@ -47,30 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["JobAck", "complete_jobs", "write"]
 
-RUN_COLUMNS = (
-    "run_id",
-    "pipeline",
-    "asset",
-    "partition_key",
-    "status",
-    "options",
-    "started_at",
-    "finished_at",
-    "error",
-)
-RECORD_COLUMNS = (
-    "pipeline",
-    "asset",
-    "partition_key",
-    "run_id",
-    "status",
-    "attempts",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "error",
-)
-AUDIT_COLUMNS = ("at", "event_type", "actor", "resource", "action", "details")
 
 #: A job to complete: (id, attempt, run id or None to keep it, whether its unique key is cleared).
 JobAck = tuple[int, int, str | None, bool]

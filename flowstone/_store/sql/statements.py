@@ -18,6 +18,30 @@ WHERE_KEY = and_(
     M.c.partition_key == bindparam("b_key"),
 )
 WHERE_RECORD = and_(WHERE_KEY, M.c.run_id == bindparam("b_run"))
+RUN_COLUMNS = (
+    "run_id",
+    "pipeline",
+    "asset",
+    "partition_key",
+    "status",
+    "options",
+    "started_at",
+    "finished_at",
+    "error",
+)
+RECORD_COLUMNS = (
+    "pipeline",
+    "asset",
+    "partition_key",
+    "run_id",
+    "status",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error",
+)
+AUDIT_COLUMNS = ("at", "event_type", "actor", "resource", "action", "details")
 INSERT_RUN = insert(runs)
 INSERT_MATERIALIZATION = insert(M)
 INSERT_AUDIT = insert(audit_log)
@@ -73,6 +97,9 @@ STATUSES = (
 CHUNK = 500  # bound parameters per IN list
 
 __all__ = [
+    "AUDIT_COLUMNS",
+    "RECORD_COLUMNS",
+    "RUN_COLUMNS",
     "CHUNK",
     "CLOSE_RUN",
     "COMPLETE",

@@ -52,12 +52,12 @@ class SQLValues:
 
     def write(self, connection: Connection, key: AssetKey, payload: bytes | str, at: datetime) -> None:
         """Upsert an encoded value inside the caller's transaction."""
-        connection.execute(_upsert(connection.dialect.name), self.row(key, payload, at))
+        connection.execute(upsert_statement(connection.dialect.name), self.row(key, payload, at))
 
     @staticmethod
     def write_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
         """Upsert many ``row``s (of distinct keys) in one ``executemany``."""
-        connection.execute(_upsert(connection.dialect.name), rows)
+        connection.execute(upsert_statement(connection.dialect.name), rows)
 
     def row(self, key: AssetKey, payload: bytes | str, at: datetime) -> dict[str, Any]:
         """The values row for an encoded value."""
@@ -146,7 +146,7 @@ def replacing(statement: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _upsert(dialect_name: str) -> Any:
+def upsert_statement(dialect_name: str) -> Any:
     """The value upsert, built once per dialect: building it costs more than running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return replacing(dialect.insert(V).values({name: bindparam(name) for name in COLUMNS}))

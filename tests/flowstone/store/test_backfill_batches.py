@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -101,6 +102,24 @@ class TestEveryRunIsRecorded:
             status = node.status(pipeline, "label", day)
             assert status.state == "completed"
             assert status.run_id == run_of[key(day)]
+
+    def test_a_batched_runs_times_read_back_as_those_of_a_run_recorded_as_it_happens(
+        self, node: fs.Node
+    ) -> None:
+        pipeline = labelled("times")
+        before = datetime.now(UTC)
+        node.backfill(pipeline, "label", ["batched"])
+        node.run(pipeline, "label", partition="alone")
+        after = datetime.now(UTC)
+        for partition in ("batched", "alone"):
+            status = node.status(pipeline, "label", partition)
+            assert status.started_at is not None
+            assert status.finished_at is not None
+            assert status.started_at.utcoffset() == status.finished_at.utcoffset() == timedelta(0)
+            assert before <= status.started_at <= status.finished_at <= after
+        entries = [e for e in node.audit(limit=10) if e.resource.startswith("times/")]
+        assert all(before <= e.at <= after for e in entries)
+        assert len(entries) == 4
 
     def test_each_partition_is_in_the_database_when_it_is_reported(
         self, node: fs.Node, database_url: str, query: Query
