@@ -109,7 +109,9 @@ class _Backfill:
         self._services = services
         self._total = len(items) if isinstance(items, Sized) else None
         self._ahead = _Lookahead(pipeline, asset, iter(items), services, window=8 * options.parallel)
-        self._scheduler = Scheduler(pipeline, services)
+        # At most ``parallel`` runners at once; each may take several partitions of a cheap
+        # asset per message (Scheduler.chunk_size), so more runs than that are started.
+        self._scheduler = Scheduler(pipeline, services, max_runners=options.parallel)
         self._recorder = RunRecorder(services, max_runs=max(services.store.run_batch, 1))
         self._batched = services.store.run_batch > 0
         self._done = self._failed = 0
@@ -124,10 +126,12 @@ class _Backfill:
                     break
                 for run in scheduler.wait(timeout=recorder.wait_limit()):
                     self._halt_on(run)
-                    if run.start is not None:
-                        recorder.add(run)  # reported once recorded
-                    else:
+                    if run.start is None:
                         yield self._report(_result(run))
+                        continue
+                    recorder.add(run)  # reported once recorded
+                    if recorder.full:
+                        yield from self._recorded()
                 if recorder.due:
                     yield from self._recorded()
             yield from self._recorded()
@@ -151,7 +155,8 @@ class _Backfill:
 
     def _start_more(self) -> Iterator[PartitionResult]:
         """Start partitions while a slot is free; those that end at once, as results."""
-        while not self._halted and self._scheduler.active < self._options.parallel:
+        scheduler = self._scheduler
+        while not self._halted and scheduler.active < self._options.parallel * scheduler.chunk_size:
             item = self._ahead.next()
             if item is None:
                 return
@@ -275,7 +280,8 @@ def _start(
         return PartitionResult(partition, "failed", error=exc)
     if not plan:
         return PartitionResult(partition, "skipped")
-    run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=time.monotonic() + options.timeout)
+    deadline = time.monotonic() + options.timeout
+    run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline, timeout=options.timeout)
     # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).
     scheduler.begin(
         run,

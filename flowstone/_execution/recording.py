@@ -48,6 +48,11 @@ class RunRecorder:
         self._pending.append(run)
 
     @property
+    def full(self) -> bool:
+        """Whether the batch holds as many runs as it may."""
+        return len(self._pending) >= self._size
+
+    @property
     def due(self) -> bool:
         """Whether the batch should be written now."""
         if not self._pending:

@@ -17,7 +17,7 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone import partitions
 from flowstone._context import Context
-from flowstone._execution.task import Materialize, Outcome, Task
+from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
@@ -57,14 +57,25 @@ class RunnerActor(supervisors.Actor):
         self._services.pool.checkin(self.actor_ref)
 
     def on_receive(self, message: Any) -> Any:
-        if not isinstance(message, Materialize):
+        if isinstance(message, Materialize):
+            tasks: tuple[Task, ...] = (message.task,)
+            answer: Outcome | Outcomes = self._execute(message.task)
+        elif isinstance(message, MaterializeMany):
+            tasks = message.tasks
+            outcomes = []
+            for index, task in enumerate(tasks):
+                message.progress[0] = index
+                if not task.abandoned.is_set():
+                    outcomes.append(self._execute(task))
+            message.progress[0] = len(tasks)
+            answer = Outcomes(tuple(outcomes))
+        else:
             raise TypeError(f"runner got an unexpected message {message!r}")
-        outcome = self._execute(message.task)
-        if message.task.abandoned.is_set():
+        if any(task.abandoned.is_set() for task in tasks):
             self.finish("abandoned")  # its scheduler gave up on it and started a replacement
         else:
             self._services.pool.checkin(self.actor_ref)
-        message.reply.put(outcome)
+        message.reply.put(answer)
         return None
 
     def _execute(self, task: Task) -> Outcome:

@@ -15,14 +15,13 @@ import queue
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import supervisors
-from flowstone import partitions
+from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
 from flowstone._execution.runner import materialization_error, record_failure
-from flowstone._execution.task import Materialize, Outcome, RunnerDown, Task
+from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -32,41 +31,6 @@ from supervisors._log import get_logger
 __all__ = ["PartitionRun", "Scheduler"]
 
 log = get_logger("flowstone")
-
-_UNSET: Any = object()
-
-
-@dataclass(slots=True, eq=False)
-class PartitionRun:
-    """One target asset for one partition, with the assets it must run first."""
-
-    run_id: str
-    partition: partitions.Partition
-    partition_key: str
-    target: str
-    deadline: float | None = None
-    waiting: dict[str, int] = field(default_factory=dict)
-    remaining: int = 0
-    value: Any = _UNSET
-    error: BaseException | None = None
-    timed_out: bool = False
-    finished: bool = False
-    premarked: set[str] = field(default_factory=set)  # recorded running by start_run
-    # Encoded values for dependants not dispatched yet, and how many of those each awaits.
-    payloads: dict[str, bytes | str] = field(default_factory=dict)
-    consumers: dict[str, int] = field(default_factory=dict)
-    # A deferred run (``Scheduler.begin(deferred=True)``) is not in the store while it
-    # runs: ``start`` is its start, and ``ended`` the whole run to record once finished.
-    start: RunStart | None = None
-    ended: WholeRun | None = None
-
-
-@dataclass(slots=True, eq=False)
-class _InFlight:
-    run: PartitionRun
-    task: Task
-    monitor: supervisors.Monitor
-    deadline: float | None
 
 
 class Scheduler:
@@ -80,20 +44,26 @@ class Scheduler:
         retry: Retry | None = None,
         first_attempt: int = 1,
         target_fence: CompletionFence | None = None,
+        max_runners: int | None = None,
     ) -> None:
         """``retry`` overrides every asset's policy (a job retries at the job level, so its
         run tries each asset once); ``first_attempt`` numbers the first try (``ctx.attempt``);
-        ``target_fence`` is applied in the transaction that completes a run's target."""
+        ``target_fence`` is applied in the transaction that completes a run's target;
+        ``max_runners`` bounds how many runners work for it at once (a backfill's
+        ``parallel``)."""
         self._pipeline = pipeline
         self._services = services
-        self._retry = retry
         self._first_attempt = first_attempt
         self._target_fence = target_fence
-        self._completions: queue.SimpleQueue[Outcome | RunnerDown] = queue.SimpleQueue()
+        self._max_runners = max_runners
+        self._tasks = TaskMaker(pipeline, services, retry, first_attempt, target_fence)
+        self._chunks = ChunkSizer()
+        self._busy = 0  # messages to runners not answered in full
+        self._completions: Reply = queue.SimpleQueue()
         self._ready: deque[tuple[PartitionRun, str, int]] = deque()
         self._retries: list[tuple[float, int, PartitionRun, str, int]] = []
         self._seq = itertools.count()
-        self._in_flight: dict[Task, _InFlight] = {}
+        self._in_flight: dict[Task, InFlight] = {}
         self._runs: set[PartitionRun] = set()
         self._finished: list[PartitionRun] = []
 
@@ -101,6 +71,11 @@ class Scheduler:
     def active(self) -> int:
         """Partition runs started and not finished."""
         return len(self._runs)
+
+    @property
+    def chunk_size(self) -> int:
+        """How many deferred tasks a runner takes per message now (``ChunkSizer``)."""
+        return self._chunks.size
 
     def begin(
         self, run: PartitionRun, plan: list[str], options: Mapping[str, Any], *, deferred: bool = False
@@ -179,81 +154,71 @@ class Scheduler:
     # --- dispatching ---------------------------------------------------------------
     def _dispatch(self, now: float) -> None:
         pool = self._services.pool
-        while self._ready:
-            run, asset, attempt = self._ready[0]
+        ready = self._ready
+        while ready:
+            run, asset, _ = ready[0]
             if run.finished:
-                self._ready.popleft()
+                ready.popleft()
                 continue
+            if self._max_runners is not None and self._busy >= self._max_runners:
+                return
             runner = pool.try_acquire()
             if runner is None and not self._in_flight:
                 runner = pool.acquire(timeout=self._next_wake(now, None))
             if runner is None:
                 return
-            self._ready.popleft()
-            self._send(runner, run, asset, attempt, now)
+            items = [ready.popleft()]
+            if self._chunkable(run, asset):
+                while len(items) < self._chunks.size and ready and self._chunkable(*ready[0][:2]):
+                    items.append(ready.popleft())
+            self._send(runner, items, now)
 
-    def _send(self, runner: Any, run: PartitionRun, asset: str, attempt: int, now: float) -> None:
-        definition = self._pipeline.get(asset)
-        services = self._services
-        task = Task(
-            run_id=run.run_id,
-            pipeline=self._pipeline.name,
-            asset=definition,
-            partition=run.partition,
-            partition_key=run.partition_key,
-            attempt=attempt,
-            retry=self._retry or definition.options.retry or services.default_retry,
-            io=services.resolve_io(definition.options.io),
-            dep_io=tuple(
-                (dep, services.resolve_io(self._pipeline.get(dep).options.io)) for dep in definition.deps
-            ),
-            is_target=asset == run.target,
-            premarked=attempt == 1 and asset in run.premarked,
-            then_running=self._made_ready_by(run, asset),
-            dep_payloads=self._payloads_for(run, definition.deps, attempt),
-            fence=self._target_fence if asset == run.target else None,
-            deferred=run.start is not None,
+    def _chunkable(self, run: PartitionRun, asset: str) -> bool:
+        """A deferred run's task without a timeout of its own may share a message."""
+        return (
+            run.start is not None and not run.finished and self._pipeline.get(asset).options.timeout is None
         )
-        run.premarked.discard(asset)
+
+    def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
+        tasks = tuple(self._tasks.make(run, asset, attempt) for run, asset, attempt in items)
+        dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
-        watch = supervisors.monitor(
-            runner, lambda down: completions.put(RunnerDown(task, down.reason.describe()))
-        )
-        timeout = definition.options.timeout
-        self._in_flight[task] = _InFlight(run, task, watch, None if timeout is None else now + timeout)
+
+        def down(ended: supervisors.Down) -> None:
+            for task in tasks:
+                completions.put(RunnerDown(task, ended.reason.describe()))
+
+        dispatch.monitor = supervisors.monitor(runner, down)
+        for (run, _, _), task in zip(items, tasks, strict=True):
+            timeout = task.asset.options.timeout
+            self._in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
+        self._busy += 1
+        message: Materialize | MaterializeMany = Materialize(tasks[0], completions)
+        if len(tasks) > 1:
+            message = MaterializeMany(tasks, completions, dispatch.progress)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         with contextlib.suppress(Exception):
-            runner.tell(Materialize(task, completions))
+            runner.tell(message)
 
-    def _payloads_for(self, run: PartitionRun, deps: tuple[str, ...], attempt: int) -> dict[str, bytes | str]:
-        """The encoded values ``deps`` produced in this run; each is dropped once every
-        planned dependant has had it (a retry reads the value back from the store)."""
-        found: dict[str, bytes | str] = {}
-        for dep in deps:
-            payload = run.payloads.get(dep)
-            if payload is None:
-                continue
-            found[dep] = payload
-            if attempt == self._first_attempt:
-                left = run.consumers[dep] - 1
-                run.consumers[dep] = left
-                if left <= 0:
-                    del run.payloads[dep]
-        return found
-
-    def _made_ready_by(self, run: PartitionRun, asset: str) -> tuple[str, ...]:
-        """Dependants waiting on ``asset`` alone: its completion records them running."""
-        if self._first_attempt != 1:
-            return ()
-        waiting = run.waiting
-        return tuple(d for d in self._pipeline.dependants.get(asset, ()) if waiting.get(d) == 1)
+    def _landed(self, flight: InFlight) -> None:
+        """``flight`` left the air; its runner is free once all of its message has."""
+        dispatch = flight.dispatch
+        dispatch.left -= 1
+        if dispatch.left == 0:
+            self._busy -= 1
+            if dispatch.monitor is not None:
+                supervisors.demonitor(dispatch.monitor)
 
     # --- outcomes ------------------------------------------------------------------
-    def _handle(self, item: Outcome | RunnerDown) -> None:
+    def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
+        if isinstance(item, Outcomes):
+            for outcome in item.outcomes:
+                self._handle(outcome)
+            return
         flight = self._in_flight.pop(item.task, None)
         if flight is None:
             return  # abandoned after a timeout, or reported twice
-        supervisors.demonitor(flight.monitor)
+        self._landed(flight)
         run = flight.run
         if run.finished:
             return
@@ -264,6 +229,7 @@ class Scheduler:
             self._finish(run, materialization_error(task, cause))
         elif item.ok:
             if run.start is not None and item.completion is not None:
+                self._chunks.observe(item.completion.duration_ms / 1000)
                 held = item.payload is not None and self._services.store.holds(task.io)
                 run.ended = WholeRun(
                     start=run.start,
@@ -337,8 +303,13 @@ class Scheduler:
             self._abandon(flight, cause)
             self._finish(flight.run, materialization_error(flight.task, cause))
         for run in [r for r in self._runs if r.deadline is not None and r.deadline <= now]:
-            cause = TimeoutError(f"partition run timed out (run {run.run_id})")
+            if run.finished or (run.deadline or 0.0) > now:
+                continue  # requeued meanwhile, with a new deadline
             flights = [f for f in self._in_flight.values() if f.run is run]
+            if flights and all(f.dispatch.waiting(f.task) for f in flights) and run.timeout is not None:
+                run.deadline = now + run.timeout  # it waits behind another task of its message
+                continue
+            cause = TimeoutError(f"partition run timed out (run {run.run_id})")
             for flight in flights:
                 self._abandon(flight, cause)
             run.timed_out = True
@@ -347,12 +318,23 @@ class Scheduler:
             error = materialization_error(flights[0].task, cause) if flights else cause
             self._finish(run, error)
 
-    def _abandon(self, flight: _InFlight, cause: TimeoutError) -> None:
+    def _abandon(self, flight: InFlight, cause: TimeoutError) -> None:
         """Give up on an attempt that overran: its late result is discarded, its runner
-        retires when it finishes, and a fresh runner takes its place."""
-        del self._in_flight[flight.task]
-        supervisors.demonitor(flight.monitor)
+        retires when it finishes, and a fresh runner takes its place. The other tasks of
+        its message go back to the queue: they may wait behind it forever."""
+        if self._in_flight.pop(flight.task, None) is None:
+            return
+        self._landed(flight)
         flight.task.abandoned.set()
+        for task in flight.dispatch.tasks:
+            sibling = self._in_flight.pop(task, None)
+            if sibling is not None:
+                self._landed(sibling)
+                task.abandoned.set()  # skipped if not started; discarded if finished
+                run = sibling.run
+                if run.timeout is not None:
+                    run.deadline = time.monotonic() + run.timeout  # its wait did not count
+                self._ready.appendleft((run, task.asset.name, task.attempt))
         self._record_failure(flight.run, flight.task, cause)
         log.warning(
             "asset.timed_out",

@@ -14,7 +14,7 @@ from flowstone._store.records import Completion, CompletionFence, Failure
 from flowstone.io import AssetKey, IOManager
 from flowstone.partitions import Partition
 
-__all__ = ["Materialize", "Outcome", "RunnerDown", "Task"]
+__all__ = ["Materialize", "MaterializeMany", "Outcome", "Outcomes", "Reply", "RunnerDown", "Task"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -69,8 +69,28 @@ class RunnerDown:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Outcomes:
+    """The outcomes of a ``MaterializeMany``, in one message."""
+
+    outcomes: tuple[Outcome, ...]
+
+
+Reply = queue.SimpleQueue[Outcome | Outcomes | RunnerDown]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Materialize:
     """Run ``task`` and put the ``Outcome`` on ``reply``."""
 
     task: Task
-    reply: queue.SimpleQueue[Outcome | RunnerDown]
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MaterializeMany:
+    """Run ``tasks`` one after the other, skipping any abandoned before its turn, and put
+    their ``Outcomes`` on ``reply`` in one message."""
+
+    tasks: tuple[Task, ...]
+    reply: Reply
+    progress: list[int]  # the runner sets progress[0] to the index of the task it starts

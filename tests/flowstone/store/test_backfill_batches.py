@@ -322,6 +322,58 @@ class TestFailures:
             assert node.get(pipeline, "slowish", fast) == f"value {fast}"
 
 
+class TestCheapPartitionsShareMessages:
+    """A runner takes several partitions of a cheap asset per message (ChunkSizer)."""
+
+    @pytest.mark.timeout(60)
+    def test_partitions_sent_with_one_that_hangs_run_elsewhere_and_only_it_times_out(
+        self, node: fs.Node
+    ) -> None:
+        release = threading.Event()
+        pipeline = fs.Pipeline("hangs")
+        calls: Counter[str] = Counter()
+
+        @pipeline.asset
+        def cheap(ctx: fs.Context) -> str:
+            calls[ctx.partition] += 1
+            if ctx.partition == "hang":
+                release.wait(30)
+            return f"value {ctx.partition}"
+
+        # Enough cheap partitions first for messages to carry many; then the one that hangs,
+        # with more behind it that would wait for it if they stayed in its message.
+        days = [f"a{i:03d}" for i in range(300)] + ["hang"] + [f"b{i:02d}" for i in range(40)]
+        try:
+            report = node.backfill(pipeline, "cheap", days, parallel=1, timeout=1.0)
+            assert (report.succeeded, report.failed, report.timed_out) == (340, 0, 1)
+            assert [(r.partition, r.status) for r in report.failures] == [("hang", "timed_out")]
+        finally:
+            release.set()
+        for day in days[:300] + days[301:]:
+            assert node.get(pipeline, "cheap", day) == f"value {day}"
+        assert calls["hang"] == 1
+
+    def test_no_more_assets_run_at_once_than_parallel(self, node: fs.Node) -> None:
+        pipeline = fs.Pipeline("bounded")
+        lock = threading.Lock()
+        running = [0, 0]  # now, most
+
+        @pipeline.asset
+        def counted(ctx: fs.Context) -> int:
+            with lock:
+                running[0] += 1
+                running[1] = max(running[1], running[0])
+            try:
+                return len(str(ctx.partition))
+            finally:
+                with lock:
+                    running[0] -= 1
+
+        report = node.backfill(pipeline, "counted", [f"d{i}" for i in range(400)], parallel=2)
+        assert report.succeeded == 400
+        assert 1 <= running[1] <= 2
+
+
 class TestStreaming:
     def test_runs_finished_but_not_yet_reported_are_recorded_when_the_caller_stops(
         self, node: fs.Node, database_url: str, query: Query

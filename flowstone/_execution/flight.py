@@ -1,0 +1,155 @@
+"""What a scheduler keeps per partition run and per message to a runner, and how it
+builds the task for one attempt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import supervisors
+from flowstone import partitions
+from flowstone._execution.task import Task
+from flowstone._node.services import Services
+from flowstone._pipeline import Pipeline
+from flowstone._retry import Retry
+from flowstone._store.records import CompletionFence, RunStart, WholeRun
+
+__all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker"]
+
+_UNSET: Any = object()
+
+
+@dataclass(slots=True, eq=False)
+class PartitionRun:
+    """One target asset for one partition, with the assets it must run first."""
+
+    run_id: str
+    partition: partitions.Partition
+    partition_key: str
+    target: str
+    deadline: float | None = None
+    timeout: float | None = None  # how long it may run; a deadline renewed after waiting
+    waiting: dict[str, int] = field(default_factory=dict)
+    remaining: int = 0
+    value: Any = _UNSET
+    error: BaseException | None = None
+    timed_out: bool = False
+    finished: bool = False
+    premarked: set[str] = field(default_factory=set)  # recorded running by start_run
+    # Encoded values for dependants not dispatched yet, and how many of those each awaits.
+    payloads: dict[str, bytes | str] = field(default_factory=dict)
+    consumers: dict[str, int] = field(default_factory=dict)
+    # A deferred run (``Scheduler.begin(deferred=True)``) is not in the store while it
+    # runs: ``start`` is its start, and ``ended`` the whole run to record once finished.
+    start: RunStart | None = None
+    ended: WholeRun | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Dispatch:
+    """One message to one runner: one task, or a chunk of fast deferred tasks it runs in
+    order. ``left`` counts its tasks still in flight; the runner is busy until none is."""
+
+    tasks: tuple[Task, ...]
+    monitor: supervisors.Monitor | None = None
+    left: int = 0
+    # Written by the runner of a chunk: the index of the task it is on (those before it
+    # are done, those after it not started).
+    progress: list[int] = field(default_factory=lambda: [0])
+
+    def waiting(self, task: Task) -> bool:
+        """Whether ``task`` waits behind another of this message, or is done."""
+        return self.tasks.index(task) != self.progress[0]
+
+
+@dataclass(slots=True, eq=False)
+class InFlight:
+    run: PartitionRun
+    task: Task
+    dispatch: Dispatch
+    deadline: float | None
+
+
+@dataclass(slots=True)
+class ChunkSizer:
+    """How many fast tasks go to a runner in one message: about ``budget`` seconds of
+    work by the durations seen so far, between 1 and ``limit``.
+
+    A message to a runner and its answer cost two thread switches, tens of microseconds:
+    more than a cheap asset. Slow assets keep one task per message, so a partition never
+    waits behind others for long.
+    """
+
+    budget: float = 0.002
+    limit: int = 16
+    size: int = 1
+    _mean: float | None = None
+
+    def observe(self, seconds: float) -> None:
+        mean = seconds if self._mean is None else 0.8 * self._mean + 0.2 * seconds
+        self._mean = mean
+        self.size = max(1, min(self.limit, int(self.budget / max(mean, 1e-6))))
+
+
+class TaskMaker:
+    """Builds the ``Task`` for one attempt at one asset of a run."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        services: Services,
+        retry: Retry | None,
+        first_attempt: int,
+        target_fence: CompletionFence | None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._services = services
+        self._retry = retry
+        self._first_attempt = first_attempt
+        self._target_fence = target_fence
+
+    def make(self, run: PartitionRun, asset: str, attempt: int) -> Task:
+        pipeline, services = self._pipeline, self._services
+        definition = pipeline.get(asset)
+        task = Task(
+            run_id=run.run_id,
+            pipeline=pipeline.name,
+            asset=definition,
+            partition=run.partition,
+            partition_key=run.partition_key,
+            attempt=attempt,
+            retry=self._retry or definition.options.retry or services.default_retry,
+            io=services.resolve_io(definition.options.io),
+            dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
+            is_target=asset == run.target,
+            premarked=attempt == 1 and asset in run.premarked,
+            then_running=self.made_ready_by(run, asset),
+            dep_payloads=self._payloads_for(run, definition.deps, attempt),
+            fence=self._target_fence if asset == run.target else None,
+            deferred=run.start is not None,
+        )
+        run.premarked.discard(asset)
+        return task
+
+    def _payloads_for(self, run: PartitionRun, deps: tuple[str, ...], attempt: int) -> dict[str, bytes | str]:
+        """The encoded values ``deps`` produced in this run; each is dropped once every
+        planned dependant has had it (a retry reads the value back from the store)."""
+        found: dict[str, bytes | str] = {}
+        for dep in deps:
+            payload = run.payloads.get(dep)
+            if payload is None:
+                continue
+            found[dep] = payload
+            if attempt == self._first_attempt:
+                left = run.consumers[dep] - 1
+                run.consumers[dep] = left
+                if left <= 0:
+                    del run.payloads[dep]
+        return found
+
+    def made_ready_by(self, run: PartitionRun, asset: str) -> tuple[str, ...]:
+        """Dependants waiting on ``asset`` alone: its completion records them running."""
+        if self._first_attempt != 1:
+            return ()
+        waiting = run.waiting
+        return tuple(d for d in self._pipeline.dependants.get(asset, ()) if waiting.get(d) == 1)
