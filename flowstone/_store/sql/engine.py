@@ -59,7 +59,7 @@ def unavailable(url: str, exc: BaseException, doing: str) -> StoreUnavailableErr
 @dataclass(frozen=True, slots=True)
 class Engines:
     """A read engine and a write engine: two engines on one file on SQLite; on PostgreSQL
-    one pool, with reads in autocommit mode.
+    a pool for transactions and a pool in autocommit mode for reads and lone statements.
 
     ``single`` runs one self-contained statement: on PostgreSQL in autocommit mode, which
     spares the ``BEGIN`` and ``COMMIT`` round trips (a statement is atomic on its own);
@@ -151,8 +151,33 @@ def create_engines(url: str) -> Engines:
             "and use a postgresql+psycopg:// URL"
         ) from exc
     _ping_idle_connections(engine)
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return Engines(autocommit, engine, autocommit, (engine,))
+    # A pool of its own, whose connections stay in autocommit mode: switching one pooled
+    # connection's isolation level on every checkout and back on checkin, and rolling it
+    # back on return, cost as much Python as the statement it ran.
+    autocommit = create_engine(
+        parsed, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT", pool_reset_on_return=None
+    )
+    _ping_idle_connections(autocommit)
+    _share_disconnects(engine, autocommit)
+    return Engines(autocommit, engine, autocommit, (engine, autocommit))
+
+
+def _share_disconnects(*engines: Engine) -> None:
+    """A lost connection in one pool means the database went away for the others too.
+
+    SQLAlchemy invalidates every connection of the pool that saw the error; the other
+    pools are emptied as well, so that the first statement after the database is back
+    does not run on a dead connection.
+    """
+    for engine in engines:
+        others = [other for other in engines if other is not engine]
+
+        def on_error(context: Any, others: list[Engine] = others) -> None:
+            if context.is_disconnect:
+                for other in others:
+                    other.dispose()
+
+        event.listen(engine, "handle_error", on_error)
 
 
 def _ping_idle_connections(engine: Engine) -> None:
