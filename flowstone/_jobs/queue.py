@@ -138,13 +138,11 @@ class QueueProducer(supervisors.Actor):
             # When nothing else waits: claim for every idle worker in one statement, then
             # record the successes that arrived meanwhile in one transaction (group
             # commit). A poll retries a batch the database refused.
-            if self.actor_inbox.empty():
-                if self._refill:
-                    self._refill = False
-                    self._fill()
-                if self._acks and not self._acks_refused:
-                    self._record()
-            if self._acks and message == "poll":
+            idle = self.actor_inbox.empty()
+            if idle and self._refill:
+                self._refill = False
+                self._fill()
+            if self._acks and ((idle and not self._acks_refused) or message == "poll"):
                 self._record()
 
     def _record(self) -> None:

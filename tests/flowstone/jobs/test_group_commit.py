@@ -7,11 +7,15 @@ import threading
 from typing import Any
 
 import pytest
+import structlog
 from job_pipelines import Probe, pipeline
 from job_support import StartNode
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 import flowstone as fs
+from supervisors.testing import wait_for
+from tests.flowstone.store.tcp_proxy import TcpProxy
 
 
 def rows(url: str, sql: str, **params: Any) -> list[Any]:
@@ -106,3 +110,44 @@ class TestAFailedJobRunIsRecorded:
         assert status.state == "failed"
         assert "no value today" in (status.error or "")
         assert not node.exists(pipeline, "value", "bad")
+
+
+class TestADatabaseOutageLosesNoSuccess:
+    @pytest.mark.timeout(90)
+    @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+    def test_a_success_the_database_refused_is_recorded_once_it_is_back(
+        self, start_node: StartNode, probe: Probe, database_url: str
+    ) -> None:
+        proxy = TcpProxy(("127.0.0.1", make_url(database_url).port or 5432))
+        proxy.start()
+        try:
+            through = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
+            node = start_node(
+                database_url=through.render_as_string(hide_password=False), queues={"assets": 1}
+            )
+            entered = threading.Event()
+
+            def hold(ctx: fs.Context, nth: int) -> None:
+                entered.set()
+                probe.block(ctx, nth)
+
+            probe.hooks["value"] = hold
+            handle = node.submit(pipeline, "value", partition="outage")
+            assert entered.wait(30), "the job did not start"
+            with structlog.testing.capture_logs() as logs:
+                proxy.stop()  # the database goes away while the job runs
+                probe.gate.set()
+                wait_for(
+                    lambda: any(e["event"] == "queue.ack_failed" for e in logs),
+                    timeout=30,
+                    message="the producer tried to record the success",
+                )
+            state = rows(database_url, "SELECT state FROM flowstone_jobs WHERE id = :i", i=handle.id)
+            assert [s for (s,) in state] == ["executing"]  # nothing recorded, nothing lost
+            proxy.start()  # back on the same port: the next poll records it
+            assert handle.wait(30) == "value:outage"
+            assert node.status(pipeline, "value", "outage").state == "completed"
+            assert len(probe.of("value", "outage")) == 1
+        finally:
+            probe.gate.set()
+            proxy.stop()
