@@ -64,6 +64,8 @@ class Dispatch:
 
 @dataclass(slots=True, eq=False)
 class InFlight:
+    """A task sent to a runner and not answered yet; ``deadline`` is its own timeout's."""
+
     run: PartitionRun
     task: Task
     dispatch: Dispatch
