@@ -124,16 +124,7 @@ class _Backfill:
                 yield from self._start_more()
                 if scheduler.active == 0:
                     break
-                for run in scheduler.wait(timeout=recorder.wait_limit()):
-                    self._halt_on(run)
-                    if run.start is None:
-                        yield self._report(_result(run))
-                        continue
-                    recorder.add(run)  # reported once recorded
-                    if recorder.full:
-                        yield from self._recorded()
-                if recorder.due:
-                    yield from self._recorded()
+                yield from self._take(scheduler.wait(timeout=recorder.wait_limit()))
             yield from self._recorded()
         finally:
             # The caller stopped iterating: the runs in flight finish, and everything
@@ -146,6 +137,23 @@ class _Backfill:
         if self._halted:
             for partition in self._ahead.rest():
                 yield self._report(PartitionResult(partition, "skipped"))
+
+    def _take(self, finished: list[PartitionRun]) -> Iterator[PartitionResult]:
+        """Report runs that finished, or add them to the batch to record."""
+        recorder = self._recorder
+        for run in finished:
+            self._halt_on(run)
+            if run.start is None:
+                yield self._report(_result(run))
+                continue
+            recorder.add(run)  # reported once recorded
+            if recorder.full:
+                yield from self._recorded()
+        if recorder.due:
+            yield from self._recorded()
+        if self._halted:  # partitions started in advance but not sent: never run
+            for run in self._scheduler.drop_waiting():
+                yield self._report(PartitionResult(run.partition, "skipped"))
 
     def _recorded(self) -> Iterator[PartitionResult]:
         """Record the batch; its results (a run the store refused to record has failed)."""

@@ -17,6 +17,7 @@ from flowstone._store.records import CompletionFence, RunStart, WholeRun
 __all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker"]
 
 _UNSET: Any = object()
+_SINGLE = [0]  # the progress of every one-task message: never written
 
 
 @dataclass(slots=True, eq=False)
@@ -54,8 +55,8 @@ class Dispatch:
     monitor: supervisors.Monitor | None = None
     left: int = 0
     # Written by the runner of a chunk: the index of the task it is on (those before it
-    # are done, those after it not started).
-    progress: list[int] = field(default_factory=lambda: [0])
+    # are done, those after it not started). A single task's message shares a constant.
+    progress: list[int] = field(default_factory=lambda: _SINGLE)
 
     def waiting(self, task: Task) -> bool:
         """Whether ``task`` waits behind another of this message, or is done."""

@@ -58,20 +58,14 @@ class RunnerActor(supervisors.Actor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Materialize):
-            tasks: tuple[Task, ...] = (message.task,)
             answer: Outcome | Outcomes = self._execute(message.task)
+            abandoned = message.task.abandoned.is_set()
         elif isinstance(message, MaterializeMany):
-            tasks = message.tasks
-            outcomes = []
-            for index, task in enumerate(tasks):
-                message.progress[0] = index
-                if not task.abandoned.is_set():
-                    outcomes.append(self._execute(task))
-            message.progress[0] = len(tasks)
-            answer = Outcomes(tuple(outcomes))
+            answer = self._execute_many(message)
+            abandoned = any(task.abandoned.is_set() for task in message.tasks)
         else:
             raise TypeError(f"runner got an unexpected message {message!r}")
-        if any(task.abandoned.is_set() for task in tasks):
+        if abandoned:
             self.finish("abandoned")  # its scheduler gave up on it and started a replacement
         else:
             self._services.pool.checkin(self.actor_ref)
@@ -80,6 +74,21 @@ class RunnerActor(supervisors.Actor):
 
     def _execute(self, task: Task) -> Outcome:
         return attempt(task, self._services)
+
+    def _execute_many(self, message: MaterializeMany) -> Outcomes:
+        """A chunk's tasks in order, up to the first failure (which may halt a backfill:
+        the tasks after it go back to the scheduler, unrun)."""
+        outcomes = []
+        for index, task in enumerate(message.tasks):
+            message.progress[0] = index
+            if task.abandoned.is_set():
+                continue
+            outcome = self._execute(task)
+            outcomes.append(outcome)
+            if not outcome.ok and outcome.retry_in is None:
+                break
+        message.progress[0] = len(message.tasks)
+        return Outcomes(tuple(outcomes))
 
 
 def runner_spec(services: Services) -> supervisors.ChildSpec:

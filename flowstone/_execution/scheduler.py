@@ -180,7 +180,8 @@ class Scheduler:
         )
 
     def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
-        tasks = tuple(self._tasks.make(run, asset, attempt) for run, asset, attempt in items)
+        make = self._tasks.make
+        tasks = tuple([make(run, asset, attempt) for run, asset, attempt in items])
         dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
 
@@ -189,16 +190,45 @@ class Scheduler:
                 completions.put(RunnerDown(task, ended.reason.describe()))
 
         dispatch.monitor = supervisors.monitor(runner, down)
+        in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
             timeout = task.asset.options.timeout
-            self._in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
+            in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
-        message: Materialize | MaterializeMany = Materialize(tasks[0], completions)
-        if len(tasks) > 1:
+        if len(tasks) == 1:
+            message: Materialize | MaterializeMany = Materialize(tasks[0], completions)
+        else:
+            dispatch.progress = [0]
             message = MaterializeMany(tasks, completions, dispatch.progress)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         with contextlib.suppress(Exception):
             runner.tell(message)
+
+    def _handle_many(self, item: Outcomes) -> None:
+        """A chunk's outcomes. Its runner stops at the first failure, so a failure seen
+        here leaves the tasks after it unrun: they go back to the queue."""
+        if not item.outcomes:
+            return
+        flight = self._in_flight.get(item.outcomes[0].task)
+        for outcome in item.outcomes:
+            self._handle(outcome)
+        if flight is None:
+            return
+        unrun = [self._in_flight.pop(task, None) for task in flight.dispatch.tasks]
+        back = [f for f in unrun if f is not None]
+        for left in back:
+            self._landed(left)
+        self._ready.extendleft((f.run, f.task.asset.name, f.task.attempt) for f in reversed(back))
+
+    def drop_waiting(self) -> list[PartitionRun]:
+        """Forget the deferred runs whose task has not been sent yet (nothing of them is
+        recorded); they are returned, for a backfill that halts to report as skipped."""
+        dropped = [run for run, _, _ in self._ready if run.start is not None and not run.finished]
+        self._ready = deque(item for item in self._ready if item[0].start is None)
+        for run in dropped:
+            run.finished = True
+            self._runs.discard(run)
+        return dropped
 
     def _landed(self, flight: InFlight) -> None:
         """``flight`` left the air; its runner is free once all of its message has."""
@@ -212,8 +242,7 @@ class Scheduler:
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
         if isinstance(item, Outcomes):
-            for outcome in item.outcomes:
-                self._handle(outcome)
+            self._handle_many(item)
             return
         flight = self._in_flight.pop(item.task, None)
         if flight is None:
@@ -326,15 +355,14 @@ class Scheduler:
             return
         self._landed(flight)
         flight.task.abandoned.set()
-        for task in flight.dispatch.tasks:
-            sibling = self._in_flight.pop(task, None)
-            if sibling is not None:
-                self._landed(sibling)
-                task.abandoned.set()  # skipped if not started; discarded if finished
-                run = sibling.run
-                if run.timeout is not None:
-                    run.deadline = time.monotonic() + run.timeout  # its wait did not count
-                self._ready.appendleft((run, task.asset.name, task.attempt))
+        siblings = [self._in_flight.pop(task, None) for task in flight.dispatch.tasks]
+        back = [f for f in siblings if f is not None]
+        for sibling in back:
+            self._landed(sibling)
+            sibling.task.abandoned.set()  # skipped if not started; discarded if finished
+            if sibling.run.timeout is not None:
+                sibling.run.deadline = time.monotonic() + sibling.run.timeout  # its wait did not count
+        self._ready.extendleft((f.run, f.task.asset.name, f.task.attempt) for f in reversed(back))
         self._record_failure(flight.run, flight.task, cause)
         log.warning(
             "asset.timed_out",

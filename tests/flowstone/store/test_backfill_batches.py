@@ -353,6 +353,25 @@ class TestCheapPartitionsShareMessages:
             assert node.get(pipeline, "cheap", day) == f"value {day}"
         assert calls["hang"] == 1
 
+    def test_a_halt_skips_every_partition_after_the_failure_even_those_already_sent(
+        self, node: fs.Node
+    ) -> None:
+        pipeline = fs.Pipeline("halting")
+        ran: list[str] = []
+
+        @pipeline.asset
+        def cheap(ctx: fs.Context) -> str:
+            ran.append(str(ctx.partition))
+            if ctx.partition == "d040":
+                raise ValueError("the bad day")
+            return f"value {ctx.partition}"
+
+        days = [f"d{i:03d}" for i in range(80)]
+        report = node.backfill(pipeline, "cheap", days, parallel=1, on_error="halt")
+        assert (report.succeeded, report.failed, report.skipped) == (40, 1, 39)
+        assert ran == days[:41]
+        assert node.status(pipeline, "cheap", "d041").state == "not_found"
+
     def test_no_more_assets_run_at_once_than_parallel(self, node: fs.Node) -> None:
         pipeline = fs.Pipeline("bounded")
         lock = threading.Lock()
