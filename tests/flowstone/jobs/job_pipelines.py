@@ -78,6 +78,17 @@ class Probe:
         if not self.gate.wait(30.0):
             raise TimeoutError("the test never opened the gate")
 
+    def hold(self, asset: str) -> threading.Event:
+        """Make ``asset`` wait for ``gate``; the event is set once it has started."""
+        entered = threading.Event()
+
+        def hook(ctx: fs.Context, nth: int) -> None:
+            entered.set()
+            self.block(ctx, nth)
+
+        self.hooks[asset] = hook
+        return entered
+
 
 def _probe(ctx: fs.Context) -> None:
     probe: Probe = ctx.resources["probe"]

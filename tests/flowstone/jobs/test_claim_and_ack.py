@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from job_pipelines import Probe, pipeline
 from job_support import StartNode
 
@@ -55,13 +53,7 @@ class TestAckWithTheMaterialization:
         self, start_node: StartNode, probe: Probe
     ) -> None:
         node = start_node(queues={"assets": 1})
-        entered = threading.Event()
-
-        def hold(ctx: fs.Context, nth: int) -> None:
-            entered.set()
-            probe.block(ctx, nth)
-
-        probe.hooks["value"] = hold
+        entered = probe.hold("value")
         handle = node.submit(pipeline, "value", partition="cut")
         assert entered.wait(30), "the job did not start"
         node.jobs.cancel(handle.id)

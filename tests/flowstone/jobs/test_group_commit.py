@@ -125,13 +125,7 @@ class TestADatabaseOutageLosesNoSuccess:
             node = start_node(
                 database_url=through.render_as_string(hide_password=False), queues={"assets": 1}
             )
-            entered = threading.Event()
-
-            def hold(ctx: fs.Context, nth: int) -> None:
-                entered.set()
-                probe.block(ctx, nth)
-
-            probe.hooks["value"] = hold
+            entered = probe.hold("value")
             handle = node.submit(pipeline, "value", partition="outage")
             assert entered.wait(30), "the job did not start"
             with structlog.testing.capture_logs() as logs:
