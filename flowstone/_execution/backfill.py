@@ -112,8 +112,10 @@ class _Backfill:
         # At most ``parallel`` runners at once; each may take several partitions of a cheap
         # asset per message (Scheduler.chunk_size), so more runs than that are started.
         self._scheduler = Scheduler(pipeline, services, max_runners=options.parallel)
-        self._recorder = RunRecorder(services, max_runs=max(services.store.run_batch, 1))
-        self._batched = services.store.run_batch > 0
+        # A store written before ``run_batch`` existed records each run as it happens.
+        run_batch: int = getattr(services.store, "run_batch", 0)
+        self._recorder = RunRecorder(services, max_runs=max(run_batch, 1))
+        self._batched = run_batch > 0
         self._done = self._failed = 0
         self._halted = False
 
