@@ -12,7 +12,7 @@ from flowstone._execution.task import Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store.records import CompletionFence, RunStart, WholeRun
+from flowstone._store.records import CompletionFence, Failure, RunStart, WholeRun
 
 __all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker"]
 
@@ -44,6 +44,11 @@ class PartitionRun:
     # runs: ``start`` is its start, and ``ended`` the whole run to record once finished.
     start: RunStart | None = None
     ended: WholeRun | None = None
+
+    def ended_with(self, failure: Failure | None) -> None:
+        """A deferred run's failure, to record with it (nothing for another run)."""
+        if failure is not None and self.start is not None:
+            self.ended = WholeRun(start=self.start, failure=failure, partition=self.partition)
 
 
 @dataclass(slots=True, eq=False)
@@ -95,7 +100,8 @@ class ChunkSizer:
 
 
 class TaskMaker:
-    """Builds the ``Task`` for one attempt at one asset of a run."""
+    """Builds the ``Task`` for one attempt at one asset of a run, and keeps the encoded
+    values that a run's dependants receive with their tasks."""
 
     def __init__(
         self,
@@ -133,6 +139,15 @@ class TaskMaker:
         )
         run.premarked.discard(asset)
         return task
+
+    def keep_payload(self, run: PartitionRun, asset: str, payload: bytes | str | None) -> None:
+        """Keep ``asset``'s encoded value for the dependants in ``run`` that will need it."""
+        if payload is None:
+            return
+        consumers = sum(1 for d in self._pipeline.dependants.get(asset, ()) if d in run.waiting)
+        if consumers:
+            run.payloads[asset] = payload
+            run.consumers[asset] = consumers
 
     def _payloads_for(self, run: PartitionRun, deps: tuple[str, ...], attempt: int) -> dict[str, bytes | str]:
         """The encoded values ``deps`` produced in this run; each is dropped once every

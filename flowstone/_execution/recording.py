@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from flowstone import partitions
 from flowstone._execution.scheduler import PartitionRun
 from flowstone._node.services import Services
-from flowstone._store.records import Failure, WholeRun
+from flowstone._store.records import WholeRun
 from flowstone.errors import MaterializationError
 from flowstone.events import EventBus, MaterializationFailed, MaterializationFinished
 from supervisors._log import get_logger
@@ -93,17 +93,14 @@ class RunRecorder:
             return run.ended
         assert run.start is not None, "only deferred runs are recorded in batches"
         error = run.error or RuntimeError("the run ended without an outcome")
-        failure = Failure(
-            pipeline=run.start.pipeline,
-            asset=run.target,
-            partition_key=run.partition_key,
-            run_id=run.run_id,
+        return WholeRun.failed(
+            run.start,
+            error=f"{type(error).__name__}: {error}",
             attempts=1,
             at=datetime.now(UTC),
-            error=f"{type(error).__name__}: {error}",
             actor=self.services.node_id,
+            partition=run.partition,
         )
-        return WholeRun(start=run.start, failure=failure, partition=run.partition)
 
 
 def _not_recorded(run: PartitionRun, cause: Exception) -> MaterializationError:

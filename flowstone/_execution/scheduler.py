@@ -25,7 +25,7 @@ from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Out
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store.records import CompletionFence, Failure, RunStart, WholeRun
+from flowstone._store.records import CompletionFence, RunStart, WholeRun
 from supervisors._log import get_logger
 
 __all__ = ["PartitionRun", "Scheduler"]
@@ -212,12 +212,21 @@ class Scheduler:
         flight = self._in_flight.get(item.outcomes[0].task)
         for outcome in item.outcomes:
             self._handle(outcome)
-        if flight is None:
-            return
-        unrun = [self._in_flight.pop(task, None) for task in flight.dispatch.tasks]
-        back = [f for f in unrun if f is not None]
-        for left in back:
-            self._landed(left)
+        if flight is not None:
+            self._take_back(flight.dispatch, abandon=False)
+
+    def _take_back(self, dispatch: Dispatch, *, abandon: bool) -> None:
+        """Put the tasks of ``dispatch`` still in flight back at the head of the queue, in
+        order. With ``abandon`` its runner is retiring: they are marked so that it skips
+        those not started, and their runs' deadlines start again (their wait did not count)."""
+        popped = [self._in_flight.pop(task, None) for task in dispatch.tasks]
+        back = [flight for flight in popped if flight is not None]
+        for flight in back:
+            self._landed(flight)
+            if abandon:
+                flight.task.abandoned.set()  # skipped if not started; discarded if finished
+                if flight.run.timeout is not None:
+                    flight.run.deadline = time.monotonic() + flight.run.timeout
         self._ready.extendleft((f.run, f.task.asset.name, f.task.attempt) for f in reversed(back))
 
     def drop_waiting(self) -> list[PartitionRun]:
@@ -268,24 +277,15 @@ class Scheduler:
                     partition=run.partition,
                 )
             run.premarked.update(task.then_running)
-            self._keep_payload(run, task.asset.name, item.payload)
+            self._tasks.keep_payload(run, task.asset.name, item.payload)
             self._completed(run, task.asset.name, item.value)
         elif item.retry_in is not None:
             due = time.monotonic() + item.retry_in
             heapq.heappush(self._retries, (due, next(self._seq), run, task.asset.name, task.attempt + 1))
         else:
             assert item.error is not None
-            if run.start is not None and item.failure is not None:
-                run.ended = WholeRun(start=run.start, failure=item.failure, partition=run.partition)
+            run.ended_with(item.failure)
             self._finish(run, item.error)
-
-    def _keep_payload(self, run: PartitionRun, asset: str, payload: bytes | str | None) -> None:
-        if payload is None:
-            return
-        consumers = sum(1 for d in self._pipeline.dependants.get(asset, ()) if d in run.waiting)
-        if consumers:
-            run.payloads[asset] = payload
-            run.consumers[asset] = consumers
 
     def _fail_stuck_runs(self) -> None:
         # Cannot happen with a valid plan; if it does, fail loudly rather than block forever.
@@ -355,14 +355,7 @@ class Scheduler:
             return
         self._landed(flight)
         flight.task.abandoned.set()
-        siblings = [self._in_flight.pop(task, None) for task in flight.dispatch.tasks]
-        back = [f for f in siblings if f is not None]
-        for sibling in back:
-            self._landed(sibling)
-            sibling.task.abandoned.set()  # skipped if not started; discarded if finished
-            if sibling.run.timeout is not None:
-                sibling.run.deadline = time.monotonic() + sibling.run.timeout  # its wait did not count
-        self._ready.extendleft((f.run, f.task.asset.name, f.task.attempt) for f in reversed(back))
+        self._take_back(flight.dispatch, abandon=True)
         self._record_failure(flight.run, flight.task, cause)
         log.warning(
             "asset.timed_out",
@@ -375,18 +368,14 @@ class Scheduler:
 
     def _finish_run_record(self, run: PartitionRun, cause: BaseException) -> None:
         if run.start is not None:  # deferred: it timed out waiting to retry
-            attempts = max((a - 1 for _, _, r, _, a in self._retries if r is run), default=1)
-            failure = Failure(
-                pipeline=self._pipeline.name,
-                asset=run.target,
-                partition_key=run.partition_key,
-                run_id=run.run_id,
-                attempts=attempts,
-                at=datetime.now(UTC),
+            run.ended = WholeRun.failed(
+                run.start,
                 error=f"{type(cause).__name__}: {cause}",
+                attempts=max((a - 1 for _, _, r, _, a in self._retries if r is run), default=1),
+                at=datetime.now(UTC),
                 actor=self._services.node_id,
+                partition=run.partition,
             )
-            run.ended = WholeRun(start=run.start, failure=failure, partition=run.partition)
             return
         try:
             self._services.store.finish_run(
@@ -400,6 +389,4 @@ class Scheduler:
             log.error("run.failure_not_recorded", run_id=run.run_id, error=str(exc))
 
     def _record_failure(self, run: PartitionRun, task: Task, cause: BaseException) -> None:
-        failure = record_failure(task, self._services, cause)
-        if failure is not None and run.start is not None:
-            run.ended = WholeRun(start=run.start, failure=failure, partition=run.partition)
+        run.ended_with(record_failure(task, self._services, cause))

@@ -141,22 +141,35 @@ class WholeRun:
     payload: bytes | str | None = None
     partition: Partition = None  # the partition itself, for the events sent once recorded
 
-    def refused(self, error: str) -> WholeRun:
-        """This run failed with ``error`` instead (its completion was refused)."""
-        end = self.completion or self.failure
-        assert end is not None, "a whole run has ended"
-        start = self.start
+    @classmethod
+    def failed(
+        cls, start: RunStart, *, error: str, attempts: int, at: datetime, actor: str, partition: Partition
+    ) -> WholeRun:
+        """The run that ``start`` began, failed with ``error``."""
         failure = Failure(
             pipeline=start.pipeline,
             asset=start.asset,
             partition_key=start.partition_key,
             run_id=start.run_id,
+            attempts=attempts,
+            at=at,
+            error=error,
+            actor=actor,
+        )
+        return cls(start=start, failure=failure, partition=partition)
+
+    def refused(self, error: str) -> WholeRun:
+        """This run failed with ``error`` instead (its completion was refused)."""
+        end = self.completion or self.failure
+        assert end is not None, "a whole run has ended"
+        return WholeRun.failed(
+            self.start,
+            error=error,
             attempts=end.attempts,
             at=end.at,
-            error=error,
             actor=end.actor,
+            partition=self.partition,
         )
-        return WholeRun(start=start, failure=failure, partition=self.partition)
 
 
 @dataclass(frozen=True, slots=True)

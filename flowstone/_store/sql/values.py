@@ -54,11 +54,6 @@ class SQLValues:
         """Upsert an encoded value inside the caller's transaction."""
         connection.execute(upsert_statement(connection.dialect.name), self.row(key, payload, at))
 
-    @staticmethod
-    def write_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """Upsert many ``row``s (of distinct keys) in one ``executemany``."""
-        connection.execute(upsert_statement(connection.dialect.name), rows)
-
     def row(self, key: AssetKey, payload: bytes | str, at: datetime) -> dict[str, Any]:
         """The values row for an encoded value."""
         return {
