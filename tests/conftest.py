@@ -25,9 +25,23 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (stress tests)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # The library never configures logging; the test run keeps it quiet on purpose.
     structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stress tests (``@pytest.mark.slow``) run in CI and on request, not on every local run."""
+    if config.getoption("--run-slow") or os.environ.get("FLOWSTONE_RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="a slow stress test: run with --run-slow or FLOWSTONE_RUN_SLOW=1 (CI)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
