@@ -28,9 +28,15 @@ __all__ = ["MemoryStore"]
 Key = tuple[str, str]  # (asset, partition_key)
 
 
+_ACTIVE = ("pending", "running")
+
+
 @dataclass(slots=True)
 class _PipelineRecords:
     records: OrderedDict[Key, MaterializationRecord] = field(default_factory=OrderedDict)
+    #: Records of runs still going whose asset and partition a newer run has started
+    #: since, by (key, run id): they are no longer the latest, but still theirs to end.
+    overtaken: dict[tuple[Key, str], MaterializationRecord] = field(default_factory=dict)
     upstream: dict[Key, tuple[Key, ...]] = field(default_factory=dict)
     downstream: dict[Key, set[Key]] = field(default_factory=dict)
 
@@ -38,6 +44,9 @@ class _PipelineRecords:
 class MemoryStore:
     """Latest record per asset and partition, per pipeline, behind one lock.
 
+    As in a database, a run's records are its own: a newer run of the same asset and
+    partition becomes the latest record without taking the older run's away, so each
+    run still completes or fails its own (the older one's stops being the latest).
     Only the newest ``max_records`` asset/partition records of each pipeline (and their
     lineage) and the newest ``max_audit`` audit entries are kept; a database keeps all.
     """
@@ -68,18 +77,38 @@ class MemoryStore:
         return state
 
     def _put(self, state: _PipelineRecords, key: Key, record: MaterializationRecord) -> None:
+        """Make ``record`` the latest of ``key``; an older run still going keeps its own."""
+        current = state.records.get(key)
+        if current is not None and current.run_id != record.run_id and current.status in _ACTIVE:
+            state.overtaken[(key, current.run_id)] = current
         state.records[key] = record
         state.records.move_to_end(key)
         while len(state.records) > self._max:
             old, _ = state.records.popitem(last=False)
             self._forget_lineage(state, old)
 
+    def _set(self, state: _PipelineRecords, key: Key, record: MaterializationRecord) -> None:
+        """Replace the record of ``record``'s run, wherever it is; an overtaken one that
+        ended is forgotten (the newer run's is the latest, as in a database)."""
+        current = state.records.get(key)
+        if current is not None and current.run_id == record.run_id:
+            state.records[key] = record
+        elif record.status in _ACTIVE:
+            state.overtaken[(key, record.run_id)] = record
+        else:
+            del state.overtaken[(key, record.run_id)]
+
     def _running(
         self, pipeline: str, asset: str, key: str, run_id: str, states: tuple[str, ...] = ("running",)
     ) -> MaterializationRecord | None:
+        """The record of ``run_id`` for the asset and partition, if in one of ``states``."""
         state = self._pipelines.get(pipeline)
-        current = state.records.get((asset, key)) if state else None
-        if current is None or current.run_id != run_id or current.status not in states:
+        if state is None:
+            return None
+        current = state.records.get((asset, key))
+        if current is None or current.run_id != run_id:
+            current = state.overtaken.get(((asset, key), run_id)) if state.overtaken else None
+        if current is None or current.status not in states:
             return None
         return current
 
@@ -109,12 +138,14 @@ class MemoryStore:
         with self._lock:
             state = self._state(pipeline)
             key = (asset, partition_key)
-            current = state.records.get(key)
-            if current is not None and current.run_id == run_id and current.started_at is not None:
-                record = replace(current, status="running", attempts=attempt)
+            current = self._running(pipeline, asset, partition_key, run_id, _ACTIVE)
+            if current is not None:
+                started = current.started_at or at
+                record = replace(current, status="running", attempts=attempt, started_at=started)
+                self._set(state, key, record)
             else:
                 record = MaterializationRecord(pipeline, asset, partition_key, run_id, "running", attempt, at)
-            self._put(state, key, record)
+                self._put(state, key, record)
 
     def complete(
         self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
@@ -134,11 +165,10 @@ class MemoryStore:
                     AuditEntry(done.at, "run.finished", done.actor, resource, "finish", details)
                 )
             state = self._pipelines[done.pipeline]
-            records = state.records
             if done.lineage:
                 self._link(state, (done.asset, done.partition_key), done.lineage)
             # Built directly: dataclasses.replace costs more than the rest of a completion.
-            records[(done.asset, done.partition_key)] = MaterializationRecord(
+            completed = MaterializationRecord(
                 current.pipeline,
                 current.asset,
                 current.partition_key,
@@ -150,10 +180,11 @@ class MemoryStore:
                 current.error,
                 done.duration_ms,
             )
+            self._set(state, (done.asset, done.partition_key), completed)
             for asset in done.then_running:
                 key = (asset, done.partition_key)
                 if (pending := self._running(done.pipeline, *key, done.run_id, ("pending",))) is not None:
-                    records[key] = replace(pending, status="running", attempts=1, started_at=done.at)
+                    self._set(state, key, replace(pending, status="running", attempts=1, started_at=done.at))
             return True
 
     def holds(self, io: IOManager) -> bool:
@@ -203,21 +234,30 @@ class MemoryStore:
             resource = f"{failure.pipeline}/{failure.asset}/{failure.partition_key}"
             details = {"run_id": failure.run_id, "error": failure.error}
             self._audit.append(AuditEntry(failure.at, "run.failed", failure.actor, resource, "fail", details))
-            self._pipelines[failure.pipeline].records[(failure.asset, failure.partition_key)] = replace(
+            state = self._pipelines[failure.pipeline]
+            failed = replace(
                 current,
                 status="failed",
                 attempts=failure.attempts,
                 finished_at=failure.at,
                 error=failure.error,
             )
+            self._set(state, (failure.asset, failure.partition_key), failed)
+            if state.overtaken:  # its run ends here: its overtaken pending records never will
+                for overtaken_key, record in list(state.overtaken.items()):
+                    if record.run_id == failure.run_id and record.status == "pending":
+                        del state.overtaken[overtaken_key]
             return True
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         with self._lock:
             for state in self._pipelines.values():
                 for key, record in list(state.records.items()):
-                    if record.run_id == run_id and record.status in ("pending", "running"):
+                    if record.run_id == run_id and record.status in _ACTIVE:
                         state.records[key] = replace(record, status="failed", finished_at=at, error=error)
+                for overtaken_key, record in list(state.overtaken.items()):
+                    if record.run_id == run_id:
+                        del state.overtaken[overtaken_key]
             details = {"run_id": run_id, "error": error}
             self._audit.append(AuditEntry(at, "run.failed", actor, run_id, "fail", details))
 
@@ -250,7 +290,10 @@ class MemoryStore:
                 return 0
             key = (asset, partition_key)
             self._forget_lineage(state, key)
-            return 1 if state.records.pop(key, None) is not None else 0
+            overtaken = [k for k in state.overtaken if k[0] == key]
+            for overtaken_key in overtaken:
+                del state.overtaken[overtaken_key]
+            return len(overtaken) + (1 if state.records.pop(key, None) is not None else 0)
 
     def release(self, pipeline: str) -> None:
         prefix = f"{pipeline}/"

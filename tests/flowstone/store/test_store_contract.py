@@ -292,6 +292,39 @@ class TestConditionalCompletion:
         assert record.status == "failed"
         assert not node._io.exists(AssetKey("direct", "value", key))
 
+    def test_a_run_overtaken_by_a_newer_run_of_its_asset_still_completes(self, node: fs.Node) -> None:
+        first, key = self._start(node)
+        second, _ = self._start(node)
+        assert node._store.complete(self._done(first, key), node._io, "first") is True
+        record = node._store.latest("direct", "value", key)
+        assert record is not None
+        assert (record.run_id, record.status) == (second, "running")  # the newest run is the latest
+        assert node._store.complete(self._done(first, key), node._io, "again") is False
+        assert node._store.complete(self._done(second, key), node._io, "second") is True
+        record = node._store.latest("direct", "value", key)
+        assert record is not None
+        assert (record.run_id, record.status) == (second, "completed")
+        assert node._io.load(AssetKey("direct", "value", key)) == "second"
+
+    def test_a_run_overtaken_by_a_newer_run_of_its_asset_fails_once(self, node: fs.Node) -> None:
+        first, key = self._start(node)
+        second, _ = self._start(node)
+        assert node._store.fail(self._failure(first, key)) is True
+        assert node._store.fail(self._failure(first, key)) is False
+        assert node._store.complete(self._done(first, key), node._io, "late") is False
+        record = node._store.latest("direct", "value", key)
+        assert record is not None
+        assert (record.run_id, record.status) == (second, "running")
+        assert node._store.complete(self._done(second, key), node._io, "second") is True
+
+    def test_deleting_an_asset_refuses_the_completions_of_every_run_in_flight(self, node: fs.Node) -> None:
+        first, key = self._start(node)
+        second, _ = self._start(node)
+        assert node._store.delete("direct", "value", key) == 2
+        assert node._store.complete(self._done(first, key), node._io, "first") is False
+        assert node._store.complete(self._done(second, key), node._io, "second") is False
+        assert node._store.latest("direct", "value", key) is None
+
 
 class TestRunEndings:
     def test_a_run_that_times_out_while_waiting_to_retry_is_recorded_failed(self, node: fs.Node) -> None:
