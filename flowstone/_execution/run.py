@@ -65,13 +65,15 @@ def run_target(
     target_fence: CompletionFence | None = None,
     target_done: bool | None = None,
     deferred: bool = False,
+    run_id: str | None = None,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure.
 
     With ``deferred``, a run of the target alone records nothing while it runs, and a
     success is returned with the whole run (``RunResult.ended``) for the caller to
     record, with others (``Store.record_runs``); a failure is recorded before raising.
-    A run of more assets is recorded as it goes, as without ``deferred``.
+    A run of more assets is recorded as it goes, as without ``deferred``. ``run_id``
+    names the run (one is made up without it), for callers that announced it already.
     """
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
@@ -84,7 +86,7 @@ def run_target(
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
     deadline = None if timeout is None else time.monotonic() + timeout
-    run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline)
+    run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline)
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
     deferred = deferred and len(plan) == 1  # the caller applies its fence when recording
     scheduler = Scheduler(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import weakref
 from dataclasses import dataclass
+
+from pykka import ActorDeadError
 
 import supervisors
 from flowstone._execution.pool import IdlePool
@@ -40,8 +43,9 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
     def register(pipeline: Pipeline, reference: str | None = None) -> None:
         pipeline.validate()
         registry = directory.lookup("registry")
-        if registry is not None:
-            registry.tell(Register(pipeline.name, weakref.ref(pipeline), reference))
+        if registry is not None:  # an ask: registered before anything of its run is recorded
+            with contextlib.suppress(ActorDeadError):
+                registry.ask(Register(pipeline.name, weakref.ref(pipeline), reference))
 
     def resolve(reference: str) -> Pipeline:
         registry = directory.lookup("registry")

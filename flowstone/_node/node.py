@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
+
+from pykka import ActorDeadError
 
 import supervisors
 from flowstone import _graph, partitions
@@ -23,6 +26,7 @@ from flowstone._execution.runner import runner_spec
 from flowstone._jobs.records import Unique
 from flowstone._node.assembly import default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
+from flowstone._node.flights import run_shared
 from flowstone._node.health import Check, Health, check_health
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
@@ -161,10 +165,14 @@ class Node:
 
     # --- helpers -------------------------------------------------------------------
     def _register(self, pipeline: Pipeline) -> None:
+        """Register before anything of a run is recorded (an ask, not a tell): a release
+        for a collected pipeline of the same name is then either handled before the run
+        starts or knows of this live one, and never lands in the middle of the run."""
         pipeline.validate()
         registry = self._directory.lookup("registry")
         if registry is not None:
-            registry.tell(Register(pipeline.name, weakref.ref(pipeline)))
+            with contextlib.suppress(ActorDeadError):
+                registry.ask(Register(pipeline.name, weakref.ref(pipeline)))
 
     def _io_for(self, pipeline: Pipeline, asset: str) -> IOManager:
         return self._services.resolve_io(pipeline.get(asset).options.io)
@@ -182,16 +190,33 @@ class Node:
     ) -> Any:
         """Materialize ``asset`` (and missing upstream assets) and return its value.
 
+        Concurrent calls for the same pipeline, asset and partition share one run: a later
+        call waits for the run in flight and returns its value (or raises its error), up
+        to its own ``timeout``. ``force=True`` always starts a run of its own.
+
         Raises:
             AssetNotFoundError: the pipeline has no such asset.
             PartitionError: the partition is not a valid (or declared) partition.
             DependencyNotReadyError: ``with_deps=False`` and an upstream value is missing.
             MaterializationError: an asset failed; ``__cause__`` is its exception.
         """
-        self._register(pipeline)
-        return run_target(
-            pipeline, asset, partition, self._services, force=force, with_deps=with_deps, timeout=timeout
-        ).value
+        pipeline.validate()
+        pipeline.get(asset)
+
+        def run(run_id: str) -> Any:
+            return run_target(
+                pipeline,
+                asset,
+                partition,
+                self._services,
+                force=force,
+                with_deps=with_deps,
+                timeout=timeout,
+                run_id=run_id,
+            ).value
+
+        registry = self._directory.lookup("registry")
+        return run_shared(registry, pipeline, asset, partition, force=force, timeout=timeout, run=run)
 
     def backfill_iter(
         self,

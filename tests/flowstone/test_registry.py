@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import gc
+import importlib
+import sys
+import threading
 import tracemalloc
+import uuid
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 import flowstone as fs
 from supervisors.testing import wait_for
+from tests.flowstone.gate import Gate
 
 
 def one_asset_pipeline(name: str, value: object = 1) -> fs.Pipeline:
@@ -157,3 +167,230 @@ class TestCollection:
             tracemalloc.stop()
         growth = after - warm
         assert growth < 2_000_000, f"memory grew by {growth:,} B over 10,000 dropped pipelines"
+
+
+class TestSameName:
+    """A collected pipeline releases nothing while a live pipeline of its name exists."""
+
+    @pytest.mark.timeout(20)
+    def test_a_collected_pipeline_leaves_the_run_in_flight_of_a_live_one_of_its_name(self) -> None:
+        gate = Gate()
+        with fs.start(max_concurrency=4, resources={"gate": gate}) as node:
+            first = one_asset_pipeline("same", value=1)
+            live = fs.Pipeline("same")
+
+            @live.asset
+            def value_asset(ctx: fs.Context) -> int:
+                ctx.resources["gate"].passes()
+                return 2
+
+            results: list[object] = []
+            running = threading.Thread(target=lambda: results.append(_outcome(node, live, force=True)))
+            running.start()
+            try:
+                gate.wait_entered(1)
+                node.backfill(first, "value_asset", [])  # registers it, runs nothing
+                assert node.pipelines() == ["same"]
+                ref = weakref.ref(first)
+                del first
+                gc.collect()
+                assert ref() is None
+                assert node.pipelines() == ["same"]  # the registry has handled the collection
+            finally:
+                gate.open()
+                running.join(10)
+            assert results == [2]
+            assert node.get(live, "value_asset") == 2
+            assert node.status(live, "value_asset").state == "completed"
+
+
+def _outcome(node: fs.Node, pipeline: fs.Pipeline, **options: Any) -> object:
+    """The run's value, or the exception it raised (for runs in other threads)."""
+    try:
+        return node.run(pipeline, "value_asset", **options)
+    except Exception as exc:  # noqa: BLE001 - handed to the test, which compares it
+        return exc
+
+
+MODULE = """\
+import flowstone as fs
+
+pipeline = fs.Pipeline({name!r})
+
+
+@pipeline.asset
+def value(ctx):
+    gate = ctx.resources.get("gate")
+    if gate is not None:
+        gate.passes()
+    return {value!r}
+"""
+
+
+class Reloadable:
+    """A module on disk that the test rewrites and reloads, as an editor and a dev server do."""
+
+    def __init__(self, directory: Path) -> None:
+        self.name = f"reloadme_{uuid.uuid4().hex[:8]}"
+        self._path = directory / f"{self.name}.py"
+        self._module: ModuleType | None = None
+
+    @property
+    def pipeline(self) -> fs.Pipeline:
+        assert self._module is not None
+        pipeline: fs.Pipeline = self._module.pipeline
+        return pipeline
+
+    def load(self, value: object) -> fs.Pipeline:
+        """Write the module with ``value`` and import it (or reload it if already imported)."""
+        self._path.write_text(MODULE.format(name=self.name, value=value))
+        importlib.invalidate_caches()
+        if self._module is None:
+            self._module = importlib.import_module(self.name)
+        else:
+            self._module = importlib.reload(self._module)
+        return self.pipeline
+
+
+@pytest.fixture
+def reloadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reloadable]:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # A rewrite within one second keeps the file's mtime: a cached .pyc would be stale.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    module = Reloadable(tmp_path)
+    yield module
+    sys.modules.pop(module.name, None)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def reload_url(request: pytest.FixtureRequest) -> str | None:
+    """The store of a reload test: in memory, or a SQLite file."""
+    if request.param == "memory":
+        return None
+    url: str = request.getfixturevalue("sqlite_url")
+    return url
+
+
+class TestReload:
+    """[1] issue 12 §1: a run of a reloaded pipeline never fails while the old one is collected."""
+
+    @pytest.mark.timeout(30)
+    def test_a_reloaded_module_runs_its_new_code_with_and_without_force(
+        self, reloadable: Reloadable, reload_url: str | None
+    ) -> None:
+        with fs.start(database_url=reload_url, max_concurrency=4) as node:
+            assert node.run(reloadable.load(1), "value") == 1
+            old = weakref.ref(reloadable.pipeline)
+            assert node.run(reloadable.load(2), "value", force=True) == 2
+            assert node.run(reloadable.pipeline, "value") == 2
+            gc.collect()
+            assert old() is None
+            assert node.pipelines() == [reloadable.name]
+            assert node.get(reloadable.pipeline, "value") == 2
+
+    @pytest.mark.timeout(30)
+    def test_a_run_of_the_reloaded_pipeline_survives_the_old_one_collected_as_it_starts(
+        self, reloadable: Reloadable, reload_url: str | None
+    ) -> None:
+        with fs.start(database_url=reload_url, max_concurrency=4) as node:
+            previous = reloadable.load(1)
+            assert node.run(previous, "value") == 1
+            old = weakref.ref(previous)
+            pipeline = reloadable.load(2)
+            del previous  # collected now: the registry hears of it as the run below starts
+            assert old() is None
+            assert node.run(pipeline, "value", force=True) == 2
+            assert node.run(pipeline, "value") == 2
+            assert node.status(pipeline, "value").state == "completed"
+
+    @pytest.mark.timeout(30)
+    def test_a_run_of_the_reloaded_pipeline_survives_the_old_one_collected_while_it_runs(
+        self, reloadable: Reloadable, reload_url: str | None
+    ) -> None:
+        gate = Gate()
+        with fs.start(database_url=reload_url, max_concurrency=4, resources={"gate": gate}) as node:
+            gate.open()
+            previous = reloadable.load(1)
+            assert node.run(previous, "value") == 1
+            gate.close()
+            old = weakref.ref(previous)
+            pipeline = reloadable.load(2)
+            results: list[object] = []
+            running = _start_forced_run(node, pipeline, results)
+            gate.wait_entered(2)
+            del previous
+            gc.collect()
+            assert old() is None
+            assert node.pipelines() == [reloadable.name]  # the registry has handled the collection
+            gate.open()
+            running.join(10)
+            assert results == [2]
+            assert node.run(pipeline, "value") == 2
+
+    @pytest.mark.timeout(600)
+    @pytest.mark.parametrize("cycles", [20, pytest.param(1_000, marks=pytest.mark.slow)])
+    def test_reload_cycles_with_a_run_in_flight_at_each_collection_all_succeed_and_leave_memory_flat(
+        self, reloadable: Reloadable, reload_url: str | None, cycles: int
+    ) -> None:
+        gate = Gate(opened=True)
+        with fs.start(database_url=reload_url, max_concurrency=4, resources={"gate": gate}) as node:
+            assert node.run(reloadable.load(-1), "value") == -1
+            warm = max(2, cycles // 10)
+            _reload_cycles(node, reloadable, gate, range(warm))
+            gc.collect()
+            tracemalloc.start()
+            try:
+                before = tracemalloc.get_traced_memory()[0]
+                _reload_cycles(node, reloadable, gate, range(warm, cycles))
+                gc.collect()
+                after = tracemalloc.get_traced_memory()[0]
+            finally:
+                tracemalloc.stop()
+            assert node.pipelines() == [reloadable.name]
+        growth = after - before
+        assert growth < 200_000, f"memory grew by {growth:,} B over {cycles - warm} reload cycles"
+
+
+def _run_value(node: fs.Node, pipeline: fs.Pipeline, **options: Any) -> object:
+    try:
+        return node.run(pipeline, "value", **options)
+    except Exception as exc:  # noqa: BLE001 - handed to the test, which compares it
+        return exc
+
+
+def _start_forced_run(node: fs.Node, pipeline: fs.Pipeline, results: list[object]) -> threading.Thread:
+    """A ``force=True`` run in a thread of its own; its value (or error) goes to ``results``."""
+    thread = threading.Thread(target=lambda: results.append(_run_value(node, pipeline, force=True)))
+    thread.start()
+    return thread
+
+
+def _reload_cycles(node: fs.Node, reloadable: Reloadable, gate: Gate, cycles: range) -> None:
+    """Reload the module once per cycle and run the new pipeline while the old one is collected.
+
+    Even cycles drop the old pipeline just before the run starts (its collection reaches
+    the registry as the run begins); odd ones drop it while the run waits at the gate.
+    """
+    for i in cycles:
+        previous = reloadable.pipeline
+        old = weakref.ref(previous)
+        pipeline = reloadable.load(i)
+        if i % 2 == 0:
+            del previous
+            result = _run_value(node, pipeline, force=True)
+        else:
+            results: list[object] = []
+            gate.close()
+            entered = gate.entered
+            running = _start_forced_run(node, pipeline, results)
+            gate.wait_entered(entered + 1)
+            del previous
+            node.pipelines()  # the registry has handled the collection
+            gate.open()
+            running.join(10)
+            result = results[0] if results else "no result"
+        assert result == i, f"cycle {i}: {result!r}"
+        if old() is not None:
+            gc.collect()
+        assert old() is None, f"cycle {i}: the old pipeline was not collected"
+        del pipeline

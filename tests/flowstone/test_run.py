@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
+from structlog.testing import capture_logs
 
 import flowstone as fs
 import flowstone._default
@@ -14,6 +15,7 @@ from flowstone._execution.runner import RunnerActor
 from flowstone.events import MaterializationFailed, RetryScheduled
 from supervisors import TreeNode
 from supervisors.testing import wait_for
+from tests.flowstone.gate import Gate
 
 
 class TestResults:
@@ -460,3 +462,207 @@ class TestNodes:
         assert node.exists(sales, "total")
         assert fs.invalidate(sales, "total") == 1
         assert not fs.exists(sales, "total")
+
+
+def gated_chain(name: str = "shared", *, fail: bool = False) -> tuple[fs.Pipeline, list[str]]:
+    """raw (waits at the node's gate) → cleaned → report, recording each call."""
+    calls: list[str] = []
+    pipeline = fs.Pipeline(name)
+
+    @pipeline.asset
+    def raw(ctx: fs.Context) -> list[int]:
+        calls.append("raw")
+        ctx.resources["gate"].passes()
+        if fail:
+            raise RuntimeError("raw is broken")
+        return [1, 2, 3]
+
+    @pipeline.asset
+    def cleaned(ctx: fs.Context, raw: list[int]) -> list[int]:
+        calls.append("cleaned")
+        return [n * 10 for n in raw]
+
+    @pipeline.asset
+    def report(ctx: fs.Context, cleaned: list[int]) -> dict[str, object]:
+        calls.append("report")
+        return {"total": sum(cleaned), "partition": ctx.partition}
+
+    return pipeline, calls
+
+
+class Callers:
+    """``node.run`` calls in threads, each result (or exception) kept in call order."""
+
+    def __init__(self, node: fs.Node) -> None:
+        self._node = node
+        self._threads: list[threading.Thread] = []
+        self.results: list[object] = []
+        self._lock = threading.Lock()
+
+    def start(self, pipeline: fs.Pipeline, asset: str, **options: object) -> int:
+        index = len(self._threads)
+        with self._lock:
+            self.results.append(None)
+
+        def call() -> None:
+            try:
+                result: object = self._node.run(pipeline, asset, **options)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - kept for the test to compare
+                result = exc
+            with self._lock:
+                self.results[index] = result
+
+        thread = threading.Thread(target=call, name=f"caller-{index}")
+        self._threads.append(thread)
+        thread.start()
+        return index
+
+    def join(self) -> list[object]:
+        for thread in self._threads:
+            thread.join(10)
+        return self.results
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def gated_node(request: pytest.FixtureRequest) -> Iterator[tuple[fs.Node, Gate]]:
+    """A node on each kind of store whose assets may wait at its gate (opened at the end)."""
+    url: str | None = None
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    elif request.param == "postgres":
+        url = request.getfixturevalue("postgres_database")
+    gate = Gate()
+    with fs.start(database_url=url, max_concurrency=4, resources={"gate": gate}) as node:
+        try:
+            yield node, gate
+        finally:
+            gate.open()
+
+
+def joined(logs: list[dict[str, object]]) -> int:
+    return sum(1 for entry in logs if entry["event"] == "run.joined")
+
+
+class TestConcurrentCalls:
+    """Issue 12 item 9: concurrent runs of one (pipeline, asset, partition) share one materialization."""
+
+    @pytest.mark.timeout(30)
+    def test_concurrent_calls_of_one_asset_share_one_materialization(
+        self, gated_node: tuple[fs.Node, Gate]
+    ) -> None:
+        node, gate = gated_node
+        pipeline, calls = gated_chain()
+        callers = Callers(node)
+        with capture_logs() as logs:
+            callers.start(pipeline, "report", partition="eu")
+            gate.wait_entered(1)
+            for _ in range(3):
+                callers.start(pipeline, "report", partition="eu")
+            wait_for(lambda: joined(logs) == 3, timeout=10, message="the later callers joined the run")
+            gate.open()
+            results = callers.join()
+        assert results == [{"total": 60, "partition": "eu"}] * 4
+        assert calls == ["raw", "cleaned", "report"]
+        started = [e for e in node.audit(100) if e.event_type == "run.started"]
+        assert len(started) == 1
+        assert node.status(pipeline, "report", "eu").state == "completed"
+
+    @pytest.mark.timeout(30)
+    def test_a_caller_that_joined_receives_the_first_callers_failure(
+        self, gated_node: tuple[fs.Node, Gate]
+    ) -> None:
+        node, gate = gated_node
+        pipeline, calls = gated_chain(fail=True)
+        callers = Callers(node)
+        with capture_logs() as logs:
+            callers.start(pipeline, "report")
+            gate.wait_entered(1)
+            callers.start(pipeline, "report")
+            wait_for(lambda: joined(logs) == 1, timeout=10, message="the later caller joined the run")
+            gate.open()
+            first, second = callers.join()
+        assert isinstance(first, fs.MaterializationError)
+        assert isinstance(second, fs.MaterializationError)
+        assert (second.asset, second.run_id) == ("raw", first.run_id)
+        assert calls == ["raw"]
+
+    @pytest.mark.timeout(30)
+    def test_force_runs_its_own_materialization_beside_one_in_flight(
+        self, gated_node: tuple[fs.Node, Gate]
+    ) -> None:
+        node, gate = gated_node
+        pipeline, calls = gated_chain()
+        callers = Callers(node)
+        callers.start(pipeline, "raw", force=True)
+        callers.start(pipeline, "raw", force=True)
+        gate.wait_entered(2)  # both compute: neither joined the other
+        gate.open()
+        assert callers.join() == [[1, 2, 3], [1, 2, 3]]
+        assert calls == ["raw", "raw"]
+        assert node.status(pipeline, "raw").state == "completed"
+        assert node.run(pipeline, "raw") == [1, 2, 3]
+
+    @pytest.mark.timeout(30)
+    def test_runs_of_two_targets_with_a_shared_upstream_asset_both_succeed(
+        self, gated_node: tuple[fs.Node, Gate]
+    ) -> None:
+        node, gate = gated_node
+        pipeline, calls = gated_chain()
+        callers = Callers(node)
+        callers.start(pipeline, "report", partition=1)
+        gate.wait_entered(1)
+        callers.start(pipeline, "cleaned", partition=1)  # raw is not done yet: this run's too
+        gate.wait_entered(2)
+        gate.open()
+        assert callers.join() == [{"total": 60, "partition": 1}, [10, 20, 30]]
+        assert sorted(calls) == ["cleaned", "cleaned", "raw", "raw", "report"]
+        assert node.status(pipeline, "report", 1).state == "completed"
+
+    @pytest.mark.timeout(30)
+    def test_calls_for_different_partitions_run_separately(self, gated_node: tuple[fs.Node, Gate]) -> None:
+        node, gate = gated_node
+        pipeline, _ = gated_chain()
+        callers = Callers(node)
+        callers.start(pipeline, "report", partition="eu")
+        callers.start(pipeline, "report", partition="us")
+        gate.wait_entered(2)
+        gate.open()
+        assert callers.join() == [{"total": 60, "partition": "eu"}, {"total": 60, "partition": "us"}]
+
+    @pytest.mark.timeout(30)
+    def test_a_redefined_pipeline_does_not_join_a_run_of_the_old_definition(
+        self, gated_node: tuple[fs.Node, Gate]
+    ) -> None:
+        node, gate = gated_node
+        old, _ = gated_chain("redefined")
+        new = fs.Pipeline("redefined")
+
+        @new.asset
+        def raw(ctx: fs.Context) -> list[int]:
+            ctx.resources["gate"].passes()
+            return [7]
+
+        callers = Callers(node)
+        callers.start(old, "raw", force=True)
+        gate.wait_entered(1)
+        callers.start(new, "raw", force=True)
+        gate.wait_entered(2)
+        gate.open()
+        assert callers.join() == [[1, 2, 3], [7]]
+
+    @pytest.mark.timeout(30)
+    def test_a_caller_that_joined_stops_waiting_at_its_timeout(
+        self, gated_node: tuple[fs.Node, Gate]
+    ) -> None:
+        node, gate = gated_node
+        pipeline, calls = gated_chain()
+        callers = Callers(node)
+        callers.start(pipeline, "raw", partition="eu")
+        gate.wait_entered(1)
+        with pytest.raises(fs.MaterializationError, match=r"did not finish within 0\.2 s") as raised:
+            node.run(pipeline, "raw", partition="eu", timeout=0.2)
+        assert isinstance(raised.value.__cause__, TimeoutError)
+        assert (raised.value.asset, raised.value.partition) == ("raw", "eu")
+        gate.open()
+        assert callers.join() == [[1, 2, 3]]
+        assert calls == ["raw"]
