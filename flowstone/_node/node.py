@@ -60,14 +60,15 @@ class Node:
         self.config = config
         self.id = f"{config.name}-{uuid.uuid4().hex[:8]}"
         self.events = EventBus(parent=PROCESS_BUS)
-        self._store: Store = config.store or store_for(config)
-        self._io: IOManager = config.io or default_io(self._store)
+        # ``is None``, never truthiness: an empty ``fs.io.Memory`` (it has ``__len__``) is falsy.
+        self._store: Store = store_for(config) if config.store is None else config.store
+        self._io: IOManager = default_io(self._store) if config.io is None else config.io
         self._directory = Directory()
         pool = RunnerPool(config.max_concurrency, self._directory)
         self._services = Services(
             node_id=self.id,
             store=self._store,
-            lineage_store=config.lineage_store or self._store,
+            lineage_store=self._store if config.lineage_store is None else config.lineage_store,
             default_io=self._io,
             resources=MappingProxyType(dict(config.resources)),
             events=self.events,

@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 import flowstone as fs
 import flowstone._default
 from flowstone._execution.runner import RunnerActor
+from flowstone._store import MemoryStore
 from flowstone.events import MaterializationFailed, RetryScheduled
 from supervisors import TreeNode
 from supervisors.testing import wait_for
@@ -666,3 +667,48 @@ class TestConcurrentCalls:
         gate.open()
         assert callers.join() == [[1, 2, 3]]
         assert calls == ["raw"]
+
+
+class FalsyStore(MemoryStore):
+    """A store whose ``len()`` is 0, like an empty container: still the one to use."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+class TestComponents:
+    """Issue 12 item 13: a component given to the node is used even when it is falsy."""
+
+    def test_an_empty_memory_io_manager_given_to_the_node_is_the_one_it_uses(self) -> None:
+        io = fs.io.Memory(max_entries=10)
+        pipeline = fs.Pipeline("bounded")
+
+        @pipeline.asset
+        def value(ctx: fs.Context) -> int:
+            return int(ctx.partition)
+
+        assert len(io) == 0
+        with fs.start(io=io) as node:
+            assert node.backfill(pipeline, "value", range(100)).succeeded == 100
+            assert len(io) == 10
+            assert node.get(pipeline, "value", 99) == 99
+
+    def test_an_empty_store_given_to_the_node_is_the_one_it_uses(self, sales: fs.Pipeline) -> None:
+        store = FalsyStore()
+        with fs.start(store=store) as node:
+            node.run(sales, "total")
+        record = store.latest("sales", "total", fs.partitions.serialize(None))
+        assert record is not None
+        assert record.status == "completed"
+
+    def test_an_empty_lineage_store_given_to_the_node_is_the_one_it_uses(self, sales: fs.Pipeline) -> None:
+        lineage = FalsyStore()
+        with fs.start(lineage_store=lineage) as node:
+            node.run(sales, "total")
+            wait_for(
+                lambda: lineage.upstream_of("sales", "total", fs.partitions.serialize(None)) != [],
+                message="lineage recorded in the given store",
+            )
+        assert lineage.upstream_of("sales", "total", fs.partitions.serialize(None)) == [
+            ("doubled", fs.partitions.serialize(None))
+        ]
