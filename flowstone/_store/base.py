@@ -104,7 +104,8 @@ class Store(LineageStore, Protocol):
         """Remove the records (and lineage) of an asset and partition; how many."""
 
     def release(self, pipeline: str) -> None:
-        """Forget in-memory state of a pipeline that no longer exists (no-op when durable)."""
+        """Forget in-memory state of a pipeline name that no longer exists (no-op when
+        durable); called once no live pipeline of that name is registered on the node."""
 
     def audit(self, entry: AuditEntry) -> None:
         """Append to the audit log."""

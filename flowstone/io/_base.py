@@ -43,4 +43,8 @@ class IOManager(Protocol):
         """The partitions that have a stored value."""
 
     def release(self, pipeline: str) -> None:
-        """Forget what is held in memory for a pipeline that no longer exists."""
+        """Forget what is held in memory for a pipeline name that no longer exists.
+
+        A node calls it on its default IO manager once no live pipeline of that name is
+        registered on it, so never while a run of that name is in flight.
+        """
