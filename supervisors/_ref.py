@@ -222,7 +222,7 @@ class Supervisor:
             max_seconds=float(max_seconds),
             auto_shutdown=_enum_value(AutoShutdown, auto_shutdown, "invalid_auto_shutdown", "auto_shutdown"),
             max_children=None,
-            clock=clock or SystemClock(),
+            clock=SystemClock() if clock is None else clock,
             specs=tuple(children),
         )
         return _launch(config)
@@ -252,6 +252,6 @@ class DynamicSupervisor:
             max_seconds=float(max_seconds),
             auto_shutdown=AutoShutdown.NEVER,
             max_children=max_children,
-            clock=clock or SystemClock(),
+            clock=SystemClock() if clock is None else clock,
         )
         return _launch(config)

@@ -72,6 +72,24 @@ class TestIntensity:
         assert sup.is_alive()
         assert sup.which_child("w").restarts == 4
 
+    def test_a_clock_that_is_falsy_is_still_the_one_the_window_reads(
+        self, stop_later: list[SupervisorRef]
+    ) -> None:
+        """Issue 12 item 13: an optional component is tested with ``is None``, not truthiness."""
+
+        class EmptyLookingClock(ManualClock):
+            def __len__(self) -> int:
+                return 0
+
+        clock = EmptyLookingClock()
+        sup = Supervisor.start([CrashWorker.spec("w")], max_restarts=1, max_seconds=1, clock=clock)
+        stop_later.append(sup)
+        for _ in range(3):
+            old = crash_and_settle(sup, "w")
+            wait_until_restarted(sup, "w", previous=old)
+            clock.advance(2.1)
+        assert sup.is_alive()
+
     def test_two_crashes_inside_the_window_end_the_supervisor_with_shutdown(self) -> None:
         """OTP supervisor_SUITE: 'multiple_restarts' (control: the same crashes, no gap)."""
         clock = ManualClock()
