@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import flowstone as fs
+from flowstone._node.flights import Flight, Flights
 from supervisors.testing import wait_for
 from tests.flowstone.gate import Gate
 
@@ -394,3 +395,42 @@ def _reload_cycles(node: fs.Node, reloadable: Reloadable, gate: Gate, cycles: ra
             gc.collect()
         assert old() is None, f"cycle {i}: the old pipeline was not collected"
         del pipeline
+
+
+class TestFlights:
+    """The registry's table of runs in flight (a pure core: no actor, no thread)."""
+
+    KEY = ("p", 1, "asset", "null")
+
+    def test_the_first_caller_leads_and_a_later_one_joins_its_flight(self) -> None:
+        flights = Flights()
+        first = flights.join(self.KEY, force=False)
+        second = flights.join(self.KEY, force=False)
+        assert (first.leads, second.leads) == (True, False)
+        assert second.flight is first.flight
+
+    def test_a_forced_call_leads_a_run_of_its_own_and_leaves_the_flight_to_join(self) -> None:
+        flights = Flights()
+        first = flights.join(self.KEY, force=False)
+        forced = flights.join(self.KEY, force=True)
+        later = flights.join(self.KEY, force=False)
+        assert forced.leads
+        assert forced.flight is not first.flight
+        assert later.flight is first.flight
+
+    def test_a_landed_flight_is_forgotten_but_a_stale_report_changes_nothing(self) -> None:
+        flights = Flights()
+        first = flights.join(self.KEY, force=False).flight
+        flights.landed(self.KEY, first.run_id)
+        assert len(flights) == 0
+        second = flights.join(self.KEY, force=False).flight
+        flights.landed(self.KEY, first.run_id)  # late: the newer flight stays
+        assert flights.join(self.KEY, force=False).flight is second
+
+    def test_a_joined_caller_gets_the_value_or_the_error_the_leader_set(self) -> None:
+        landed, failed = Flight(self.KEY, "r1"), Flight(self.KEY, "r2")
+        landed.land({"n": 1})
+        failed.fail(RuntimeError("boom"))
+        assert landed.wait(None, None) == {"n": 1}
+        with pytest.raises(RuntimeError, match="boom"):
+            failed.wait(None, None)
