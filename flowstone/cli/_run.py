@@ -101,7 +101,7 @@ def backfill(
     """
     import flowstone as fs  # noqa: PLC0415
 
-    pipeline = load_target(target)
+    pipeline = load_target(target, for_workers=durable)  # refused before anything is enqueued
     items = parse_many(spec, as_string=partition_str)
 
     def body() -> int:
