@@ -6,6 +6,7 @@ the cause."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +176,18 @@ class TestBadTargetsExit2WithOneLine:
         assert "ModuleNotFoundError: No module named 'no_such_module_here'" in line
         assert "broken.py:3" in line  # where it was raised
         assert "Traceback" not in result.stderr
+
+    def test_the_error_docs_cli_shows_is_the_one_printed(self, flowstone: Flowstone, project: Path) -> None:
+        docs = (Path(__file__).resolve().parents[3] / "docs" / "cli.md").read_text()
+        example = re.search(r"^\$ flowstone (backfill broken\.py.*)\n(error: .*)$", docs, re.M)
+        assert example is not None, "docs/cli.md shows no failing target"
+        command_line, shown = example.groups()
+        (project / "broken.py").write_text("import flowstone as fs\n\nimport warehouse_client\n")
+
+        result = flowstone(*command_line.split())
+
+        assert result.returncode == 2
+        assert result.stderr.strip() == shown
 
     def test_debug_shows_the_traceback_of_a_file_that_fails_to_import(
         self, flowstone: Flowstone, project: Path
