@@ -54,14 +54,22 @@ def recorded_references(url: str) -> list[str]:
 
 @pytest.fixture
 def imports_here(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """``load_target`` in this process, from the project directory; ``sys.path`` and the
-    modules it imported are put back afterwards."""
+    """``load_target`` in this process, from the project directory; ``sys.path`` is put
+    back and the project's modules forgotten afterwards."""
     monkeypatch.chdir(project)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
     yield project
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    for name, module in list(sys.modules.items()):  # the test's own modules, not libraries it loaded
+        if _from(module, project) or name.split(".")[0] in (
+            "mypipes",
+            "src",
+        ):  # namespace packages have no file
+            del sys.modules[name]
+
+
+def _from(module: object, folder: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return file is not None and Path(file).resolve().is_relative_to(folder.resolve())
 
 
 class TestFileTargetsImportAsTheirDottedModule:
