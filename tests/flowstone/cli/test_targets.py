@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, select
 from flowstone._jobs.reference import reference_of
 from flowstone._store.sql.schema import jobs as jobs_table
 from flowstone.cli._common import load_target
+from flowstone.cli._target import module_name
 
 #: Each command that takes a TARGET, with the arguments it needs besides it.
 COMMANDS = {
@@ -167,6 +168,35 @@ class TestFileTargetsImportAsTheirDottedModule:
         ran = flowstone("run", target, "orders", "--json")  # in-process commands still work
         assert ran.returncode == 0, ran.stderr
         assert json.loads(ran.stdout)["value"] == 3
+
+
+class TestModuleName:
+    """The name derivation alone, over files in a temporary folder."""
+
+    @staticmethod
+    def files(root: Path, *names: str) -> None:
+        for name in names:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text("")
+
+    def test_the_nearest_root_at_or_above_the_top_package_wins(self, tmp_path: Path) -> None:
+        self.files(tmp_path, "src/retail/__init__.py", "src/retail/shop.py")
+        found = module_name(tmp_path / "src/retail/shop.py", [tmp_path, tmp_path / "src"])
+        assert (found.name, found.root, found.importable) == ("retail.shop", tmp_path / "src", True)
+
+    def test_a_root_inside_a_package_names_the_module_from_there(self, tmp_path: Path) -> None:
+        self.files(tmp_path, "project/__init__.py", "project/pipe.py")
+        found = module_name(tmp_path / "project/pipe.py", [tmp_path / "project"])
+        assert (found.name, found.importable) == ("pipe", True)
+
+    def test_a_package_init_is_the_package(self, tmp_path: Path) -> None:
+        self.files(tmp_path, "retail/__init__.py")
+        assert module_name(tmp_path / "retail/__init__.py", [tmp_path]).name == "retail"
+
+    def test_a_folder_that_is_no_identifier_leaves_no_importable_name(self, tmp_path: Path) -> None:
+        self.files(tmp_path, "my-pipes/shop.py")
+        found = module_name(tmp_path / "my-pipes/shop.py", [tmp_path])
+        assert (found.name, found.root, found.importable) == ("shop", tmp_path / "my-pipes", False)
 
 
 class TestBadTargetsExit2WithOneLine:
