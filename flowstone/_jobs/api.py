@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,13 +13,13 @@ from flowstone import partitions
 from flowstone._execution.backfill import BackfillReport, PartitionResult
 from flowstone._jobs.handle import RunHandle
 from flowstone._jobs.queue import Control, QueueEnv
-from flowstone._jobs.records import TERMINAL, JobInfo, Unique
+from flowstone._jobs.records import TERMINAL, JobInfo, RecordedError, Unique
 from flowstone._jobs.reference import reference_of
 from flowstone._jobs.table import JobTable, NewJob
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone.errors import FlowStoneError
+from flowstone.errors import FlowStoneError, MaterializationError
 
 __all__ = ["BACKFILL_PRIORITY", "JobsAPI"]
 
@@ -133,25 +133,46 @@ class JobsAPI:
     ) -> BackfillReport:
         """Enqueue one job per partition in bulk at a low priority, then report from the table."""
         report = BackfillReport()
-        ids: list[int] = []
+        for result in self.backfill_iter(pipeline, asset, items, force=force, queue=queue, progress=progress):
+            report.add(result)
+        return report
+
+    def backfill_iter(
+        self,
+        pipeline: Pipeline,
+        asset: str,
+        items: Iterable[Any],
+        *,
+        force: bool = False,
+        queue: str = "assets",
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Iterator[PartitionResult]:
+        """Enqueue one job per partition now, then yield a result as each job ends.
+
+        Every job is in the table when this returns (and none if the pipeline's reference
+        is refused); partitions already materialized come first, as ``skipped``. A failed
+        partition's error is a ``MaterializationError`` carrying the asset's own error as
+        its job recorded it (``__cause__``, a ``RecordedError``), as an in-process
+        backfill's carries the asset's exception.
+        """
+        pipeline.get(asset)
+        self._register(pipeline)
+        reference = reference_of(pipeline)  # once, not per partition
+        skipped: list[Any] = []
         partition_of: dict[int, Any] = {}
         batch: list[NewJob] = []
         pending: list[Any] = []
 
         def flush() -> None:
-            for job_id, partition in zip(self.table.insert_many(batch), pending, strict=True):
-                ids.append(job_id)
-                partition_of[job_id] = partition
+            partition_of.update(zip(self.table.insert_many(batch), pending, strict=True))
             batch.clear()
             pending.clear()
             self._wake(queue)
 
-        self._register(pipeline)
-        reference = reference_of(pipeline)  # once, not per partition
         for partition in items:
             key = partitions.serialize(partition)
             if not force and asset in self.services.done_assets(pipeline, key, (asset,)):
-                report.add(PartitionResult(partition, "skipped"))
+                skipped.append(partition)
                 continue
             batch.append(
                 self._new_job(
@@ -171,44 +192,80 @@ class JobsAPI:
                 flush()
         if batch:
             flush()
-        total = len(ids) + report.skipped
-        self._follow(ids, partition_of, report, total, progress)
-        return report
+        return self._follow(pipeline, asset, skipped, partition_of, progress)
 
     def _follow(
         self,
-        ids: list[int],
+        pipeline: Pipeline,
+        asset: str,
+        skipped: list[Any],
         partition_of: dict[int, Any],
-        report: BackfillReport,
-        total: int,
         progress: Callable[[int, int | None], None] | None,
-    ) -> None:
-        open_ids = list(ids)
+    ) -> Iterator[PartitionResult]:
+        """The results of the jobs in ``partition_of`` as they end, read from the table."""
+        total = len(partition_of) + len(skipped)
+        done = len(skipped)
+        for partition in skipped:
+            yield PartitionResult(partition, "skipped")
+        open_ids = list(partition_of)
         pause = 0.01
         while open_ids:
             states = self.table.states(open_ids)
             still: list[int] = []
+            ended: list[PartitionResult] = []
             for job_id in open_ids:
-                state = states.get(job_id, "discarded")
+                state = states.get(job_id, "gone")
                 if state == "completed":
-                    report.add(PartitionResult(partition_of[job_id], "succeeded"))
-                elif state in TERMINAL:
-                    report.add(
-                        PartitionResult(
-                            partition_of[job_id],
-                            "failed",
-                            error=FlowStoneError(f"job {job_id} ended {state}"),
-                        )
-                    )
+                    ended.append(PartitionResult(partition_of.pop(job_id), "succeeded"))
+                elif state in TERMINAL or state == "gone":
+                    ended.append(self._failure(pipeline, asset, job_id, partition_of.pop(job_id)))
                 else:
                     still.append(job_id)
-            if progress is not None and len(still) != len(open_ids):
-                progress(report.total, total)
+            done += len(ended)
+            yield from ended
+            if progress is not None and ended:
+                progress(done, total)
             open_ids = still
             if open_ids:
-                with self._finished:
+                with self._finished:  # woken by this node's workers; polling covers other nodes
                     self._finished.wait(pause)
                 pause = min(pause * 2, 0.25)
+
+    def _failure(self, pipeline: Pipeline, asset: str, job_id: int, partition: Any) -> PartitionResult:
+        """A job that ended without completing, with the error its last attempt recorded."""
+        where = f"asset {asset!r}" + (
+            "" if partition is None else f", partition {partitions.describe(partition)!r}"
+        )
+        where += f" (pipeline {pipeline.name!r}, job {job_id})"
+        info = self.table.get(job_id)
+        if info is None:
+            gone = FlowStoneError(
+                f"{where} ended and was pruned before its outcome was read; run the backfill again"
+            )
+            return PartitionResult(partition, "failed", error=gone)
+        ended = f"{where} ended {info.state} after {info.attempt} attempt(s)"
+        if info.errors:
+            last = info.errors[-1]
+            text = str(last.get("error", ""))
+            error = MaterializationError(
+                f"{ended}: {text}; fix the asset, then run the backfill again (or node.jobs.retry({job_id}))",
+                asset=asset,
+                partition=partition,
+                run_id=info.run_id,
+                attempts=info.attempt,
+            )
+            error.__cause__ = RecordedError(
+                text, job_id=job_id, attempt=int(last.get("attempt", info.attempt))
+            )
+        else:
+            error = MaterializationError(
+                f"{ended} with no error recorded; see node.jobs.get({job_id})",
+                asset=asset,
+                partition=partition,
+                run_id=info.run_id,
+                attempts=info.attempt,
+            )
+        return PartitionResult(partition, "failed", run_id=info.run_id, error=error)
 
     # --- reading and admin ---------------------------------------------------------
     def get(self, job_id: int) -> JobInfo:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeAlias, get_args
 
-__all__ = ["Discard", "JobInfo", "JobState", "Snooze", "TERMINAL", "Unique", "UNIQUE_KEYS"]
+from flowstone.errors import FlowStoneError
+
+__all__ = ["Discard", "JobInfo", "JobState", "RecordedError", "Snooze", "TERMINAL", "Unique", "UNIQUE_KEYS"]
 
 JobState: TypeAlias = Literal[
     "available", "scheduled", "executing", "retryable", "completed", "discarded", "cancelled"
@@ -34,6 +36,21 @@ class Discard(Exception):  # noqa: N818 - a signal, not an error
     def __init__(self, reason: str = "discarded by the asset") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RecordedError(FlowStoneError):
+    """What a job's asset raised, as the job recorded it: the text, not the exception.
+
+    The asset ran in whichever process claimed the job, and only the text of its error
+    (``"ValueError: no data for 2025-01-05"``) reached the database (stored data is never
+    unpickled), so ``str()`` is that text. A durable backfill's failure has it as its
+    ``__cause__``, as an in-process backfill's failure has the asset's own exception.
+    """
+
+    def __init__(self, text: str, *, job_id: int, attempt: int) -> None:
+        super().__init__(text)
+        self.job_id = job_id
+        self.attempt = attempt
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

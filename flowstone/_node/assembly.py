@@ -17,7 +17,12 @@ from flowstone.io import IOManager, Memory
 if TYPE_CHECKING:
     from flowstone._jobs.wiring import JobLayer
 
-__all__ = ["default_io", "job_layer", "start_tree", "store_for"]
+__all__ = ["TREE_ORDER", "default_io", "in_tree_order", "job_layer", "start_tree", "store_for"]
+
+#: The root's children in start order, each depending only on those before it: started in
+#: this order, stopped in reverse, and (``rest_for_one``) a restart of one restarts those
+#: after it. The one place the order is written; ``jobs`` is there with a database only.
+TREE_ORDER: tuple[str, ...] = ("store", "resources", "registry", "lineage", "runners", "jobs")
 
 
 def store_for(config: NodeConfig) -> Store:
@@ -51,14 +56,21 @@ def _release(store: Store, io: IOManager, name: str) -> None:
     io.release(name)
 
 
+def in_tree_order(specs: list[supervisors.ChildSpec]) -> list[supervisors.ChildSpec]:
+    """``specs`` in ``TREE_ORDER``; ``ValueError`` for a child the order does not place."""
+    by_id = {spec.id: spec for spec in specs}
+    unplaced = sorted(set(by_id) - set(TREE_ORDER))
+    if unplaced or len(by_id) != len(specs):
+        raise ValueError(f"node children {unplaced or 'repeated'}: each must appear once in TREE_ORDER")
+    return [by_id[child] for child in TREE_ORDER if child in by_id]
+
+
 def start_tree(
     name: str, services: Services, store: Store, io: IOManager, extra: list[supervisors.ChildSpec]
 ) -> supervisors.SupervisorRef:
     """Start the node's root supervisor; ``StoreUnavailableError`` if the store cannot open.
 
-    The children, in start order, each depend only on those before it: store → resources →
-    registry → lineage → runners (→ jobs). ``rest_for_one``: a restart of one restarts the
-    ones after it.
+    Its children are started in ``TREE_ORDER`` under ``rest_for_one``.
     """
 
     def start_runners() -> supervisors.SupervisorRef:
@@ -81,7 +93,7 @@ def start_tree(
         supervisors.ChildSpec("lineage", lambda: LineageActor.start(services.lineage_store)),
         supervisors.ChildSpec("runners", start_runners, type="supervisor"),
     ]
-    specs.extend(extra)
+    specs = in_tree_order([*specs, *extra])
     try:
         return supervisors.Supervisor.start(
             specs,

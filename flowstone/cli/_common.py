@@ -3,18 +3,17 @@ one-line errors, and where output goes (results to stdout, logs to stderr)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import os
 import sys
+import traceback
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import structlog
 
+from flowstone._pipeline import Pipeline
+from flowstone.cli._target import TargetError, load
 from flowstone.errors import FlowStoneError
 
 __all__ = [
@@ -63,7 +62,7 @@ def configure_logging(verbose: bool, *, quiet_level: int = logging.CRITICAL) -> 
     )
 
 
-def fail(message: str, *, code: int = EXIT_FAILURE) -> None:
+def fail(message: str, *, code: int = EXIT_FAILURE) -> NoReturn:
     """Print one clear line to stderr and exit with ``code``."""
     raise click.exceptions.Exit(_echo_error(message, code))
 
@@ -73,41 +72,24 @@ def _echo_error(message: str, code: int) -> int:
     return code
 
 
-def load_target(target: str) -> Any:
-    """Import ``path/to/file.py:pipeline`` or ``package.module:pipeline``."""
-    from flowstone._pipeline import Pipeline  # noqa: PLC0415
+def load_target(target: str, *, for_workers: bool = False) -> Pipeline:
+    """The pipeline of ``path/to/file.py:pipeline`` or ``package.module:pipeline``.
 
-    location, sep, attribute = target.rpartition(":")
-    if not sep or not location or not attribute:
-        raise click.BadParameter(
-            f"{target!r}: expected path/to/file.py:pipeline or package.module:pipeline", param_hint="TARGET"
-        )
-    if location.endswith(".py") or os.sep in location:
-        path = Path(location)
-        if not path.exists():
-            raise click.BadParameter(f"{location}: no such file", param_hint="TARGET")
-        sys.path.insert(0, str(path.resolve().parent))
-        module_name = path.stem
-        if module_name in sys.modules:
-            module = sys.modules[module_name]
-        else:
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            assert spec is not None
-            assert spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module  # importable by name, so jobs can reference it
-            spec.loader.exec_module(module)
-    else:
-        if "" not in sys.path and os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(location)
-        except ImportError as exc:
-            raise click.BadParameter(f"cannot import {location!r}: {exc}", param_hint="TARGET") from exc
-    value = getattr(module, attribute, None)
-    if not isinstance(value, Pipeline):
-        raise click.BadParameter(f"{location} has no Pipeline named {attribute!r}", param_hint="TARGET")
-    return value
+    A target that cannot be loaded exits 2 with one line naming the file and the cause
+    (and, with ``--debug``, the traceback of what its import raised first). With
+    ``for_workers`` a file that workers could not import by module name is refused.
+    """
+    try:
+        return load(target, for_workers=for_workers)
+    except TargetError as exc:
+        if exc.__cause__ is not None and _debug():
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
+        fail(str(exc), code=EXIT_USAGE)
+
+
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and bool((ctx.find_root().obj or {}).get("debug"))
 
 
 def run_guarded(action: Callable[[], int], debug: bool) -> int:

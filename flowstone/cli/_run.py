@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from flowstone._jobs.records import RecordedError
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded, load_target
 from flowstone.cli._output import echo_json, pretty
 from flowstone.cli._partitions import parse_many, parse_one
@@ -101,7 +102,7 @@ def backfill(
     """
     import flowstone as fs  # noqa: PLC0415
 
-    pipeline = load_target(target)
+    pipeline = load_target(target, for_workers=durable)  # refused before anything is enqueued
     items = parse_many(spec, as_string=partition_str)
 
     def body() -> int:
@@ -109,7 +110,6 @@ def backfill(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
         console = Console(stderr=True)
-        failures = {"count": 0}
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
         columns = (
             TextColumn("[bold]{task.description}"),
@@ -119,28 +119,28 @@ def backfill(
             TimeRemainingColumn(),
             TextColumn("failed: {task.fields[failed]}"),
         )
+        report = fs.BackfillReport()
         with (
             fs.start(database_url=database_url) as node,
             Progress(*columns, console=console, transient=as_json) as bar,
         ):
             task = bar.add_task(asset, total=total, failed=0, rate="")
             started = _clock()
-
-            def progress(done: int, _total: int | None) -> None:
-                elapsed = max(_clock() - started, 1e-9)
-                bar.update(task, completed=done, rate=f"{done / elapsed:,.1f}/s", failed=failures["count"])
-
-            report = fs.BackfillReport()
-            if durable:
-                report = node.backfill(pipeline, asset, items, force=force, durable=True, progress=progress)
+            if durable:  # the same results as in-process, read from the jobs table as they end
+                results = node.jobs.backfill_iter(pipeline, asset, items, force=force)
             else:
-                for result in node.backfill_iter(
-                    pipeline, asset, items, parallel=parallel, timeout=timeout, force=force, progress=None
-                ):
-                    report.add(result)
-                    if result.status in ("failed", "timed_out"):
-                        failures["count"] += 1
-                    progress(report.total, total)
+                results = node.backfill_iter(
+                    pipeline, asset, items, parallel=parallel, timeout=timeout, force=force
+                )
+            for result in results:
+                report.add(result)
+                elapsed = max(_clock() - started, 1e-9)
+                bar.update(
+                    task,
+                    completed=report.total,
+                    rate=f"{report.total / elapsed:,.1f}/s",
+                    failed=report.failed + report.timed_out,
+                )
         _summary(report, asset, as_json)
         return EXIT_FAILURE if report.failed or report.timed_out else EXIT_OK
 
@@ -188,16 +188,21 @@ def _summary(report: Any, asset: str, as_json: bool) -> None:
         failed.add_column("status")
         failed.add_column("error", overflow="fold")
         for failure in report.failures[:50]:
-            cause = failure.error.__cause__ if failure.error is not None else None
-            shown = cause or failure.error
-            failed.add_row(
-                str(failure.partition),
-                failure.status,
-                "" if shown is None else f"{type(shown).__name__}: {shown}",
-            )
+            failed.add_row(str(failure.partition), failure.status, _cause(failure.error))
         out.print(failed)
         if len(report.failures) > 50:
             out.print(f"... and {len(report.failures) - 50} more")
+
+
+def _cause(error: BaseException | None) -> str:
+    """What the asset raised (``ValueError: ...``), wherever it ran: the exception of an
+    in-process run, the text a job recorded for a durable one."""
+    shown = None if error is None else error.__cause__ or error
+    if shown is None:
+        return ""
+    if isinstance(shown, RecordedError):
+        return str(shown)  # already "ValueError: ..."
+    return f"{type(shown).__name__}: {shown}"
 
 
 def _stdout_console() -> Any:

@@ -126,6 +126,51 @@ class TestParallel:
         assert capped[0]["log_level"] == "warning"
         assert (capped[0]["requested"], capped[0]["cap"]) == (50, 2)
 
+    @pytest.mark.timeout(20)
+    @pytest.mark.parametrize(("cap", "requested"), [(2, 6), (3, 3)])
+    def test_a_backfill_runs_exactly_as_many_partitions_at_once_as_its_capped_parallel(
+        self, cap: int, requested: int
+    ) -> None:
+        """The concurrency really reached, with runners to spare: each partition holds until
+        released, so every partition the backfill may start is running at once."""
+        pipeline = fs.Pipeline("held")
+        running = threading.Condition()
+        release = threading.Event()
+        now = most = 0
+
+        @pipeline.asset
+        def held(ctx: fs.Context) -> int:
+            nonlocal now, most
+            with running:
+                now += 1
+                most = max(most, now)
+                running.notify_all()
+            try:
+                if not release.wait(10):
+                    raise TimeoutError("the test never released the partitions")
+            finally:
+                with running:
+                    now -= 1
+            return 1
+
+        with fs.start(max_parallel=cap, max_concurrency=requested + 2) as node:
+            reports: list[fs.BackfillReport] = []
+            backfill = threading.Thread(
+                target=lambda: reports.append(node.backfill(pipeline, "held", range(12), parallel=requested))
+            )
+            backfill.start()
+            try:
+                with running:
+                    assert running.wait_for(lambda: now >= min(cap, requested), timeout=10)
+                    # A backfill that ignored its cap would start the rest at once; give it the chance.
+                    assert not running.wait_for(lambda: now > min(cap, requested), timeout=0.3)
+            finally:
+                release.set()
+                backfill.join(10)
+        [report] = reports
+        assert report.succeeded == 12
+        assert most == min(cap, requested)
+
     @pytest.mark.parametrize("parallel", [0, -1])
     def test_parallel_below_one_raises_value_error(self, node: fs.Node, parallel: int) -> None:
         with pytest.raises(ValueError, match="parallel"):

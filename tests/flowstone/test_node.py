@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 import flowstone as fs
+from flowstone._node import assembly
 from flowstone._store import MemoryStore
 from flowstone.events import MaterializationFailed, MaterializationFinished, MaterializationStarted
 from supervisors.testing import wait_for
 
-TREE_ORDER = ["store", "resources", "registry", "lineage", "runners"]
+TREE_ORDER = [child for child in assembly.TREE_ORDER if child != "jobs"]  # a memory node has no jobs
 CHECKS = {"store", "registry", "lineage", "lineage_failures", "resources", "runners"}
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 __all__ = [
     "COMMAND_TIMEOUT",
     "PIPELINE_SOURCE",
+    "SHOP_SOURCE",
     "Database",
     "Flowstone",
     "StartWorker",
     "Worker",
     "child_env",
     "lines",
+    "shop",
 ]
 
 #: Seconds any one command may take; generous because a loaded machine starts slowly.
@@ -86,6 +88,42 @@ def blocker(ctx: fs.Context) -> str:
     record("completed", str(ctx.partition))
     return f"released {ctx.partition}"
 '''
+
+
+#: A module under ``mypipes/`` (the issue's example): ``daily_report`` fails for two days,
+#: once (no retry), so a durable backfill of it ends quickly.
+SHOP_SOURCE = """\
+from pathlib import Path
+
+import flowstone as fs
+
+HERE = Path(__file__).resolve().parent
+pipeline = fs.Pipeline("shop")
+
+
+@pipeline.asset
+def orders(ctx: fs.Context) -> int:
+    return 3
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=1))
+def daily_report(ctx: fs.Context, orders: int) -> str:
+    with (HERE / "reports.log").open("a") as stream:
+        stream.write(f"{ctx.partition}\\n")
+    if str(ctx.partition) in ("2025-05-02", "2025-05-04"):
+        raise ValueError(f"no orders exported for {ctx.partition}")
+    return f"{ctx.partition}: {orders} orders"
+"""
+
+
+def shop(project: Path, *, package: bool = False) -> Path:
+    """``project/mypipes/shop.py`` (``mypipes`` a namespace package, or a regular one)."""
+    folder = project / "mypipes"
+    folder.mkdir(exist_ok=True)
+    if package:
+        (folder / "__init__.py").write_text("")
+    (folder / "shop.py").write_text(SHOP_SOURCE)
+    return folder
 
 
 def lines(path: Path) -> list[str]:

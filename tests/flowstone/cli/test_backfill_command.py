@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from cli_support import Database, Flowstone, StartWorker, lines
+from cli_support import Database, Flowstone, StartWorker, lines, shop
 
 
 def row(*cells: int) -> re.Pattern[str]:
@@ -115,3 +115,52 @@ def test_a_durable_backfill_is_run_by_a_worker(
     jobs = json.loads(listed.stdout)
     assert sorted(j["partition_key"] for j in jobs) == ["2025-01-01", "2025-01-02", "2025-01-03"]
     assert {j["state"] for j in jobs} == {"completed"}
+
+
+def test_a_durable_backfill_reports_the_assets_own_errors_and_counts_them_on_the_bar(
+    flowstone: Flowstone, project: Path, start_worker: StartWorker, database: Database
+) -> None:
+    """[12.6] the same summary, bar and JSON as an in-process backfill, not "job N ended discarded"."""
+    shop(project)
+    worker = start_worker("mypipes.shop", "--queues", "assets=2", database=database)
+    failing = ("2025-05-02", "2025-05-04")
+
+    result = flowstone(
+        "backfill",
+        "mypipes/shop.py:pipeline",
+        "daily_report",
+        "--partitions",
+        "2025-05-01..2025-05-05",
+        "--durable",
+        *database.args,
+    )
+
+    assert result.returncode == 1, result.stderr + worker.output()
+    assert row(3, 2, 0, 0).search(result.stdout), result.stdout
+    failures = result.stdout[result.stdout.index("failures") :]
+    for day in failing:
+        assert re.search(rf"{day}\s*│\s*failed\s*│\s*ValueError: no orders exported for {day}", failures)
+    assert "ended discarded" not in result.stdout
+    assert "5/5" in result.stderr
+    assert "failed: 2" in result.stderr  # the bar counts what failed
+
+    again = flowstone(  # the failed partitions run again; the others are materialized
+        "backfill",
+        "mypipes/shop.py:pipeline",
+        "daily_report",
+        "--partitions",
+        "2025-05-01..2025-05-05",
+        "--durable",
+        "--json",
+        *database.args,
+    )
+
+    assert again.returncode == 1, again.stderr + worker.output()
+    summary = json.loads(again.stdout)
+    assert (summary["succeeded"], summary["failed"], summary["skipped"]) == (0, 2, 3)
+    by_day = {f["partition"]: f for f in summary["failures"]}
+    assert sorted(by_day) == list(failing)
+    for day in failing:
+        assert by_day[day]["status"] == "failed"
+        assert f"ValueError: no orders exported for {day}" in by_day[day]["error"]
+        assert "daily_report" in by_day[day]["error"]
