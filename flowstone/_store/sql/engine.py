@@ -45,13 +45,16 @@ def mask(url: str | URL) -> str:
 
 
 def unavailable(url: str, exc: BaseException, doing: str) -> StoreUnavailableError:
-    """A ``StoreUnavailableError`` naming the URL (masked) and the driver's reason."""
+    """A ``StoreUnavailableError`` naming the URL (masked), the driver's reason and what to do."""
     reason = getattr(exc, "orig", None) or exc
     text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    error = StoreUnavailableError(
-        f"cannot {doing} the store at {mask(url)}: {text}; check that the database is running "
-        "and that the URL is right"
+    advice = (
+        "the file is not a SQLite database, or it is corrupt: restore it from a backup (see "
+        "Backups in docs/storage.md), or point database_url at another file"
+        if is_corrupt_file(exc)
+        else "check that the database is running and that the URL is right"
     )
+    error = StoreUnavailableError(f"cannot {doing} the store at {mask(url)}: {text}; {advice}")
     error.__cause__ = exc
     return error
 
@@ -220,7 +223,21 @@ def translate(url: str, doing: str) -> Iterator[None]:
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    """A lost or refused connection (or a database locked past its timeout), not a bad query."""
+    """A lost or refused connection (or a database locked past its timeout, or a file that
+    is not a database), not a bad query."""
     return isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        exc.connection_invalidated
+        or isinstance(exc, OperationalError | InterfaceError)
+        or is_corrupt_file(exc)
     )
+
+
+def is_corrupt_file(exc: BaseException) -> bool:
+    """SQLite found the file is not a database (random bytes, text, a bad header) or is
+    damaged (a truncated file): no statement can work until the file is replaced."""
+    reason = getattr(exc, "orig", None)
+    name = getattr(reason, "sqlite_errorname", "")
+    return isinstance(reason, sqlite3.DatabaseError) and name.startswith(_CORRUPT)
+
+
+_CORRUPT = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
