@@ -71,14 +71,36 @@ class SQLStore(History):
         return engines
 
     def open(self) -> None:
+        """Connect, then migrate the schema to the newest revision (``auto_migrate``) or
+        check that it is there; on any failure nothing is left open.
+
+        Raises:
+            StoreUnavailableError: the database cannot be reached, or is not a database.
+            SchemaVersionError: its schema is newer or unknown (or, without
+                ``auto_migrate``, not the newest).
+        """
+        self.connect()
+        try:
+            with translate(self.url, "open"):
+                if self.auto_migrate:
+                    migrate.upgrade(self.engines.write)
+                else:
+                    migrate.check(self.engines.read)
+        except BaseException:
+            self.close()
+            raise
+        log.info("store.opened", url=mask(self.url))
+
+    def connect(self) -> None:
+        """Create the engines and reach the database, leaving its schema alone (``flowstone db``)."""
         with self._lock:
             if self._engines is None:
                 self._engines = create_engines(self.url)
-        with translate(self.url, "connect to"):
-            if self.auto_migrate:
-                migrate.upgrade(self.engines.write)
-            self.ping()
-        log.info("store.opened", url=mask(self.url))
+        try:
+            self._ping("open")
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -87,7 +109,10 @@ class SQLStore(History):
             engines.dispose()
 
     def ping(self) -> None:
-        with translate(self.url, "reach"), self.engines.read.connect() as connection:
+        self._ping("reach")
+
+    def _ping(self, doing: str) -> None:
+        with translate(self.url, doing), self.engines.read.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def values(self, format: str = "msgpack", max_value_bytes: int | None = None) -> SQLValues:
