@@ -27,7 +27,11 @@ def store_for(config: NodeConfig) -> Store:
     from flowstone._store.sql import SQLStore  # noqa: PLC0415 - SQLAlchemy loads only for a database
 
     return SQLStore(
-        config.database_url, auto_migrate=config.auto_migrate, max_value_bytes=config.max_value_bytes
+        config.database_url,
+        auto_migrate=config.auto_migrate,
+        max_value_bytes=config.max_value_bytes,
+        connect_timeout=config.connect_timeout,
+        statement_timeout=config.statement_timeout,
     )
 
 

@@ -12,6 +12,7 @@ runs: reading and writing a schema one does not know would corrupt it quietly.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -105,14 +106,18 @@ def _shipped() -> set[str]:
     return {script.revision for script in _scripts().walk_revisions()}
 
 
-def upgrade(engine: Engine) -> bool:
+def upgrade(engine: Engine, *, wait: float | None = None) -> bool:
     """Bring the schema to the newest revision; True if this call migrated it.
+
+    Another node migrating holds the lock meanwhile: on PostgreSQL the wait for it is
+    bounded by the connection's statement timeout, on SQLite by ``wait`` seconds (the
+    busy timeout; None: keep trying as long as refusals come at once).
 
     Raises:
         SchemaVersionError: the database is at a revision this FlowStone does not ship.
     """
     if engine.dialect.name != "postgresql":
-        return _upgrade_sqlite(engine)  # checks the revision inside its write lock
+        return _upgrade_sqlite(engine, wait)  # checks the revision inside its write lock
     if current_revision(engine) == head_revision():
         return False
     with engine.connect() as connection:
@@ -128,17 +133,20 @@ def upgrade(engine: Engine) -> bool:
             connection.commit()
 
 
-def _upgrade_sqlite(engine: Engine, attempts: int = 10) -> bool:
+def _upgrade_sqlite(engine: Engine, wait: float | None, attempts: int = 10) -> bool:
     # SQLite's write engine begins IMMEDIATE: one writer at a time. On a brand-new file,
     # concurrent first connections can still be refused with "database is locked" before
-    # the busy handler applies; such a refusal changed nothing, so it is retried.
+    # the busy handler applies; such a refusal changed nothing, so it is retried, until
+    # ``wait`` has passed: a lock that another process holds on is not waited for again.
     pause = threading.Event()
+    deadline = None if wait is None else time.monotonic() + wait
     for attempt in range(attempts):
         try:
             with engine.begin() as connection:
                 return _upgrade_locked(engine, connection)
         except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
+            late = deadline is not None and time.monotonic() >= deadline
+            if "locked" not in str(exc) or attempt == attempts - 1 or late:
                 raise
             pause.wait(min(0.02 * 2**attempt, 1.0))
     return False
@@ -149,5 +157,9 @@ def _upgrade_locked(engine: Engine, connection: Connection) -> bool:
     if current == head_revision():
         return False  # another node migrated while we waited for the lock
     _refuse_foreign(engine, current)
+    if connection.dialect.name == "postgresql":
+        # DDL on a big table may rightly take longer than a statement may: for this
+        # transaction only (a dead network is still noticed by the socket timeout).
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
     command.upgrade(alembic_config(connection), "head")
     return True

@@ -19,7 +19,10 @@ from sqlalchemy import Connection, delete, text, update
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart, WholeRun
 from flowstone._store.sql import batch, fused, migrate, statements
 from flowstone._store.sql.engine import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_STATEMENT_TIMEOUT_S,
     Engines,
+    Timeouts,
     create_engines,
     is_connection_error,
     mask,
@@ -51,11 +54,18 @@ class SQLStore(History):
     run_batch = 64  # a commit costs more than the rows of a small materialization
 
     def __init__(
-        self, url: str, *, auto_migrate: bool = True, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+        self,
+        url: str,
+        *,
+        auto_migrate: bool = True,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_S,
     ) -> None:
         self.url = url
         self.auto_migrate = auto_migrate
         self.max_value_bytes = max_value_bytes
+        self.timeouts = Timeouts(connect=connect_timeout, statement=statement_timeout)
         self._lock = threading.Lock()
         self._engines: Engines | None = None
 
@@ -80,12 +90,16 @@ class SQLStore(History):
                 ``auto_migrate``, not the newest).
         """
         self.connect()
+        engines = self.engines
         try:
             with translate(self.url, "open"):
-                if self.auto_migrate:
-                    migrate.upgrade(self.engines.write)
-                else:
-                    migrate.check(self.engines.read)
+                # Read first: a current schema needs no write lock (on SQLite, a start then
+                # goes on while another process writes).
+                if migrate.current_revision(engines.read) != migrate.head_revision():
+                    if self.auto_migrate:
+                        migrate.upgrade(engines.write, wait=self.timeouts.statement)
+                    else:
+                        migrate.check(engines.read)
         except BaseException:
             self.close()
             raise
@@ -95,7 +109,7 @@ class SQLStore(History):
         """Create the engines and reach the database, leaving its schema alone (``flowstone db``)."""
         with self._lock:
             if self._engines is None:
-                self._engines = create_engines(self.url)
+                self._engines = create_engines(self.url, self.timeouts)
         try:
             self._ping("open")
         except BaseException:
