@@ -359,7 +359,8 @@ def upgrade(ctx: click.Context, database_url: str) -> None:
         store = SQLStore(database_url, auto_migrate=False)
         store.connect()  # the schema is this command's to change: not checked first
         try:
-            changed = upgrade(store.engines.write)  # SchemaVersionError for a newer schema
+            # SchemaVersionError for a newer schema; another migrator is waited for a while.
+            changed = upgrade(store.engines.write, wait=store.timeouts.statement)
         finally:
             store.close()
         click.echo(f"{'upgraded to' if changed else 'already at'} {head_revision()}")

@@ -93,8 +93,8 @@ class SQLStore(History):
         engines = self.engines
         try:
             with translate(self.url, "open"):
-                # Read first: a current schema needs no write lock (on SQLite, a start then
-                # goes on while another process writes).
+                # Read first: a current schema, the usual case, is checked without the
+                # migration lock (SQLite's write lock, PostgreSQL's advisory lock).
                 if migrate.current_revision(engines.read) != migrate.head_revision():
                     if self.auto_migrate:
                         migrate.upgrade(engines.write, wait=self.timeouts.statement)
