@@ -35,6 +35,7 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     PartitionError,
+    SchemaVersionError,
     StoreUnavailableError,
 )
 
@@ -106,6 +107,7 @@ __all__ = [
     "EncodeError",
     "DecodeError",
     "StoreUnavailableError",
+    "SchemaVersionError",
     "__version__",
 ]
 

@@ -17,7 +17,24 @@ from flowstone.errors import DefinitionError, PartitionError
 if TYPE_CHECKING:
     from flowstone.io import IOManager
 
-__all__ = ["AssetDef", "AssetInfo", "AssetOptions", "make_options"]
+__all__ = ["MAX_NAME_LENGTH", "AssetDef", "AssetInfo", "AssetOptions", "check_name", "make_options"]
+
+MAX_NAME_LENGTH = 200
+"""The longest pipeline or asset name: the store keeps names in columns this wide."""
+
+
+def check_name(kind: str, name: str, where: str = "") -> None:
+    """Refuse a name longer than the store keeps, when it is defined rather than stored.
+
+    SQLite would keep it whole and PostgreSQL refuse it, so the same pipeline would work on
+    one database and fail on the other, at the first write.
+    """
+    if len(name) > MAX_NAME_LENGTH:
+        shown = repr(name[:40]) + ("..." if len(name) > 40 else "")
+        raise DefinitionError(
+            f"{where}{kind} name {shown} is {len(name)} characters long; the store keeps names "
+            f"of at most {MAX_NAME_LENGTH} characters: shorten it"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +113,7 @@ class AssetDef:
         name = getattr(fn, "__name__", None)
         if not callable(fn) or not isinstance(name, str) or not name.isidentifier():
             raise DefinitionError(f"pipeline {pipeline!r}: an asset must be a named function, got {fn!r}")
+        check_name("asset", name, f"pipeline {pipeline!r}: ")
         where = f"pipeline {pipeline!r}, asset {name!r}"
         try:
             signature = inspect.signature(fn)

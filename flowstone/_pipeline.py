@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 from flowstone import _graph
-from flowstone._asset import AssetDef, AssetInfo, make_options
+from flowstone._asset import AssetDef, AssetInfo, check_name, make_options
 from flowstone.errors import AssetNotFoundError, DefinitionError
 
 __all__ = ["Pipeline"]
@@ -43,13 +43,15 @@ class Pipeline:
         """Create a pipeline.
 
         Args:
-            name: the pipeline's name, used as the namespace of its stored values.
+            name: the pipeline's name, used as the namespace of its stored values: any
+                text of 1 to 200 characters.
             description: free text for tools.
             reference: ``"package.module:attribute"`` where workers can import it from;
                 found automatically for module-level pipelines.
         """
         if not isinstance(name, str) or not name:
             raise DefinitionError(f"a pipeline needs a non-empty name, got {name!r}")
+        check_name("pipeline", name)
         self.name = name
         self.description = description
         self.reference = reference

@@ -38,7 +38,8 @@ uuid.UUID          ext 9: 16 bytes                                  UUID
 * msgpack itself writes ``bytearray`` and ``memoryview`` as bin (they come back as
   ``bytes``) and writes its own ``ExtType``/``Timestamp`` raw; do not store those.
 * Size is at most ``max_bytes`` (:data:`DEFAULT_MAX_VALUE_BYTES`, 64 MiB); containers
-  nest at most about 1023 deep; reference cycles are rejected.
+  nest at most 1,024 deep (512 in JSON), a deeper value being refused where it crosses
+  the limit, without a walk of the rest; reference cycles are rejected.
 * Sets are written in iteration order, so their bytes can differ between processes (str
   hashes are randomised); the decoded value is always equal.
 
@@ -66,7 +67,14 @@ from uuid import UUID
 
 import msgpack
 
-from flowstone._codec_explain import _JSON_ONLY, _check_size, _explain, _json_children, _locate
+from flowstone._codec_explain import (
+    _JSON_ONLY,
+    JSON_MAX_DEPTH,
+    _check_size,
+    _explain,
+    _json_children,
+    _locate,
+)
 from flowstone.errors import DecodeError, EncodeError
 
 __all__ = [
@@ -289,11 +297,16 @@ def encode_json(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> str:
         EncodeError: a part of the value is not a JSON type, or the text's UTF-8 size is
             bigger than ``max_bytes``.
     """
-    found = _locate(value, _json_children)
+    found = _locate(value, _json_children, JSON_MAX_DEPTH)
     if found is not None:
         raise EncodeError(found[1], path=found[0])
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except RecursionError as exc:  # called with most of the Python stack already in use
+        raise EncodeError(
+            f"value nests too deeply for json from this call ({exc}); flatten it, or call "
+            "encode_json with less of the Python stack in use"
+        ) from exc
     except ValueError as exc:  # an int longer than sys.get_int_max_str_digits()
         raise EncodeError(f"value cannot be written as JSON: {exc}; {_JSON_ONLY}") from exc
     _check_size(len(text) if text.isascii() else len(text.encode("utf-8")), max_bytes)

@@ -13,7 +13,8 @@ The hierarchy::
     ├── LineageError                 lineage could not be recorded (``lineage_failure="fail"``)
     ├── EncodeError                  a value cannot be encoded by ``flowstone.codec``
     ├── DecodeError                  stored bytes are not a value this codec wrote
-    └── StoreUnavailableError        the database cannot be reached
+    └── StoreUnavailableError        the database cannot be reached, or cannot be used
+        └── SchemaVersionError       its schema is at a revision this FlowStone cannot use
 
 Run-time errors carry the asset, partition and run id they are about, so a log line or
 a traceback always says *what* failed, and their messages end with what to do about it.
@@ -35,6 +36,7 @@ __all__ = [
     "MaterializationError",
     "NotMaterializedError",
     "PartitionError",
+    "SchemaVersionError",
     "StoreUnavailableError",
 ]
 
@@ -162,4 +164,22 @@ class DecodeError(FlowStoneError, ValueError):
 
 
 class StoreUnavailableError(FlowStoneError):
-    """The store's database cannot be reached; the URL (password masked) and reason say why."""
+    """The store's database cannot be reached or used (a file that is not a database, a
+    schema of another version); the URL (password masked) and the reason say why."""
+
+
+class SchemaVersionError(StoreUnavailableError):
+    """The database's schema is not the one this FlowStone uses, so the store cannot open.
+
+    A newer FlowStone migrated it (upgrade FlowStone), its revision is unknown, or, with
+    ``auto_migrate=False``, it is behind (run ``flowstone db upgrade``). Nothing is changed.
+
+    Attributes:
+        current: the database's revision; None for a database without FlowStone's schema.
+        head: the newest revision this FlowStone ships.
+    """
+
+    def __init__(self, message: str, *, current: str | None, head: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.head = head

@@ -32,7 +32,11 @@ def store_for(config: NodeConfig) -> Store:
     from flowstone._store.sql import SQLStore  # noqa: PLC0415 - SQLAlchemy loads only for a database
 
     return SQLStore(
-        config.database_url, auto_migrate=config.auto_migrate, max_value_bytes=config.max_value_bytes
+        config.database_url,
+        auto_migrate=config.auto_migrate,
+        max_value_bytes=config.max_value_bytes,
+        connect_timeout=config.connect_timeout,
+        statement_timeout=config.statement_timeout,
     )
 
 
@@ -103,6 +107,13 @@ def start_tree(
             name=f"node:{name}",
         )
     except supervisors.StartChildError as exc:
-        if isinstance(exc.__cause__, StoreUnavailableError):
-            raise exc.__cause__ from None
+        cause = exc.__cause__
+        if isinstance(cause, StoreUnavailableError):  # SchemaVersionError included
+            raise cause from None
+        if exc.child_id == "store" and isinstance(cause, Exception):
+            # Whatever else stops a store from opening, the caller gets the typed error
+            # the docs promise, with the original as its cause.
+            raise StoreUnavailableError(
+                f"cannot open the store {store!r}: {type(cause).__name__}: {cause}"
+            ) from cause
         raise

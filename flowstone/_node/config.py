@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,14 @@ class NodeConfig:
         poll_interval: seconds between claims when nothing wakes a queue.
         memory_records: without a database, how many asset/partition records the node keeps
             per pipeline (the oldest are forgotten, and recomputed if needed again).
+        connect_timeout: seconds to establish a connection to PostgreSQL before the
+            operation fails with ``StoreUnavailableError`` (whole seconds, at least 2, as
+            libpq counts them). SQLite opens a local file and has no such wait.
+        statement_timeout: seconds one statement may take. PostgreSQL cancels a statement
+            that runs (or waits for a lock) longer, and drops a connection whose network
+            stays silent that long (``tcp_user_timeout``, keepalives); SQLite waits that long
+            for another process's write lock (its busy timeout). Either way the operation
+            fails with ``StoreUnavailableError``.
     """
 
     name: str = "flowstone"
@@ -79,6 +88,8 @@ class NodeConfig:
     prune_after: float = 7 * 86400.0
     shutdown_grace: float = 15.0
     poll_interval: float = 1.0
+    connect_timeout: float = 10.0
+    statement_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_parallel"):
@@ -107,3 +118,13 @@ class NodeConfig:
             )
         if self.health_timeout <= 0:
             raise ValueError(f"health_timeout must be > 0, got {self.health_timeout!r}")
+        _check_database_timeouts(self)
+
+
+def _check_database_timeouts(config: NodeConfig) -> None:
+    for name in ("connect_timeout", "statement_timeout"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+        if not 0 < value < math.inf:
+            raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")

@@ -357,9 +357,10 @@ def upgrade(ctx: click.Context, database_url: str) -> None:
         from flowstone._store.sql.migrate import head_revision, upgrade  # noqa: PLC0415
 
         store = SQLStore(database_url, auto_migrate=False)
-        store.open()
+        store.connect()  # the schema is this command's to change: not checked first
         try:
-            changed = upgrade(store.engines.write)
+            # SchemaVersionError for a newer schema; another migrator is waited for a while.
+            changed = upgrade(store.engines.write, wait=store.timeouts.statement)
         finally:
             store.close()
         click.echo(f"{'upgraded to' if changed else 'already at'} {head_revision()}")
@@ -381,15 +382,21 @@ def current(ctx: click.Context, database_url: str) -> None:
 
     def body() -> int:
         from flowstone._store.sql import SQLStore  # noqa: PLC0415
-        from flowstone._store.sql.migrate import current_revision, head_revision  # noqa: PLC0415
+        from flowstone._store.sql.migrate import check, current_revision, head_revision  # noqa: PLC0415
+        from flowstone.errors import SchemaVersionError  # noqa: PLC0415
 
         store = SQLStore(database_url, auto_migrate=False)
-        store.open()
+        store.connect()  # reports any revision, where opening the store would refuse some
         try:
             revision = current_revision(store.engines.read)
+            try:
+                check(store.engines.read)
+                verdict = ""
+            except SchemaVersionError as exc:
+                verdict = f" ({exc})"
         finally:
             store.close()
-        click.echo(f"current: {revision or '(empty)'}; newest: {head_revision()}")
+        click.echo(f"current: {revision or '(empty)'}; newest: {head_revision()}{verdict}")
         return EXIT_OK if revision == head_revision() else EXIT_FAILURE
 
     guarded(ctx, body)

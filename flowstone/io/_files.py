@@ -25,7 +25,9 @@ class Files:
     A value is encoded once and written to a temporary file in the same directory, then
     renamed over the old one: a reader sees the old value or the new one, never half of
     either, and a failed encode leaves nothing behind. Partition keys too long for a file
-    name are hashed, with the key kept in a ``.key`` file beside the value.
+    name are hashed, with the key kept in a ``.key`` file beside the value. Every name is
+    encoded as one path component, so whatever a pipeline is called (``..`` included) its
+    files stay inside ``root``.
     """
 
     def __init__(
@@ -44,10 +46,10 @@ class Files:
         return hash(("Files", self.root))
 
     def _dir(self, pipeline: str, asset: str) -> Path:
-        return self.root / quote(pipeline, safe="") / quote(asset, safe="")
+        return self.root / _component(pipeline) / _component(asset)
 
     def _path(self, key: AssetKey) -> Path:
-        name = quote(key.partition_key, safe="")
+        name = _component(key.partition_key)
         if len(name) > _MAX_NAME:
             name = "h-" + hashlib.sha256(key.partition_key.encode()).hexdigest()
         return self._dir(key.pipeline, key.asset) / (name + _SUFFIX)
@@ -93,6 +95,21 @@ class Files:
 
     def release(self, pipeline: str) -> None:
         pass  # files are durable
+
+
+def _component(name: str) -> str:
+    """A name as one path component that stays where it is put.
+
+    Percent-encoding every character but letters, digits and ``_.-~`` turns ``/``, ``\\``,
+    NUL and the like into ``%XX``, so a name can never be several components or an absolute
+    path. What is left are the names the file system gives a meaning of its own: ``.`` (the
+    directory itself), ``..`` (its parent) and the empty name; their dots are encoded too,
+    and the empty name becomes a lone ``%``, which encoding never produces otherwise.
+    """
+    quoted = quote(name, safe="")
+    if quoted in (".", ".."):
+        return quoted.replace(".", "%2E")
+    return quoted or "%"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -18,7 +18,9 @@ import json
 import math
 import socket
 import struct
+import sys
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -399,6 +401,103 @@ class TestSizeLimit:
     def test_value_exactly_at_the_limit_is_accepted(self) -> None:
         size = len(encode("x" * 100))
         assert decode(encode("x" * 100, max_bytes=size)) == "x" * 100
+
+
+# --- hostile nesting -----------------------------------------------------------------------
+
+
+def nested(depth: int, leaf: Any = 0) -> Any:
+    """``depth`` lists, one inside the other, around ``leaf``."""
+    value: Any = [leaf]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def peak_bytes_of(action: Any) -> int:
+    """The most memory Python allocated while ``action()`` ran (its EncodeError expected)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(EncodeError):
+            action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+class TestDeepValues:
+    """A deep value is refused where it crosses the nesting limit, in memory linear in its size.
+
+    A list nested 100,000 deep is about 6 MB of objects; explaining it once kept a path string
+    per pending part, so memory grew with the square of the depth (15 GB for this one).
+    """
+
+    def test_list_nested_100000_deep_is_refused_at_the_limit_in_a_few_megabytes(self) -> None:
+        value = nested(100_000)
+        caught: list[EncodeError] = []
+
+        def encode_it() -> None:
+            try:
+                encode(value)
+            except EncodeError as exc:
+                caught.append(exc)
+                raise
+
+        assert peak_bytes_of(encode_it) < 4 * 2**20
+        assert caught[0].path == "value" + "[0]" * 1024
+        assert "nests containers more than about 1023 deep" in str(caught[0])
+        assert "flatten it" in str(caught[0])
+
+    def test_json_list_nested_100000_deep_is_refused_at_the_json_limit_in_a_few_megabytes(
+        self,
+    ) -> None:
+        value = nested(100_000)
+        assert peak_bytes_of(lambda: encode_json(value)) < 4 * 2**20
+        with pytest.raises(EncodeError, match="more than about 511 deep") as caught:
+            encode_json(value)
+        assert caught.value.path == "value" + "[0]" * 512
+
+    def test_explaining_a_deep_value_costs_memory_linear_in_its_depth(self) -> None:
+        peaks = [peak_bytes_of(lambda d=depth: encode(nested(d, callback))) for depth in (250, 500, 1000)]
+        # Linear: 500 more levels cost about twice what 250 more did (quadratic: four times).
+        assert peaks[2] - peaks[1] < 3 * (peaks[1] - peaks[0])
+
+    def test_unencodable_leaf_at_the_deepest_level_allowed_is_reported_with_its_path(self) -> None:
+        with pytest.raises(EncodeError, match="function is not serializable") as caught:
+            encode(nested(1023, callback))
+        assert caught.value.path == "value" + "[0]" * 1023
+
+    def test_values_at_the_nesting_limits_still_encode_and_one_level_more_is_refused(self) -> None:
+        assert encode(decode(encode(nested(1023)))) == encode(nested(1023))  # 1,024 levels
+        assert decode_json(encode_json(nested(511))) == nested(511)  # 512 levels
+        with pytest.raises(EncodeError, match="more than about 1023 deep") as caught:
+            encode(nested(1024))
+        assert caught.value.path == "value" + "[0]" * 1024  # the leaf, at level 1,025
+        with pytest.raises(EncodeError, match="more than about 511 deep"):
+            encode_json(nested(512))
+
+    def test_deep_tuple_nested_in_a_dict_key_is_refused_at_the_dict(self) -> None:
+        key: Any = ()
+        for _ in range(100_000):
+            key = (key,)
+        with pytest.raises(EncodeError, match="in a dict key") as caught:
+            encode({"index": {key: 1}})
+        assert caught.value.path == "value['index']"
+        with pytest.raises(EncodeError, match=r"dict key \(\(\(") as caught:
+            encode_json({"index": {key: 1}})  # its repr is shortened, not a RecursionError
+        assert caught.value.path == "value['index']"
+
+    def test_json_encoding_with_little_python_stack_left_raises_encode_error(self) -> None:
+        value = nested(400)
+
+        def call_deep_in_the_stack(frames_left: int) -> str:
+            if frames_left > 100:
+                return call_deep_in_the_stack(frames_left - 1)
+            return encode_json(value)
+
+        frames_used = len(inspect.stack(0))
+        with pytest.raises(EncodeError, match="nests too deeply for json"):
+            call_deep_in_the_stack(sys.getrecursionlimit() - frames_used)
 
 
 # --- decoding bad bytes --------------------------------------------------------------------

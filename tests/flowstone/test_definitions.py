@@ -190,6 +190,42 @@ class TestDefinitionErrors:
                 return 1
 
 
+class TestNameLimits:
+    """Names are stored in columns of 200 characters: longer ones are refused when defined."""
+
+    def test_a_pipeline_name_over_200_characters_is_a_definition_error_saying_how_long(self) -> None:
+        with pytest.raises(fs.DefinitionError, match="201 characters") as caught:
+            fs.Pipeline("p" * 201)
+        assert "at most 200" in str(caught.value)
+
+    def test_a_pipeline_name_of_200_characters_is_accepted_whatever_its_letters(self) -> None:
+        assert fs.Pipeline("p" * 200).name == "p" * 200
+        assert fs.Pipeline("é" * 200).name == "é" * 200  # characters, not bytes
+
+    def test_an_asset_name_over_200_characters_is_a_definition_error_naming_the_pipeline(self) -> None:
+        pipeline = fs.Pipeline("long_names")
+
+        def asset(ctx: fs.Context) -> int:
+            return 1
+
+        asset.__name__ = "a" * 250
+        with pytest.raises(fs.DefinitionError, match="250 characters") as caught:
+            pipeline.asset(asset)
+        assert "pipeline 'long_names'" in str(caught.value)
+        assert "at most 200" in str(caught.value)
+        assert fs.assets(pipeline) == []
+
+    def test_an_asset_name_of_200_characters_is_accepted(self) -> None:
+        pipeline = fs.Pipeline("long_names")
+
+        def asset(ctx: fs.Context) -> int:
+            return 1
+
+        asset.__name__ = "a" * 200
+        pipeline.asset(asset)
+        assert fs.assets(pipeline) == ["a" * 200]
+
+
 class TestIntrospection:
     def test_assets_lists_names_in_definition_order(self, sales: fs.Pipeline) -> None:
         assert fs.assets(sales) == ["numbers", "doubled", "total"]

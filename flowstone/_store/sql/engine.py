@@ -8,6 +8,7 @@ fails half-way on a lock upgrade; WAL lets readers go on while one process write
 from __future__ import annotations
 
 import contextlib
+import math
 import sqlite3
 import threading
 import time
@@ -29,11 +30,55 @@ from sqlalchemy.exc import (
 
 from flowstone.errors import StoreUnavailableError
 
-__all__ = ["Engines", "create_engines", "mask", "unavailable"]
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "DEFAULT_STATEMENT_TIMEOUT_S",
+    "Engines",
+    "Timeouts",
+    "create_engines",
+    "mask",
+    "unavailable",
+]
 
-SQLITE_BUSY_TIMEOUT_S = 30.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 #: A pooled PostgreSQL connection idle for longer than this is pinged before use.
 PING_AFTER_IDLE_S = 1.0
+_QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
+    """How long the store waits for its database (``NodeConfig.connect_timeout`` and
+    ``statement_timeout``): without them a silent database blocked a start for 130 s (the
+    driver's default) and a network black hole blocked store calls until it healed.
+    """
+
+    connect: float = DEFAULT_CONNECT_TIMEOUT_S
+    statement: float = DEFAULT_STATEMENT_TIMEOUT_S
+
+    @property
+    def statement_ms(self) -> int:
+        return max(1, round(self.statement * 1000))
+
+    def postgres_connect_args(self) -> dict[str, Any]:
+        """libpq's parameters: a bounded connect, and a socket that gives up on a silent network.
+
+        ``tcp_user_timeout`` drops the connection when what was sent (a query, a keepalive
+        probe) stays unacknowledged that long; keepalives probe a connection waiting for an
+        answer, so a network that drops packets mid-statement is noticed too. A statement
+        the server is slow to run is cancelled by the server (``statement_timeout``, set
+        on each new connection).
+        """
+        idle = max(1, int(self.statement // 3))
+        return {
+            "connect_timeout": max(2, math.ceil(self.connect)),  # libpq: whole seconds, ≥ 2
+            "tcp_user_timeout": self.statement_ms,
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": max(1, idle // 2),
+            "keepalives_count": 3,
+        }
 
 
 def mask(url: str | URL) -> str:
@@ -45,13 +90,22 @@ def mask(url: str | URL) -> str:
 
 
 def unavailable(url: str, exc: BaseException, doing: str) -> StoreUnavailableError:
-    """A ``StoreUnavailableError`` naming the URL (masked) and the driver's reason."""
+    """A ``StoreUnavailableError`` naming the URL (masked), the driver's reason and what to do."""
     reason = getattr(exc, "orig", None) or exc
     text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    error = StoreUnavailableError(
-        f"cannot {doing} the store at {mask(url)}: {text}; check that the database is running "
-        "and that the URL is right"
-    )
+    if is_corrupt_file(exc):
+        advice = (
+            "the file is not a SQLite database, or it is corrupt: restore it from a backup (see "
+            "Backups in docs/storage.md), or point database_url at another file"
+        )
+    elif getattr(reason, "sqlstate", None) == _QUERY_CANCELED or "database is locked" in text:
+        advice = (
+            "the statement ran past statement_timeout: the database is overloaded or another "
+            "client holds a lock; raise statement_timeout if such statements are expected"
+        )
+    else:
+        advice = "check that the database is running and that the URL is right"
+    error = StoreUnavailableError(f"cannot {doing} the store at {mask(url)}: {text}; {advice}")
     error.__cause__ = exc
     return error
 
@@ -80,10 +134,12 @@ class Engines:
             engine.dispose()
 
 
-def _sqlite_engine(url: URL, begin: str) -> Engine:
+def _sqlite_engine(url: URL, begin: str, timeouts: Timeouts) -> Engine:
+    # A local file: opening it never waits; what waits is a write for another process's
+    # lock, for as long as a statement may take.
     engine = create_engine(
         url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        connect_args={"timeout": timeouts.statement, "check_same_thread": False},
         pool_size=8,
         max_overflow=16,
     )
@@ -92,7 +148,7 @@ def _sqlite_engine(url: URL, begin: str) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={timeouts.statement_ms}")
         _retry_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -127,8 +183,9 @@ def _retry_locked(action: Callable[[], object], attempts: int = 20) -> None:
             pause.wait(min(0.01 * 2**attempt, 0.5))
 
 
-def create_engines(url: str) -> Engines:
+def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
     """Engines for ``url``; raises ``StoreUnavailableError`` for a URL that cannot work."""
+    timeouts = timeouts or Timeouts()
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -141,10 +198,12 @@ def create_engines(url: str) -> Engines:
                 "use database_url=None for an in-memory node, or a file: sqlite:///path/flowstone.db"
             )
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        read, write = _sqlite_engine(parsed, "BEGIN"), _sqlite_engine(parsed, "BEGIN IMMEDIATE")
+        read = _sqlite_engine(parsed, "BEGIN", timeouts)
+        write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", timeouts)
         return Engines(read, write, write, (read, write))
+    connect_args = timeouts.postgres_connect_args() if parsed.get_backend_name() == "postgresql" else {}
     try:
-        engine = create_engine(parsed, pool_size=10, max_overflow=20)
+        engine = create_engine(parsed, pool_size=10, max_overflow=20, connect_args=connect_args)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreUnavailableError(
             f"no driver for {mask(url)}: {exc}; for PostgreSQL install flowstone[postgres] "
@@ -155,11 +214,32 @@ def create_engines(url: str) -> Engines:
     # connection's isolation level on every checkout and back on checkin, and rolling it
     # back on return, cost as much Python as the statement it ran.
     autocommit = create_engine(
-        parsed, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT", pool_reset_on_return=None
+        parsed,
+        pool_size=10,
+        max_overflow=20,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        connect_args=connect_args,
     )
     _ping_idle_connections(autocommit)
+    if parsed.get_backend_name() == "postgresql":
+        for each in (engine, autocommit):
+            _limit_statements(each, timeouts)
     _share_disconnects(engine, autocommit)
     return Engines(autocommit, engine, autocommit, (engine, autocommit))
+
+
+def _limit_statements(engine: Engine, timeouts: Timeouts) -> None:
+    """Set ``statement_timeout`` on each new connection, for the server to cancel a slow
+    statement (a ``SET``, not a ``-c`` startup option, which poolers such as PgBouncer refuse).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {timeouts.statement_ms}")
+        cursor.close()
+        dbapi_connection.commit()
 
 
 def _share_disconnects(*engines: Engine) -> None:
@@ -220,7 +300,21 @@ def translate(url: str, doing: str) -> Iterator[None]:
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    """A lost or refused connection (or a database locked past its timeout), not a bad query."""
+    """A lost or refused connection (or a database locked past its timeout, or a file that
+    is not a database), not a bad query."""
     return isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        exc.connection_invalidated
+        or isinstance(exc, OperationalError | InterfaceError)
+        or is_corrupt_file(exc)
     )
+
+
+def is_corrupt_file(exc: BaseException) -> bool:
+    """SQLite found the file is not a database (random bytes, text, a bad header) or is
+    damaged (a truncated file): no statement can work until the file is replaced."""
+    reason = getattr(exc, "orig", None)
+    name = getattr(reason, "sqlite_errorname", "")
+    return isinstance(reason, sqlite3.DatabaseError) and name.startswith(_CORRUPT)
+
+
+_CORRUPT = ("SQLITE_NOTADB", "SQLITE_CORRUPT")

@@ -19,7 +19,10 @@ from sqlalchemy import Connection, delete, text, update
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart, WholeRun
 from flowstone._store.sql import batch, fused, migrate, statements
 from flowstone._store.sql.engine import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_STATEMENT_TIMEOUT_S,
     Engines,
+    Timeouts,
     create_engines,
     is_connection_error,
     mask,
@@ -51,11 +54,18 @@ class SQLStore(History):
     run_batch = 64  # a commit costs more than the rows of a small materialization
 
     def __init__(
-        self, url: str, *, auto_migrate: bool = True, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+        self,
+        url: str,
+        *,
+        auto_migrate: bool = True,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_S,
     ) -> None:
         self.url = url
         self.auto_migrate = auto_migrate
         self.max_value_bytes = max_value_bytes
+        self.timeouts = Timeouts(connect=connect_timeout, statement=statement_timeout)
         self._lock = threading.Lock()
         self._engines: Engines | None = None
 
@@ -71,14 +81,40 @@ class SQLStore(History):
         return engines
 
     def open(self) -> None:
+        """Connect, then migrate the schema to the newest revision (``auto_migrate``) or
+        check that it is there; on any failure nothing is left open.
+
+        Raises:
+            StoreUnavailableError: the database cannot be reached, or is not a database.
+            SchemaVersionError: its schema is newer or unknown (or, without
+                ``auto_migrate``, not the newest).
+        """
+        self.connect()
+        engines = self.engines
+        try:
+            with translate(self.url, "open"):
+                # Read first: a current schema, the usual case, is checked without the
+                # migration lock (SQLite's write lock, PostgreSQL's advisory lock).
+                if migrate.current_revision(engines.read) != migrate.head_revision():
+                    if self.auto_migrate:
+                        migrate.upgrade(engines.write, wait=self.timeouts.statement)
+                    else:
+                        migrate.check(engines.read)
+        except BaseException:
+            self.close()
+            raise
+        log.info("store.opened", url=mask(self.url))
+
+    def connect(self) -> None:
+        """Create the engines and reach the database, leaving its schema alone (``flowstone db``)."""
         with self._lock:
             if self._engines is None:
-                self._engines = create_engines(self.url)
-        with translate(self.url, "connect to"):
-            if self.auto_migrate:
-                migrate.upgrade(self.engines.write)
-            self.ping()
-        log.info("store.opened", url=mask(self.url))
+                self._engines = create_engines(self.url, self.timeouts)
+        try:
+            self._ping("open")
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -87,7 +123,10 @@ class SQLStore(History):
             engines.dispose()
 
     def ping(self) -> None:
-        with translate(self.url, "reach"), self.engines.read.connect() as connection:
+        self._ping("reach")
+
+    def _ping(self, doing: str) -> None:
+        with translate(self.url, doing), self.engines.read.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def values(self, format: str = "msgpack", max_value_bytes: int | None = None) -> SQLValues:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
 
 import flowstone as fs
 from flowstone._store.sql import migrate
@@ -122,3 +123,99 @@ class TestConcurrentUpgrade:
         finally:
             for engines in all_engines:
                 engines.dispose()
+
+
+def stamp(url: str, revision: str) -> None:
+    """Set the database's recorded revision, as another FlowStone version would have."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = :r"), {"r": revision})
+    finally:
+        engine.dispose()
+
+
+def recorded_revision(url: str) -> str | None:
+    engines = create_engines(url)
+    try:
+        return migrate.current_revision(engines.read)
+    finally:
+        engines.dispose()
+
+
+class TestSchemaOfAnotherVersion:
+    @pytest.fixture
+    def newer(self, database_url: str) -> str:
+        """A database migrated by a newer FlowStone: its revision is 0099."""
+        with fs.start(database_url=database_url):
+            pass
+        stamp(database_url, "0099")
+        return database_url
+
+    @pytest.mark.parametrize("auto_migrate", [True, False], ids=["auto_migrate", "no auto_migrate"])
+    def test_start_on_a_newer_schema_raises_schema_version_error_saying_upgrade_flowstone(
+        self, newer: str, auto_migrate: bool
+    ) -> None:
+        with pytest.raises(fs.SchemaVersionError) as caught:
+            fs.start(database_url=newer, auto_migrate=auto_migrate)
+        error = caught.value
+        assert isinstance(error, fs.StoreUnavailableError)  # the store cannot be used
+        head = migrate.head_revision()
+        assert f"migrated by a newer FlowStone (0099 > {head}): upgrade FlowStone" in str(error)
+        assert (error.current, error.head) == ("0099", head)
+
+    @pytest.mark.parametrize("auto_migrate", [True, False], ids=["auto_migrate", "no auto_migrate"])
+    def test_a_refused_start_leaves_the_newer_schema_alone(self, newer: str, auto_migrate: bool) -> None:
+        before = schema_diff_of(newer)
+        with pytest.raises(fs.SchemaVersionError):
+            fs.start(database_url=newer, auto_migrate=auto_migrate)
+        assert recorded_revision(newer) == "0099"
+        assert schema_diff_of(newer) == before
+
+    def test_an_unknown_revision_is_refused_by_name(self, database_url: str) -> None:
+        with fs.start(database_url=database_url):
+            pass
+        stamp(database_url, "a1b2c3")
+        with pytest.raises(fs.SchemaVersionError, match="'a1b2c3', which this FlowStone does not know"):
+            fs.start(database_url=database_url)
+
+    def test_without_auto_migrate_an_older_schema_is_refused_with_the_command_that_fixes_it(
+        self, database_url: str
+    ) -> None:
+        engines = create_engines(database_url)
+        try:
+            with engines.write.begin() as connection:
+                command.upgrade(migrate.alembic_config(connection), "0001")
+        finally:
+            engines.dispose()
+        with pytest.raises(fs.SchemaVersionError, match="flowstone db upgrade") as caught:
+            fs.start(database_url=database_url, auto_migrate=False)
+        assert caught.value.current == "0001"
+        assert recorded_revision(database_url) == "0001"
+        with fs.start(database_url=database_url) as node:  # auto_migrate brings it to head
+            assert node.health().status == "ok"
+
+    def test_without_auto_migrate_an_empty_database_is_refused(self, database_url: str) -> None:
+        with pytest.raises(fs.SchemaVersionError, match="no FlowStone schema") as caught:
+            fs.start(database_url=database_url, auto_migrate=False)
+        assert caught.value.current is None
+
+    def test_without_auto_migrate_a_current_schema_starts(self, database_url: str) -> None:
+        with fs.start(database_url=database_url):
+            pass
+        with fs.start(database_url=database_url, auto_migrate=False) as node:
+            assert node.health().status == "ok"
+
+
+def schema_diff_of(url: str) -> list[str]:
+    """The tables and columns of the database, to show that nothing changed."""
+    engines = create_engines(url)
+    try:
+        inspector = inspect(engines.read)
+        return sorted(
+            f"{table}.{column['name']}"
+            for table in inspector.get_table_names()
+            for column in inspector.get_columns(table)
+        )
+    finally:
+        engines.dispose()

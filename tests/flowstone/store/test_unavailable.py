@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import flowstone as fs
+from flowstone._store import MemoryStore
 from supervisors.testing import wait_for
 from tests.flowstone.store.tcp_proxy import TcpProxy
 
@@ -84,3 +85,15 @@ class TestTheDatabaseGoesAway:
             assert node.run(pipeline, "value", partition="p") == 42
             assert node.get(pipeline, "value", "p") == 42
             assert node.status(pipeline, "value", "p").state == "completed"
+
+
+class TestAStoreThatCannotOpen:
+    def test_any_error_opening_the_store_is_raised_as_store_unavailable_with_its_cause(self) -> None:
+        class Broken(MemoryStore):
+            def open(self) -> None:
+                raise OSError("the disk is read-only")
+
+        with pytest.raises(fs.StoreUnavailableError, match="the disk is read-only") as caught:
+            fs.start(store=Broken())
+        assert "Broken" in str(caught.value)
+        assert isinstance(caught.value.__cause__, OSError)
