@@ -79,6 +79,9 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         prune_after=config.prune_after,
         clock=clock,
         snapshot=snapshot,
+        # Only workers rescue and prune unless asked: a health probe or an application
+        # that only submits must never take a live worker's job away.
+        upkeep=config.upkeep if config.upkeep is not None else bool(queues),
     )
     children = [supervisors.ChildSpec("maintenance", lambda: MaintenanceActor.start(maintenance))]
     url = getattr(store, "url", "")
