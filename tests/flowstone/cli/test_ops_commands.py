@@ -139,7 +139,7 @@ class TestHealthNeverCreatesAnything:
         assert code == 2
         assert report["status"] == "down"
         assert "did not answer within 0.5 s" in report["checks"]["store"]["detail"]
-        assert elapsed < 10.0  # interpreter start and imports included
+        assert elapsed < 20.0  # interpreter start included, on a loaded machine; it was 130 s
 
     def test_health_takes_the_database_from_the_environment(
         self, flowstone: Flowstone, project: Path, postgres_database: str
@@ -221,7 +221,7 @@ class TestHealthReportsTheNodes:
             ("run", f"{imported.__name__}.py:pipeline", "numbers", *database.args),
         ):
             result = flowstone(*command)
-            assert "Traceback" not in result.stderr, result.stderr
+            assert result.returncode == 0, (command, result.stdout, result.stderr)
             info = node.jobs.get(handle.id)
             assert (info.state, info.attempt, info.attempted_by) == ("executing", 1, owner), command
         assert worker.process.poll() is None, worker.output()
