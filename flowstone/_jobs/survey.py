@@ -113,9 +113,16 @@ def _failure(exc: BaseException) -> str:
 
 
 def _survey_now(url: str, timeout: float) -> Survey:
-    missing = _missing_file(url)
-    if missing is not None:
-        return Survey(Health("down", {"store": Check(False, missing)}))
+    try:
+        missing = _missing_file(url)
+        if missing is None:
+            return _survey_store(url, timeout)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised (an unparsable URL)
+        missing = _failure(exc)
+    return Survey(Health("down", {"store": Check(False, missing)}))
+
+
+def _survey_store(url: str, timeout: float) -> Survey:
     from flowstone._jobs.table import JobTable, QueuePauses  # noqa: PLC0415
     from flowstone._store.sql import SQLStore  # noqa: PLC0415
     from flowstone._store.sql.migrate import current_revision, head_revision  # noqa: PLC0415
