@@ -15,13 +15,9 @@ from typing import Any
 
 from flowstone._jobs.liveness import QueueState, queue_check
 from flowstone._jobs.queue import QueueEnv
-from flowstone._node.health import Check, ask_within
+from flowstone._node.health import Check, ask_within, failure_detail
 
 __all__ = ["QueueChecks"]
-
-
-def _failure(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class QueueChecks:
@@ -46,7 +42,7 @@ class QueueChecks:
         try:
             states: dict[str, QueueState] = ask_within(self.maintenance, "maintenance", "queues", timeout)
         except Exception as exc:  # noqa: BLE001 - a failing probe is the answer
-            failed = Check(False, f"the queues' jobs could not be read: {_failure(exc)}")
+            failed = Check(False, f"the queues' jobs could not be read: {failure_detail(exc)}")
             return dict.fromkeys(names, failed)
         read_ms = (time.perf_counter() - started) * 1000
         checks: dict[str, Check] = {}
@@ -55,7 +51,7 @@ class QueueChecks:
             try:
                 check = self._one(env, states.get(name, QueueState(queue=name)), timeout)
             except Exception as exc:  # noqa: BLE001 - a failing probe is the answer
-                check = Check(False, _failure(exc))
+                check = Check(False, failure_detail(exc))
             latency = read_ms + (time.perf_counter() - begun) * 1000
             checks[f"queue:{name}"] = dataclasses.replace(check, latency_ms=latency)
         return checks

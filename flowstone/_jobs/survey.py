@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from flowstone._jobs.liveness import NodeBeat, QueueState, nodes_check, queue_check
-from flowstone._node.health import Check, Health
+from flowstone._node.health import Check, Health, failure_detail
 
 __all__ = ["Survey", "survey"]
 
@@ -108,17 +108,13 @@ def _bounded(url: str, timeout: float) -> str:
     return parsed.update_query_dict({"connect_timeout": seconds}).render_as_string(hide_password=False)
 
 
-def _failure(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
 def _survey_now(url: str, timeout: float) -> Survey:
     try:
         missing = _missing_file(url)
         if missing is None:
             return _survey_store(url, timeout)
     except Exception as exc:  # noqa: BLE001 - reported, never raised (an unparsable URL)
-        missing = _failure(exc)
+        missing = failure_detail(exc)
     return Survey(Health("down", {"store": Check(False, missing)}))
 
 
@@ -130,11 +126,8 @@ def _survey_store(url: str, timeout: float) -> Survey:
     started = time.perf_counter()
     store = SQLStore(_bounded(url, timeout), auto_migrate=False)
     try:
-        try:
-            store.open()  # connects and pings; never migrates
-            revision = current_revision(store.engines.read)
-        except Exception as exc:  # noqa: BLE001 - a failing probe is the answer
-            return Survey(Health("down", {"store": Check(False, _failure(exc), _ms(started))}))
+        store.open()  # connects and pings; never migrates
+        revision = current_revision(store.engines.read)
         checks = {"store": Check(True, f"answering ({_ms(started):.2f} ms)", _ms(started))}
         head = head_revision()
         if revision != head:
@@ -156,8 +149,8 @@ def _survey_store(url: str, timeout: float) -> Survey:
             checks[f"queue:{report.state.queue}"] = replace(judged, latency_ms=latency)
         status: Status = "ok" if all(check.ok for check in checks.values()) else "degraded"
         return Survey(Health(status, checks), beats, queues)
-    except Exception as exc:  # noqa: BLE001 - reported, never raised
-        return Survey(Health("down", {"store": Check(False, _failure(exc), _ms(started))}))
+    except Exception as exc:  # noqa: BLE001 - a failing probe is the answer
+        return Survey(Health("down", {"store": Check(False, failure_detail(exc), _ms(started))}))
     finally:
         store.close()
 

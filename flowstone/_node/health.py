@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from flowstone._node.services import Directory
 
-__all__ = ["Check", "ExtraChecks", "Health", "ask_within", "check_health"]
+__all__ = ["Check", "ExtraChecks", "Health", "ask_within", "check_health", "failure_detail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +39,18 @@ class Health:
         }
 
 
+def failure_detail(exc: BaseException) -> str:
+    """A failed probe's detail: the exception's type and message."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _timed(probe: Callable[[], str]) -> Check:
     started = time.perf_counter()
     try:
         detail = probe()
         ok = True
     except Exception as exc:  # noqa: BLE001 - a failing probe is the answer
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        detail = failure_detail(exc)
         ok = False
     return Check(ok, detail, (time.perf_counter() - started) * 1000)
 
