@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, type_coerce, update
 
+from flowstone._jobs.liveness import QueueState
 from flowstone._jobs.records import TERMINAL, JobInfo
 from flowstone._jobs.sql import SQLBase, aware
-from flowstone._store.sql.schema import jobs
+from flowstone._store.sql.schema import CLAIMABLE, Timestamp, jobs
 
 __all__ = ["AdminQueries"]
 
@@ -96,7 +97,42 @@ class AdminQueries(SQLBase):
                 totals[state] = totals.get(state, 0) + count
         return {"queues": by_queue, "states": totals, "oldest_available_age": age}
 
-    # --- nodes, rescue, pruning ------------------------------------------------------
+    def queue_states(self) -> dict[str, QueueState]:
+        """Per queue with jobs: how many are due and waiting, since when, how many execute,
+        and when one was last claimed (by any node), by the database clock.
+
+        One pass over the jobs table, as ``stats`` (ended jobs count for the last claim
+        until they are pruned).
+        """
+        with self._store._read("read the queues in") as c:
+            now = self.now(c)
+            due = and_(CLAIMABLE, J.c.scheduled_at <= now, J.c.attempt < J.c.max_attempts)
+            rows = c.execute(
+                select(
+                    J.c.queue,
+                    func.count(case((due, 1))).label("waiting"),
+                    type_coerce(func.min(case((due, J.c.scheduled_at))), Timestamp).label("oldest"),
+                    func.count(case((J.c.state == "executing", 1))).label("executing"),
+                    type_coerce(func.max(J.c.attempted_at), Timestamp).label("last_claim"),
+                    type_coerce(now, Timestamp).label("db_now"),
+                ).group_by(J.c.queue)
+            ).all()
+        return {
+            row.queue: QueueState(
+                queue=row.queue,
+                waiting=int(row.waiting),
+                oldest_waiting_s=_since(row.db_now, row.oldest),
+                executing=int(row.executing),
+                last_claim_s=_since(row.db_now, row.last_claim),
+            )
+            for row in rows
+        }
+
+
+def _since(now: datetime, moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return max(0.0, (aware(now) - aware(moment)).total_seconds())  # type: ignore[operator]
 
 
 def _info(row: Any) -> JobInfo:

@@ -1,8 +1,12 @@
 """Node upkeep for the job layer: heartbeats, orphan rescue, pruning, and notifications.
 
-Every node heartbeats into ``flowstone_nodes`` (with its supervision-tree snapshot) at
-least every ``rescue_after / 4`` seconds, and on the same tick returns the jobs of nodes
-that stopped heartbeating; one node at a time, holding a lease, prunes old jobs.
+Every node heartbeats into ``flowstone_nodes`` (with its supervision-tree snapshot and its
+``rescue_after``) every ``rescue_after / 4`` seconds. A node that keeps up (a worker, or
+one started with ``upkeep=True``) also returns, on the same tick, the jobs of nodes whose
+heartbeat is late by their own ``rescue_after``, and one such node at a time, holding a
+lease, prunes old jobs. A node that has just been cut off from the database (no heartbeat
+of its own went through for two periods) gives the others time to check in first: their
+heartbeats are late for the same reason as its own.
 """
 
 from __future__ import annotations
@@ -36,18 +40,26 @@ class MaintenanceEnv:
     prune_after: float
     clock: supervisors.Clock
     snapshot: Callable[[], str | None]
+    upkeep: bool  # rescue and prune, not only heartbeat
 
 
 class MaintenanceActor(supervisors.Actor):
-    """Heartbeat, rescue and prune on a timer; never crashes on a database outage."""
+    """Heartbeat, rescue and prune on a timer; never crashes on a database outage.
+
+    Also answers ``"queues"`` (the state of every queue, for ``node.health()``) and
+    ``"ping"``.
+    """
 
     def __init__(self, env: MaintenanceEnv) -> None:
         super().__init__()
         self._env = env
         self._timer: supervisors.Cancellable | None = None
         self._interval = max(0.05, env.rescue_after / 4)
+        self._contact = 0.0  # when a heartbeat last went through (the clock's time)
+        self._back_since: float | None = None  # when it last came back from being cut off
 
     def on_start(self) -> None:
+        self._contact = self._env.clock.monotonic()
         self._tick(snapshot=False)  # the tree is still starting: no snapshot yet
 
     def on_stop(self) -> None:
@@ -64,7 +76,33 @@ class MaintenanceActor(supervisors.Actor):
         if message == "tick":
             self._tick(snapshot=True)
             return None
+        if message == "queues":
+            return self._env.table.queue_states()
+        if message == "ping":
+            return "pong"
         raise TypeError(f"maintenance got an unexpected message {message!r}")
+
+    def _checked_in(self) -> float | None:
+        """After a heartbeat went through: seconds since this node came back from being
+        cut off (None if it never was). Silence for two periods or more (refused, or a
+        statement that hung) counts as cut off."""
+        now = self._env.clock.monotonic()
+        silence = now - self._contact
+        self._contact = now
+        if silence >= 2 * self._interval:
+            self._back_since = now
+            log.warning("jobs.back_in_touch", silent_for=round(silence, 3), node=self._env.node_id)
+        return None if self._back_since is None else now - self._back_since
+
+    def _keep_up(self, back_for: float | None) -> None:
+        env = self._env
+        rescued = env.table.rescue(env.rescue_after, back_for=back_for)
+        if rescued:
+            log.warning("jobs.rescued", count=rescued, node=env.node_id)
+        if env.table.acquire_lease("pruner", env.node_id, ttl=self._interval * 3):
+            pruned = env.table.prune(env.prune_after)
+            if pruned:
+                log.info("jobs.pruned", count=pruned)
 
     def _tick(self, *, snapshot: bool) -> None:
         env = self._env
@@ -75,14 +113,12 @@ class MaintenanceActor(supervisors.Actor):
             except Exception as exc:  # noqa: BLE001
                 log.info("jobs.snapshot_skipped", error=f"{type(exc).__name__}: {exc}")
         try:
-            env.table.heartbeat(env.node_id, env.name, socket.gethostname(), os.getpid(), env.queues, tree)
-            rescued = env.table.rescue(env.rescue_after)
-            if rescued:
-                log.warning("jobs.rescued", count=rescued, rescue_after=env.rescue_after)
-            if env.table.acquire_lease("pruner", env.node_id, ttl=self._interval * 3):
-                pruned = env.table.prune(env.prune_after)
-                if pruned:
-                    log.info("jobs.pruned", count=pruned)
+            env.table.heartbeat(
+                env.node_id, env.name, socket.gethostname(), os.getpid(), env.queues, tree, env.rescue_after
+            )
+            back_for = self._checked_in()
+            if env.upkeep:
+                self._keep_up(back_for)
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             log.warning("jobs.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
         ref = self.actor_ref

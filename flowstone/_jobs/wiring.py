@@ -16,6 +16,7 @@ from flowstone._jobs.api import JobsAPI
 from flowstone._jobs.execute import JobEnv
 from flowstone._jobs.maintenance import ListenerActor, MaintenanceActor, MaintenanceEnv, libpq_conninfo
 from flowstone._jobs.queue import QueueEnv, queue_spec
+from flowstone._jobs.queue_checks import QueueChecks
 from flowstone._jobs.reference import resolve_reference
 from flowstone._jobs.table import JobTable
 from flowstone._node.config import NodeConfig
@@ -31,6 +32,7 @@ class JobLayer:
     api: JobsAPI
     spec: supervisors.ChildSpec
     env: JobEnv
+    checks: QueueChecks  # node.health()'s checks of the queues
 
 
 def build_job_layer(config: NodeConfig, services: Services, store: object) -> JobLayer:
@@ -83,8 +85,14 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         prune_after=config.prune_after,
         clock=clock,
         snapshot=snapshot,
+        # Only workers rescue and prune unless asked: a health probe or an application
+        # that only submits must never take a live worker's job away.
+        upkeep=config.upkeep if config.upkeep is not None else bool(queues),
     )
-    children = [supervisors.ChildSpec("maintenance", lambda: MaintenanceActor.start(maintenance))]
+    checks = QueueChecks(queues)
+    children = [
+        supervisors.ChildSpec("maintenance", lambda: checks.track(MaintenanceActor.start(maintenance)))
+    ]
     url = getattr(store, "url", "")
     if queues and url.startswith("postgresql"):
         conninfo = libpq_conninfo(url)
@@ -109,4 +117,4 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         job_retry=config.job_retry,
         register=register,
     )
-    return JobLayer(api, spec, job_env)
+    return JobLayer(api, spec, job_env, checks)

@@ -47,8 +47,9 @@ class NodeConfig:
         queues: job queues this node works, name → concurrency (``{"assets": 8}``); with
             none it only enqueues. Needs a database.
         job_retry: the retry policy of jobs whose asset has none.
-        rescue_after: seconds without a heartbeat after which a node's executing jobs are
-            given back (heartbeats come every ``rescue_after / 4``).
+        rescue_after: seconds this node may go without a heartbeat before another node gives
+            its executing jobs back (it heartbeats every ``rescue_after / 4``, and writes
+            this value with each heartbeat: every node judges it by its own setting).
         prune_after: seconds after which ended jobs are deleted.
         shutdown_grace: seconds a stopping node waits for jobs in flight.
         poll_interval: seconds between claims when nothing wakes a queue.
@@ -62,6 +63,10 @@ class NodeConfig:
             stays silent that long (``tcp_user_timeout``, keepalives); SQLite waits that long
             for another process's write lock (its busy timeout). Either way the operation
             fails with ``StoreUnavailableError``.
+        upkeep: whether this node rescues the jobs of nodes that stopped heart-beating and
+            prunes old jobs (taking the ``pruner`` lease). None (the default): only if it
+            works a queue, so that a health probe, an inspection command or an application
+            that only submits never takes a worker's job away.
     """
 
     name: str = "flowstone"
@@ -90,6 +95,7 @@ class NodeConfig:
     poll_interval: float = 1.0
     connect_timeout: float = 10.0
     statement_timeout: float = 30.0
+    upkeep: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_parallel"):
@@ -118,6 +124,8 @@ class NodeConfig:
             )
         if self.health_timeout <= 0:
             raise ValueError(f"health_timeout must be > 0, got {self.health_timeout!r}")
+        if self.upkeep is not None and not isinstance(self.upkeep, bool):
+            raise TypeError(f"upkeep must be True, False or None (if it works a queue), got {self.upkeep!r}")
         _check_database_timeouts(self)
 
 

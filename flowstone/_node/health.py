@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from flowstone._node.services import Directory
 
-__all__ = ["Check", "Health", "check_health"]
+__all__ = ["Check", "ExtraChecks", "Health", "ask_within", "check_health", "failure_detail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,30 +39,43 @@ class Health:
         }
 
 
+def failure_detail(exc: BaseException) -> str:
+    """A failed probe's detail: the exception's type and message."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _timed(probe: Callable[[], str]) -> Check:
     started = time.perf_counter()
     try:
         detail = probe()
         ok = True
     except Exception as exc:  # noqa: BLE001 - a failing probe is the answer
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        detail = failure_detail(exc)
         ok = False
     return Check(ok, detail, (time.perf_counter() - started) * 1000)
 
 
-def _ask(directory: Directory, child: str, message: Any, timeout: float) -> Any:
-    ref = directory.lookup(child)
+#: More checks from a part of the node (its queues): ``extra(timeout, store_ok)``.
+ExtraChecks = Callable[[float, bool], Mapping[str, Check]]
+
+
+def ask_within(ref: Any, name: str, message: Any, timeout: float) -> Any:
+    """Ask an actor, or raise ``TimeoutError`` naming it after ``timeout`` seconds."""
     if ref is None:
-        raise RuntimeError(f"{child} is not running")
+        raise RuntimeError(f"{name} is not running")
     try:
         return ref.ask(message, timeout=timeout)
     except Exception as exc:
         if type(exc).__name__ == "Timeout":
-            raise TimeoutError(f"{child} did not answer within {timeout} s") from None
+            raise TimeoutError(f"{name} did not answer within {timeout} s") from None
         raise
 
 
-def check_health(directory: Directory, timeout: float) -> Health:
+def _ask(directory: Directory, child: str, message: Any, timeout: float) -> Any:
+    return ask_within(directory.lookup(child), child, message, timeout)
+
+
+def check_health(directory: Directory, timeout: float, extra: ExtraChecks | None = None) -> Health:
     """Probe each component through its actor, each within ``timeout`` seconds."""
     checks: dict[str, Check] = {}
 
@@ -106,6 +119,8 @@ def check_health(directory: Directory, timeout: float) -> Health:
         return f"{alive} runners alive, {restarted} restarted in the last minute"
 
     checks["runners"] = _timed(runners)
+    if extra is not None:
+        checks.update(extra(timeout, checks["store"].ok))
     if not checks["store"].ok:
         status: Literal["ok", "degraded", "down"] = "down"
     elif all(c.ok for c in checks.values()):

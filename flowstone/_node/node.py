@@ -155,7 +155,8 @@ class Node:
     def health(self) -> Health:
         """The state of every component; never raises."""
         try:
-            return check_health(self._directory, self.config.health_timeout)
+            queues = self._jobs.checks if self._jobs is not None else None
+            return check_health(self._directory, self.config.health_timeout, queues)
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import click
 
 from flowstone.cli._common import configure_logging
+from flowstone.cli._health import health
 from flowstone.cli._inspect import assets, graph, lineage, status
-from flowstone.cli._ops import db, health, jobs, tree
+from flowstone.cli._ops import db, jobs, tree
 from flowstone.cli._run import backfill, run
 from flowstone.cli._worker import worker
 

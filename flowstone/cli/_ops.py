@@ -1,4 +1,4 @@
-"""Operating FlowStone: ``tree``, ``health``, ``jobs ...`` and ``db ...``."""
+"""Operating FlowStone: ``tree``, ``jobs ...`` and ``db ...`` (``health`` has a module of its own)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import click
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded
 from flowstone.cli._output import echo_json
 
-__all__ = ["db", "health", "jobs", "tree"]
+__all__ = ["db", "jobs", "tree"]
 
 _json = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON to stdout.")
-LIVE_WITHIN = 120.0  # seconds: nodes heartbeat every rescue_after / 4 (15 s by default)
 
 
 def _open(database_url: str) -> Any:
@@ -31,14 +30,6 @@ def _table(store: Any) -> Any:
     return JobTable(store)
 
 
-def _age(moment: Any) -> float:
-    from datetime import UTC, datetime  # noqa: PLC0415
-
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, float((datetime.now(UTC) - moment).total_seconds()))
-
-
 def _trees(store: Any) -> Any:
     from rich.console import Group  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
@@ -46,8 +37,8 @@ def _trees(store: Any) -> Any:
     from supervisors import TreeNode, render_tree  # noqa: PLC0415
 
     parts: list[Any] = []
-    for row in _table(store).live_nodes(LIVE_WITHIN):
-        age = _age(row["heartbeat_at"])
+    for row in _table(store).live_nodes():  # each within its own rescue_after
+        age = row["heartbeat_age_s"]
         heading = f"{row['node_id']} on {row['hostname']} (pid {row['pid']}), heartbeat {age:.0f} s ago"
         parts.append(Text(heading, style="bold"))
         drawing = (
@@ -80,7 +71,7 @@ def tree(ctx: click.Context, watch: bool, interval: float, as_json: bool, databa
         store = _open(database_url)
         try:
             if as_json:
-                rows = _table(store).live_nodes(LIVE_WITHIN)
+                rows = _table(store).live_nodes()
                 echo_json(
                     [
                         {
@@ -107,70 +98,6 @@ def tree(ctx: click.Context, watch: bool, interval: float, as_json: bool, databa
                     return EXIT_OK
         finally:
             store.close()
-
-    guarded(ctx, body)
-
-
-@click.command()
-@_json
-@database_option
-@click.pass_context
-def health(ctx: click.Context, as_json: bool, database_url: str) -> None:
-    """Report the health of the store and of every live node; exit 0 ok, 1 degraded, 2 down.
-
-    \b
-    Example:
-      flowstone health --json
-    """
-    import flowstone as fs  # noqa: PLC0415
-
-    def body() -> int:
-        try:
-            node = fs.start(database_url=database_url, name="health-check")
-        except fs.StoreUnavailableError as exc:
-            down: dict[str, Any] = {"status": "down", "checks": {"store": {"ok": False, "detail": str(exc)}}}
-            if as_json:
-                echo_json({**down, "nodes": []})
-            else:
-                click.echo(f"down: {exc}", err=True)
-            return 2
-        try:
-            local = node.health()
-            peers = [r for r in node.jobs.table.live_nodes(LIVE_WITHIN) if r["node_id"] != node.id]
-        finally:
-            node.stop()
-        report: dict[str, Any] = local.to_dict()
-        report["nodes"] = [
-            {
-                "node_id": r["node_id"],
-                "hostname": r["hostname"],
-                "pid": r["pid"],
-                "heartbeat_age_s": round(_age(r["heartbeat_at"]), 1),
-            }
-            for r in peers
-        ]
-        if as_json:
-            echo_json(report)
-        else:
-            from rich.console import Console  # noqa: PLC0415
-            from rich.table import Table  # noqa: PLC0415
-
-            table = Table(title=f"health: {local.status}")
-            for column in ("check", "ok", "detail", "ms"):
-                table.add_column(column)
-            for name, check in local.checks.items():
-                table.add_row(
-                    name, "yes" if check.ok else "[red]no[/]", check.detail, f"{check.latency_ms:.1f}"
-                )
-            for peer in report["nodes"]:
-                table.add_row(
-                    f"node {peer['node_id']}",
-                    "yes",
-                    f"{peer['hostname']} pid {peer['pid']}, heartbeat {peer['heartbeat_age_s']} s ago",
-                    "",
-                )
-            Console().print(table)
-        return {"ok": EXIT_OK, "degraded": EXIT_FAILURE, "down": 2}[local.status]
 
     guarded(ctx, body)
 

@@ -51,7 +51,8 @@ def _queues(pairs: tuple[str, ...]) -> dict[str, int]:
     type=float,
     default=60.0,
     show_default=True,
-    help="Seconds without heartbeat before another node's jobs are rescued.",
+    help="Seconds this worker may go without a heartbeat before another node rescues its jobs "
+    "(written with its heartbeats: every node judges it by it).",
 )
 @click.option(
     "--shutdown-grace",

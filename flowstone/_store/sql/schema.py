@@ -177,6 +177,9 @@ nodes = Table(
     Column("heartbeat_at", Timestamp, nullable=False),
     Column("queues", Text, nullable=False, default="{}"),
     Column("tree", Text),
+    # The node's own rescue_after: it is dead when its heartbeat is older than this, whoever
+    # judges (NULL: written by a version that did not record it).
+    Column("rescue_after", Float),
 )
 
 leases = Table(

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, insert, text, update
 from sqlalchemy.engine import Engine
 
 import flowstone as fs
 from flowstone._store.sql.schema import jobs as jobs_table
+from flowstone._store.sql.schema import nodes as nodes_table
 from supervisors.testing import wait_for
 
 __all__ = ["LONG_AGO", "Database", "StartNode", "StartWorker", "Worker", "lines", "stays"]
@@ -47,6 +48,28 @@ class Database:
         """Set a timestamp column of a job (typed by the schema, so both dialects agree)."""
         with self.engine.begin() as connection:
             connection.execute(update(jobs_table).where(jobs_table.c.id == job_id).values({column: moment}))
+
+    def add_node(self, node_id: str, heartbeat_at: datetime, **columns: Any) -> None:
+        """A heartbeat row of a node that is not running here (typed, as ``backdate``)."""
+        row = {
+            "node_id": node_id,
+            "name": node_id,
+            "hostname": "elsewhere",
+            "pid": 1,
+            "started_at": heartbeat_at,
+            "heartbeat_at": heartbeat_at,
+            "queues": "{}",
+            **columns,
+        }
+        with self.engine.begin() as connection:
+            connection.execute(insert(nodes_table).values(row))
+
+    def set_heartbeat(self, node_id: str, moment: datetime) -> None:
+        """Move a node's last heartbeat, as if it had stopped heart-beating at ``moment``."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(nodes_table).where(nodes_table.c.node_id == node_id).values(heartbeat_at=moment)
+            )
 
     def dispose(self) -> None:
         if self._engine is not None:

@@ -215,7 +215,7 @@ class TestPruning:
         db.backdate(waiting.id, "scheduled_at", long_ago)  # old but not finished: stays
         db.backdate(waiting.id, "inserted_at", long_ago)
 
-        pruner = start_node(rescue_after=1.0, prune_after=86400.0)
+        pruner = start_node(rescue_after=1.0, prune_after=86400.0, upkeep=True)  # prunes, queues or not
         wait_for(
             lambda: {j.id for j in pruner.jobs.list()} == {recent_done.id, waiting.id},
             timeout=10,
