@@ -48,7 +48,7 @@ def resolve_reference(reference: str) -> Pipeline:
         raise FlowStoneError(f"bad pipeline reference {reference!r}; expected 'package.module:attribute'")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
+    except BaseException as exc:  # sys.exit() at import ends its job, never the worker
         raise FlowStoneError(
             f"cannot import pipeline {reference!r}: importing {module_name!r} failed with "
             f"{type(exc).__name__}: {exc}; make the module importable on the worker (PYTHONPATH, --import)"
