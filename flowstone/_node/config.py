@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowstone._jobs.reference import check_patterns
 from flowstone._retry import Retry
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ class NodeConfig:
         poll_interval: seconds between claims when nothing wakes a queue.
         memory_records: without a database, how many asset/partition records the node keeps
             per pipeline (the oldest are forgotten, and recomputed if needed again).
+        allow_imports: the modules this node's workers may import to resolve a job's
+            pipeline, as patterns (``"mypipes"`` allows ``mypipes`` and the modules under
+            it; ``*`` wildcards); a job naming another module is discarded before it is
+            imported. None (the default) allows any importable module; ``flowstone
+            worker`` always passes a list (its ``--import`` modules' packages and
+            ``--allow-import``).
     """
 
     name: str = "flowstone"
@@ -79,6 +86,7 @@ class NodeConfig:
     prune_after: float = 7 * 86400.0
     shutdown_grace: float = 15.0
     poll_interval: float = 1.0
+    allow_imports: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_parallel"):
@@ -107,3 +115,10 @@ class NodeConfig:
             )
         if self.health_timeout <= 0:
             raise ValueError(f"health_timeout must be > 0, got {self.health_timeout!r}")
+        if self.allow_imports is not None:
+            if isinstance(self.allow_imports, str) or not isinstance(self.allow_imports, Iterable):
+                raise TypeError(
+                    f"allow_imports must be None or a sequence of module patterns such as "
+                    f"('mypipes',), got {self.allow_imports!r}"
+                )
+            object.__setattr__(self, "allow_imports", check_patterns(self.allow_imports, "allow_imports"))
