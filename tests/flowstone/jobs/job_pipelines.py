@@ -131,6 +131,43 @@ def _append(name: str, line: str) -> None:
         stream.flush()
 
 
+# --- a pipeline with an upstream retry policy, run in-process and by workers -----------
+def _called(ctx: fs.Context) -> None:
+    """Tell the probe (in-process) or the file ``calls.log`` (a worker subprocess)."""
+    probe = ctx.resources.get("probe")
+    if probe is not None:
+        probe(ctx)
+    else:
+        _append("calls.log", f"{ctx.asset} {ctx.partition} {ctx.attempt}")
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=3, base_delay=0.0))
+def enriched(ctx: fs.Context) -> str:
+    """Fails on its first two attempts: its own policy gives it three."""
+    _called(ctx)
+    if ctx.attempt < 3:
+        raise ConnectionError(f"enrichment service down (attempt {ctx.attempt})")
+    return f"enriched:{ctx.partition}"
+
+
+@pipeline.asset
+def daily_report(ctx: fs.Context, enriched: str) -> str:
+    _called(ctx)
+    return f"report of {enriched}"
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=2, base_delay=0.0))
+def broken_upstream(ctx: fs.Context) -> str:
+    _called(ctx)
+    raise ConnectionError(f"always down (attempt {ctx.attempt})")
+
+
+@pipeline.asset
+def needs_broken(ctx: fs.Context, broken_upstream: str) -> str:
+    _called(ctx)
+    return broken_upstream
+
+
 @pipeline.asset
 def blocker(ctx: fs.Context) -> str:
     """Records its start, waits for the file ``release``, then records its completion."""
