@@ -158,6 +158,8 @@ class JobTable(AdminQueries, UpkeepQueries):
 
     @staticmethod
     def _keeps_unique(job: ClaimedJob, state: str) -> bool:
+        if state == "available":
+            return True  # given back unrun: it is the same job, waiting as it was
         if job.defect is not None:
             return False  # submitting it again is the fix: nothing may block that
         states = job.options.get("unique_states")
@@ -268,3 +270,8 @@ class JobTable(AdminQueries, UpkeepQueries):
 
     def snooze(self, job: ClaimedJob, node_id: str, seconds: float) -> bool:
         return self._ack(job, node_id, "snooze", "snooze a job in", b_shift=seconds)
+
+    def release(self, job: ClaimedJob, node_id: str) -> bool:
+        """Give back a claimed job that did not run: ``available`` again, in its place in
+        the claim order, its attempt not used (``isolation``)."""
+        return self._ack(job, node_id, "release", "give back a job in")

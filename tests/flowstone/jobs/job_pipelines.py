@@ -3,8 +3,8 @@
 Jobs name their pipeline by import path, so these live at module level. The in-process
 assets report to a ``Probe`` handed to the node as the ``probe`` resource, which records
 every call and lets a test steer an asset (fail, snooze, block) through a hook. The
-``blocker``, ``slow`` and ``noop`` assets run in worker subprocesses and talk to the test
-through files in ``$FS_JOBS_DIR``.
+``blocker``, ``slow``, ``noop`` and ``killer`` assets run in worker subprocesses and talk to
+the test through files in ``$FS_JOBS_DIR``; ``enriched`` and ``daily_report`` run in both.
 """
 
 from __future__ import annotations
@@ -190,6 +190,13 @@ def slow(ctx: fs.Context) -> str:
     threading.Event().wait(1.0)
     _append("slow-finished", str(os.getpid()))
     return "slow"
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=3, base_delay=0.0))
+def killer(ctx: fs.Context) -> None:
+    """Kills its worker process at once, as a crashing C library or the OOM killer would."""
+    _append("killer", f"{os.getpid()} {ctx.attempt}")
+    os._exit(13)
 
 
 @pipeline.asset
