@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flowstone._retry import Retry
@@ -43,9 +43,18 @@ class ClaimedJob:
     # Whether the asset's latest record for the partition was completed when claimed
     # (PostgreSQL; None where not looked up): spares a no-dependency job its planning read.
     target_done: bool | None = None
-    retry: Retry = field(default_factory=Retry)  # ``options["retry"]``, decoded
-    force: bool = False  # ``options["force"]``
     defect: str | None = None  # why the row cannot be run as it is; None for a sound row
+
+    @property
+    def retry(self) -> Retry:
+        """``options["retry"]`` (fields this version does not know left out); ``ValueError``
+        if it is not a valid policy (a claimed row that is not says so in ``defect``)."""
+        return _retry(self.options.get("retry", {}), [])
+
+    @property
+    def force(self) -> bool:
+        """``options["force"]``; ``ValueError`` if it is not a bool."""
+        return _force(self.options.get("force", False))
 
 
 class _UnreadableError(ValueError):
@@ -57,14 +66,12 @@ def claimed_from_row(row: Any) -> ClaimedJob:
     defects: list[str] = []
     unknown: list[str] = []
     options: dict[str, Any] = {}
-    retry = Retry()
-    force = False
     errors: list[dict[str, Any]] = []
     try:
         options = _object(row.options, "options")
         unknown.extend(key for key in options if key not in _OPTIONS)
-        force = _force(options.get("force", False))
-        retry = _retry(options.get("retry", {}), unknown)
+        _force(options.get("force", False))
+        _retry(options.get("retry", {}), unknown)
         _unique_states(options.get("unique_states"))
     except _UnreadableError as exc:
         defects.append(str(exc))
@@ -99,8 +106,6 @@ def claimed_from_row(row: Any) -> ClaimedJob:
         row.max_attempts,
         errors,
         getattr(row, "target_done", None),
-        retry,
-        force,
         defect,
     )
 

@@ -80,6 +80,12 @@ def _run(
         bound.error("job.unreadable", error=job.defect)
         return _acked(env.table.fail(job, env.node_id, job.defect, None), "discarded")
     try:
+        retry, force = job.retry, job.force  # checked when claimed; a job built by hand may not be
+    except ValueError as exc:
+        error = f"job {job.id} cannot be run: {exc}"
+        bound.error("job.unreadable", error=error)
+        return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
+    try:
         pipeline = env.resolve(job.pipeline_ref)
         partition = partitions.deserialize(job.partition_key)
     except Exception as exc:  # noqa: BLE001 - FlowStoneError, or a resolver bug: never left executing
@@ -93,7 +99,7 @@ def _run(
             job.asset,
             partition,
             env.services,
-            force=job.force,
+            force=force,
             retry=_ONCE,  # the target's attempts are the job's; upstream assets keep their own
             first_attempt=job.attempt,
             target_fence=ack,
@@ -102,14 +108,14 @@ def _run(
         )
     except MaterializationError as exc:
         upstream = None if exc.asset == job.asset else (exc.asset, exc.attempts)
-        return _failed(job, env, exc.__cause__ or exc, bound, upstream)
+        return _failed(job, env, exc.__cause__ or exc, retry, bound, upstream)
     except StoreUnavailableError as exc:
-        return _failed(job, env, exc, bound)
+        return _failed(job, env, exc, retry, bound)
     except FlowStoneError as exc:  # the asset or partition no longer fits the pipeline: not retryable
         bound.error("job.invalid", error=str(exc))
         return _acked(env.table.fail(job, env.node_id, f"{type(exc).__name__}: {exc}", None), "discarded")
     except Exception as exc:  # noqa: BLE001 - not the asset's (that is MaterializationError): retried
-        return _failed(job, env, exc, bound)
+        return _failed(job, env, exc, retry, bound)
     bound.info("job.completed", run_id=result.run_id)
     if result.ended is not None and defer is not None:
         defer(PendingAck(job, result.ended))
@@ -138,6 +144,7 @@ def _failed(
     job: ClaimedJob,
     env: JobEnv,
     cause: BaseException,
+    retry: Retry,
     bound: structlog.typing.FilteringBoundLogger,
     upstream: tuple[str, int] | None = None,
 ) -> Outcome:
@@ -153,7 +160,7 @@ def _failed(
         bound.warning("job.discarded", reason=cause.reason)
         return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
     if job.attempt < job.max_attempts:
-        delay = job.retry.delay(job.attempt)
+        delay = retry.delay(job.attempt)
         bound.warning("job.retry_scheduled", delay=round(delay, 3), error=error)
         return _acked(env.table.fail(job, env.node_id, error, delay), "retryable")
     bound.error("job.discarded", error=error, attempts=job.attempt)
