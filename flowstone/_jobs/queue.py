@@ -23,7 +23,6 @@ the next jobs.
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,12 +186,13 @@ class QueueProducer(supervisors.Actor):
 
     def _record(self) -> None:
         acks, self._acks = self._acks, []
-        started = time.perf_counter()
+        clock = self._env.clock
+        started = clock.monotonic()
         self._acks_refused = bool(acks) and not record_acks(acks, self._env)
         if self._acks_refused:
             self._acks[:0] = acks  # the next poll tries again
         elif acks:
-            self._commit_seconds = 0.8 * self._commit_seconds + 0.2 * (time.perf_counter() - started)
+            self._commit_seconds = 0.8 * self._commit_seconds + 0.2 * (clock.monotonic() - started)
 
     def _handle(self, message: Any) -> Any:
         if message == "poll":
