@@ -117,9 +117,15 @@ class TaskMaker:
         self._first_attempt = first_attempt
         self._target_fence = target_fence
 
+    def first_attempt(self, run: PartitionRun, asset: str) -> int:
+        """The number of ``asset``'s first try in ``run``: a job's attempt for its target,
+        1 for the assets it needs (their own policies count their tries, as in node.run)."""
+        return self._first_attempt if asset == run.target else 1
+
     def make(self, run: PartitionRun, asset: str, attempt: int) -> Task:
         pipeline, services = self._pipeline, self._services
         definition = pipeline.get(asset)
+        override = self._retry if asset == run.target else None
         task = Task(
             run_id=run.run_id,
             pipeline=pipeline.name,
@@ -127,13 +133,13 @@ class TaskMaker:
             partition=run.partition,
             partition_key=run.partition_key,
             attempt=attempt,
-            retry=self._retry or definition.options.retry or services.default_retry,
+            retry=override or definition.options.retry or services.default_retry,
             io=services.resolve_io(definition.options.io),
             dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
             is_target=asset == run.target,
             premarked=attempt == 1 and asset in run.premarked,
             then_running=self.made_ready_by(run, asset),
-            dep_payloads=self._payloads_for(run, definition.deps, attempt),
+            dep_payloads=self._payloads_for(run, definition.deps, attempt == self.first_attempt(run, asset)),
             fence=self._target_fence if asset == run.target else None,
             deferred=run.start is not None,
         )
@@ -149,16 +155,17 @@ class TaskMaker:
             run.payloads[asset] = payload
             run.consumers[asset] = consumers
 
-    def _payloads_for(self, run: PartitionRun, deps: tuple[str, ...], attempt: int) -> dict[str, bytes | str]:
-        """The encoded values ``deps`` produced in this run; each is dropped once every
-        planned dependant has had it (a retry reads the value back from the store)."""
+    def _payloads_for(self, run: PartitionRun, deps: tuple[str, ...], first: bool) -> dict[str, bytes | str]:
+        """The encoded values ``deps`` produced in this run, for a dependant's ``first``
+        try or a retry; each is dropped once every planned dependant has had its first
+        (a retry reads the value back from the store)."""
         found: dict[str, bytes | str] = {}
         for dep in deps:
             payload = run.payloads.get(dep)
             if payload is None:
                 continue
             found[dep] = payload
-            if attempt == self._first_attempt:
+            if first:
                 left = run.consumers[dep] - 1
                 run.consumers[dep] = left
                 if left <= 0:

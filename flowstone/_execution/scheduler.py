@@ -46,8 +46,9 @@ class Scheduler:
         target_fence: CompletionFence | None = None,
         max_runners: int | None = None,
     ) -> None:
-        """``retry`` overrides every asset's policy (a job retries at the job level, so its
-        run tries each asset once); ``first_attempt`` numbers the first try (``ctx.attempt``);
+        """``retry`` overrides the target's policy and ``first_attempt`` numbers its first
+        try (``ctx.attempt``): a job tries its target once per attempt of its own, while the
+        assets the target needs keep their own policies and count from 1, as in node.run;
         ``target_fence`` is applied in the transaction that completes a run's target;
         ``max_runners`` bounds how many runners work for it at once (a backfill's
         ``parallel``)."""
@@ -118,7 +119,7 @@ class Scheduler:
             count = sum(1 for d in deps[asset] if d in planned)
             run.waiting[asset] = count
             if count == 0:
-                self._ready.append((run, asset, self._first_attempt))
+                self._ready.append((run, asset, self._tasks.first_attempt(run, asset)))
 
     def wait(self, timeout: float | None = None) -> list[PartitionRun]:
         """Work until at least one run finishes (or ``timeout``); the runs that finished."""
@@ -301,7 +302,7 @@ class Scheduler:
             if count is not None:
                 run.waiting[dependant] = count - 1
                 if count == 1:
-                    self._ready.append((run, dependant, self._first_attempt))
+                    self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
         if run.remaining == 0:
             self._finish(run, None)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, type_coerce, update
 
+from flowstone._jobs.claimed import readable_errors
 from flowstone._jobs.liveness import QueueState
 from flowstone._jobs.records import TERMINAL, JobInfo
 from flowstone._jobs.sql import SQLBase, aware
@@ -142,7 +142,7 @@ def _info(row: Any) -> JobInfo:
         queue=row.queue,
         attempt=row.attempt,
         max_attempts=row.max_attempts,
-        errors=json.loads(row.errors),
+        errors=readable_errors(row.errors),  # never raises: a row may hold anything
         scheduled_at=aware(row.scheduled_at),
         attempted_by=row.attempted_by,
         pipeline=row.pipeline,

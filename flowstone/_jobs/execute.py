@@ -11,8 +11,9 @@ import structlog
 
 from flowstone import partitions
 from flowstone._execution.run import run_target
+from flowstone._jobs.claimed import ClaimedJob
 from flowstone._jobs.records import Discard, Snooze
-from flowstone._jobs.table import ClaimedJob, JobTable
+from flowstone._jobs.table import JobTable
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -72,13 +73,25 @@ def _run(
     bound: structlog.typing.FilteringBoundLogger,
     defer: Callable[[PendingAck], None] | None,
 ) -> Outcome:
+    # Whatever the row holds, the job ends: what cannot be read or resolved is discarded
+    # with the reason recorded (retrying would not change the row); anything else that
+    # goes wrong is a failed attempt, retried like the asset's own failures.
+    if job.defect is not None:
+        bound.error("job.unreadable", error=job.defect)
+        return _acked(env.table.fail(job, env.node_id, job.defect, None), "discarded")
+    try:
+        retry, force = job.retry, job.force  # checked when claimed; a job built by hand may not be
+    except ValueError as exc:
+        error = f"job {job.id} cannot be run: {exc}"
+        bound.error("job.unreadable", error=error)
+        return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
     try:
         pipeline = env.resolve(job.pipeline_ref)
         partition = partitions.deserialize(job.partition_key)
-    except FlowStoneError as exc:
-        bound.error("job.unresolvable", error=str(exc))
-        return _acked(env.table.fail(job, env.node_id, str(exc), None), "discarded")
-    retry = Retry(**job.options.get("retry", {}))
+    except Exception as exc:  # noqa: BLE001 - FlowStoneError, or a resolver bug: never left executing
+        error = str(exc) if isinstance(exc, FlowStoneError) else f"{type(exc).__name__}: {exc}"
+        bound.error("job.unresolvable", error=error)
+        return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
     ack = _AckWithTarget(env.table, job, env.node_id)
     try:
         result = run_target(
@@ -86,20 +99,23 @@ def _run(
             job.asset,
             partition,
             env.services,
-            force=bool(job.options.get("force", False)),
-            retry=_ONCE,
+            force=force,
+            retry=_ONCE,  # the target's attempts are the job's; upstream assets keep their own
             first_attempt=job.attempt,
             target_fence=ack,
             target_done=job.target_done,
             deferred=defer is not None,
         )
     except MaterializationError as exc:
-        return _failed(job, env, exc.__cause__ or exc, retry, bound)
+        upstream = None if exc.asset == job.asset else (exc.asset, exc.attempts)
+        return _failed(job, env, exc.__cause__ or exc, retry, bound, upstream)
     except StoreUnavailableError as exc:
         return _failed(job, env, exc, retry, bound)
     except FlowStoneError as exc:  # the asset or partition no longer fits the pipeline: not retryable
         bound.error("job.invalid", error=str(exc))
         return _acked(env.table.fail(job, env.node_id, f"{type(exc).__name__}: {exc}", None), "discarded")
+    except Exception as exc:  # noqa: BLE001 - not the asset's (that is MaterializationError): retried
+        return _failed(job, env, exc, retry, bound)
     bound.info("job.completed", run_id=result.run_id)
     if result.ended is not None and defer is not None:
         defer(PendingAck(job, result.ended))
@@ -130,11 +146,16 @@ def _failed(
     cause: BaseException,
     retry: Retry,
     bound: structlog.typing.FilteringBoundLogger,
+    upstream: tuple[str, int] | None = None,
 ) -> Outcome:
+    """``upstream`` is (asset, attempts) when an asset the target needs failed, after
+    the attempts its own policy gave it; the job's retry is for what those did not absorb."""
     if isinstance(cause, Snooze):
         bound.info("job.snoozed", seconds=cause.seconds)
         return _acked(env.table.snooze(job, env.node_id, cause.seconds), "snoozed")
     error = f"{type(cause).__name__}: {cause}"
+    if upstream is not None:
+        error = f"upstream asset {upstream[0]!r} failed after {upstream[1]} attempt(s): {error}"
     if isinstance(cause, Discard):
         bound.warning("job.discarded", reason=cause.reason)
         return _acked(env.table.fail(job, env.node_id, error, None), "discarded")

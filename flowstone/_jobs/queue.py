@@ -9,6 +9,15 @@ comes back as a ``PendingAck``, and the producer completes the jobs and records 
 runs in one transaction once no other message waits in its inbox (group commit). When
 jobs are short the acknowledgements of several share a commit; when they are not, each
 is written at once. A job is completed (``handle.wait`` returns) only after that commit.
+
+Any job may kill the process (``os._exit``, a crashing extension, the OOM killer), and
+a success not yet committed dies with it. So the successes the producer holds are
+committed before it starts more work, and a job whose last attempt died with its node
+runs alone (``isolation``): one poison never costs other jobs their attempts. Because a
+freed worker then waits for that commit, the producer lingers briefly (``LINGER``) while
+other jobs are still in flight before it commits and claims: short jobs finishing
+together then share one commit and one claim, as they did when the commit overlapped
+the next jobs.
 """
 
 from __future__ import annotations
@@ -23,12 +32,19 @@ import supervisors
 from flowstone._execution.pool import IdlePool
 from flowstone._execution.recording import emit_recorded
 from flowstone._jobs.execute import JobEnv, PendingAck, execute_job
+from flowstone._jobs.isolation import resumed, split_claim
 from flowstone._jobs.table import ClaimedJob, QueuePauses
 from supervisors._log import get_logger
 
 __all__ = ["QueueEnv", "QueueProducer", "queue_spec"]
 
 log = get_logger("flowstone")
+
+#: The most seconds a producer waits, while jobs are still in flight, before it records
+#: the successes it holds and refills the freed workers. It waits as long as its recent
+#: commits took (the time during which, when the commit overlapped the next jobs, those
+#: finished and joined the next batch), and at most this.
+LINGER = 0.01
 
 
 @dataclass(slots=True)
@@ -106,7 +122,12 @@ class QueueProducer(supervisors.Actor):
         self._acks: list[PendingAck] = []  # successes not recorded yet
         self._acks_refused = False  # the last attempt to record them failed
         self._refill = False  # workers freed since the last claim
+        self._careful = False  # one job at a time while claims hold resumed jobs
+        self._unreleased: list[ClaimedJob] = []  # to give back; the database refused
         self._timer: supervisors.Cancellable | None = None
+        self._linger: supervisors.Cancellable | None = None  # a refill waiting for LINGER
+        self._lingered = False  # the wait has passed: refill now
+        self._commit_seconds = 0.001  # how long recording successes takes, on average
 
     def on_start(self) -> None:
         self._env.producer = self.actor_ref
@@ -115,49 +136,74 @@ class QueueProducer(supervisors.Actor):
 
     def on_stop(self) -> None:
         self._paused = True  # stop claiming; workers finish (or are left for rescue)
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._linger):
+            if timer is not None:
+                timer.cancel()
         self._record()  # what it could not record stays executing, for rescue
+        self._release([])  # likewise what it could not give back
 
     def on_failure(self, *_exc: object) -> None:
         self.on_stop()
 
-    def _schedule_poll(self) -> None:
+    def _later(self, seconds: float, message: str) -> supervisors.Cancellable:
         ref = self.actor_ref
 
-        def poll() -> None:
+        def tell() -> None:
             with contextlib.suppress(ActorDeadError):
-                ref.tell("poll")
+                ref.tell(message)
 
-        self._timer = self._env.clock.call_later(self._env.poll_interval, poll)
+        return self._env.clock.call_later(seconds, tell)
+
+    def _schedule_poll(self) -> None:
+        self._timer = self._later(self._env.poll_interval, "poll")
 
     def on_receive(self, message: Any) -> Any:
         try:
             return self._handle(message)
         finally:
-            # When nothing else waits: claim for every idle worker in one statement, then
-            # record the successes that arrived meanwhile in one transaction (group
-            # commit). A poll retries a batch the database refused.
+            # When nothing else waits, and no job in flight is about to finish too: record
+            # the successes that arrived meanwhile in one transaction (group commit), then
+            # claim for every idle worker in one statement. A poll retries a batch the
+            # database refused.
             idle = self.actor_inbox.empty()
-            if idle and self._refill:
+            if idle and self._refill and self._may_refill():
                 self._refill = False
                 self._fill()
-            if self._acks and ((idle and not self._acks_refused) or message == "poll"):
+            waiting = self._refill and self._linger is not None  # recorded with the refill
+            if self._acks and ((idle and not waiting and not self._acks_refused) or message == "poll"):
                 self._record()
+
+    def _may_refill(self) -> bool:
+        """True once no job is in flight, or ``LINGER`` after the first of them ended."""
+        if not self._busy or self._lingered:
+            if self._linger is not None:
+                self._linger.cancel()
+            self._linger, self._lingered = None, False
+            return True
+        if self._linger is None:
+            self._linger = self._later(min(self._commit_seconds, LINGER), "linger")
+        return False
 
     def _record(self) -> None:
         acks, self._acks = self._acks, []
+        clock = self._env.clock
+        started = clock.monotonic()
         self._acks_refused = bool(acks) and not record_acks(acks, self._env)
         if self._acks_refused:
             self._acks[:0] = acks  # the next poll tries again
+        elif acks:
+            self._commit_seconds = 0.8 * self._commit_seconds + 0.2 * (clock.monotonic() - started)
 
     def _handle(self, message: Any) -> Any:
         if message == "poll":
             self._schedule_poll()
             self._refresh_cluster_pause()
+            self._release([])
             self._fill()
         elif message == "wake":
             self._fill()
+        elif message == "linger":
+            self._lingered = True  # the refill it held back runs once the inbox is empty
         elif isinstance(message, _Done):
             self._busy.discard(message.job_id)
             if message.ack is not None:
@@ -207,7 +253,9 @@ class QueueProducer(supervisors.Actor):
     def _fill(self) -> None:
         if self._paused or self._paused_by_cluster:
             return
-        wanted = self._limit - len(self._busy)
+        if self._careful and self._busy:
+            return  # the next job may be a resumed one, which runs alone
+        wanted = 1 if self._careful else self._limit - len(self._busy)
         taken: list[Any] = []
         while len(taken) < wanted:
             worker = self._env.pool.try_acquire()
@@ -216,16 +264,43 @@ class QueueProducer(supervisors.Actor):
             taken.append(worker)
         if not taken:
             return
-        try:
-            claimed = self._env.job.table.claim(self._env.name, self._env.job.node_id, len(taken))
-        except Exception as exc:  # noqa: BLE001 - logged; the next poll tries again
-            log.warning("queue.claim_failed", queue=self._env.name, error=f"{type(exc).__name__}: {exc}")
-            claimed = []
-        for worker, job in zip(taken, claimed, strict=False):
+        claimed = self._claim(len(taken))
+        was_careful = self._careful
+        run, back, self._careful = split_claim(claimed, running=bool(self._busy))
+        if self._careful and not was_careful:
+            log.info("queue.isolating", queue=self._env.name, resumed=[j.id for j in claimed if resumed(j)])
+        self._release(back)
+        for worker, job in zip(taken, run, strict=False):
             self._busy.add(job.id)
             worker.tell(_Run(job, self.actor_ref))
-        for worker in taken[len(claimed) :]:
+        for worker in taken[len(run) :]:
             self._env.pool.checkin(worker)
+        if was_careful and not self._careful and len(taken) < self._limit - len(self._busy):
+            self.actor_ref.tell("wake")  # back to claiming for every idle worker
+
+    def _claim(self, limit: int) -> list[ClaimedJob]:
+        """Up to ``limit`` jobs, claimed once the successes held are committed: the new
+        work might kill the process, and those successes with it. (If the database
+        refused them, claiming goes on: it will likely refuse the claim too.)"""
+        if self._acks and not self._acks_refused:
+            self._record()
+        try:
+            return self._env.job.table.claim(self._env.name, self._env.job.node_id, limit)
+        except Exception as exc:  # noqa: BLE001 - logged; the next poll tries again
+            log.warning("queue.claim_failed", queue=self._env.name, error=f"{type(exc).__name__}: {exc}")
+            return []
+
+    def _release(self, jobs: list[ClaimedJob]) -> None:
+        """Give back claimed jobs that will not run now (and those the database refused
+        before); one still refused is kept for the next poll, never left executing."""
+        pending, self._unreleased = [*self._unreleased, *jobs], []
+        table, node_id = self._env.job.table, self._env.job.node_id
+        for job in pending:
+            try:
+                table.release(job, node_id)
+            except Exception as exc:  # noqa: BLE001 - logged; the next poll tries again
+                log.warning("queue.release_failed", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+                self._unreleased.append(job)
 
 
 def record_acks(acks: list[PendingAck], env: QueueEnv) -> bool:

@@ -33,7 +33,13 @@ REFUSED = (
     "the job is no longer this node's (cancelled, or rescued after a missed heartbeat); "
     "its completion was not recorded"
 )
-ACK_STATES = {"complete": "completed", "retry": "retryable", "discard": "discarded", "snooze": "scheduled"}
+ACK_STATES = {
+    "complete": "completed",
+    "retry": "retryable",
+    "discard": "discarded",
+    "snooze": "scheduled",
+    "release": "available",  # given back unrun: its attempt is not used, its place kept
+}
 SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
 
 
@@ -139,6 +145,7 @@ def ack_statement(dialect: str, kind: str, clear_unique: bool) -> Any:
             "attempt": J.c.attempt - 1,
             "snoozed": J.c.snoozed + 1,
         },
+        "release": {"attempt": J.c.attempt - 1},
     }[kind]
     if clear_unique:
         values["unique_key"] = None

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from flowstone._jobs import statements
 from flowstone._jobs.admin_queries import AdminQueries
+from flowstone._jobs.claimed import ClaimedJob, claimed_from_row
 from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
@@ -54,25 +55,6 @@ class NewJob:
     max_attempts: int
     scheduled_at: datetime | None = None
     unique: Unique | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedJob:
-    """A job this node now owns for one attempt."""
-
-    id: int
-    queue: str
-    pipeline_ref: str
-    pipeline: str
-    asset: str
-    partition_key: str
-    options: dict[str, Any]
-    attempt: int
-    max_attempts: int
-    errors: list[dict[str, Any]]
-    # Whether the asset's latest record for the partition was completed when claimed
-    # (PostgreSQL; None where not looked up): spares a no-dependency job its planning read.
-    target_done: bool | None = None
 
 
 def unique_key(job: NewJob, now: float) -> str | None:
@@ -170,27 +152,16 @@ class JobTable(AdminQueries, UpkeepQueries):
         with self._store._single("claim jobs in") as c:  # one statement: atomic on its own
             params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
             rows = c.execute(statements.claim_statement(c.dialect.name), params).all()
-        claimed = [
-            ClaimedJob(
-                r.id,
-                r.queue,
-                r.pipeline_ref,
-                r.pipeline,
-                r.asset,
-                r.partition_key,
-                json.loads(r.options),
-                r.attempt,
-                r.max_attempts,
-                [] if r.errors == "[]" else json.loads(r.errors),  # most have none
-                getattr(r, "target_done", None),
-            )
-            for r in rows
-        ]
+        claimed = [claimed_from_row(r) for r in rows]  # never raises: see ClaimedJob.defect
         claimed.sort(key=lambda j: j.id)
         return claimed
 
     @staticmethod
     def _keeps_unique(job: ClaimedJob, state: str) -> bool:
+        if state == "available":
+            return True  # given back unrun: it is the same job, waiting as it was
+        if job.defect is not None:
+            return False  # submitting it again is the fix: nothing may block that
         states = job.options.get("unique_states")
         return states is None or state in states
 
@@ -299,3 +270,8 @@ class JobTable(AdminQueries, UpkeepQueries):
 
     def snooze(self, job: ClaimedJob, node_id: str, seconds: float) -> bool:
         return self._ack(job, node_id, "snooze", "snooze a job in", b_shift=seconds)
+
+    def release(self, job: ClaimedJob, node_id: str) -> bool:
+        """Give back a claimed job that did not run: ``available`` again, in its place in
+        the claim order, its attempt not used (``isolation``)."""
+        return self._ack(job, node_id, "release", "give back a job in")

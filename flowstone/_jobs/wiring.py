@@ -54,7 +54,7 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         known = registry.ask(LookupReference(reference)) if registry is not None else None
         pipeline = known() if known is not None else None
         if pipeline is None:
-            pipeline = resolve_reference(reference)
+            pipeline = resolve_reference(reference, config.allow_imports)
             register(pipeline, reference)
         return pipeline
 

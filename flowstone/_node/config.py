@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowstone._jobs.reference import check_patterns
 from flowstone._retry import Retry
 
 if TYPE_CHECKING:
@@ -67,6 +68,12 @@ class NodeConfig:
             prunes old jobs (taking the ``pruner`` lease). None (the default): only if it
             works a queue, so that a health probe, an inspection command or an application
             that only submits never takes a worker's job away.
+        allow_imports: the modules this node's workers may import to resolve a job's
+            pipeline, as patterns (``"mypipes"`` allows ``mypipes`` and the modules under
+            it; ``*`` wildcards); a job naming another module is discarded before it is
+            imported. None (the default) allows any importable module; ``flowstone
+            worker`` always passes a list (its ``--import`` modules' packages and
+            ``--allow-import``).
     """
 
     name: str = "flowstone"
@@ -96,6 +103,7 @@ class NodeConfig:
     connect_timeout: float = 10.0
     statement_timeout: float = 30.0
     upkeep: bool | None = None
+    allow_imports: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_parallel"):
@@ -126,7 +134,19 @@ class NodeConfig:
             raise ValueError(f"health_timeout must be > 0, got {self.health_timeout!r}")
         if self.upkeep is not None and not isinstance(self.upkeep, bool):
             raise TypeError(f"upkeep must be True, False or None (if it works a queue), got {self.upkeep!r}")
+        _check_imports(self)
         _check_database_timeouts(self)
+
+
+def _check_imports(config: NodeConfig) -> None:
+    if config.allow_imports is None:
+        return
+    if isinstance(config.allow_imports, str) or not isinstance(config.allow_imports, Iterable):
+        raise TypeError(
+            f"allow_imports must be None or a sequence of module patterns such as "
+            f"('mypipes',), got {config.allow_imports!r}"
+        )
+    object.__setattr__(config, "allow_imports", check_patterns(config.allow_imports, "allow_imports"))
 
 
 def _check_database_timeouts(config: NodeConfig) -> None:

@@ -12,6 +12,7 @@ from types import FrameType
 
 import click
 
+from flowstone._jobs.reference import allowed_for_imports
 from flowstone.cli._common import EXIT_OK, configure_logging, database_option, run_guarded
 
 __all__ = ["worker"]
@@ -44,7 +45,16 @@ def _queues(pairs: tuple[str, ...]) -> dict[str, int]:
     "imports",
     multiple=True,
     metavar="MODULE",
-    help="Import a module first (repeatable), e.g. the one defining your pipelines.",
+    help="Import a module first (repeatable), e.g. the one defining your pipelines. Jobs may name "
+    "pipelines in these modules' packages only, unless --allow-import widens that.",
+)
+@click.option(
+    "--allow-import",
+    "allow_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Also let jobs name pipelines in modules matching PATTERN (repeatable): a module or package "
+    "name ('reports' covers 'reports.daily'), with * wildcards ('reports_*'; '*' allows any module).",
 )
 @click.option(
     "--rescue-after",
@@ -67,6 +77,7 @@ def _queues(pairs: tuple[str, ...]) -> dict[str, int]:
 def worker(
     queue_pairs: tuple[str, ...],
     imports: tuple[str, ...],
+    allow_patterns: tuple[str, ...],
     rescue_after: float,
     shutdown_grace: float,
     verbose: bool,
@@ -86,6 +97,16 @@ def worker(
     """
     configure_logging(verbose, quiet_level=logging.WARNING)
     queues = _queues(queue_pairs)
+    try:
+        allow_imports = allowed_for_imports(imports, allow_patterns)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-import") from exc
+    if not allow_imports:
+        click.echo(
+            "warning: no --import or --allow-import: this worker may import no pipeline module, "
+            "so it will discard every job",
+            err=True,
+        )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     for module in imports:
@@ -114,6 +135,7 @@ def worker(
             rescue_after=rescue_after,
             shutdown_grace=shutdown_grace,
             name="worker",
+            allow_imports=allow_imports,
         )
         click.echo(f"worker {node.id} working {queues} on {node._store.url.split('@')[-1]}", err=True)
         try:

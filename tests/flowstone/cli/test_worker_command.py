@@ -8,9 +8,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from cli_support import Database, Flowstone, StartWorker, Worker, lines
+from cli_support import PIPELINE_SOURCE, Database, Flowstone, StartWorker, Worker, lines
 
 import flowstone as fs
+from flowstone import partitions
+from flowstone._jobs.table import NewJob
 from supervisors.testing import wait_for
 
 StartNode = Callable[[str], fs.Node]
@@ -97,3 +99,78 @@ def test_an_unimportable_module_exits_2(flowstone: Flowstone) -> None:
     assert result.returncode == 2
     assert "no_such_module_here" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class TestTheImportAllowList:
+    """A worker imports only its ``--import`` modules, their packages and ``--allow-import``
+    patterns for a job's pipeline [issue 13.12]; the working directory it puts on
+    ``sys.path`` gives no one a way in."""
+
+    @staticmethod
+    def write_modules(project: Path) -> None:
+        (project / "mypipes").mkdir()
+        (project / "mypipes" / "__init__.py").write_text("")
+        (project / "mypipes" / "shop.py").write_text(PIPELINE_SOURCE)
+        (project / "mypipes" / "returns.py").write_text(PIPELINE_SOURCE)
+        (project / "intruder.py").write_text(PIPELINE_SOURCE + '\nrecord("imported", "intruder")\n')
+
+    @staticmethod
+    def enqueue(node: fs.Node, reference: str) -> int:
+        job = NewJob(
+            queue="assets",
+            pipeline_ref=reference,
+            pipeline="cli",
+            asset="numbers",
+            partition_key=partitions.serialize(None),
+            options={},
+            priority=0,
+            max_attempts=3,
+        )
+        return node.jobs.table.insert(job)[0]
+
+    @staticmethod
+    def ended(node: fs.Node, job_id: int) -> fs.JobInfo:
+        return wait_for(
+            lambda: (info := node.jobs.get(job_id)).state in ("completed", "discarded") and info,
+            timeout=60,
+            message=f"job {job_id} to end",
+        )
+
+    def test_a_worker_runs_its_import_and_its_package_and_discards_any_other_module(
+        self, start_node: StartNode, start_worker: StartWorker, database: Database, project: Path
+    ) -> None:
+        self.write_modules(project)
+        node = start_node(database.url)
+        ids = {ref: self.enqueue(node, ref) for ref in ("mypipes.shop:pipeline", "mypipes.returns:pipeline")}
+        intruder = self.enqueue(node, "intruder:pipeline")
+        worker = start_worker("mypipes.shop", database=database)
+
+        for job_id in ids.values():
+            assert self.ended(node, job_id).state == "completed", worker.output()
+        info = self.ended(node, intruder)
+        assert info.state == "discarded"
+        assert info.attempt == 1
+        error = info.errors[-1]["error"]
+        assert "'intruder'" in error
+        assert "--allow-import" in error
+        assert not (project / "imported").exists()  # never imported, though it is in the cwd
+
+    def test_allow_import_widens_the_list(
+        self, start_node: StartNode, start_worker: StartWorker, database: Database, project: Path
+    ) -> None:
+        self.write_modules(project)
+        node = start_node(database.url)
+        intruder = self.enqueue(node, "intruder:pipeline")
+        worker = start_worker("mypipes.shop", "--allow-import", "intr*", database=database)
+
+        assert self.ended(node, intruder).state == "completed", worker.output()
+        assert lines(project / "imported") == ["intruder"]
+
+    @pytest.mark.parametrize("pattern", ["my pipes", "pkg:pipeline", ""])
+    def test_a_malformed_pattern_exits_2(self, flowstone: Flowstone, pattern: str) -> None:
+        result = flowstone("worker", "--import", "pipe", "--allow-import", pattern)
+
+        assert result.returncode == 2
+        assert "--allow-import" in result.stderr
+        assert "is not a module pattern" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -3,8 +3,8 @@
 Jobs name their pipeline by import path, so these live at module level. The in-process
 assets report to a ``Probe`` handed to the node as the ``probe`` resource, which records
 every call and lets a test steer an asset (fail, snooze, block) through a hook. The
-``blocker``, ``slow`` and ``noop`` assets run in worker subprocesses and talk to the test
-through files in ``$FS_JOBS_DIR``.
+``blocker``, ``slow``, ``noop`` and ``killer`` assets run in worker subprocesses and talk to
+the test through files in ``$FS_JOBS_DIR``; ``enriched`` and ``daily_report`` run in both.
 """
 
 from __future__ import annotations
@@ -131,6 +131,43 @@ def _append(name: str, line: str) -> None:
         stream.flush()
 
 
+# --- a pipeline with an upstream retry policy, run in-process and by workers -----------
+def _called(ctx: fs.Context) -> None:
+    """Tell the probe (in-process) or the file ``calls.log`` (a worker subprocess)."""
+    probe = ctx.resources.get("probe")
+    if probe is not None:
+        probe(ctx)
+    else:
+        _append("calls.log", f"{ctx.asset} {ctx.partition} {ctx.attempt}")
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=3, base_delay=0.0))
+def enriched(ctx: fs.Context) -> str:
+    """Fails on its first two attempts: its own policy gives it three."""
+    _called(ctx)
+    if ctx.attempt < 3:
+        raise ConnectionError(f"enrichment service down (attempt {ctx.attempt})")
+    return f"enriched:{ctx.partition}"
+
+
+@pipeline.asset
+def daily_report(ctx: fs.Context, enriched: str) -> str:
+    _called(ctx)
+    return f"report of {enriched}"
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=2, base_delay=0.0))
+def broken_upstream(ctx: fs.Context) -> str:
+    _called(ctx)
+    raise ConnectionError(f"always down (attempt {ctx.attempt})")
+
+
+@pipeline.asset
+def needs_broken(ctx: fs.Context, broken_upstream: str) -> str:
+    _called(ctx)
+    return broken_upstream
+
+
 @pipeline.asset
 def blocker(ctx: fs.Context) -> str:
     """Records its start, waits for the file ``release``, then records its completion."""
@@ -153,6 +190,13 @@ def slow(ctx: fs.Context) -> str:
     threading.Event().wait(1.0)
     _append("slow-finished", str(os.getpid()))
     return "slow"
+
+
+@pipeline.asset(retry=fs.Retry(max_attempts=3, base_delay=0.0))
+def killer(ctx: fs.Context) -> None:
+    """Kills its worker process at once, as a crashing C library or the OOM killer would."""
+    _append("killer", f"{os.getpid()} {ctx.attempt}")
+    os._exit(13)
 
 
 @pipeline.asset

@@ -40,6 +40,27 @@ class TestCompleteMany:
         assert start_node().jobs.table.complete_many([], "any") == set()
 
 
+class TestRelease:
+    def test_a_released_job_is_available_again_without_using_an_attempt(self, start_node: StartNode) -> None:
+        node = start_node()
+        handle = node.submit(pipeline, "value")
+        [job] = node.jobs.table.claim("assets", node.id, 1)
+        assert job.attempt == 1
+        assert node.jobs.table.release(job, "another-node") is False  # fenced on the owner
+        assert node.jobs.table.release(job, node.id) is True
+        info = handle.status()
+        assert (info.state, info.attempt, info.errors) == ("available", 0, [])
+        [again] = node.jobs.table.claim("assets", node.id, 1)
+        assert (again.id, again.attempt) == (job.id, 1)
+
+    def test_a_released_unique_job_keeps_its_key(self, start_node: StartNode) -> None:
+        node = start_node()
+        handle = node.submit(pipeline, "unique_value", partition="k")
+        [job] = node.jobs.table.claim("assets", node.id, 1)
+        assert node.jobs.table.release(job, node.id) is True
+        assert node.submit(pipeline, "unique_value", partition="k").id == handle.id
+
+
 class TestAckWithTheMaterialization:
     def test_a_completed_job_and_its_materialization_share_one_run(self, start_node: StartNode) -> None:
         node = start_node(queues={"assets": 1})

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from job_pipelines import Probe, pipeline
-from job_support import StartNode
+from job_support import StartNode, StartWorker, lines
 
 import flowstone as fs
 from supervisors.testing import wait_for
@@ -166,3 +167,77 @@ class TestPoisonSnoozeDiscard:
     def test_snooze_refuses_a_negative_or_nan_delay(self, seconds: float) -> None:
         with pytest.raises(ValueError, match="Snooze"):
             fs.Snooze(seconds)
+
+
+def report_by(way: str, node: fs.Node, partition: str) -> tuple[object, fs.JobInfo | None]:
+    """Materialize ``daily_report`` for ``partition`` one of the ways a pipeline is run;
+    its value, and the job's info when a job ran it."""
+    if way == "run":
+        return node.run(pipeline, "daily_report", partition=partition), None
+    if way == "backfill":
+        report = node.backfill(pipeline, "daily_report", [partition])
+        assert (report.succeeded, report.failed) == (1, 0), report
+        return node.get(pipeline, "daily_report", partition=partition), None
+    if way == "durable backfill":
+        report = node.backfill(pipeline, "daily_report", [partition], durable=True)
+        assert (report.succeeded, report.failed) == (1, 0), report
+        [info] = node.jobs.list(state="completed")
+        return node.get(pipeline, "daily_report", partition=partition), info
+    handle = node.submit(pipeline, "daily_report", partition=partition)
+    if way == "drain":
+        assert fs.testing.drain(node) == {"completed": 1}
+    return handle.wait(10), handle.status()
+
+
+class TestUpstreamRetriesInsideAJob:
+    """An upstream asset's own fs.Retry applies inside a job as in node.run [issue 12.4]."""
+
+    @pytest.mark.parametrize("way", ["run", "backfill", "submit", "drain", "durable backfill"])
+    def test_an_upstream_asset_gets_the_attempts_of_its_own_policy_whatever_runs_it(
+        self, start_node: StartNode, probe: Probe, way: str
+    ) -> None:
+        # The job's own retry would get there too, but in three jobs' attempts: fast here,
+        # so that a regression fails on the attempt counts, not on a timeout.
+        queues = {"assets": 1} if way in ("submit", "durable backfill") else {}
+        node = start_node(queues=queues, job_retry=fs.Retry(max_attempts=5, base_delay=0.0))
+        value, info = report_by(way, node, "2025-05-01")
+        assert value == "report of enriched:2025-05-01"
+        assert [c.attempt for c in probe.of("enriched", "2025-05-01")] == [1, 2, 3]
+        assert [c.attempt for c in probe.of("daily_report", "2025-05-01")] == [1]
+        if info is not None:
+            assert (info.state, info.attempt, info.errors) == ("completed", 1, [])
+
+    def test_a_worker_process_applies_the_upstream_policy_too(
+        self, start_node: StartNode, start_worker: StartWorker, database_url: str, tmp_path: Path
+    ) -> None:
+        node = start_node()
+        start_worker(database_url)
+        handle = node.submit(pipeline, "daily_report", partition="w")
+        assert handle.wait(60) == "report of enriched:w"
+        assert lines(tmp_path / "calls.log") == [
+            "enriched w 1",
+            "enriched w 2",
+            "enriched w 3",
+            "daily_report w 1",
+        ]
+        info = handle.status()
+        assert (info.state, info.attempt, info.errors) == ("completed", 1, [])
+
+    def test_the_jobs_retry_takes_over_what_the_upstream_policy_did_not_absorb(
+        self, start_node: StartNode, probe: Probe
+    ) -> None:
+        node = start_node(queues={"assets": 1}, job_retry=fs.Retry(max_attempts=2, base_delay=0.0))
+        handle = node.submit(pipeline, "needs_broken")
+        with pytest.raises(fs.MaterializationError, match="broken_upstream"):
+            handle.wait(10)
+        info = handle.status()
+        assert (info.state, info.attempt, info.max_attempts) == ("discarded", 2, 2)
+        # Each of the job's two attempts gave the upstream asset its own two.
+        assert [c.attempt for c in probe.of("broken_upstream")] == [1, 2, 1, 2]
+        assert probe.of("needs_broken") == []
+        assert [e["attempt"] for e in info.errors] == [1, 2]
+        for entry in info.errors:
+            assert entry["error"] == (
+                "upstream asset 'broken_upstream' failed after 2 attempt(s): "
+                "ConnectionError: always down (attempt 2)"
+            )
