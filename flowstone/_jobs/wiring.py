@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import supervisors
 from flowstone._execution.pool import IdlePool
@@ -28,6 +29,7 @@ class JobLayer:
     api: JobsAPI
     spec: supervisors.ChildSpec
     env: JobEnv
+    queues: Mapping[str, QueueEnv] = field(default_factory=dict)  # the queues this node works
 
 
 def build_job_layer(config: NodeConfig, services: Services, store: object) -> JobLayer:
@@ -105,4 +107,4 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         job_retry=config.job_retry,
         register=register,
     )
-    return JobLayer(api, spec, job_env)
+    return JobLayer(api, spec, job_env, queues)
