@@ -72,15 +72,20 @@ class NodeLifecycle:
                     producer.tell(Control("pause"))
 
     def stop(self, deadline: float) -> None:
-        """Stop the node, its work given until ``deadline`` (a ``time.monotonic()`` value)."""
-        LIVE.discard(self)
+        """Stop the node, its work given until ``deadline`` (a ``time.monotonic()`` value).
+
+        A stop already under way in another thread is waited for (the exit hook waits for
+        it too: the node stays live until it has stopped).
+        """
         with self._lock:
-            if not self._root.is_alive():
-                return
-            self.stop_claiming()
-            self._stop_work(deadline)
-            if self._root.stop(deadline=time.monotonic() + STOP_MARGIN):
-                log.info("node.stopped", node=self.node_id)
+            try:
+                if self._root.is_alive():
+                    self.stop_claiming()
+                    self._stop_work(deadline)
+                    if self._root.stop(deadline=time.monotonic() + STOP_MARGIN):
+                        log.info("node.stopped", node=self.node_id)
+            finally:
+                LIVE.discard(self)
 
     def _stop_work(self, deadline: float) -> None:
         # The queues first (their jobs run on the runners), then the runners; neither is
@@ -133,6 +138,7 @@ class LiveNodes:
         self._hooked = True
 
     def _forget_all(self) -> None:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
         self._nodes.clear()
 
     def stop_all(self) -> None:

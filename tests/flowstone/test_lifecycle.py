@@ -205,6 +205,26 @@ class TestMainThreadEnds:
         assert done.stdout.count("node.stopped") == 3
         assert heartbeats(sqlite_url) == 0
 
+    def test_a_forked_child_exits_without_stopping_its_parents_node(self, run_script: RunScript) -> None:
+        """A child has none of its parent's threads: stopping their nodes would wait forever."""
+        done = run_script(
+            """
+            import multiprocessing
+            node = fs.start()
+            child = multiprocessing.get_context("fork").Process(target=print, args=("child ran",))
+            child.start()
+            child.join(20)
+            print("exitcode", child.exitcode, flush=True)
+            print("node", node.id, flush=True)
+            ending()
+            """
+        )
+        assert done.returncode == 0, done.stderr
+        assert "child ran" in done.stdout
+        assert done.value("exitcode") == "0"
+        assert done.stopped(done.value("node"))
+        assert done.stdout.count("node.stopped") == 1  # by the parent only
+
 
 class TestSigint:
     def test_sigint_stops_a_memory_node_and_exits(self, run_script: RunScript) -> None:
