@@ -33,6 +33,7 @@ import supervisors
 from supervisors._log import get_logger
 
 if TYPE_CHECKING:
+    from flowstone._execution.pool import IdlePool
     from flowstone._jobs.queue import QueueEnv
 
 __all__ = ["LIVE", "STOP_MARGIN", "LiveNodes", "NodeLifecycle"]
@@ -51,12 +52,14 @@ class NodeLifecycle:
         node_id: str,
         root: supervisors.SupervisorRef,
         queues: Mapping[str, QueueEnv],
+        runners: IdlePool,
         shutdown_grace: float,
     ) -> None:
         self.node_id = node_id
         self.shutdown_grace = shutdown_grace
         self._root = root
         self._queues = queues
+        self._runners = runners
         self._lock = threading.Lock()  # one stop at a time; a second one waits for the first
 
     def stop_claiming(self) -> None:
@@ -94,6 +97,11 @@ class NodeLifecycle:
         if jobs is not None:
             for name in self._queues:
                 _terminate(jobs, f"queue:{name}", deadline)  # the id queue_spec gives it
+        # A run in another thread gets no runner any more: it raises instead of waiting
+        # forever (and keeping its thread, maybe the process, alive).
+        self._runners.close(
+            f"the node {self.node_id} is stopping: it runs nothing more; run it again on a live node"
+        )
         _terminate(self._root, "runners", deadline)
 
 

@@ -84,7 +84,7 @@ class Node:
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
         queues = self._jobs.queues if self._jobs is not None else {}
-        self._lifecycle = NodeLifecycle(self.id, self._root, queues, config.shutdown_grace)
+        self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
         LIVE.add(self._lifecycle)
         log.info("node.started", node=self.id)
 

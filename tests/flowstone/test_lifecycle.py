@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -334,3 +335,66 @@ def _pipeline() -> fs.Pipeline:
         return "slow"
 
     return pipeline
+
+
+class TestStop:
+    """``node.stop()`` in process: the work gets the grace, the whole stop at most 1 s more."""
+
+    def test_a_hung_materialization_is_abandoned_at_the_grace(self) -> None:
+        pipeline = fs.Pipeline("hangs")
+        started, release = threading.Event(), threading.Event()
+
+        @pipeline.asset
+        def hung(ctx: fs.Context) -> str:
+            started.set()
+            release.wait(30)
+            return "late"
+
+        node = fs.start(shutdown_grace=0.3)
+        caller = threading.Thread(target=lambda: node.run(pipeline, "hung"), daemon=True)
+        caller.start()
+        try:
+            assert started.wait(10)
+            began = time.monotonic()
+            node.stop()
+            assert 0.3 <= time.monotonic() - began < 0.3 + MARGIN  # not a runner's 5 s on top
+            assert not node.is_alive()
+        finally:
+            release.set()
+            caller.join(10)
+
+    def test_a_run_waiting_for_a_runner_fails_when_the_node_stops(self) -> None:
+        """A run in another thread cannot go on after its node stopped: it raises rather
+        than waiting forever for a runner (and keeping its thread, and the process, alive)."""
+        pipeline = fs.Pipeline("chain")
+        started = threading.Event()
+
+        @pipeline.asset
+        def first(ctx: fs.Context) -> int:
+            started.set()
+            threading.Event().wait(0.3)  # still at work when the stop begins
+            return 1
+
+        @pipeline.asset
+        def second(ctx: fs.Context, first: int) -> int:
+            return first + 1
+
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                node.run(pipeline, "second")
+            except BaseException as exc:  # noqa: BLE001 - the test looks at it
+                errors.append(exc)
+
+        node = fs.start(shutdown_grace=5.0)
+        caller = threading.Thread(target=run, daemon=True)  # a failure must not hang pytest
+        caller.start()
+        assert started.wait(10)
+        node.stop()
+        caller.join(10)
+        assert not caller.is_alive()
+        [error] = errors
+        assert isinstance(error, fs.FlowStoneError)
+        assert "stopping" in str(error)
+        assert node.id in str(error)

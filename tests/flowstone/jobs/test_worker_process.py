@@ -78,7 +78,7 @@ class TestGracefulShutdown:
         assert grace <= elapsed <= grace + 1.0, worker.output()
         assert handle.status().state == "executing"  # abandoned: left for rescue
 
-    def test_an_idle_worker_exits_within_a_second_of_sigterm(
+    def test_an_idle_worker_exits_at_once_on_sigterm_whatever_its_grace(
         self, start_node: StartNode, start_worker: StartWorker, database_url: str, db: Database
     ) -> None:
         start_node()  # migrates the database, and heartbeats beside the worker
@@ -87,7 +87,7 @@ class TestGracefulShutdown:
         signalled = time.monotonic()
         worker.process.send_signal(signal.SIGTERM)
         worker.process.wait(timeout=30)
-        assert time.monotonic() - signalled <= 1.0, worker.output()
+        assert time.monotonic() - signalled < 2.0, worker.output()  # far from its 30 s grace
         assert worker.process.returncode == 0, worker.output()
         assert registered(db) == 1  # it stopped cleanly: its heartbeat row is gone
 
