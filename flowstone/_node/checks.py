@@ -15,7 +15,6 @@ __all__ = [
     "check_names",
     "check_seconds",
     "check_text",
-    "methods_of",
 ]
 
 
@@ -58,13 +57,6 @@ def check_names(name: str, value: object) -> Mapping[Any, Any]:
         if not key:
             raise ValueError(f"{name} must not have an empty name")
     return value
-
-
-def methods_of(*protocols: type) -> tuple[str, ...]:
-    """The public methods a protocol class declares (with those of its bases given)."""
-    return tuple(
-        sorted({n for p in protocols for n, v in vars(p).items() if callable(v) and not n.startswith("_")})
-    )
 
 
 def check_methods(name: str, value: object, methods: Iterable[str], what: str) -> None:
