@@ -106,10 +106,11 @@ class NodeLifecycle:
 
 
 def _child(supervisor: supervisors.SupervisorRef, child_id: str) -> supervisors.SupervisorRef | None:
-    with contextlib.suppress(supervisors.SupervisorError):  # the supervisor ended meanwhile
+    try:
         ref: supervisors.SupervisorRef | None = supervisor.whereis(child_id)
-        return ref
-    return None
+    except supervisors.SupervisorError:  # the supervisor ended meanwhile
+        return None
+    return ref
 
 
 def _terminate(supervisor: supervisors.SupervisorRef, child_id: str, deadline: float) -> None:

@@ -31,6 +31,9 @@ import flowstone as fs
 IDLE_EXIT = 5.0
 #: The documented bound: a node's stop takes at most its shutdown grace plus this.
 MARGIN = 1.0
+#: A process's exit after its nodes' stop: that margin plus the interpreter's own teardown
+#: (about 0.25 s with SQLAlchemy loaded, several times that on a loaded test machine).
+EXIT_MARGIN = MARGIN + 1.0
 
 PIPELINES = '''
 """Assets for the lifecycle scripts: one quick, one that works half a second, one that hangs."""
@@ -263,7 +266,7 @@ class TestSigint:
         assert done.returncode in (1, -signal.SIGINT), done.stderr  # KeyboardInterrupt
         assert "KeyboardInterrupt" in done.stderr
         assert done.stopped(done.value("node"))
-        assert done.exit_seconds < 0.5 + MARGIN
+        assert done.exit_seconds < 0.5 + EXIT_MARGIN
 
 
 class TestWorkInFlight:
@@ -304,7 +307,7 @@ class TestWorkInFlight:
         )
         assert done.returncode == 0, done.stderr
         assert "node.stopped" in done.stdout
-        assert done.exit_seconds < 0.5 + MARGIN
+        assert done.exit_seconds < 0.5 + EXIT_MARGIN
         node = inspect_node()
         assert node.jobs.get(int(done.value("job"))).state == "executing"  # as after SIGTERM
 
