@@ -1,13 +1,12 @@
 """The default node behind ``fs.run``, ``fs.get`` and friends.
 
-Created on first use (in memory) and stopped at interpreter exit. It is the one piece of
-module-level state in FlowStone, kept for convenience in scripts and notebooks; services
+Created on first use (in memory) and stopped at interpreter exit, as every live node is
+(``_node/lifecycle.py``). It is kept for convenience in scripts and notebooks; services
 and tests should start their own nodes with ``fs.start()``.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 from typing import Any
@@ -35,5 +34,4 @@ def default_node() -> Node:
     with _lock:
         if _default is None or not _default.is_alive():
             _default = start(name="default")
-            atexit.register(_default.stop)
         return _default

@@ -10,9 +10,11 @@ another.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pykka
@@ -23,12 +25,39 @@ from pykka.messages import _ActorStop
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
 
-__all__ = ["Actor", "ActorRef"]
+__all__ = ["Actor", "ActorRef", "recording_starts"]
 
 log = get_logger("supervisors")
 
 _STARTING, _RUNNING, _START_FAILED, _EXITED = range(4)
 _UNSET: Any = object()
+_thread_numbers = itertools.count()
+
+
+class _Starts(threading.local):
+    """Per thread: the actors started while a supervisor runs one child's start function.
+
+    Thread-local, not shared state: only the thread running a start function appends to
+    its own list, so that a start that fails can stop what it had already started.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[ActorRef] | None = None
+
+
+_starts = _Starts()
+
+
+@contextlib.contextmanager
+def recording_starts() -> Iterator[list[ActorRef]]:
+    """Collect the refs of the actors this thread starts inside the ``with`` block."""
+    outer = _starts.started
+    started: list[ActorRef] = []
+    _starts.started = started
+    try:
+        yield started
+    finally:
+        _starts.started = outer
 
 
 class _Wake:
@@ -51,8 +80,10 @@ class _Lifecycle:
         "exit_reason",
         "inbox",
         "killed",
+        "shutdown_deadline",
         "shutdown_requested",
         "start_error",
+        "thread",
     )
 
     def __init__(self, inbox: Any) -> None:
@@ -63,8 +94,10 @@ class _Lifecycle:
         self.exit_reason: ExitReason | None = None
         self.start_error: BaseException | None = None
         self.shutdown_requested = False
+        self.shutdown_deadline: float | None = None  # time.monotonic(): children wait no longer
         self.killed = False
         self.inbox = inbox
+        self.thread: threading.Thread | None = None
 
     # --- start -----------------------------------------------------------------
     def mark_started(self) -> None:
@@ -79,8 +112,13 @@ class _Lifecycle:
             return self.start_error
 
     # --- shutdown requests --------------------------------------------------------
-    def request_shutdown(self) -> None:
-        """Ask the actor to stop at once, skipping its queued messages."""
+    def request_shutdown(self, deadline: float | None = None) -> None:
+        """Ask the actor to stop at once, skipping its queued messages.
+
+        A supervisor asked with a ``deadline`` (a ``time.monotonic()`` value) waits for
+        none of its children past it.
+        """
+        self.shutdown_deadline = deadline
         self.shutdown_requested = True
         self.inbox.put(Envelope(_WAKE))
 
@@ -120,8 +158,16 @@ class _Lifecycle:
         return self._state == _EXITED
 
     def wait_exited(self, timeout: float | None = None) -> bool:
+        """Block until the instance has exited; its thread is joined too (within
+        ``timeout``), so that a stopped actor leaves no thread behind."""
+        until = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            return self._cond.wait_for(lambda: self._state == _EXITED, timeout)
+            if not self._cond.wait_for(lambda: self._state == _EXITED, timeout):
+                return False
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(None if until is None else max(0.0, until - time.monotonic()))
+        return True
 
     # --- monitors ----------------------------------------------------------------
     def add_monitor(self, callback: DownCallback) -> int | None:
@@ -189,6 +235,10 @@ class Actor(pykka.ThreadingActor):
     """
 
     crash_on_ask_error: ClassVar[bool] = False
+    #: Actor threads are daemon threads: a child abandoned after its shutdown budget (a
+    #: Python thread cannot be killed) must never hold the process open. Stop your
+    #: supervisors before the program ends (FlowStone nodes are stopped at exit).
+    use_daemon_thread: ClassVar[bool] = True
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -202,6 +252,8 @@ class Actor(pykka.ThreadingActor):
         self._lifecycle = _Lifecycle(self.actor_inbox)
         self._actor_ref = ActorRef(self)
         self._finish_info: Any = _UNSET
+        if _starts.started is not None:
+            _starts.started.append(self._actor_ref)
 
     @property
     def actor_ref(self) -> ActorRef:
@@ -209,11 +261,19 @@ class Actor(pykka.ThreadingActor):
         return ref
 
     def _start_actor_loop(self) -> None:
-        # A thread that cannot start (too many threads) must not leave a registered,
+        # As pykka does, but the thread is kept so that waiting for the exit joins it. A
+        # thread that cannot start (too many threads) must not leave a registered,
         # never-running actor behind: undo the registration and report a crash.
+        thread = threading.Thread(
+            target=self._actor_loop,
+            name=f"{type(self).__name__}-{next(_thread_numbers)}",
+            daemon=self.use_daemon_thread,
+        )
+        self._lifecycle.thread = thread
         try:
-            super()._start_actor_loop()
+            thread.start()
         except BaseException as exc:
+            self._lifecycle.thread = None
             self._lifecycle.set_reason(Crashed(exc), exc)
             ActorRegistry.unregister(self.actor_ref)
             self.actor_stopped.set()

@@ -32,7 +32,7 @@ class AdminCalls:
         def _add(self, spec: ChildSpec) -> ChildRecord: ...
         def _remove(self, child: ChildRecord) -> None: ...
         def _start_child(self, child: ChildRecord) -> Any: ...
-        def _stop_children(self, children: list[ChildRecord]) -> None: ...
+        def _stop_children(self, children: list[ChildRecord], deadline: float | None = None) -> None: ...
         def _log_start_error(self, child: ChildRecord, error: BaseException) -> None: ...
 
     def _find(self, id_or_ref: Any) -> ChildRecord:
@@ -84,7 +84,7 @@ class AdminCalls:
             self._remove(child)
         return ref
 
-    def call_terminate_child(self, id_or_ref: Any) -> None:
+    def call_terminate_child(self, id_or_ref: Any, deadline: float | None = None) -> None:
         if self.config.dynamic == isinstance(id_or_ref, str):
             what = "a ref" if self.config.dynamic else "an id"
             raise SupervisorError(f"{self.config.name}: children are addressed by {what}", code="not_found")
@@ -93,7 +93,7 @@ class AdminCalls:
             self._cancel_waiting_group(child)
         child.cancel_pending()
         if child.lifecycle is not None:
-            self._stop_children([child])
+            self._stop_children([child], deadline)
         child.status = Status.TERMINATED
         if child.temporary or self.config.dynamic:
             self._remove(child)

@@ -7,16 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from supervisors._actor import _Lifecycle, lifecycle_of
+from supervisors._actor import ActorRef, _Lifecycle, lifecycle_of, recording_starts
 from supervisors._clock import Cancellable
 from supervisors._errors import StartChildError
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed
-from supervisors._spec import ChildSpec, Restart, Status
+from supervisors._spec import ChildSpec, ChildType, Restart, Status
 
 __all__ = ["ChildRecord", "start_instance", "stop_instances"]
 
 log = get_logger("supervisors")
+
+#: How long a failed start waits for each actor it had started to stop (a worker's
+#: default shutdown budget).
+_ORPHAN_BUDGET = 5.0
 
 
 @dataclass(slots=True, eq=False)
@@ -66,13 +70,17 @@ def start_instance(
     """Start a new instance of ``child``; returns its ref, or None when the start ignored.
 
     Blocks until the new actor's ``on_start`` has finished, so that start is synchronous
-    as in OTP. Raises ``StartChildError`` with the cause when the start fails.
+    as in OTP. Raises ``StartChildError`` with the cause when the start fails; the actors
+    the start function had started by then are stopped first (as links would end them in
+    OTP), so a failed start leaves no thread behind.
     """
     spec = child.spec
-    try:
-        ref = spec.start()
-    except BaseException as exc:
-        raise StartChildError(spec.id, exc) from exc
+    with recording_starts() as started:
+        try:
+            ref = spec.start()
+        except BaseException as exc:
+            _stop_started(started, spec.id)
+            raise StartChildError(spec.id, exc) from exc
     if ref is None:
         return None
     try:
@@ -81,9 +89,11 @@ def start_instance(
         stop = getattr(ref, "stop", None)
         if callable(stop):
             stop(block=False)
+        _stop_started(started, spec.id)
         raise StartChildError(spec.id, exc) from exc
     error = lifecycle.wait_started()
     if error is not None:
+        _stop_started(started, spec.id)
         raise StartChildError(spec.id, error) from error
     child.instance += 1
     instance = child.instance
@@ -101,6 +111,19 @@ def start_instance(
     return ref
 
 
+def _stop_started(started: list[ActorRef], child_id: str) -> None:
+    """Stop, newest first, the actors a failed start function had started."""
+    for ref in reversed(started):
+        lifecycle = ref._lifecycle
+        if lifecycle.exited:
+            lifecycle.wait_exited()  # joins its thread
+            continue
+        lifecycle.request_shutdown()
+        if not lifecycle.wait_exited(_ORPHAN_BUDGET):
+            lifecycle.mark_killed()
+            log.warning("supervisor.start_orphan_abandoned", child=child_id, actor=ref.actor_urn)
+
+
 def _detach(child: ChildRecord) -> _Lifecycle | None:
     """Forget the current instance so that its exit notification is ignored."""
     lifecycle = child.lifecycle
@@ -114,13 +137,16 @@ def _detach(child: ChildRecord) -> _Lifecycle | None:
     return lifecycle
 
 
-def stop_instances(children: list[ChildRecord], supervisor: str) -> None:
+def stop_instances(children: list[ChildRecord], supervisor: str, deadline: float | None = None) -> None:
     """Shut the given children down together, each within its own shutdown budget.
 
     Every child is asked to stop at once (skipping its queued messages); then each is
-    awaited until its deadline. One that misses it is reported ``Killed`` and kept as a
-    zombie so that no replacement starts while its thread still runs. Callers pass one
-    child to stop children in order, or many to stop them in parallel.
+    awaited until its budget runs out, or until ``deadline`` (a ``time.monotonic()``
+    value) if that comes first. A child supervisor is handed the deadline and keeps it
+    itself (it abandons its own children then, and reports), so it is awaited by its own
+    budget. One that misses it is reported ``Killed`` and kept as a zombie so that no
+    replacement starts while its thread still runs. Callers pass one child to stop
+    children in order, or many to stop them in parallel.
     """
     started = time.monotonic()
     pending: list[tuple[ChildRecord, _Lifecycle]] = []
@@ -131,11 +157,14 @@ def stop_instances(children: list[ChildRecord], supervisor: str) -> None:
             continue
         if child.spec.shutdown == "brutal_kill":
             lifecycle.mark_killed()
-        lifecycle.request_shutdown()
+        lifecycle.request_shutdown(deadline)
         pending.append((child, lifecycle))
     for child, lifecycle in pending:
         budget = child.spec.shutdown_timeout
-        remaining = None if budget is None else max(0.0, started + budget - time.monotonic())
+        until = None if budget is None else started + budget
+        if deadline is not None and child.spec.type != ChildType.SUPERVISOR:
+            until = deadline if until is None else min(until, deadline)
+        remaining = None if until is None else max(0.0, until - time.monotonic())
         if lifecycle.wait_exited(remaining):
             reason = lifecycle.exit_reason
         else:

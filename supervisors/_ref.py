@@ -73,9 +73,13 @@ class SupervisorRef:
         """Add and start a child; returns its ref (None if its start ignored)."""
         return self._call("start_child", spec)
 
-    def terminate_child(self, id_or_ref: Any) -> None:
-        """Stop a child (by id; by ref under a DynamicSupervisor), keeping its spec if static."""
-        self._call("terminate_child", id_or_ref)
+    def terminate_child(self, id_or_ref: Any, *, deadline: float | None = None) -> None:
+        """Stop a child (by id; by ref under a DynamicSupervisor), keeping its spec if static.
+
+        With ``deadline`` (a ``time.monotonic()`` value), neither the child nor anything
+        below it is waited for past that time, whatever its own ``shutdown`` budget.
+        """
+        self._call("terminate_child", id_or_ref, deadline)
 
     def restart_child(self, child_id: str) -> Any:
         """Start a terminated static child again; returns its new ref."""
@@ -124,13 +128,16 @@ class SupervisorRef:
         """Block until the supervisor and all its children have ended; False on timeout."""
         return self._actor.wait_for_exit(timeout)
 
-    def stop(self, timeout: float | None = None) -> bool:
+    def stop(self, timeout: float | None = None, *, deadline: float | None = None) -> bool:
         """Stop every child in reverse start order, then the supervisor.
 
         Returns once every child has stopped or been reported ``Killed``: True if this
         call stopped it, False if it had already ended. Raises ``TimeoutError`` if that
-        takes longer than ``timeout``.
+        takes longer than ``timeout``. With ``deadline`` (a ``time.monotonic()`` value),
+        no child at any depth is waited for past that time: one still running then is
+        reported ``Killed`` and abandoned, as when its own budget runs out.
         """
+        self._lifecycle.shutdown_deadline = deadline
         stopped = self._actor.stop(block=False)
         if not self._actor.wait_for_exit(timeout):
             raise TimeoutError(f"supervisor {self.name!r} did not stop within {timeout} s")

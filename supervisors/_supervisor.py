@@ -156,8 +156,8 @@ class SupervisorActor(AdminCalls, Actor):
             self._by_urn.pop(child.urn, None)
             child.urn = None
 
-    def _stop_children(self, children: list[ChildRecord]) -> None:
-        stop_instances(children, self.config.name)
+    def _stop_children(self, children: list[ChildRecord], deadline: float | None = None) -> None:
+        stop_instances(children, self.config.name, deadline)
 
     def _notify_down(self, key: int, instance: int, reason: ExitReason) -> None:
         self._tell_self(_ChildDown(key, instance, reason))
@@ -182,11 +182,12 @@ class SupervisorActor(AdminCalls, Actor):
         children = list(self._children.values())
         for child in children:
             child.cancel_pending()
+        deadline = self._lifecycle.shutdown_deadline  # set by a stop with a deadline
         if self.config.dynamic:
-            self._stop_children([c for c in children if c.lifecycle is not None])
+            self._stop_children([c for c in children if c.lifecycle is not None], deadline)
         else:
             for child in reversed(children):
-                self._stop_children([child])
+                self._stop_children([child], deadline)
         self._children.clear()
         log.info("supervisor.stopped", supervisor=self.config.name)
 

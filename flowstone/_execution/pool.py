@@ -5,6 +5,8 @@ from __future__ import annotations
 import queue
 from typing import TYPE_CHECKING, Any
 
+from flowstone.errors import FlowStoneError
+
 if TYPE_CHECKING:
     from flowstone._node.services import Directory
     from supervisors import ChildSpec
@@ -12,12 +14,22 @@ if TYPE_CHECKING:
 __all__ = ["IdlePool", "RunnerPool"]
 
 
+class _Closed:
+    """Put in the queue by ``close``: whoever takes it puts it back and raises."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class IdlePool:
     """Idle actors wait in a queue; each puts itself back when it finishes its work.
 
     The queue bounds concurrency (work goes only to an idle actor) and is the only thing
     shared: a synchronisation primitive, not state to protect. An actor that died while
-    idle is skipped when taken.
+    idle is skipped when taken. A closed pool (its node is stopping) raises instead of
+    handing out actors, so that no caller waits forever for one that will never come.
     """
 
     def __init__(self) -> None:
@@ -26,6 +38,16 @@ class IdlePool:
     def checkin(self, ref: Any) -> None:
         self._idle.put(ref)
 
+    def close(self, reason: str) -> None:
+        """From now on, taking an actor raises ``FlowStoneError(reason)``."""
+        self._idle.put(_Closed(reason))
+
+    def _usable(self, ref: Any) -> bool:
+        if isinstance(ref, _Closed):
+            self._idle.put(ref)  # for the next caller too
+            raise FlowStoneError(ref.reason)
+        return bool(ref.is_alive())
+
     def try_acquire(self) -> Any:
         """An idle runner, or None at once if there is none."""
         while True:
@@ -33,7 +55,7 @@ class IdlePool:
                 ref = self._idle.get_nowait()
             except queue.Empty:
                 return None
-            if ref.is_alive():
+            if self._usable(ref):
                 return ref
 
     def acquire(self, timeout: float | None) -> Any:
@@ -43,7 +65,7 @@ class IdlePool:
                 ref = self._idle.get(timeout=timeout)
             except queue.Empty:
                 return None
-            if ref.is_alive():
+            if self._usable(ref):
                 return ref
 
 

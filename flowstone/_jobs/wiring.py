@@ -6,7 +6,8 @@ import contextlib
 import json
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pykka import ActorDeadError
 
@@ -33,6 +34,7 @@ class JobLayer:
     spec: supervisors.ChildSpec
     env: JobEnv
     checks: QueueChecks  # node.health()'s checks of the queues
+    queues: Mapping[str, QueueEnv] = field(default_factory=dict)  # the queues this node works
 
 
 def build_job_layer(config: NodeConfig, services: Services, store: object) -> JobLayer:
@@ -117,4 +119,4 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         job_retry=config.job_retry,
         register=register,
     )
-    return JobLayer(api, spec, job_env, checks)
+    return JobLayer(api, spec, job_env, checks, queues)

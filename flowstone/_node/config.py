@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone._jobs.reference import check_patterns
+from flowstone._node.checks import (
+    check_bool,
+    check_int,
+    check_methods,
+    check_names,
+    check_seconds,
+    check_text,
+)
 from flowstone._retry import Retry
+from flowstone.io import IOManager
 
 if TYPE_CHECKING:
     from flowstone._store import LineageStore, Store
-    from flowstone.io import IOManager
 
 __all__ = ["NodeConfig", "default_concurrency"]
+
+#: What a ``store=`` must have at the least: what the node calls to open, check and close
+#: it, and to record a run (a test double may leave out the rest).
+_STORE_METHODS = ("open", "close", "ping", "start_run", "complete", "fail", "latest")
 
 
 def default_concurrency() -> int:
@@ -52,7 +63,8 @@ class NodeConfig:
             its executing jobs back (it heartbeats every ``rescue_after / 4``, and writes
             this value with each heartbeat: every node judges it by its own setting).
         prune_after: seconds after which ended jobs are deleted.
-        shutdown_grace: seconds a stopping node waits for jobs in flight.
+        shutdown_grace: seconds a stopping node gives the jobs and materializations in
+            flight before it abandons them; the stop ends at most 1 s later.
         poll_interval: seconds between claims when nothing wakes a queue.
         memory_records: without a database, how many asset/partition records the node keeps
             per pipeline (the oldest are forgotten, and recomputed if needed again).
@@ -106,36 +118,44 @@ class NodeConfig:
     allow_imports: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_concurrency", "max_parallel"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int ≥ 1, got {value!r}")
+        check_text("name", self.name)
+        if self.database_url is not None:
+            check_text("database_url", self.database_url)
+        check_bool("auto_migrate", self.auto_migrate)
+        for name in ("max_value_bytes", "max_concurrency", "max_parallel", "memory_records"):
+            check_int(name, getattr(self, name), minimum=1)
+        for name in ("retry", "job_retry"):
+            if not isinstance(getattr(self, name), Retry):
+                raise TypeError(f"{name} must be a flowstone.Retry, got {getattr(self, name)!r}")
         if self.lineage_failure not in ("log", "fail"):
             raise ValueError(f"lineage_failure must be 'log' or 'fail', got {self.lineage_failure!r}")
-        if not isinstance(self.retry, Retry):
-            raise TypeError(f"retry must be a flowstone.Retry, got {self.retry!r}")
-        for name, limit in dict(self.queues).items():
-            if (
-                not isinstance(name, str)
-                or not name
-                or isinstance(limit, bool)
-                or not isinstance(limit, int)
-                or limit < 0
-            ):
-                raise ValueError(f"queues must map names to concurrency ints ≥ 0, got {name!r}: {limit!r}")
-        for name in ("rescue_after", "prune_after", "shutdown_grace", "poll_interval"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
+        check_names("resources", self.resources)
+        for queue, limit in check_names("queues", self.queues).items():
+            check_int(f"queues[{queue!r}]", limit, minimum=0)
+        if self.io is not None and not isinstance(self.io, IOManager):
+            raise TypeError(f"io must be an IO manager (see flowstone.io), got {self.io!r}")
+        check_methods("store", self.store, _STORE_METHODS, "a store (see flowstone/_store/base.py)")
+        check_methods("lineage_store", self.lineage_store, ("record_lineage",), "a lineage store")
+        for name in ("rescue_after", "prune_after", "shutdown_grace", "poll_interval", "health_timeout"):
+            check_seconds(name, getattr(self, name))
         if self.queues and self.database_url is None and self.store is None:
             raise ValueError(
                 "job queues need a database: pass database_url='sqlite:///flowstone.db' (or postgresql)"
             )
-        if self.health_timeout <= 0:
-            raise ValueError(f"health_timeout must be > 0, got {self.health_timeout!r}")
         if self.upkeep is not None and not isinstance(self.upkeep, bool):
             raise TypeError(f"upkeep must be True, False or None (if it works a queue), got {self.upkeep!r}")
         _check_imports(self)
-        _check_database_timeouts(self)
+        for name in ("connect_timeout", "statement_timeout"):
+            check_seconds(name, getattr(self, name))
+
+    def __repr__(self) -> str:
+        # The database URL's password is masked, as in every message and log line.
+        shown = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if self.database_url is not None:
+            from flowstone._store.sql.engine import mask  # noqa: PLC0415 - SQLAlchemy loads lazily
+
+            shown["database_url"] = mask(self.database_url)
+        return f"NodeConfig({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
 
 def _check_imports(config: NodeConfig) -> None:
@@ -147,12 +167,3 @@ def _check_imports(config: NodeConfig) -> None:
             f"('mypipes',), got {config.allow_imports!r}"
         )
     object.__setattr__(config, "allow_imports", check_patterns(config.allow_imports, "allow_imports"))
-
-
-def _check_database_timeouts(config: NodeConfig) -> None:
-    for name in ("connect_timeout", "statement_timeout"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-        if not 0 < value < math.inf:
-            raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +30,7 @@ from flowstone._node.assembly import default_io, job_layer, start_tree, store_fo
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
 from flowstone._node.health import Check, Health, check_health
+from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
@@ -53,7 +56,8 @@ class Node:
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
     lineage → runners``: the dependency order, so a restart of the store restarts
-    everything after it. Two nodes in one process share nothing.
+    everything after it. Two nodes in one process share nothing. A node not stopped by
+    ``stop()`` (or ``with``) is stopped when the process exits (``_node/lifecycle.py``).
     """
 
     def __init__(self, config: NodeConfig) -> None:
@@ -77,12 +81,16 @@ class Node:
             directory=self._directory,
             pool=pool,
         )
-        pool.runner_spec = runner_spec(self._services)
+        # A materialization in flight gets the shutdown grace, as a job does.
+        pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
         extra = [self._jobs.spec] if self._jobs is not None else []
         self._root = start_tree(config.name, self._services, self._store, self._io, extra)
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
+        queues = self._jobs.queues if self._jobs is not None else {}
+        self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
+        LIVE.add(self._lifecycle)
         log.info("node.started", node=self.id)
 
     # --- durable jobs ------------------------------------------------------------------
@@ -130,10 +138,15 @@ class Node:
         )
 
     # --- lifecycle -----------------------------------------------------------------
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop the tree in reverse order: runners first, the store last."""
-        if self._root.stop(timeout):
-            log.info("node.stopped", node=self.id)
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the node; it returns within ``shutdown_grace`` (or ``timeout`` if shorter) + 1 s.
+
+        Queues stop claiming; jobs and materializations in flight get that long to finish,
+        then are abandoned (a job is left for another node to rescue); then the rest of
+        the tree stops, in reverse start order, the store last. Stopping twice is harmless.
+        """
+        grace = self.config.shutdown_grace if timeout is None else min(timeout, self.config.shutdown_grace)
+        self._lifecycle.stop(time.monotonic() + grace)
 
     def __enter__(self) -> Node:
         return self

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from supervisors import ChildSpec, Supervisor, SupervisorRef, monitor
+from supervisors import Actor, ChildSpec, Supervisor, SupervisorRef, monitor
 from supervisors.testing import CrashWorker
 
 
@@ -96,3 +96,44 @@ def exited(ref: Any) -> threading.Event:
     event = threading.Event()
     monitor(ref, lambda _down: event.set())
     return event
+
+
+class Holder(Actor):
+    """Holds inside a ``"hold"`` message, or inside ``on_stop``, until released."""
+
+    def __init__(self, *, held: threading.Event, release: threading.Event, in_stop: bool = False) -> None:
+        super().__init__()
+        self._held = held
+        self._release = release
+        self._in_stop = in_stop
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "hold":
+            self._held.set()
+            self._release.wait()
+            return None
+        if message == "ping":
+            return "pong"
+        return None
+
+    def on_stop(self) -> None:
+        if self._in_stop:
+            self._held.set()
+            self._release.wait()
+
+
+class HolderStart:
+    """Starts Holders for one child id; records whether an older instance was still alive."""
+
+    def __init__(self, harness: Harness, *, in_stop: bool = False) -> None:
+        self.held = threading.Event()
+        self.release = harness.gate()
+        self.in_stop = in_stop
+        self.refs: list[Any] = []
+        self.overlaps: list[bool] = []
+
+    def __call__(self) -> Any:
+        self.overlaps.append(any(ref.is_alive() for ref in self.refs))
+        ref = Holder.start(held=self.held, release=self.release, in_stop=self.in_stop)
+        self.refs.append(ref)
+        return ref

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
-from supervision_support import CountingStart, Harness
+from supervision_support import CountingStart, Harness, HolderStart
 
 from supervisors import (
-    Actor,
     ChildSpec,
     Crashed,
     Down,
@@ -31,47 +29,6 @@ from supervisors import (
 from supervisors.testing import CrashWorker, ManualClock, wait_until_restarted
 
 BUDGET = 0.2
-
-
-class Holder(Actor):
-    """Holds inside a ``"hold"`` message, or inside ``on_stop``, until released."""
-
-    def __init__(self, *, held: threading.Event, release: threading.Event, in_stop: bool = False) -> None:
-        super().__init__()
-        self._held = held
-        self._release = release
-        self._in_stop = in_stop
-
-    def on_receive(self, message: Any) -> Any:
-        if message == "hold":
-            self._held.set()
-            self._release.wait()
-            return None
-        if message == "ping":
-            return "pong"
-        return None
-
-    def on_stop(self) -> None:
-        if self._in_stop:
-            self._held.set()
-            self._release.wait()
-
-
-class HolderStart:
-    """Starts Holders for one child id; records whether an older instance was still alive."""
-
-    def __init__(self, harness: Harness, *, in_stop: bool = False) -> None:
-        self.held = threading.Event()
-        self.release = harness.gate()
-        self.in_stop = in_stop
-        self.refs: list[Any] = []
-        self.overlaps: list[bool] = []
-
-    def __call__(self) -> Any:
-        self.overlaps.append(any(ref.is_alive() for ref in self.refs))
-        ref = Holder.start(held=self.held, release=self.release, in_stop=self.in_stop)
-        self.refs.append(ref)
-        return ref
 
 
 # --- order ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from job_pipelines import pipeline
@@ -55,6 +56,40 @@ class TestGracefulShutdown:
         assert handle.wait(60) == "blocker:long"
         assert handle.status().attempt == 2
         assert lines(tmp_path / "completed") == [f"{second.process.pid} 2"]
+
+    def test_sigterm_exits_within_the_shutdown_grace_plus_one_second(
+        self, start_node: StartNode, start_worker: StartWorker, database_url: str, tmp_path: Path
+    ) -> None:
+        """Kubernetes sizes terminationGracePeriodSeconds from --shutdown-grace: a job that
+        outlives it costs the grace and at most 1 s more, never a runner's budget on top."""
+        grace = 1.0
+        node = start_node()
+        worker = start_worker(database_url, "--shutdown-grace", str(grace))
+        handle = node.submit(pipeline, "blocker", partition="stuck")
+        wait_for(lambda: lines(tmp_path / "started"), timeout=30, message="the blocker started")
+        signalled = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        try:
+            worker.process.wait(timeout=30)
+        finally:
+            (tmp_path / "release").touch()
+        elapsed = time.monotonic() - signalled
+        assert worker.process.returncode == 0, worker.output()
+        assert grace <= elapsed <= grace + 1.0, worker.output()
+        assert handle.status().state == "executing"  # abandoned: left for rescue
+
+    def test_an_idle_worker_exits_at_once_on_sigterm_whatever_its_grace(
+        self, start_node: StartNode, start_worker: StartWorker, database_url: str, db: Database
+    ) -> None:
+        start_node()  # migrates the database, and heartbeats beside the worker
+        worker = start_worker(database_url, "--shutdown-grace", "30")
+        wait_for(lambda: registered(db) == 2, timeout=30, message="the worker registered")
+        signalled = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        worker.process.wait(timeout=30)
+        assert time.monotonic() - signalled < 2.0, worker.output()  # far from its 30 s grace
+        assert worker.process.returncode == 0, worker.output()
+        assert registered(db) == 1  # it stopped cleanly: its heartbeat row is gone
 
 
 class TestResilience:
