@@ -122,14 +122,17 @@ def _survey_store(url: str, timeout: float) -> Survey:
     from flowstone._jobs.table import JobTable, QueuePauses  # noqa: PLC0415
     from flowstone._store.sql import SQLStore  # noqa: PLC0415
     from flowstone._store.sql.migrate import current_revision, head_revision  # noqa: PLC0415
+    from flowstone.errors import SchemaVersionError  # noqa: PLC0415
 
     started = time.perf_counter()
     store = SQLStore(_bounded(url, timeout), auto_migrate=False)
     try:
-        store.open()  # connects and pings; never migrates
-        revision = current_revision(store.engines.read)
+        try:
+            store.open()  # connects and pings; never migrates
+            revision, head = current_revision(store.engines.read), head_revision()
+        except SchemaVersionError as exc:  # the store refuses a schema it cannot use: say why
+            revision, head = exc.current, exc.head
         checks = {"store": Check(True, f"answering ({_ms(started):.2f} ms)", _ms(started))}
-        head = head_revision()
         if revision != head:
             checks["schema"] = Check(False, _schema_problem(revision, head))
             return Survey(Health("down" if revision is None else "degraded", checks))

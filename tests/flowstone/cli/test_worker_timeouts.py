@@ -43,12 +43,6 @@ def spinning(project: Path) -> Iterator[ModuleType]:
         sys.modules.pop(name, None)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="the runner's 5 s shutdown is waited after the grace: issue 13 item 7 (wip/lifecycle) "
-    "fixes it; remove this mark when it lands",
-)
 @pytest.mark.timeout(120)
 def test_sigterm_exits_within_the_grace_although_a_timed_out_asset_still_spins(
     start_worker: StartWorker, sqlite_database: Database, spinning: ModuleType
