@@ -23,7 +23,10 @@ from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store import AuditEntry, Status
+from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
 from flowstone.errors import (
+    ApprovalError,
+    ApprovalRejectedError,
     AssetNotFoundError,
     CycleError,
     DecodeError,
@@ -31,12 +34,16 @@ from flowstone.errors import (
     DependencyNotReadyError,
     EncodeError,
     FlowStoneError,
+    GateTimeoutError,
     LineageError,
     MaterializationError,
     NotMaterializedError,
     PartitionError,
     SchemaVersionError,
+    SignalError,
     StoreUnavailableError,
+    WaitCancelledError,
+    WaitEndedError,
 )
 
 
@@ -88,6 +95,12 @@ __all__ = [
     "Unique",
     "Snooze",
     "Discard",
+    # durable waits
+    "Gate",
+    "GateInfo",
+    "RequestApproval",
+    "ApprovalInfo",
+    "ApprovalDecision",
     # modules
     "codec",
     "events",
@@ -108,6 +121,12 @@ __all__ = [
     "DecodeError",
     "StoreUnavailableError",
     "SchemaVersionError",
+    "SignalError",
+    "ApprovalError",
+    "WaitEndedError",
+    "GateTimeoutError",
+    "ApprovalRejectedError",
+    "WaitCancelledError",
     "__version__",
 ]
 

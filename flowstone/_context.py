@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from flowstone.partitions import Partition
+
+if TYPE_CHECKING:
+    from flowstone._waits.gates import Gate
+    from flowstone._waits.records import ApprovalDecision
 
 __all__ = ["Context"]
 
@@ -23,6 +27,8 @@ class Context:
         pipeline: the pipeline's name.
         log: a structlog logger with run_id, asset and partition bound.
         resources: the node's resources by name (read-only).
+        approval: once an approval the asset asked for is granted, who granted it, why
+            and when (``fs.RequestApproval``); None otherwise.
     """
 
     run_id: str
@@ -32,3 +38,38 @@ class Context:
     pipeline: str
     log: Any
     resources: Mapping[str, Any]
+    approval: ApprovalDecision | None = None
+    _waits: Any = field(default=None, repr=False, compare=False)
+
+    def gate(
+        self,
+        key: str,
+        *,
+        timeout: float | None,
+        on_timeout: str = "fail",
+        max_timeout_retries: int = 3,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Gate:
+        """Write a signal gate for this materialization now, and return it (``fs.Gate``).
+
+        Return the gate from the asset to suspend it until ``node.signal(gate.token, payload)``
+        (a signal that arrives before it returns is kept). Called twice with one key in one
+        materialization, it returns the same gate. ``SignalError(reason="bad_key")`` for a
+        key that is not 1 to 128 characters of ``[A-Za-z0-9._:@/-]``.
+        """
+        from flowstone._waits.gates import open_gate  # noqa: PLC0415 - loaded when first used
+        from flowstone.errors import FlowStoneError  # noqa: PLC0415
+
+        if self._waits is None:
+            raise FlowStoneError(
+                f"asset {self.asset!r}: ctx.gate needs a node (run the asset with node.run or submit)"
+            )
+        return open_gate(
+            self,
+            self._waits,
+            key,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            max_timeout_retries=max_timeout_retries,
+            metadata=metadata,
+        )

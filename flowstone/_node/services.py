@@ -68,6 +68,7 @@ class Services:
     default_retry: Retry
     directory: Directory
     pool: RunnerPool
+    waits: Any = None  # the node's durable waits (flowstone._waits.runtime.Waits)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""
