@@ -153,6 +153,7 @@ class Node(WaitsAPI):
         """
         grace = self.config.shutdown_grace if timeout is None else min(timeout, self.config.shutdown_grace)
         self._lifecycle.stop(time.monotonic() + grace)
+        self._waits.watch.close()
 
     def __enter__(self) -> Node:
         return self

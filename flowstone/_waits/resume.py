@@ -83,6 +83,7 @@ class Resumer:
 
     def _continue(self, record: WaitRecord, pipeline: Pipeline | None) -> None:
         bound = log.bind(run_id=record.run_id, asset=record.asset, wait_id=record.id, kind=record.kind)
+        self._waits.watch.begin(record.run_id)
         try:
             if pipeline is None:
                 self._end_plainly(record)
@@ -90,6 +91,7 @@ class Resumer:
                 self._resume(record, pipeline)
         except Exception as exc:  # noqa: BLE001 - logged: a thread of the pool never dies of it
             bound.error("waits.resume_failed", error=f"{type(exc).__name__}: {exc}")
+            self._waits.watch.ended(record.run_id, None, exc)
 
     def _end_plainly(self, record: WaitRecord) -> None:
         """End the waiting materialization and its run without the pipeline."""
@@ -131,6 +133,7 @@ class Resumer:
         while not run.finished:
             scheduler.wait()
         if run.parked:
+            self._waits.watch.parked(record.run_id)
             return
         self._ended(record, run.error, run.value)
 

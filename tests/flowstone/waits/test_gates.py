@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import wait_pipelines as wp
-from conftest import Background, park
+from conftest import Background
 
 import flowstone as fs
 from supervisors.testing import wait_for
@@ -89,7 +89,8 @@ class TestSuspendAndResume:
         self, start_node: Callable[..., fs.Node]
     ) -> None:
         node = start_node()
-        park(node, wp.gated, "published", timeout=0.5)
+        with pytest.raises(TimeoutError, match="still waiting"):
+            node.run(wp.gated, "published", timeout=2.0)
         assert node.status(wp.gated, "transcoded").state == "waiting"
         node.signal(gate_of(node).token, {"url": "later"})
         wait_for(lambda: node.status(wp.gated, "published").state == "completed", message="resumed")
@@ -97,7 +98,9 @@ class TestSuspendAndResume:
 
 
 class TestRaces:
-    def test_of_racing_signals_exactly_one_wins(self, start_node: Callable[..., fs.Node]) -> None:
+    def test_of_racing_signals_exactly_one_wins(
+        self, start_node: Callable[..., fs.Node], park: Callable[..., Background]
+    ) -> None:
         node = start_node()
         park(node, wp.gated, "transcoded")
         token = gate_of(node).token
