@@ -88,7 +88,7 @@ class Node(WaitsAPI):
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
-        run_ended = None
+        run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
         extra = [waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
         extra += [self._jobs.spec] if self._jobs is not None else []
         self._root = start_tree(config.name, self._services, self._store, self._io, extra)

@@ -212,6 +212,11 @@ class SQLWaits:
             ).rowcount
             return self._row(c, wait_id) if taken else None
 
+    def release(self, wait_id: str) -> None:
+        with self._store._write("give back a wait in") as c:
+            c.execute(update(W).where(W.c.id == wait_id, W.c.resumed == 1).values(resumed=0))
+            self._notify(c, wait_id)
+
     def select(
         self, *, kind: str | None = None, states: Iterable[str] | None = None, run_id: str | None = None
     ) -> list[WaitRecord]:

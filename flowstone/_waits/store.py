@@ -54,6 +54,9 @@ class WaitStore(Protocol):
     def claim(self, wait_id: str) -> WaitRecord | None:
         """Take the continuation of an armed, resolved wait not taken yet (exactly one caller does)."""
 
+    def release(self, wait_id: str) -> None:
+        """Give back a claim whose continuation did not run: another node may take it."""
+
     def select(
         self, *, kind: str | None = None, states: Iterable[str] | None = None, run_id: str | None = None
     ) -> list[WaitRecord]: ...
@@ -163,6 +166,11 @@ class MemoryWaits:
             if row is None or not row.armed or row.resumed or row.open:
                 return None
             return self._update(wait_id, resumed=True)
+
+    def release(self, wait_id: str) -> None:
+        with self._lock:
+            if wait_id in self._rows:
+                self._update(wait_id, resumed=False)
 
     def select(
         self, *, kind: str | None = None, states: Iterable[str] | None = None, run_id: str | None = None
