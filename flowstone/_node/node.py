@@ -29,7 +29,7 @@ from flowstone._jobs.records import Unique
 from flowstone._node.assembly import default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
-from flowstone._node.health import Check, Health, check_health
+from flowstone._node.health import Check, Health, check_health, with_waits
 from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
@@ -176,7 +176,9 @@ class Node(WaitsAPI):
         """The state of every component; never raises."""
         try:
             queues = self._jobs.checks if self._jobs is not None else None
-            return check_health(self._directory, self.config.health_timeout, queues)
+            return check_health(
+                self._directory, self.config.health_timeout, with_waits(self._directory, queues)
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
 
