@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flowstone import codec, events, io, partitions, testing
+from flowstone import codec, events, io, partitions, readers, testing
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
 from flowstone._default import default_node, start
@@ -22,6 +22,8 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._scatter.batching import BatchInfo
+from flowstone._scatter.options import Batch, Rate, Scatter
 from flowstone._store import AuditEntry, Status
 from flowstone.errors import (
     AssetNotFoundError,
@@ -35,6 +37,8 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     PartitionError,
+    ScatterError,
+    ScatterKeyError,
     SchemaVersionError,
     StoreUnavailableError,
 )
@@ -59,6 +63,10 @@ __all__ = [
     "AssetInfo",
     "Retry",
     "Context",
+    "Scatter",
+    "Batch",
+    "BatchInfo",
+    "Rate",
     "assets",
     "asset_info",
     "graph",
@@ -93,6 +101,7 @@ __all__ = [
     "events",
     "io",
     "partitions",
+    "readers",
     "testing",
     # errors
     "FlowStoneError",
@@ -108,6 +117,8 @@ __all__ = [
     "DecodeError",
     "StoreUnavailableError",
     "SchemaVersionError",
+    "ScatterKeyError",
+    "ScatterError",
     "__version__",
 ]
 

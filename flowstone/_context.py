@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flowstone._scatter.batching import BatchInfo
 from flowstone.partitions import Partition
 
 __all__ = ["Context"]
@@ -23,6 +24,9 @@ class Context:
         pipeline: the pipeline's name.
         log: a structlog logger with run_id, asset and partition bound.
         resources: the node's resources by name (read-only).
+        scatter_key: in a scatter asset, the key this run of the function is for (None
+            otherwise, and when the scatter runs batches).
+        batch: in a scatter asset with ``fs.Batch``, the batch this run is for.
     """
 
     run_id: str
@@ -32,3 +36,5 @@ class Context:
     pipeline: str
     log: Any
     resources: Mapping[str, Any]
+    scatter_key: Any = None
+    batch: BatchInfo | None = None

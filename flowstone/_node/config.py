@@ -86,6 +86,8 @@ class NodeConfig:
             imported. None (the default) allows any importable module; ``flowstone
             worker`` always passes a list (its ``--import`` modules' packages and
             ``--allow-import``).
+        max_scatter_key_bytes: the largest encoded scatter key of an asset without its own
+            ``max_key_bytes`` (``fs.Scatter``).
     """
 
     name: str = "flowstone"
@@ -116,13 +118,20 @@ class NodeConfig:
     statement_timeout: float = 30.0
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
+    max_scatter_key_bytes: int = 4096
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
         if self.database_url is not None:
             check_text("database_url", self.database_url)
         check_bool("auto_migrate", self.auto_migrate)
-        for name in ("max_value_bytes", "max_concurrency", "max_parallel", "memory_records"):
+        for name in (
+            "max_value_bytes",
+            "max_concurrency",
+            "max_parallel",
+            "memory_records",
+            "max_scatter_key_bytes",
+        ):
             check_int(name, getattr(self, name), minimum=1)
         for name in ("retry", "job_retry"):
             if not isinstance(getattr(self, name), Retry):
