@@ -257,7 +257,7 @@ class S3:
         with self._lock:
             if self._client is None:
                 try:
-                    import boto3  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415 - an optional extra
+                    import boto3  # noqa: PLC0415 - an optional extra
                 except ImportError as exc:
                     raise ImportError("the S3 reader needs boto3: pip install 'flowstone[s3]'") from exc
                 self._client = boto3.client("s3", **self._options)
