@@ -108,6 +108,10 @@ class ScatterBarrier(Protocol):
     def head(self, run_id: str, asset: str) -> ScatterHead | None:
         """The scatter's head, or None if there is none."""
 
+    def find_open(self, pipeline: str, asset: str, partition_key: str) -> ScatterHead | None:
+        """An open scatter of this asset and partition (any run's): a run that resumes a
+        crashed one (a rescued job runs again under a new run id) adopts its barrier."""
+
     def add(
         self,
         run_id: str,

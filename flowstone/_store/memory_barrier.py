@@ -68,6 +68,19 @@ class MemoryBarrier:
             scatter = self._scatters.get((run_id, asset))
             return None if scatter is None else scatter.head
 
+    def find_open(self, pipeline: str, asset: str, partition_key: str) -> ScatterHead | None:
+        with self._lock:
+            for scatter in self._scatters.values():
+                head = scatter.head
+                if (head.pipeline, head.asset, head.partition_key, head.state) == (
+                    pipeline,
+                    asset,
+                    partition_key,
+                    "open",
+                ):
+                    return head
+            return None
+
     def add(
         self,
         run_id: str,

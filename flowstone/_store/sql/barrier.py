@@ -96,6 +96,16 @@ class SQLBarrier:
             row = connection.execute(select(S).where(S.c.run_id == run_id, S.c.asset == asset)).first()
             return None if row is None else _head(row)
 
+    def find_open(self, pipeline: str, asset: str, partition_key: str) -> ScatterHead | None:
+        with self._read("find an open scatter") as connection:
+            row = connection.execute(
+                select(S)
+                .where(S.c.pipeline == pipeline, S.c.asset == asset, S.c.partition_key == partition_key)
+                .where(S.c.state == "open")
+                .limit(1)
+            ).first()
+            return None if row is None else _head(row)
+
     def add(
         self,
         run_id: str,

@@ -207,6 +207,7 @@ scatters = Table(
     Column("total", BigInteger),
     # Epoch seconds: compared with the claimer's clock, never a database's NOW().
     Column("next_start_at", Float, nullable=False, default=0.0),
+    Index("ix_flowstone_scatters_target", "pipeline", "asset", "partition_key", "state"),
 )
 
 #: One row per key (or batch) of a scatter: its state, lease and encoded result.

@@ -76,6 +76,16 @@ def test_begin_creates_an_open_head_once(barrier: ScatterBarrier) -> None:
     assert barrier.head(RUN, "other") is None
 
 
+def test_an_open_scatter_is_found_by_asset_and_partition(barrier: ScatterBarrier) -> None:
+    barrier.begin("p", RUN, ASSET, "2025-01-01")
+    found = barrier.find_open("p", ASSET, "2025-01-01")
+    assert found is not None
+    assert found.run_id == RUN
+    assert barrier.find_open("p", ASSET, "2025-01-02") is None
+    barrier.finish(RUN, ASSET, from_states=["open"], to="gathered")
+    assert barrier.find_open("p", ASSET, "2025-01-01") is None
+
+
 def test_duplicate_keys_are_written_once(barrier: ScatterBarrier) -> None:
     barrier.begin("p", RUN, ASSET, "")
     assert barrier.add(RUN, ASSET, units(["a", "b"]), cursor=None, next_position=2, expanded=False) == 2

@@ -35,6 +35,11 @@ def upgrade() -> None:
         sa.Column("next_start_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", "asset", name="pk_flowstone_scatters"),
     )
+    op.create_index(
+        "ix_flowstone_scatters_target",
+        "flowstone_scatters",
+        ["pipeline", "asset", "partition_key", "state"],
+    )
     op.create_table(
         "flowstone_scatter_units",
         sa.Column("run_id", sa.String(64), nullable=False),
@@ -62,4 +67,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_flowstone_scatter_units_state", table_name="flowstone_scatter_units")
     op.drop_table("flowstone_scatter_units")
+    op.drop_index("ix_flowstone_scatters_target", table_name="flowstone_scatters")
     op.drop_table("flowstone_scatters")
