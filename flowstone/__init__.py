@@ -25,6 +25,7 @@ from flowstone._retry import Retry
 from flowstone._scatter.batching import BatchInfo
 from flowstone._scatter.options import Batch, Rate, Scatter
 from flowstone._store import AuditEntry, Status
+from flowstone._store.barrier import Progress as ScatterProgress
 from flowstone.errors import (
     AssetNotFoundError,
     CycleError,
@@ -37,6 +38,7 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     PartitionError,
+    ScatterCancelledError,
     ScatterError,
     ScatterKeyError,
     SchemaVersionError,
@@ -67,6 +69,7 @@ __all__ = [
     "Batch",
     "BatchInfo",
     "Rate",
+    "ScatterProgress",
     "assets",
     "asset_info",
     "graph",
@@ -119,6 +122,7 @@ __all__ = [
     "SchemaVersionError",
     "ScatterKeyError",
     "ScatterError",
+    "ScatterCancelledError",
     "__version__",
 ]
 

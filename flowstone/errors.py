@@ -13,6 +13,7 @@ The hierarchy::
     ├── LineageError                 lineage could not be recorded (``lineage_failure="fail"``)
     ├── ScatterKeyError              a scatter key is too big, or cannot be encoded
     ├── ScatterError                 more keys of a scatter failed than it tolerates
+    ├── ScatterCancelledError        ``node.cancel(run_id)`` stopped a scatter
     ├── EncodeError                  a value cannot be encoded by ``flowstone.codec``
     ├── DecodeError                  stored bytes are not a value this codec wrote
     └── StoreUnavailableError        the database cannot be reached, or cannot be used
@@ -38,6 +39,7 @@ __all__ = [
     "MaterializationError",
     "NotMaterializedError",
     "PartitionError",
+    "ScatterCancelledError",
     "ScatterError",
     "ScatterKeyError",
     "SchemaVersionError",
@@ -200,6 +202,16 @@ class ScatterError(FlowStoneError):
         self.failed = failed
         self.tolerate = tolerate
         self.errors = errors
+
+
+class ScatterCancelledError(FlowStoneError):
+    """``node.cancel(run_id)`` stopped a scatter: no more of its keys were started, and the
+    asset ended as cancelled. Run it again to start afresh."""
+
+    def __init__(self, message: str, *, asset: str, run_id: str) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.run_id = run_id
 
 
 class EncodeError(FlowStoneError, TypeError):

@@ -25,6 +25,7 @@ FLOWSTONE_CONTRACT = {
     "EncodeError", "StoreUnavailableError", "assets", "asset_info", "graph", "run", "get", "exists", "status",
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
     "SchemaVersionError", "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
+    "ScatterCancelledError", "ScatterProgress", "readers",
 }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone import partitions
 from flowstone._context import Context
+from flowstone._execution import bodies
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
@@ -123,10 +124,12 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.run_id, asset.name, task.partition, task.attempt, task.pipeline, bound, services.resources
     )
     try:
-        value = asset.fn(ctx, **kwargs)
+        value = bodies.call(task, services, ctx, kwargs)
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
-        # Snooze and Discard steer the job around the run: never retried inside it.
-        return _failed(task, services, exc, bound, retryable=not isinstance(exc, Snooze | Discard))
+        # Snooze and Discard steer the job around the run: never retried inside it; nor
+        # is an error that decided the outcome of an asset with a body (a scatter's).
+        retryable = not isinstance(exc, Snooze | Discard) and not bodies.decided(asset, exc)
+        return _failed(task, services, exc, bound, retryable=retryable)
     return _store(task, services, value, started, bound)
 
 
