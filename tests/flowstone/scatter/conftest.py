@@ -37,7 +37,7 @@ def count_rows() -> Iterator[Any]:
         if engine is None:
             engine = engines[url] = create_engine(url)
         with engine.connect() as connection:
-            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608 - test tables
+            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
     yield count
     for engine in engines.values():
