@@ -26,7 +26,10 @@ from flowstone._scatter.batching import BatchInfo
 from flowstone._scatter.options import Batch, Rate, Scatter
 from flowstone._store import AuditEntry, Status
 from flowstone._store.barrier import Progress as ScatterProgress
+from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
 from flowstone.errors import (
+    ApprovalError,
+    ApprovalRejectedError,
     AssetNotFoundError,
     CycleError,
     DecodeError,
@@ -34,6 +37,7 @@ from flowstone.errors import (
     DependencyNotReadyError,
     EncodeError,
     FlowStoneError,
+    GateTimeoutError,
     LineageError,
     MaterializationError,
     NotMaterializedError,
@@ -42,7 +46,10 @@ from flowstone.errors import (
     ScatterError,
     ScatterKeyError,
     SchemaVersionError,
+    SignalError,
     StoreUnavailableError,
+    WaitCancelledError,
+    WaitEndedError,
 )
 
 
@@ -99,6 +106,12 @@ __all__ = [
     "Unique",
     "Snooze",
     "Discard",
+    # durable waits
+    "Gate",
+    "GateInfo",
+    "RequestApproval",
+    "ApprovalInfo",
+    "ApprovalDecision",
     # modules
     "codec",
     "events",
@@ -123,6 +136,12 @@ __all__ = [
     "ScatterKeyError",
     "ScatterError",
     "ScatterCancelledError",
+    "SignalError",
+    "ApprovalError",
+    "WaitEndedError",
+    "GateTimeoutError",
+    "ApprovalRejectedError",
+    "WaitCancelledError",
     "__version__",
 ]
 

@@ -51,6 +51,8 @@ class AssetOptions:
         partitions: the partitions this asset accepts; None accepts any valid partition.
         unique: at most one durable job per key and period (``fs.Unique``).
         scatter: run the asset once per key (or batch) and gather the results (``fs.Scatter``).
+        on_signal: ``on_signal(ctx, payload, **deps)`` computes the asset's value once a
+            gate it returned is signalled (without it, the payload is the value).
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -61,8 +63,11 @@ class AssetOptions:
     partitions: tuple[partitions.Partition, ...] | None = None
     unique: Unique | None = None
     scatter: Scatter | None = None
+    on_signal: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.on_signal is not None and not callable(self.on_signal):
+            raise TypeError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
         if self.depends_on is not None:
             if isinstance(self.depends_on, str) or not isinstance(self.depends_on, Iterable):
                 raise TypeError(f"depends_on must be a list of asset names, got {self.depends_on!r}")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from flowstone._scatter.batching import BatchInfo
 from flowstone.partitions import Partition
+
+if TYPE_CHECKING:
+    from flowstone._waits.gates import Gate
+    from flowstone._waits.records import ApprovalDecision
 
 __all__ = ["Context"]
 
@@ -27,6 +31,8 @@ class Context:
         scatter_key: in a scatter asset, the key this run of the function is for (None
             otherwise, and when the scatter runs batches).
         batch: in a scatter asset with ``fs.Batch``, the batch this run is for.
+        approval: once an approval the asset asked for is granted, who granted it, why
+            and when (``fs.RequestApproval``); None otherwise.
     """
 
     run_id: str
@@ -38,3 +44,38 @@ class Context:
     resources: Mapping[str, Any]
     scatter_key: Any = None
     batch: BatchInfo | None = None
+    approval: ApprovalDecision | None = None
+    _waits: Any = field(default=None, repr=False, compare=False)
+
+    def gate(
+        self,
+        key: str,
+        *,
+        timeout: float | None,
+        on_timeout: str = "fail",
+        max_timeout_retries: int = 3,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Gate:
+        """Write a signal gate for this materialization now, and return it (``fs.Gate``).
+
+        Return the gate from the asset to suspend it until ``node.signal(gate.token, payload)``
+        (a signal that arrives before it returns is kept). Called twice with one key in one
+        materialization, it returns the same gate. ``SignalError(reason="bad_key")`` for a
+        key that is not 1 to 128 characters of ``[A-Za-z0-9._:@/-]``.
+        """
+        from flowstone._waits.gates import open_gate  # noqa: PLC0415 - loaded when first used
+        from flowstone.errors import FlowStoneError  # noqa: PLC0415
+
+        if self._waits is None:
+            raise FlowStoneError(
+                f"asset {self.asset!r}: ctx.gate needs a node (run the asset with node.run or submit)"
+            )
+        return open_gate(
+            self,
+            self._waits,
+            key,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            max_timeout_retries=max_timeout_retries,
+            metadata=metadata,
+        )

@@ -16,6 +16,12 @@ The hierarchy::
     ├── ScatterCancelledError        ``node.cancel(run_id)`` stopped a scatter
     ├── EncodeError                  a value cannot be encoded by ``flowstone.codec``
     ├── DecodeError                  stored bytes are not a value this codec wrote
+    ├── SignalError                  a signal was refused (``.reason`` says why); nothing changed
+    ├── ApprovalError                an approval cannot be decided (``.reason``); nothing changed
+    ├── WaitEndedError               a durable wait ended without resuming its asset
+    │   ├── GateTimeoutError         a gate or approval expired (``on_timeout="fail"``)
+    │   ├── ApprovalRejectedError    a person rejected the approval
+    │   └── WaitCancelledError       the wait was cancelled (``on_timeout="cancel"``, cancel_gate)
     └── StoreUnavailableError        the database cannot be reached, or cannot be used
         └── SchemaVersionError       its schema is at a revision this FlowStone cannot use
 
@@ -28,6 +34,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ApprovalError",
+    "ApprovalRejectedError",
     "AssetNotFoundError",
     "CycleError",
     "DecodeError",
@@ -35,6 +43,7 @@ __all__ = [
     "DependencyNotReadyError",
     "EncodeError",
     "FlowStoneError",
+    "GateTimeoutError",
     "LineageError",
     "MaterializationError",
     "NotMaterializedError",
@@ -43,7 +52,10 @@ __all__ = [
     "ScatterError",
     "ScatterKeyError",
     "SchemaVersionError",
+    "SignalError",
     "StoreUnavailableError",
+    "WaitCancelledError",
+    "WaitEndedError",
 ]
 
 
@@ -266,3 +278,72 @@ class SchemaVersionError(StoreUnavailableError):
         super().__init__(message)
         self.current = current
         self.head = head
+
+
+class SignalError(FlowStoneError):
+    """``node.signal`` refused a signal; nothing was changed.
+
+    Attributes:
+        reason: one of ``malformed``, ``bad_signature``, ``not_found``, ``expired``,
+            ``already_signaled``, ``cancelled``, ``too_large``, ``unencodable`` (and
+            ``bad_key`` from ``ctx.gate``).
+    """
+
+    REASONS = (
+        "malformed",
+        "bad_signature",
+        "not_found",
+        "expired",
+        "already_signaled",
+        "cancelled",
+        "too_large",
+        "unencodable",
+        "bad_key",
+    )
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ApprovalError(FlowStoneError):
+    """An approval cannot be decided; nothing was changed.
+
+    Attributes:
+        reason: ``not_found`` (no such approval) or ``not_pending`` (already decided or expired).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class WaitEndedError(_AssetPartitionError):
+    """A durable wait ended without resuming its asset: the asset fails (not retried)."""
+
+
+class GateTimeoutError(WaitEndedError, TimeoutError):
+    """A gate (or approval) expired and its ``on_timeout`` is ``"fail"`` (or its retries ran out)."""
+
+
+class ApprovalRejectedError(WaitEndedError):
+    """A person rejected the approval the asset asked for; ``by`` and ``reason`` say who and why."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        partition: Any = None,
+        run_id: str | None = None,
+        by: str = "",
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
+        self.by = by
+        self.reason = reason
+
+
+class WaitCancelledError(WaitEndedError):
+    """The wait was cancelled (``node.cancel_gate``, or ``on_timeout="cancel"``): the
+    materialization ends ``cancelled`` and its downstream assets do not run."""

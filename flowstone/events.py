@@ -21,9 +21,17 @@ from typing import Any, TypeAlias
 from supervisors._log import get_logger
 
 __all__ = [
+    "ApprovalApproved",
+    "ApprovalExpired",
+    "ApprovalRejected",
+    "ApprovalRequested",
     "BackfillProgress",
     "Event",
     "EventBus",
+    "GateCancelled",
+    "GateCreated",
+    "GateExpired",
+    "GateSignaled",
     "MaterializationFailed",
     "MaterializationFinished",
     "MaterializationStarted",
@@ -146,6 +154,67 @@ class ScatterGathered:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class WaitEvent:
+    """What every wait event says: which wait, of which materialization."""
+
+    wait_id: str
+    pipeline: str
+    asset: str
+    partition_key: str
+    run_id: str
+    key: str
+    actor: str
+
+
+class GateCreated(WaitEvent):
+    """``ctx.gate`` wrote a gate."""
+
+    __slots__ = ()
+
+
+class GateSignaled(WaitEvent):
+    """A signal was accepted for a gate."""
+
+    __slots__ = ()
+
+
+class GateExpired(WaitEvent):
+    """A gate's timeout fired."""
+
+    __slots__ = ()
+
+
+class GateCancelled(WaitEvent):
+    """A gate was cancelled."""
+
+    __slots__ = ()
+
+
+class ApprovalRequested(WaitEvent):
+    """An asset asked for an approval."""
+
+    __slots__ = ()
+
+
+class ApprovalApproved(WaitEvent):
+    """A person approved (``actor`` is who)."""
+
+    __slots__ = ()
+
+
+class ApprovalRejected(WaitEvent):
+    """A person rejected (``actor`` is who)."""
+
+    __slots__ = ()
+
+
+class ApprovalExpired(WaitEvent):
+    """An approval's timeout fired."""
+
+    __slots__ = ()
+
+
 Event: TypeAlias = (
     MaterializationStarted
     | MaterializationFinished
@@ -156,6 +225,7 @@ Event: TypeAlias = (
     | ScatterKeyDone
     | ScatterKeyFailed
     | ScatterGathered
+    | WaitEvent
 )
 Callback = Callable[[Event], None]
 

@@ -4,6 +4,7 @@ builds the task for one attempt."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import supervisors
@@ -13,8 +14,11 @@ from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store.records import CompletionFence, Failure, RunStart, WholeRun
+from supervisors._log import get_logger
 
-__all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker"]
+__all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker", "close_timed_out"]
+
+log = get_logger("flowstone")
 
 _UNSET: Any = object()
 _SINGLE = [0]  # the progress of every one-task message: never written
@@ -44,6 +48,15 @@ class PartitionRun:
     # runs: ``start`` is its start, and ``ended`` the whole run to record once finished.
     start: RunStart | None = None
     ended: WholeRun | None = None
+    # Durable waits: the plan and options to resume it with, the assets suspended now,
+    # and what runs in place of the asset that resumes (flowstone._waits).
+    plan: tuple[str, ...] = ()
+    options: Any = None
+    job_id: int | None = None
+    suspended: set[str] = field(default_factory=set)
+    resumptions: dict[str, Any] = field(default_factory=dict)
+    parked: bool = False  # ended waiting: resumed later, by whoever resolves its wait
+    pipeline: Any = None  # the Pipeline, for a suspension to name it
 
     def ended_with(self, failure: Failure | None) -> None:
         """A deferred run's failure, to record with it (nothing for another run)."""
@@ -142,6 +155,8 @@ class TaskMaker:
             dep_payloads=self._payloads_for(run, definition.deps, attempt == self.first_attempt(run, asset)),
             fence=self._target_fence if asset == run.target else None,
             deferred=run.start is not None,
+            resume=run.resumptions.get(asset) if run.resumptions else None,
+            run=run,
         )
         run.premarked.discard(asset)
         return task
@@ -178,3 +193,27 @@ class TaskMaker:
             return ()
         waiting = run.waiting
         return tuple(d for d in self._pipeline.dependants.get(asset, ()) if waiting.get(d) == 1)
+
+
+def close_timed_out(run: PartitionRun, cause: BaseException, attempts: int, services: Services) -> None:
+    """Record the end of a run that timed out with no attempt in flight."""
+    if run.start is not None:  # deferred: it timed out waiting to retry
+        run.ended = WholeRun.failed(
+            run.start,
+            error=f"{type(cause).__name__}: {cause}",
+            attempts=attempts,
+            at=datetime.now(UTC),
+            actor=services.node_id,
+            partition=run.partition,
+        )
+        return
+    try:
+        services.store.finish_run(
+            run.run_id,
+            status="failed",
+            at=datetime.now(UTC),
+            error=f"{type(cause).__name__}: {cause}",
+            actor=services.node_id,
+        )
+    except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
+        log.error("run.failure_not_recorded", run_id=run.run_id, error=str(exc))

@@ -34,6 +34,7 @@ class RunResult:
     value: Any
     run_id: str | None
     ended: WholeRun | None = None
+    waiting: bool = False  # the run is parked on a durable wait; ``value`` is not set
 
 
 def load_value(services: Services, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
@@ -114,5 +115,8 @@ def run_target(
             else:
                 emit_recorded(services.events, [run.ended])
         raise run.error
+    if run.parked:
+        bound.info("run.waiting", duration_ms=elapsed_ms, assets=sorted(run.suspended))
+        return RunResult(None, run.run_id, None, waiting=True)
     bound.info("run.finished", duration_ms=elapsed_ms)
     return RunResult(run.value, run.run_id, run.ended)

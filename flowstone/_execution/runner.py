@@ -23,11 +23,15 @@ from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._store.records import Completion, Failure
+from flowstone._waits.suspend import suspend
+from flowstone._waits.suspension import Suspension
 from flowstone.errors import (
     DependencyNotReadyError,
     EncodeError,
     LineageError,
     MaterializationError,
+    WaitCancelledError,
+    WaitEndedError,
 )
 from flowstone.events import (
     MaterializationFailed,
@@ -121,14 +125,30 @@ def attempt(task: Task, services: Services) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
     ctx = Context(
-        task.run_id, asset.name, task.partition, task.attempt, task.pipeline, bound, services.resources
+        task.run_id,
+        asset.name,
+        task.partition,
+        task.attempt,
+        task.pipeline,
+        bound,
+        services.resources,
+        _waits=services.waits,
     )
     try:
-        value = bodies.call(task, services, ctx, kwargs)
+        if task.resume is None:
+            value = bodies.call(task, services, ctx, kwargs)
+        else:
+            value = task.resume.call(asset, ctx, kwargs)
+        while isinstance(value, Suspension):  # a durable wait: the one hook for every kind
+            resumption = suspend(task, services, ctx, value)
+            if resumption is None:
+                bound.info("asset.waiting")
+                return Outcome(task, ok=False, suspended=True)
+            value = resumption.call(asset, ctx, kwargs)  # resolved before it suspended
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
-        # Snooze and Discard steer the job around the run: never retried inside it; nor
-        # is an error that decided the outcome of an asset with a body (a scatter's).
-        retryable = not isinstance(exc, Snooze | Discard) and not bodies.decided(asset, exc)
+        # Snooze and Discard steer the job around the run, and a wait that ended (or a
+        # body's error that decided the outcome, a scatter's) decided it: never retried.
+        retryable = not isinstance(exc, Snooze | Discard | WaitEndedError) and not bodies.decided(asset, exc)
         return _failed(task, services, exc, bound, retryable=retryable)
     return _store(task, services, value, started, bound)
 
@@ -289,6 +309,7 @@ def record_failure(task: Task, services: Services, cause: BaseException) -> Fail
         at=_now(),
         error=_describe(cause),
         actor=services.node_id,
+        status="cancelled" if isinstance(cause, WaitCancelledError) else "failed",
     )
     if task.deferred:
         return failure

@@ -20,7 +20,14 @@ from typing import Any
 
 import supervisors
 from flowstone._execution.bodies import attempt_timeout
-from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
+from flowstone._execution.flight import (
+    ChunkSizer,
+    Dispatch,
+    InFlight,
+    PartitionRun,
+    TaskMaker,
+    close_timed_out,
+)
 from flowstone._execution.runner import materialization_error, record_failure
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
@@ -108,10 +115,14 @@ class Scheduler:
             run.start = start
         else:
             self._services.store.start_run(start)
+        run.plan, run.options, run.pipeline = tuple(plan), options, self._pipeline
         self.submit(run, plan)
 
-    def submit(self, run: PartitionRun, plan: list[str]) -> None:
-        """Start ``run``, which must materialize ``plan`` (dependencies first)."""
+    def submit(self, run: PartitionRun, plan: list[str], *, resume: tuple[str, int] | None = None) -> None:
+        """Start ``run``, which must materialize ``plan`` (dependencies first).
+
+        ``resume`` continues a run that waited: (asset, attempt) resumes at once (its
+        ``run.resumptions`` entry runs in its place); ``run.suspended`` still wait."""
         planned = set(plan)
         deps = self._pipeline.deps
         run.remaining = len(plan)
@@ -119,7 +130,9 @@ class Scheduler:
         for asset in plan:
             count = sum(1 for d in deps[asset] if d in planned)
             run.waiting[asset] = count
-            if count == 0:
+            if resume is not None and asset == resume[0]:
+                self._ready.append((run, asset, resume[1]))
+            elif count == 0 and asset not in run.suspended:
                 self._ready.append((run, asset, self._tasks.first_attempt(run, asset)))
 
     def wait(self, timeout: float | None = None) -> list[PartitionRun]:
@@ -267,6 +280,9 @@ class Scheduler:
             cause = RuntimeError(f"the runner executing it stopped ({item.reason}) before it finished")
             self._record_failure(run, task, cause)
             self._finish(run, materialization_error(task, cause))
+        elif item.suspended:
+            run.suspended.add(task.asset.name)
+            self._park_if_idle(run)
         elif item.ok:
             if run.start is not None and item.completion is not None:
                 self._chunks.observe(item.completion.duration_ms / 1000)
@@ -290,9 +306,28 @@ class Scheduler:
             self._finish(run, item.error)
 
     def _fail_stuck_runs(self) -> None:
-        # Cannot happen with a valid plan; if it does, fail loudly rather than block forever.
+        # Runs whose assets wait are parked; any other cannot happen with a valid plan:
+        # if it does, fail loudly rather than block forever.
         for run in list(self._runs):
-            self._finish(run, RuntimeError(f"run {run.run_id} has nothing left to run but is not complete"))
+            if run.suspended:
+                self._park(run)
+            else:
+                self._finish(
+                    run, RuntimeError(f"run {run.run_id} has nothing left to run but is not complete")
+                )
+
+    def _park_if_idle(self, run: PartitionRun) -> None:
+        """A run with nothing in flight, ready or due to retry while an asset waits is
+        parked: the scheduler forgets it (nothing is held), its wait resumes it later."""
+        if any(f.run is run for f in self._in_flight.values()):
+            return
+        if any(r is run for r, _, _ in self._ready) or any(r is run for _, _, r, _, _ in self._retries):
+            return
+        self._park(run)
+
+    def _park(self, run: PartitionRun) -> None:
+        run.parked = True
+        self._finish(run, None)
 
     def _completed(self, run: PartitionRun, asset: str, value: Any) -> None:
         run.remaining -= 1
@@ -306,6 +341,8 @@ class Scheduler:
                     self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
         if run.remaining == 0:
             self._finish(run, None)
+        elif run.suspended:
+            self._park_if_idle(run)
 
     def _finish(self, run: PartitionRun, error: BaseException | None) -> None:
         run.error = error
@@ -369,26 +406,8 @@ class Scheduler:
         self._services.pool.replace()
 
     def _finish_run_record(self, run: PartitionRun, cause: BaseException) -> None:
-        if run.start is not None:  # deferred: it timed out waiting to retry
-            run.ended = WholeRun.failed(
-                run.start,
-                error=f"{type(cause).__name__}: {cause}",
-                attempts=max((a - 1 for _, _, r, _, a in self._retries if r is run), default=1),
-                at=datetime.now(UTC),
-                actor=self._services.node_id,
-                partition=run.partition,
-            )
-            return
-        try:
-            self._services.store.finish_run(
-                run.run_id,
-                status="failed",
-                at=datetime.now(UTC),
-                error=f"{type(cause).__name__}: {cause}",
-                actor=self._services.node_id,
-            )
-        except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
-            log.error("run.failure_not_recorded", run_id=run.run_id, error=str(exc))
+        attempts = max((a - 1 for _, _, r, _, a in self._retries if r is run), default=1)
+        close_timed_out(run, cause, attempts, self._services)
 
     def _record_failure(self, run: PartitionRun, task: Task, cause: BaseException) -> None:
         run.ended_with(record_failure(task, self._services, cause))

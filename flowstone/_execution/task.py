@@ -40,6 +40,9 @@ class Task:
     # record, and its outcome carries the completion or failure to record.
     deferred: bool = False
     abandoned: threading.Event = field(default_factory=threading.Event)
+    # What runs in the asset's place when it resumes from a durable wait (flowstone._waits).
+    resume: Any = None
+    run: Any = None  # the scheduler's PartitionRun, for a suspension to say what resumes it
 
     @property
     def key(self) -> AssetKey:
@@ -58,6 +61,7 @@ class Outcome:
     payload: bytes | str | None = None  # the value as stored in the database, if it was
     completion: Completion | None = None  # a deferred task's, to record
     failure: Failure | None = None  # a deferred task's final failure, to record
+    suspended: bool = False  # the asset waits durably (a gate, an approval): nothing to store yet
 
 
 @dataclass(frozen=True, slots=True, eq=False)

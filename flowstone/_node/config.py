@@ -88,6 +88,13 @@ class NodeConfig:
             ``--allow-import``).
         max_scatter_key_bytes: the largest encoded scatter key of an asset without its own
             ``max_key_bytes`` (``fs.Scatter``).
+        signal_secret: the secret gate tokens are signed with (at least 16 bytes). None: the
+            ``FLOWSTONE_SIGNAL_SECRET`` environment variable, else a 32-byte secret generated
+            once and kept in the database (per node without one). Never shown in ``repr``.
+        previous_signal_secrets: older secrets whose tokens are still accepted (rotation).
+        max_signal_bytes: the largest encoded signal payload ``node.signal`` accepts.
+        wait_tick: seconds between this node's looks for due wait timeouts and waits that
+            another process resolved (PostgreSQL also wakes it by LISTEN/NOTIFY).
     """
 
     name: str = "flowstone"
@@ -119,6 +126,10 @@ class NodeConfig:
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
     max_scatter_key_bytes: int = 4096
+    signal_secret: str | bytes | None = field(default=None, repr=False)
+    previous_signal_secrets: tuple[str | bytes, ...] = field(default=(), repr=False)
+    max_signal_bytes: int = 1024 * 1024
+    wait_tick: float = 0.5
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -156,10 +167,12 @@ class NodeConfig:
         _check_imports(self)
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
+        _check_waits(self)
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.
-        shown = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        hidden = ("signal_secret", "previous_signal_secrets")
+        shown = {name: getattr(self, name) for name in self.__dataclass_fields__ if name not in hidden}
         if self.database_url is not None:
             from flowstone._store.sql.engine import mask  # noqa: PLC0415 - SQLAlchemy loads lazily
 
@@ -176,3 +189,20 @@ def _check_imports(config: NodeConfig) -> None:
             f"('mypipes',), got {config.allow_imports!r}"
         )
     object.__setattr__(config, "allow_imports", check_patterns(config.allow_imports, "allow_imports"))
+
+
+def _check_waits(config: NodeConfig) -> None:
+    from flowstone._waits.tokens import as_secret  # noqa: PLC0415
+
+    if config.signal_secret is not None:
+        if not isinstance(config.signal_secret, str | bytes):
+            raise TypeError("signal_secret must be a str or bytes")
+        as_secret(config.signal_secret)
+    previous = config.previous_signal_secrets
+    if isinstance(previous, str | bytes) or not isinstance(previous, Iterable):
+        raise TypeError("previous_signal_secrets must be a sequence of secrets")
+    object.__setattr__(config, "previous_signal_secrets", tuple(previous))
+    for secret in config.previous_signal_secrets:
+        as_secret(secret)
+    check_int("max_signal_bytes", config.max_signal_bytes, minimum=1)
+    check_seconds("wait_tick", config.wait_tick)

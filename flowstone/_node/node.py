@@ -38,6 +38,8 @@ from flowstone._pipeline import Pipeline
 from flowstone._scatter.driver import barrier_of
 from flowstone._store import AuditEntry, Status, Store
 from flowstone._store.barrier import Progress as ScatterProgress
+from flowstone._waits.api import WaitsAPI, await_run
+from flowstone._waits.wiring import new_waits, waits_spec
 from flowstone.errors import FlowStoneError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager
@@ -53,7 +55,7 @@ __all__ = ["Node"]
 log = get_logger("flowstone")
 
 
-class Node:
+class Node(WaitsAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
@@ -71,6 +73,7 @@ class Node:
         self._io: IOManager = default_io(self._store) if config.io is None else config.io
         self._directory = Directory()
         pool = RunnerPool(config.max_concurrency, self._directory)
+        self._waits = new_waits(config, self._store)
         self._services = Services(
             node_id=self.id,
             store=self._store,
@@ -84,11 +87,14 @@ class Node:
             pool=pool,
             max_scatter_key_bytes=config.max_scatter_key_bytes,
             scatter_workers=config.max_concurrency,
+            waits=self._waits,
         )
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
-        extra = [self._jobs.spec] if self._jobs is not None else []
+        run_ended = None
+        extra = [waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
+        extra += [self._jobs.spec] if self._jobs is not None else []
         self._root = start_tree(config.name, self._services, self._store, self._io, extra)
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
@@ -223,7 +229,8 @@ class Node:
         pipeline.get(asset)
 
         def run(run_id: str) -> Any:
-            return run_target(
+            started = time.monotonic()
+            result = run_target(
                 pipeline,
                 asset,
                 partition,
@@ -232,7 +239,12 @@ class Node:
                 with_deps=with_deps,
                 timeout=timeout,
                 run_id=run_id,
-            ).value
+            )
+            if not result.waiting:
+                return result.value
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+            assert result.run_id is not None
+            return await_run(self._waits, self._services, pipeline, asset, partition, result.run_id, left)
 
         registry = self._directory.lookup("registry")
         return run_shared(registry, pipeline, asset, partition, force=force, timeout=timeout, run=run)

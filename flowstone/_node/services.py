@@ -74,6 +74,7 @@ class Services:
     scatter_workers: int = 4  # threads running one scatter's keys (the node's max_concurrency)
     scatters: ScatterControl = field(default_factory=ScatterControl)
     scatter_barrier: MemoryBarrier = field(default_factory=MemoryBarrier)  # a store without one
+    waits: Any = None  # the node's durable waits (flowstone._waits.runtime.Waits)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

@@ -88,6 +88,16 @@ class Store(LineageStore, Protocol):
     def fail(self, failure: Failure) -> bool:
         """Mark a running record (and its run) failed; False if it was not running."""
 
+    def suspend(self, pipeline: str, asset: str, partition_key: str, run_id: str, at: datetime) -> bool:
+        """A running record starts waiting (a durable wait); its run is ``waiting`` too.
+        False if it was not running."""
+
+    def run_resumed(self, run_id: str) -> None:
+        """A waiting run runs again (one of its waits resumed)."""
+
+    def run_records(self, run_id: str) -> dict[str, str]:
+        """The state of each asset the run planned (asset → state)."""
+
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         """Close a run that ended outside a materialization (timeout, lost runner)."""
 

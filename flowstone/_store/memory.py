@@ -29,7 +29,7 @@ __all__ = ["MemoryStore"]
 Key = tuple[str, str]  # (asset, partition_key)
 
 
-_ACTIVE = ("pending", "running")
+_ACTIVE = ("pending", "running", "waiting")
 
 
 @dataclass(slots=True)
@@ -229,7 +229,7 @@ class MemoryStore:
     def fail(self, failure: Failure) -> bool:
         with self._lock:
             current = self._running(
-                failure.pipeline, failure.asset, failure.partition_key, failure.run_id, ("pending", "running")
+                failure.pipeline, failure.asset, failure.partition_key, failure.run_id, _ACTIVE
             )
             if current is None:
                 return False
@@ -239,7 +239,7 @@ class MemoryStore:
             state = self._pipelines[failure.pipeline]
             failed = replace(
                 current,
-                status="failed",
+                status=failure.status,
                 attempts=failure.attempts,
                 finished_at=failure.at,
                 error=failure.error,
@@ -250,6 +250,29 @@ class MemoryStore:
                     if record.run_id == failure.run_id and record.status == "pending":
                         del state.overtaken[overtaken_key]
             return True
+
+    def suspend(self, pipeline: str, asset: str, partition_key: str, run_id: str, at: datetime) -> bool:
+        with self._lock:
+            current = self._running(pipeline, asset, partition_key, run_id)
+            if current is None:
+                return False
+            self._set(self._pipelines[pipeline], (asset, partition_key), replace(current, status="waiting"))
+            return True
+
+    def run_resumed(self, run_id: str) -> None:
+        pass  # the memory store keeps no run rows
+
+    def run_records(self, run_id: str) -> dict[str, str]:
+        with self._lock:
+            found: dict[str, str] = {}
+            for state in self._pipelines.values():
+                for record in state.records.values():
+                    if record.run_id == run_id:
+                        found[record.asset] = record.status
+                for record in state.overtaken.values():
+                    if record.run_id == run_id:
+                        found[record.asset] = record.status
+            return found
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ __all__ = [
     "WholeRun",
 ]
 
-State: TypeAlias = Literal["completed", "failed", "running", "pending", "not_found"]
+State: TypeAlias = Literal["completed", "failed", "running", "pending", "waiting", "cancelled", "not_found"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,7 @@ class Failure:
     at: datetime
     error: str
     actor: str
+    status: Literal["failed", "cancelled"] = "failed"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

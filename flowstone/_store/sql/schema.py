@@ -34,7 +34,9 @@ __all__ = [
     "runs",
     "scatter_units",
     "scatters",
+    "settings",
     "values",
+    "waits",
 ]
 
 metadata = MetaData(
@@ -229,4 +231,44 @@ scatter_units = Table(
     Column("finished_at", Float),
     UniqueConstraint("run_id", "asset", "digest", name="uq_flowstone_scatter_units_digest"),
     Index("ix_flowstone_scatter_units_state", "run_id", "asset", "state", "position"),
+)
+
+waits = Table(
+    "flowstone_waits",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("wait_key", String(128), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("asset", String(NAME), nullable=False),
+    Column("partition_key", String(KEY), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("armed", Integer, nullable=False, default=0),
+    Column("resumed", Integer, nullable=False, default=0),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp),
+    Column("on_timeout", String(16), nullable=False),
+    Column("max_timeout_retries", Integer, nullable=False),
+    Column("timeout_retries", Integer, nullable=False, default=0),
+    Column("payload", LargeBinary),
+    Column("metadata", Text, nullable=False, default="{}"),
+    Column("message", Text),
+    Column("decided_by", String(NAME)),
+    Column("reason", Text),
+    Column("decided_at", Timestamp),
+    Column("resume", Text),
+    # Keys are namespaced by run, asset and partition: the database holds the uniqueness.
+    UniqueConstraint("run_id", "asset", "partition_key", "wait_key", name="uq_flowstone_waits_key"),
+    Index("ix_flowstone_waits_state", "state", "expires_at"),
+    Index("ix_flowstone_waits_run", "run_id"),
+)
+
+settings = Table(
+    "flowstone_settings",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("value", Text, nullable=False),
 )

@@ -47,7 +47,7 @@ INSERT_MATERIALIZATION = insert(M)
 INSERT_AUDIT = insert(audit_log)
 MARK_RUNNING = (
     update(M)
-    .where(WHERE_RECORD, M.c.status.in_(("pending", "running")))
+    .where(WHERE_RECORD, M.c.status.in_(("pending", "running", "waiting")))
     .values(
         status="running",
         attempts=bindparam("b_attempt"),
@@ -71,9 +71,9 @@ COMPLETE = (
 )
 FAIL = (
     update(M)
-    .where(WHERE_RECORD, M.c.status.in_(("pending", "running")))
+    .where(WHERE_RECORD, M.c.status.in_(("pending", "running", "waiting")))
     .values(
-        status="failed",
+        status=bindparam("b_status"),
         attempts=bindparam("b_attempt"),
         finished_at=bindparam("b_at"),
         error=bindparam("b_error"),
@@ -81,9 +81,16 @@ FAIL = (
 )
 CLOSE_RUN = (
     update(runs)
-    .where(runs.c.run_id == bindparam("b_run"), runs.c.status == "running")
+    .where(runs.c.run_id == bindparam("b_run"), runs.c.status.in_(("running", "waiting")))
     .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
 )
+SUSPEND = update(M).where(WHERE_RECORD, M.c.status == "running").values(status="waiting")
+RUN_STATUS = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run"), runs.c.status.in_(("running", "waiting")))
+    .values(status=bindparam("b_status"))
+)
+RUN_RECORDS = select(M.c.asset, M.c.status).where(M.c.run_id == bindparam("b_run"))
 LATEST = select(M).where(WHERE_KEY).order_by(desc(M.c.id)).limit(1)
 STATUSES = (
     select(M.c.partition_key, M.c.asset, M.c.status)
@@ -110,7 +117,10 @@ __all__ = [
     "LATEST",
     "MARK_RUNNING",
     "PREMARK",
+    "RUN_RECORDS",
+    "RUN_STATUS",
     "STATUSES",
+    "SUSPEND",
     "WHERE_KEY",
     "WHERE_RECORD",
 ]

@@ -33,6 +33,7 @@ from flowstone._store.sql.engine import (
 from flowstone._store.sql.history import History, audit_row, aware, link
 from flowstone._store.sql.schema import lineage, materializations
 from flowstone._store.sql.values import SQLValues
+from flowstone._store.sql.waiting import Waiting
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
 from flowstone.errors import StoreUnavailableError
 from flowstone.io import AssetKey, IOManager
@@ -49,7 +50,7 @@ class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
 
 
-class SQLStore(History):
+class SQLStore(Waiting, History):
     """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
 
     run_batch = 64  # a commit costs more than the rows of a small materialization
@@ -285,6 +286,7 @@ class SQLStore(History):
             "b_attempt": failure.attempts,
             "b_at": failure.at,
             "b_error": failure.error,
+            "b_status": failure.status,
         }
         with self._write("record a failure in") as c:
             if not c.execute(statements.FAIL, params).rowcount:
@@ -292,7 +294,7 @@ class SQLStore(History):
             self._close_run(
                 c,
                 failure.run_id,
-                "failed",
+                failure.status,
                 failure.at,
                 failure.error,
                 failure.actor,

@@ -1,7 +1,7 @@
 """the scatter barrier: a head per scatter asset of a run, a row per key or batch
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07 01:30:00.000000
 
 A scatter asset (``fs.Scatter``) runs once per key; its keys, their states, leases and
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

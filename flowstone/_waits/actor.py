@@ -1,0 +1,132 @@
+"""``WaitsActor``: the node's child that keeps waits moving without holding any of them.
+
+Every ``wait_tick`` seconds it fires due timeouts (on a database, only while it holds
+the ``waits`` lease: one node at a time) and offers the resolved waits nobody took to
+this node's ``Resumer`` (another process signalled them, or their node is gone). On
+PostgreSQL a LISTEN on ``flowstone_waits`` wakes it as soon as a wait is resolved.
+It owns the resumer: stopping it stops (and joins) the resume threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pykka import ActorDeadError
+
+import supervisors
+from flowstone._waits.resume import Resumer
+from flowstone._waits.runtime import Waits
+from flowstone._waits.timeouts import fire_due
+from supervisors._log import get_logger
+
+__all__ = ["WaitsActor", "WaitsEnv"]
+
+log = get_logger("flowstone")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitsEnv:
+    waits: Waits
+    resumer: Resumer
+    tick: float
+    clock: supervisors.Clock
+    lease: Callable[[float], bool] | None = None  # take the ``waits`` lease for ttl seconds
+    listen: str | None = None  # a libpq conninfo: LISTEN for resolved waits
+
+
+class WaitsActor(supervisors.Actor):
+    """Fires timeouts and sweeps resolvable waits on a timer; never crashes on an outage."""
+
+    def __init__(self, env: WaitsEnv) -> None:
+        super().__init__()
+        self._env = env
+        self._timer: supervisors.Cancellable | None = None
+        self._halt = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    def on_start(self) -> None:
+        if self._env.listen is not None:
+            self._listener = threading.Thread(
+                target=self._listen, name="flowstone-waits-listener", daemon=True
+            )
+            self._listener.start()
+        self._schedule()
+
+    def on_stop(self) -> None:
+        self._shutdown()
+
+    def on_failure(self, *_exc: object) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._halt.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5.0)
+        self._env.resumer.stop()
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "tick":
+            self._tick()
+            self._schedule()
+            return None
+        if message == "sweep":
+            self._sweep()
+            return None
+        if message == "ping":
+            return "pong"
+        raise TypeError(f"waits got an unexpected message {message!r}")
+
+    def _tick(self) -> None:
+        env = self._env
+        try:
+            if env.lease is None or env.lease(env.tick * 4):
+                fire_due(env.waits)
+        except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
+            log.warning("waits.timeouts_failed", error=f"{type(exc).__name__}: {exc}")
+        self._sweep()
+
+    def _sweep(self) -> None:
+        try:
+            self._env.resumer.sweep()
+        except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
+            log.warning("waits.sweep_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _schedule(self) -> None:
+        ref = self.actor_ref
+
+        def tick() -> None:
+            with contextlib.suppress(ActorDeadError):
+                ref.tell("tick")
+
+        self._timer = self._env.clock.call_later(self._env.tick, tick)
+
+    def _listen(self) -> None:
+        import psycopg  # noqa: PLC0415 - only PostgreSQL nodes load the driver
+
+        from flowstone._waits.sql import NOTIFY_WAITS  # noqa: PLC0415
+
+        ref = self.actor_ref
+        delay = 0.1
+        while not self._halt.is_set():
+            try:
+                with psycopg.connect(self._env.listen or "", autocommit=True) as connection:
+                    connection.execute(f"LISTEN {NOTIFY_WAITS}")
+                    delay = 0.1
+                    while not self._halt.is_set():
+                        woken = False
+                        for _note in connection.notifies(timeout=0.2):  # bounds the stop latency
+                            woken = True
+                            break
+                        if woken:
+                            with contextlib.suppress(ActorDeadError):
+                                ref.tell("sweep")
+            except Exception as exc:  # noqa: BLE001 - logged; polling carries on meanwhile
+                log.warning("waits.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
+                self._halt.wait(delay)
+                delay = min(delay * 2, 5.0)

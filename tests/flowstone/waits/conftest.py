@@ -1,0 +1,123 @@
+"""Fixtures for the wait tests: nodes on memory, SQLite and PostgreSQL, and helpers.
+
+``wait_pipelines`` (next to this file) is put on ``sys.path`` here, and on ``PYTHONPATH``
+for other processes, so that a node that did not run a pipeline can import it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import flowstone as fs
+
+HERE = Path(__file__).parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from wait_pipelines import Calls  # noqa: E402 - importable only once HERE is on sys.path
+
+SECRET = "a-test-secret-of-32-bytes-------"
+TICK = 0.05  # the nodes' wait_tick: timeouts fire within about this
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """None for memory, else a fresh database."""
+    if backend == "memory":
+        return None
+    fixture = "sqlite_url" if backend == "sqlite" else "postgres_database"
+    found: str = request.getfixturevalue(fixture)
+    return found
+
+
+@pytest.fixture
+def calls() -> Calls:
+    return Calls()
+
+
+@pytest.fixture
+def start_node(url: str | None, calls: Calls) -> Iterator[Callable[..., fs.Node]]:
+    """``start_node(**options)``: a node on the test's backend, stopped after the test."""
+    started: list[fs.Node] = []
+
+    def start(**options: Any) -> fs.Node:
+        resources = {"calls": calls, **options.pop("resources", {})}
+        options.setdefault("database_url", url)
+        options.setdefault("wait_tick", TICK)
+        options.setdefault("signal_secret", SECRET)
+        node = fs.start(resources=resources, **options)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()
+
+
+class Background:
+    """Runs ``fn`` in a thread; ``result()`` joins it and returns (or raises) its outcome."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._outcome: list[Any] = []
+        self._thread = threading.Thread(target=self._run, args=(fn,))
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._outcome.append((fn(), None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            self._outcome.append((None, exc))
+
+    def result(self, timeout: float = 20.0) -> Any:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the call did not return"
+        value, error = self._outcome[0]
+        if error is not None:
+            raise error
+        return value
+
+
+@pytest.fixture
+def background() -> Iterator[Callable[[Callable[[], Any]], Background]]:
+    made: list[Background] = []
+
+    def start(fn: Callable[[], Any]) -> Background:
+        made.append(Background(fn))
+        return made[-1]
+
+    yield start
+    for item in made:
+        item._thread.join(30)
+
+
+def park(node: fs.Node, pipeline: fs.Pipeline, asset: str, **kwargs: Any) -> None:
+    """Start a run of ``asset`` and return once it waits (``node.run`` times out waiting)."""
+    with pytest.raises(TimeoutError, match="still waiting"):
+        node.run(pipeline, asset, timeout=kwargs.pop("timeout", 3.0), **kwargs)
+
+
+def python(script: str, url: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in another Python process with ``wait_pipelines`` importable."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "FS_URL": url,
+        "FS_SECRET": SECRET,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
