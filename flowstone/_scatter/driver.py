@@ -9,8 +9,10 @@ its barrier: keys finished are not run again, and it gathers once, the head's mo
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +75,8 @@ class ScatterBody:
                     services.events.emit(
                         ScatterStarted(task.pipeline, asset.name, task.partition, run_id, total)
                     )
-                self._run_units(task, services, ctx, deps, barrier, run_id, total, stopping)
+                with _Waiting(task, services):
+                    self._run_units(task, services, ctx, deps, barrier, run_id, total, stopping)
             return self._gather(task, services, ctx, barrier, run_id, stopping)
         finally:
             services.scatters.unregister(task.run_id, stopping)
@@ -176,3 +179,31 @@ class ScatterBody:
                 ScatterGathered(task.pipeline, name, task.partition, run_id, progress.done, progress.failed)
             )
         return value
+
+
+class _Waiting:
+    """The asset's record is ``waiting`` while its keys run (``node.status``), and
+    ``running`` again for its gather, so that it completes or fails as any asset does."""
+
+    def __init__(self, task: Task, services: Services) -> None:
+        self._task = task
+        self._store = services.store
+        self._suspended = False
+
+    def __enter__(self) -> None:
+        task = self._task
+        suspend = getattr(self._store, "suspend", None)
+        if suspend is not None and not task.deferred:
+            self._suspended = bool(
+                suspend(task.pipeline, task.asset.name, task.partition_key, task.run_id, datetime.now(UTC))
+            )
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._suspended:
+            return
+        task = self._task
+        with contextlib.suppress(Exception):  # a store that is down: the completion says so
+            self._store.mark_running(
+                task.pipeline, task.asset.name, task.partition_key, task.run_id, task.attempt, datetime.now(UTC)
+            )
+            self._store.run_resumed(task.run_id)

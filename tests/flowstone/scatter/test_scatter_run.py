@@ -247,7 +247,7 @@ def test_max_concurrent_is_never_exceeded_and_never_deadlocks(any_node: fs.Node)
     assert 1 <= peak <= 3
 
 
-def test_progress_and_events_report_the_scatter(node: fs.Node) -> None:
+def test_progress_and_events_report_the_scatter(any_node: fs.Node) -> None:
     events: list[Any] = []
     gate = Gate()
     pipeline = fs.Pipeline("visible")
@@ -261,14 +261,15 @@ def test_progress_and_events_report_the_scatter(node: fs.Node) -> None:
         return int(ctx.scatter_key)
 
     result: list[Any] = []
-    with node.events.subscribe(events.append):
-        worker = threading.Thread(target=lambda: result.append(node.run(pipeline, "slow")))
+    with any_node.events.subscribe(events.append):
+        worker = threading.Thread(target=lambda: result.append(any_node.run(pipeline, "slow")))
         worker.start()
         gate.wait_entered(2)
         [started] = [e for e in events if isinstance(e, fs.events.ScatterStarted)]
-        progress = node.scatter_progress(started.run_id, "slow")
+        progress = any_node.scatter_progress(started.run_id, "slow")
         assert progress is not None
         assert (progress.total, progress.done, progress.failed, progress.running) == (6, 2, 0, 2)
+        assert any_node.status(pipeline, "slow").state == "waiting"  # while its keys run
         gate.open()
         worker.join(10)
     assert result == [[0, 1, 2, 3, 4]]
@@ -278,7 +279,8 @@ def test_progress_and_events_report_the_scatter(node: fs.Node) -> None:
     assert [(e.key, e.error) for e in failed] == [(5, "ValueError: five")]
     [gathered] = [e for e in events if isinstance(e, fs.events.ScatterGathered)]
     assert (gathered.done, gathered.failed) == (5, 1)
-    final = node.scatter_progress(started.run_id, "slow")
+    assert any_node.status(pipeline, "slow").state == "completed"
+    final = any_node.scatter_progress(started.run_id, "slow")
     assert final is not None
     assert (final.done, final.failed, final.running, final.state) == (5, 1, 0, "gathered")
 
