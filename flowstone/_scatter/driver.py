@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowstone._scatter.dispatch import Dispatch, dispatch
@@ -204,6 +204,11 @@ class _Waiting:
         task = self._task
         with contextlib.suppress(Exception):  # a store that is down: the completion says so
             self._store.mark_running(
-                task.pipeline, task.asset.name, task.partition_key, task.run_id, task.attempt, datetime.now(UTC)
+                task.pipeline,
+                task.asset.name,
+                task.partition_key,
+                task.run_id,
+                task.attempt,
+                datetime.now(UTC),
             )
             self._store.run_resumed(task.run_id)
