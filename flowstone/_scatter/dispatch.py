@@ -31,6 +31,10 @@ LEASE = 15.0
 POLL = 0.05
 """The longest wait for what only another process can change (a bounded poll)."""
 
+PREFETCH = 32
+"""Without ``max_concurrent``, how many units per worker are leased ahead: a claim and a
+hand-over cost more than a small key's run, so they are paid per chunk, not per key."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dispatch:
@@ -65,20 +69,22 @@ class _Dispatcher:
     def __init__(self, plan: Dispatch, run: Callable[[Unit], object]) -> None:
         self.plan = plan
         self._run = run
-        self.work: queue.SimpleQueue[Unit | None] = queue.SimpleQueue()
-        self.ended: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.work: queue.SimpleQueue[list[Unit] | None] = queue.SimpleQueue()
+        self.ended: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self.capacity = plan.max_concurrent or plan.workers * PREFETCH
         self.held: set[int] = set()
         self.renew_at = plan.clock() + plan.lease / 3
         self.interval = None if plan.rate is None else plan.rate.interval
 
     def worker(self) -> None:
-        while (unit := self.work.get()) is not None:
-            try:
-                self._run(unit)
-            except Exception:  # pragma: no cover - run_unit never raises for the asset
-                log.exception("scatter.unit_crashed", asset=self.plan.asset, position=unit.position)
-            finally:
-                self.ended.put(unit.position)
+        while (chunk := self.work.get()) is not None:
+            for unit in chunk:
+                try:
+                    self._run(unit)
+                except Exception:  # pragma: no cover - run_unit never raises for the asset
+                    log.exception("scatter.unit_crashed", asset=self.plan.asset, position=unit.position)
+                finally:
+                    self.ended.put([unit.position])
 
     def run(self) -> None:
         plan = self.plan
@@ -98,7 +104,7 @@ class _Dispatcher:
 
     def _claim(self) -> list[Unit]:
         plan = self.plan
-        idle = plan.workers - len(self.held)
+        idle = self.capacity - len(self.held)
         if idle <= 0 or plan.stopping.is_set():
             return []
         now = plan.clock()
@@ -112,9 +118,10 @@ class _Dispatcher:
             max_running=plan.max_concurrent,
             interval=self.interval,
         )
-        for unit in claimed:
-            self.held.add(unit.position)
-            self.work.put(unit)
+        self.held.update(unit.position for unit in claimed)
+        size = max(1, -(-len(claimed) // plan.workers))  # spread over the workers
+        for start in range(0, len(claimed), size):
+            self.work.put(claimed[start : start + size])
         return claimed
 
     def _loop(self) -> None:
@@ -128,11 +135,11 @@ class _Dispatcher:
             if self.held and now >= self.renew_at:
                 plan.barrier.renew(plan.run_id, plan.asset, plan.holder, sorted(self.held), now + plan.lease)
                 self.renew_at = now + plan.lease / 3
-            if claimed and len(self.held) < plan.workers:
+            if claimed and len(self.held) < self.capacity:
                 continue  # room for more: claim again at once
             # Wait for one of ours to end; bounded when only another process (or the
             # rate's next slot) can make progress.
-            full = len(self.held) == plan.workers
+            full = len(self.held) >= self.capacity
             ours_only = plan.max_concurrent is not None and len(self.held) >= plan.max_concurrent
             wait = self.renew_at - now
             self._take_ended(max(wait if full or ours_only else min(POLL, wait), 0.0))
@@ -141,9 +148,9 @@ class _Dispatcher:
         """Forget the units that ended; with a timeout, wait that long for the first."""
         if timeout is not None:
             with contextlib.suppress(queue.Empty):
-                self.held.discard(self.ended.get(timeout=timeout))
+                self.held.difference_update(self.ended.get(timeout=timeout))
         while True:
             try:
-                self.held.discard(self.ended.get_nowait())
+                self.held.difference_update(self.ended.get_nowait())
             except queue.Empty:
                 return

@@ -74,6 +74,8 @@ def _call(work: UnitWork, ctx: Context) -> Any:
 
 def run_unit(work: UnitWork, unit: Unit) -> bool:
     """Run one claimed unit to its end; True if it completed. Never raises for the asset."""
+    if work.stopping.is_set():
+        return False  # cancelled (or stopping) before it started: given back unrun
     key = codec.decode(unit.key)
     batch = BatchInfo(unit.position, tuple(key), work.total) if work.batched else None
     error: BaseException | None = None
