@@ -88,6 +88,9 @@ class NodeConfig:
             ``--allow-import``).
         max_scatter_key_bytes: the largest encoded scatter key of an asset without its own
             ``max_key_bytes`` (``fs.Scatter``).
+        scatter_lease: seconds a scatter key stays leased to this node without a renewal
+            (renewed every third of it while the key runs): after a crash, the keys it was
+            running are run elsewhere once their lease has run out.
         signal_secret: the secret gate tokens are signed with (at least 16 bytes). None: the
             ``FLOWSTONE_SIGNAL_SECRET`` environment variable, else a 32-byte secret generated
             once and kept in the database (per node without one). Never shown in ``repr``.
@@ -126,6 +129,7 @@ class NodeConfig:
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
     max_scatter_key_bytes: int = 4096
+    scatter_lease: float = 15.0
     signal_secret: str | bytes | None = field(default=None, repr=False)
     previous_signal_secrets: tuple[str | bytes, ...] = field(default=(), repr=False)
     max_signal_bytes: int = 1024 * 1024
@@ -156,7 +160,14 @@ class NodeConfig:
             raise TypeError(f"io must be an IO manager (see flowstone.io), got {self.io!r}")
         check_methods("store", self.store, _STORE_METHODS, "a store (see flowstone/_store/base.py)")
         check_methods("lineage_store", self.lineage_store, ("record_lineage",), "a lineage store")
-        for name in ("rescue_after", "prune_after", "shutdown_grace", "poll_interval", "health_timeout"):
+        for name in (
+            "rescue_after",
+            "prune_after",
+            "shutdown_grace",
+            "poll_interval",
+            "health_timeout",
+            "scatter_lease",
+        ):
             check_seconds(name, getattr(self, name))
         if self.queues and self.database_url is None and self.store is None:
             raise ValueError(

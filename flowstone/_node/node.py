@@ -86,6 +86,7 @@ class Node(WaitsAPI):
             directory=self._directory,
             pool=pool,
             max_scatter_key_bytes=config.max_scatter_key_bytes,
+            scatter_lease=config.scatter_lease,
             scatter_workers=config.max_concurrency,
             waits=self._waits,
         )

@@ -71,6 +71,7 @@ class Services:
     directory: Directory
     pool: RunnerPool
     max_scatter_key_bytes: int = 4096
+    scatter_lease: float = 15.0
     scatter_workers: int = 4  # threads running one scatter's keys (the node's max_concurrency)
     scatters: ScatterControl = field(default_factory=ScatterControl)
     scatter_barrier: MemoryBarrier = field(default_factory=MemoryBarrier)  # a store without one

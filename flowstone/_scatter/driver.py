@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flowstone._scatter.dispatch import Dispatch, dispatch
+from flowstone._scatter.dispatch import POLL, Dispatch, dispatch
 from flowstone._scatter.expand import Expansion, expand
 from flowstone._scatter.options import Scatter
 from flowstone._scatter.results import Results, check_tolerance
@@ -127,6 +127,7 @@ class ScatterBody:
             rate=scatter.rate,
             stopping=stopping,
             clock=time.time,
+            lease=services.scatter_lease,
         )
         dispatch(plan, lambda unit: run_unit(work, unit))
         if stopping.is_set():
@@ -169,7 +170,8 @@ class ScatterBody:
             except ScatterError:
                 barrier.finish(run_id, name, from_states=["open"], to="failed")
                 raise
-        barrier.finish(run_id, name, from_states=["open"], to="gathering")
+        if not barrier.finish(run_id, name, from_states=["open"], to="gathering"):
+            return self._gathered_elsewhere(task, barrier, run_id)
         results = Results(barrier, run_id, name, done=progress.done)
         value = scatter.gather(ctx, results) if scatter.gather is not None else list(results.values())
         barrier.finish(run_id, name, from_states=["gathering"], to="gathered")
@@ -179,6 +181,31 @@ class ScatterBody:
                 ScatterGathered(task.pipeline, name, task.partition, run_id, progress.done, progress.failed)
             )
         return value
+
+    def _gathered_elsewhere(self, task: Task, barrier: ScatterBarrier, run_id: str) -> Any:
+        """Another process sharing the scatter gathers it: wait for its value (a bounded
+        poll: only the database says when) rather than gathering twice."""
+        name = task.asset.name
+        while (head := barrier.head(run_id, name)) is not None and head.state == "gathering":
+            time.sleep(POLL)
+        if head is None or head.state != "gathered":
+            raise ScatterError(
+                f"asset {name!r} (run {run_id}): the process gathering this scatter ended it as "
+                f"{None if head is None else head.state!r}; run the asset again",
+                asset=name,
+                run_id=run_id,
+                total=0,
+                failed=0,
+                tolerate=self.scatter.tolerate,
+            )
+        deadline = time.monotonic() + 30.0
+        while True:  # its value is committed just after the head says gathered
+            try:
+                return task.io.load(task.key)
+            except KeyError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(POLL)
 
 
 class _Waiting:
