@@ -36,7 +36,7 @@ CHILD = textwrap.dedent(
         note("gather")
         return sum(v for _, v in results)
 
-    @pipeline.asset(scatter=fs.Scatter(keys=lambda ctx: range(%(keys)d), max_concurrent=2, gather=gather))
+    @pipeline.asset(scatter=fs.Scatter(keys=lambda ctx: range(KEYS), max_concurrent=2, gather=gather))
     def fanout(ctx):
         note(str(ctx.scatter_key))
         if os.environ.get("BLOCK_FROM") and ctx.scatter_key >= int(os.environ["BLOCK_FROM"]):
@@ -46,8 +46,7 @@ CHILD = textwrap.dedent(
     with fs.start(database_url=sys.argv[1], max_concurrency=2, scatter_lease=1.0) as node:
         print("VALUE", node.run(pipeline, "fanout"), flush=True)
     """
-    % {"keys": KEYS}
-)
+).replace("KEYS", str(KEYS))
 
 
 def executions(log: Path) -> collections.Counter[str]:
