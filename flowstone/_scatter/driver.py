@@ -22,8 +22,10 @@ from flowstone._scatter.options import Scatter
 from flowstone._scatter.results import Results, check_tolerance
 from flowstone._scatter.units import UnitWork, run_unit
 from flowstone._store.barrier import ScatterBarrier
+from flowstone._store.records import AuditEntry
 from flowstone.errors import ScatterCancelledError, ScatterError, ScatterKeyError
 from flowstone.events import ScatterGathered, ScatterStarted
+from supervisors._log import get_logger
 
 if TYPE_CHECKING:
     from flowstone._context import Context
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from flowstone._node.services import Services
 
 __all__ = ["ScatterBody", "barrier_of"]
+
+log = get_logger("flowstone")
 
 
 def barrier_of(services: Services) -> ScatterBarrier:
@@ -176,6 +180,7 @@ class ScatterBody:
         value = scatter.gather(ctx, results) if scatter.gather is not None else list(results.values())
         barrier.finish(run_id, name, from_states=["gathering"], to="gathered")
         ctx.log.info("scatter.gathered", done=progress.done, failed=progress.failed)
+        _record_gather(task, services, run_id, total, progress.done, progress.failed)
         if services.events.active:
             services.events.emit(
                 ScatterGathered(task.pipeline, name, task.partition, run_id, progress.done, progress.failed)
@@ -206,6 +211,23 @@ class ScatterBody:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(POLL)
+
+
+def _record_gather(task: Task, services: Services, run_id: str, total: int, done: int, failed: int) -> None:
+    """The gathered value's provenance: which scatter (run id, whose barrier holds the keys
+    and their results) and how many keys, in the audit log next to the run's lineage."""
+    entry = AuditEntry(
+        datetime.now(UTC),
+        "scatter.gathered",
+        services.node_id,
+        f"{task.pipeline}/{task.asset.name}/{task.partition_key}",
+        "gather",
+        {"run_id": task.run_id, "scatter_run_id": run_id, "total": total, "done": done, "failed": failed},
+    )
+    try:
+        services.store.audit(entry)
+    except Exception as exc:  # noqa: BLE001 - provenance is logged, never fails the gather
+        log.warning("scatter.audit_failed", asset=task.asset.name, run_id=task.run_id, error=str(exc))
 
 
 class _Waiting:

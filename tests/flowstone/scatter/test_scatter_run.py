@@ -320,3 +320,23 @@ def test_cancel_stops_dispatching_and_ends_the_asset_cancelled(node: fs.Node) ->
     assert progress is not None
     assert (progress.state, progress.done) == ("cancelled", 2)
     assert not node.cancel("no-such-run")
+
+
+def test_the_gathered_value_records_its_scatter(any_node: fs.Node) -> None:
+    pipeline = fs.Pipeline("provenance")
+
+    @pipeline.asset
+    def regions(ctx: fs.Context) -> list[str]:
+        return ["eu", "us"]
+
+    @pipeline.asset(scatter=fs.Scatter(keys=region_keys))
+    def sales(ctx: fs.Context, regions: list[str]) -> int:
+        return 1
+
+    assert any_node.run(pipeline, "sales") == [1, 1]
+    run_id = any_node.status(pipeline, "sales").run_id
+    [entry] = [e for e in any_node.audit() if e.event_type == "scatter.gathered"]
+    assert entry.resource == "provenance/sales/null"  # the unpartitioned key
+    assert entry.details["scatter_run_id"] == run_id
+    assert (entry.details["total"], entry.details["done"], entry.details["failed"]) == (2, 2, 0)
+    assert [ref.asset for ref in any_node.lineage.upstream(pipeline, "sales")] == ["regions"]
