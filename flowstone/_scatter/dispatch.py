@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flowstone._scatter.options import Rate
+from flowstone._scatter.units import Ended
 from flowstone._store.barrier import ScatterBarrier, Unit
 from supervisors._log import get_logger
 
@@ -59,18 +60,23 @@ def _finished(plan: Dispatch) -> bool:
     return progress.total is not None and progress.done + progress.failed >= progress.total
 
 
-def dispatch(plan: Dispatch, run: Callable[[Unit], object]) -> None:
+def dispatch(plan: Dispatch, run: Callable[[Unit], Ended], record: Callable[[list[Ended]], None]) -> None:
     """Run every unit of the scatter (or until ``plan.stopping``); returns when none is left
-    to run here or elsewhere. Every worker thread started is joined before it returns."""
-    _Dispatcher(plan, run).run()
+    to run here or elsewhere. ``record`` is given the units that ended since it was last
+    called, from the dispatching thread (a group commit). Every worker thread started is
+    joined before it returns."""
+    _Dispatcher(plan, run, record).run()
 
 
 class _Dispatcher:
-    def __init__(self, plan: Dispatch, run: Callable[[Unit], object]) -> None:
+    def __init__(
+        self, plan: Dispatch, run: Callable[[Unit], Ended], record: Callable[[list[Ended]], None]
+    ) -> None:
         self.plan = plan
         self._run = run
+        self._record = record
         self.work: queue.SimpleQueue[list[Unit] | None] = queue.SimpleQueue()
-        self.ended: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self.ended: queue.SimpleQueue[Ended] = queue.SimpleQueue()
         self.capacity = plan.max_concurrent or plan.workers * PREFETCH
         self.held: set[int] = set()
         self.renew_at = plan.clock() + plan.lease / 3
@@ -79,12 +85,13 @@ class _Dispatcher:
     def worker(self) -> None:
         while (chunk := self.work.get()) is not None:
             for unit in chunk:
+                ended = Ended(unit.position, None, None)
                 try:
-                    self._run(unit)
+                    ended = self._run(unit)
                 except Exception:  # pragma: no cover - run_unit never raises for the asset
                     log.exception("scatter.unit_crashed", asset=self.plan.asset, position=unit.position)
                 finally:
-                    self.ended.put([unit.position])
+                    self.ended.put(ended)
 
     def run(self) -> None:
         plan = self.plan
@@ -145,12 +152,17 @@ class _Dispatcher:
             self._take_ended(max(wait if full or ours_only else min(POLL, wait), 0.0))
 
     def _take_ended(self, timeout: float | None) -> None:
-        """Forget the units that ended; with a timeout, wait that long for the first."""
+        """Record the units that ended, in one transaction, and forget them; with a timeout,
+        wait that long for the first."""
+        ended: list[Ended] = []
         if timeout is not None:
             with contextlib.suppress(queue.Empty):
-                self.held.difference_update(self.ended.get(timeout=timeout))
+                ended.append(self.ended.get(timeout=timeout))
         while True:
             try:
-                self.held.difference_update(self.ended.get_nowait())
+                ended.append(self.ended.get_nowait())
             except queue.Empty:
-                return
+                break
+        if ended:
+            self._record(ended)
+            self.held.difference_update(e.position for e in ended)

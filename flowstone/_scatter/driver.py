@@ -20,7 +20,7 @@ from flowstone._scatter.dispatch import POLL, Dispatch, dispatch
 from flowstone._scatter.expand import Expansion, expand
 from flowstone._scatter.options import Scatter
 from flowstone._scatter.results import Results, check_tolerance
-from flowstone._scatter.units import UnitWork, run_unit
+from flowstone._scatter.units import UnitWork, record, run_unit
 from flowstone._store.barrier import ScatterBarrier
 from flowstone._store.records import AuditEntry
 from flowstone.errors import ScatterCancelledError, ScatterError, ScatterKeyError
@@ -133,7 +133,7 @@ class ScatterBody:
             clock=time.time,
             lease=services.scatter_lease,
         )
-        dispatch(plan, lambda unit: run_unit(work, unit))
+        dispatch(plan, lambda unit: run_unit(work, unit), lambda ended: record(work, ended))
         if stopping.is_set():
             barrier.release(run_id, asset.name, holder)
 

@@ -18,7 +18,7 @@ from flowstone._store.barrier import ScatterBarrier, Unit
 from flowstone.events import EventBus, ScatterKeyDone, ScatterKeyFailed
 from flowstone.partitions import Partition
 
-__all__ = ["UnitWork", "run_unit"]
+__all__ = ["Ended", "UnitWork", "record", "run_unit"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,17 +72,30 @@ def _call(work: UnitWork, ctx: Context) -> Any:
     return value
 
 
-def run_unit(work: UnitWork, unit: Unit) -> bool:
-    """Run one claimed unit to its end; True if it completed. Never raises for the asset."""
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """How a unit's run ended, to be recorded with others in one transaction.
+
+    ``ok`` None: it did not run (the scatter is stopping), and goes back unrun.
+    """
+
+    position: int
+    key: Any
+    ok: bool | None
+    payload: bytes | str = b""  # the encoded value, or the error text
+    attempts: int = 0
+
+
+def run_unit(work: UnitWork, unit: Unit) -> Ended:
+    """Run one claimed unit with its retries; never raises for the asset."""
     if work.stopping.is_set():
-        return False  # cancelled (or stopping) before it started: given back unrun
+        return Ended(unit.position, None, None)  # cancelled before it started
     key = codec.decode(unit.key)
     batch = BatchInfo(unit.position, tuple(key), work.total) if work.batched else None
     error: BaseException | None = None
     for attempt in range(1, work.retry.max_attempts + 1):
         if attempt > 1 and work.stopping.wait(work.retry.delay(attempt - 1)):
-            # Stopping (cancelled, or the node stops): the unit goes back unrun.
-            return False
+            return Ended(unit.position, key, None)  # stopping: back unrun
         ctx = Context(
             work.run_id,
             work.asset.name,
@@ -95,36 +108,43 @@ def run_unit(work: UnitWork, unit: Unit) -> bool:
             batch=batch,
         )
         try:
-            encoded = codec.encode(_call(work, ctx))
+            return Ended(unit.position, key, True, codec.encode(_call(work, ctx)), attempt)
         except BaseException as exc:  # noqa: BLE001 - the scatter's user-code boundary
             error = exc
             work.log.warning(
                 "scatter.key_attempt_failed", position=unit.position, attempt=attempt, error=_describe(exc)
             )
-            continue
-        if work.barrier.complete(
-            work.run_id, work.asset.name, unit.position, work.holder, encoded, work.clock()
-        ):
+    assert error is not None
+    return Ended(unit.position, key, False, _describe(error), work.retry.max_attempts)
+
+
+def record(work: UnitWork, ended: list[Ended]) -> None:
+    """Record finished units in one transaction, then emit their events."""
+    done = [(e.position, e.payload) for e in ended if e.ok]
+    failed = [(e.position, e.payload) for e in ended if e.ok is False]
+    if not done and not failed:
+        return
+    applied = work.barrier.finish_units(
+        work.run_id,
+        work.asset.name,
+        work.holder,
+        [(p, bytes(v)) for p, v in done],  # type: ignore[arg-type]
+        [(p, str(v)) for p, v in failed],
+        work.clock(),
+    )
+    for e in ended:
+        if e.ok is None or e.position not in applied:
+            continue  # not run, or its lease was lost (another worker has the key now)
+        if e.ok:
             if work.events.active:
                 work.events.emit(
-                    ScatterKeyDone(work.pipeline, work.asset.name, work.run_id, unit.position, key, attempt)
+                    ScatterKeyDone(work.pipeline, work.asset.name, work.run_id, e.position, e.key, e.attempts)
                 )
-            return True
-        return False  # the lease was lost (another worker has the key now)
-    assert error is not None
-    text = _describe(error)
-    if work.barrier.fail(work.run_id, work.asset.name, unit.position, work.holder, text, work.clock()):
-        work.log.error("scatter.key_failed", position=unit.position, error=text)
+            continue
+        work.log.error("scatter.key_failed", position=e.position, error=e.payload)
         if work.events.active:
             work.events.emit(
                 ScatterKeyFailed(
-                    work.pipeline,
-                    work.asset.name,
-                    work.run_id,
-                    unit.position,
-                    key,
-                    work.retry.max_attempts,
-                    text,
+                    work.pipeline, work.asset.name, work.run_id, e.position, e.key, e.attempts, str(e.payload)
                 )
             )
-    return False

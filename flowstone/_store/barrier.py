@@ -156,6 +156,18 @@ class ScatterBarrier(Protocol):
     def fail(self, run_id: str, asset: str, position: int, holder: str, error: str, now: float) -> bool:
         """Mark a leased unit failed (after its retries); False if ``holder`` lost it."""
 
+    def finish_units(
+        self,
+        run_id: str,
+        asset: str,
+        holder: str,
+        done: Sequence[tuple[int, bytes]],
+        failed: Sequence[tuple[int, str]],
+        now: float,
+    ) -> set[int]:
+        """Complete and fail many leased units in one transaction (a group commit); the
+        positions that ``holder`` still had, which are the ones changed."""
+
     def release(self, run_id: str, asset: str, holder: str) -> int:
         """Give the units ``holder`` has leased back, unrun; how many."""
 

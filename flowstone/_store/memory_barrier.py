@@ -205,6 +205,19 @@ class MemoryBarrier:
             scatter.failed += 1
             return True
 
+    def finish_units(
+        self,
+        run_id: str,
+        asset: str,
+        holder: str,
+        done: Sequence[tuple[int, bytes]],
+        failed: Sequence[tuple[int, str]],
+        now: float,
+    ) -> set[int]:
+        applied = {p for p, result in done if self.complete(run_id, asset, p, holder, result, now)}
+        applied.update(p for p, error in failed if self.fail(run_id, asset, p, holder, error, now))
+        return applied
+
     def release(self, run_id: str, asset: str, holder: str) -> int:
         with self._lock:
             scatter = self._scatters.get((run_id, asset))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from flowstone._store.barrier import PAGE, HeadState, NewUnit, Progress, ScatterHead, Unit
 from flowstone._store.memory_barrier import rate_allows
@@ -255,6 +255,44 @@ class SQLBarrier:
             error=error,
             finished_at=now,
         )
+
+    def finish_units(
+        self,
+        run_id: str,
+        asset: str,
+        holder: str,
+        done: Sequence[tuple[int, bytes]],
+        failed: Sequence[tuple[int, str]],
+        now: float,
+    ) -> set[int]:
+        positions = [p for p, _ in done] + [p for p, _ in failed]
+        if not positions:
+            return set()
+        with self._write("finish scatter keys") as connection:
+            # Lock the rows still ours first: a unit whose lease ran out (and was claimed
+            # again elsewhere) is left alone, and nothing can take one before the update.
+            mine = {
+                int(row.position)
+                for row in connection.execute(
+                    select(U.c.position)
+                    .where(self._ids(run_id, asset), U.c.position.in_(positions))
+                    .where(U.c.state == "running", U.c.holder == holder)
+                    .with_for_update()
+                )
+            }
+            where = and_(U.c.run_id == run_id, U.c.asset == asset, U.c.position == bindparam("p"))
+            cleared = {"holder": None, "lease_until": None, "finished_at": now}
+            rows = [{"p": p, "r": r} for p, r in done if p in mine]
+            if rows:
+                connection.execute(
+                    update(U).where(where).values(state="done", result=bindparam("r"), **cleared), rows
+                )
+            rows = [{"p": p, "e": e} for p, e in failed if p in mine]
+            if rows:
+                connection.execute(
+                    update(U).where(where).values(state="failed", error=bindparam("e"), **cleared), rows
+                )
+            return mine
 
     def release(self, run_id: str, asset: str, holder: str) -> int:
         with self._write("release scatter keys") as connection:
