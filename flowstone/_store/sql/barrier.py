@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
 
 from flowstone._store.barrier import PAGE, HeadState, NewUnit, Progress, ScatterHead, Unit
 from flowstone._store.memory_barrier import rate_allows
@@ -280,18 +280,18 @@ class SQLBarrier:
                     .with_for_update()
                 )
             }
-            where = and_(U.c.run_id == run_id, U.c.asset == asset, U.c.position == bindparam("p"))
             cleared = {"holder": None, "lease_until": None, "finished_at": now}
-            rows = [{"p": p, "r": r} for p, r in done if p in mine]
-            if rows:
-                connection.execute(
-                    update(U).where(where).values(state="done", result=bindparam("r"), **cleared), rows
-                )
-            rows = [{"p": p, "e": e} for p, e in failed if p in mine]
-            if rows:
-                connection.execute(
-                    update(U).where(where).values(state="failed", error=bindparam("e"), **cleared), rows
-                )
+            # One UPDATE per kind and chunk, each row's value by CASE on its position: an
+            # executemany is a round trip per row on PostgreSQL.
+            for state, column, pairs in (("done", "result", done), ("failed", "error", failed)):
+                rows = [(p, v) for p, v in pairs if p in mine]
+                for start in range(0, len(rows), 500):
+                    chunk = dict(rows[start : start + 500])
+                    connection.execute(
+                        update(U)
+                        .where(self._ids(run_id, asset), U.c.position.in_(list(chunk)))
+                        .values(state=state, **{column: case(chunk, value=U.c.position)}, **cleared)
+                    )
             return mine
 
     def release(self, run_id: str, asset: str, holder: str) -> int:
