@@ -44,9 +44,12 @@ class _Open(Generic[T]):
     size: int = 0
 
 
-def batches(items: Iterable[T], batch: Batch, size: Callable[[T], int]) -> Iterator[list[T]]:
+def batches(
+    items: Iterable[T], batch: Batch, size: Callable[[T], int], value: Callable[[T], Any] | None = None
+) -> Iterator[list[T]]:
     """``items`` in batches as ``batch`` says; ``size(item)`` is its size in bytes when
-    ``batch.max_bytes`` is set (the caller passes the encoded size unless ``batch.size``)."""
+    ``batch.max_bytes`` is set (the caller passes the encoded size unless ``batch.size``),
+    and ``group_by`` is given ``value(item)`` (the item itself by default)."""
     cap = batch.max_items
     if batch.max_items_per_group is not None:
         cap = min(cap, batch.max_items_per_group)
@@ -54,7 +57,7 @@ def batches(items: Iterable[T], batch: Batch, size: Callable[[T], int]) -> Itera
     group_by = batch.group_by
     open_batches: dict[Any, _Open[T]] = {}
     for item in items:
-        group = group_by(item) if group_by is not None else None
+        group = None if group_by is None else group_by(item if value is None else value(item))
         current = open_batches.get(group)
         if current is None:
             current = open_batches[group] = _Open()

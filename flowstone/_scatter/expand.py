@@ -81,7 +81,7 @@ def _expand_stream(scatter: Scatter, where: Expansion, head: ScatterHead, keys: 
     checked: Iterable[Key] = checked_keys(keys, asset=where.asset, limit=where.limit, run_id=where.run_id)
     units: Iterable[NewUnit]
     if scatter.batch is not None:
-        grouped = batches(checked, scatter.batch, _sizer(scatter))
+        grouped = batches(checked, scatter.batch, _sizer(scatter), lambda key: key.value)
         units = (
             _unit(index, codec.encode(tuple(k.value for k in batch))) for index, batch in enumerate(grouped)
         )
