@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flowstone import codec, events, io, partitions, testing
+from flowstone import codec, events, io, partitions, readers, testing
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
 from flowstone._default import default_node, start
@@ -22,7 +22,10 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._scatter.batching import BatchInfo
+from flowstone._scatter.options import Batch, Rate, Scatter
 from flowstone._store import AuditEntry, Status
+from flowstone._store.barrier import Progress as ScatterProgress
 from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
 from flowstone.errors import (
     ApprovalError,
@@ -39,6 +42,9 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     PartitionError,
+    ScatterCancelledError,
+    ScatterError,
+    ScatterKeyError,
     SchemaVersionError,
     SignalError,
     StoreUnavailableError,
@@ -66,6 +72,11 @@ __all__ = [
     "AssetInfo",
     "Retry",
     "Context",
+    "Scatter",
+    "Batch",
+    "BatchInfo",
+    "Rate",
+    "ScatterProgress",
     "assets",
     "asset_info",
     "graph",
@@ -106,6 +117,7 @@ __all__ = [
     "events",
     "io",
     "partitions",
+    "readers",
     "testing",
     # errors
     "FlowStoneError",
@@ -121,6 +133,9 @@ __all__ = [
     "DecodeError",
     "StoreUnavailableError",
     "SchemaVersionError",
+    "ScatterKeyError",
+    "ScatterError",
+    "ScatterCancelledError",
     "SignalError",
     "ApprovalError",
     "WaitEndedError",

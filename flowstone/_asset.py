@@ -12,6 +12,7 @@ from flowstone import partitions
 from flowstone._jobs.records import Unique
 from flowstone._options import build_options
 from flowstone._retry import Retry
+from flowstone._scatter.options import Scatter
 from flowstone.errors import DefinitionError, PartitionError
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class AssetOptions:
         io: where the value is stored; None uses the node's default IO manager.
         partitions: the partitions this asset accepts; None accepts any valid partition.
         unique: at most one durable job per key and period (``fs.Unique``).
+        scatter: run the asset once per key (or batch) and gather the results (``fs.Scatter``).
         on_signal: ``on_signal(ctx, payload, **deps)`` computes the asset's value once a
             gate it returned is signalled (without it, the payload is the value).
     """
@@ -60,6 +62,7 @@ class AssetOptions:
     io: IOManager | None = None
     partitions: tuple[partitions.Partition, ...] | None = None
     unique: Unique | None = None
+    scatter: Scatter | None = None
     on_signal: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
@@ -81,6 +84,8 @@ class AssetOptions:
             except PartitionError as exc:
                 raise DefinitionError(f"bad partition declaration: {exc}") from exc
             object.__setattr__(self, "partitions", declared)
+        if self.scatter is not None and not isinstance(self.scatter, Scatter):
+            raise DefinitionError(f"scatter must be a flowstone.Scatter, got {self.scatter!r}")
 
 
 def make_options(options: Mapping[str, Any]) -> AssetOptions:

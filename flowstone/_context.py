@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flowstone._scatter.batching import BatchInfo
 from flowstone.partitions import Partition
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ class Context:
         pipeline: the pipeline's name.
         log: a structlog logger with run_id, asset and partition bound.
         resources: the node's resources by name (read-only).
+        scatter_key: in a scatter asset, the key this run of the function is for (None
+            otherwise, and when the scatter runs batches).
+        batch: in a scatter asset with ``fs.Batch``, the batch this run is for.
         approval: once an approval the asset asked for is granted, who granted it, why
             and when (``fs.RequestApproval``); None otherwise.
     """
@@ -38,6 +42,8 @@ class Context:
     pipeline: str
     log: Any
     resources: Mapping[str, Any]
+    scatter_key: Any = None
+    batch: BatchInfo | None = None
     approval: ApprovalDecision | None = None
     _waits: Any = field(default=None, repr=False, compare=False)
 

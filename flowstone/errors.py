@@ -11,6 +11,9 @@ The hierarchy::
     ├── NotMaterializedError         ``get`` of a value that was never stored
     ├── MaterializationError         running an asset failed (``__cause__`` is the user's error)
     ├── LineageError                 lineage could not be recorded (``lineage_failure="fail"``)
+    ├── ScatterKeyError              a scatter key is too big, or cannot be encoded
+    ├── ScatterError                 more keys of a scatter failed than it tolerates
+    ├── ScatterCancelledError        ``node.cancel(run_id)`` stopped a scatter
     ├── EncodeError                  a value cannot be encoded by ``flowstone.codec``
     ├── DecodeError                  stored bytes are not a value this codec wrote
     ├── SignalError                  a signal was refused (``.reason`` says why); nothing changed
@@ -45,6 +48,9 @@ __all__ = [
     "MaterializationError",
     "NotMaterializedError",
     "PartitionError",
+    "ScatterCancelledError",
+    "ScatterError",
+    "ScatterKeyError",
     "SchemaVersionError",
     "SignalError",
     "StoreUnavailableError",
@@ -141,6 +147,83 @@ class MaterializationError(_AssetPartitionError):
 
 class LineageError(_AssetPartitionError):
     """Lineage for a materialization could not be recorded."""
+
+
+class ScatterKeyError(FlowStoneError, ValueError):
+    """A scatter key is bigger than ``max_key_bytes``, or the codec cannot encode it.
+
+    Raised before the key is written or run; the scatter then stops and leaves nothing of
+    its barrier behind.
+
+    Attributes:
+        asset: the scatter asset.
+        position: the key's 0-based position among the keys the asset produced.
+        size: the key's encoded size in bytes (None when it cannot be encoded).
+        limit: ``max_key_bytes`` in force.
+        path: where inside the key the codec failed (None when it is only too big).
+        run_id: the run, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        position: int,
+        size: int | None,
+        limit: int,
+        path: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.position = position
+        self.size = size
+        self.limit = limit
+        self.path = path
+        self.run_id = run_id
+
+
+class ScatterError(FlowStoneError):
+    """More keys of a scatter failed (after their retries) than its ``tolerate`` allows.
+
+    Gather was not called. Attributes:
+        asset: the scatter asset.
+        run_id: the run, when known.
+        total: how many keys (or batches) the scatter ran.
+        failed: how many of them failed.
+        tolerate: the fraction of failures the scatter allowed.
+        errors: the first failures as (key, error text) pairs.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        total: int,
+        failed: int,
+        tolerate: float,
+        errors: tuple[tuple[Any, str], ...] = (),
+        run_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.run_id = run_id
+        self.total = total
+        self.failed = failed
+        self.tolerate = tolerate
+        self.errors = errors
+
+
+class ScatterCancelledError(FlowStoneError):
+    """``node.cancel(run_id)`` stopped a scatter: no more of its keys were started, and the
+    asset ended as cancelled. Run it again to start afresh."""
+
+    def __init__(self, message: str, *, asset: str, run_id: str) -> None:
+        super().__init__(message)
+        self.asset = asset
+        self.run_id = run_id
 
 
 class EncodeError(FlowStoneError, TypeError):

@@ -36,6 +36,10 @@ __all__ = [
     "MaterializationFinished",
     "MaterializationStarted",
     "RetryScheduled",
+    "ScatterGathered",
+    "ScatterKeyDone",
+    "ScatterKeyFailed",
+    "ScatterStarted",
     "Subscription",
     "subscribe",
 ]
@@ -99,6 +103,54 @@ class BackfillProgress:
     asset: str
     done: int
     total: int | None
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScatterStarted:
+    """A scatter asset's keys are written; ``total`` keys (or batches) will run."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScatterKeyDone:
+    """One key (or batch) of a scatter finished; ``key`` is the key (or the batch's items)."""
+
+    pipeline: str
+    asset: str
+    run_id: str
+    position: int
+    key: Any
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScatterKeyFailed:
+    """One key (or batch) of a scatter failed after its retries."""
+
+    pipeline: str
+    asset: str
+    run_id: str
+    position: int
+    key: Any
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScatterGathered:
+    """A scatter's results were gathered into the asset's value."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    done: int
     failed: int
 
 
@@ -169,6 +221,10 @@ Event: TypeAlias = (
     | MaterializationFailed
     | RetryScheduled
     | BackfillProgress
+    | ScatterStarted
+    | ScatterKeyDone
+    | ScatterKeyFailed
+    | ScatterGathered
     | WaitEvent
 )
 Callback = Callable[[Event], None]

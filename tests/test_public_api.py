@@ -26,6 +26,8 @@ FLOWSTONE_CONTRACT = {
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
     "SchemaVersionError", "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError", "ApprovalError",
     "ApprovalRejectedError", "GateTimeoutError",
+    "SchemaVersionError", "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
+    "ScatterCancelledError", "ScatterProgress", "readers",
 }  # fmt: skip
 
 

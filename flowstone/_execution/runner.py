@@ -17,6 +17,7 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone import partitions
 from flowstone._context import Context
+from flowstone._execution import bodies
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
@@ -134,7 +135,10 @@ def attempt(task: Task, services: Services) -> Outcome:
         _waits=services.waits,
     )
     try:
-        value = asset.fn(ctx, **kwargs) if task.resume is None else task.resume.call(asset, ctx, kwargs)
+        if task.resume is None:
+            value = bodies.call(task, services, ctx, kwargs)
+        else:
+            value = task.resume.call(asset, ctx, kwargs)
         while isinstance(value, Suspension):  # a durable wait: the one hook for every kind
             resumption = suspend(task, services, ctx, value)
             if resumption is None:
@@ -142,9 +146,9 @@ def attempt(task: Task, services: Services) -> Outcome:
                 return Outcome(task, ok=False, suspended=True)
             value = resumption.call(asset, ctx, kwargs)  # resolved before it suspended
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
-        # Snooze and Discard steer the job around the run, and a wait that ended decided
-        # the outcome: never retried inside it.
-        retryable = not isinstance(exc, Snooze | Discard | WaitEndedError)
+        # Snooze and Discard steer the job around the run, and a wait that ended (or a
+        # body's error that decided the outcome, a scatter's) decided it: never retried.
+        retryable = not isinstance(exc, Snooze | Discard | WaitEndedError) and not bodies.decided(asset, exc)
         return _failed(task, services, exc, bound, retryable=retryable)
     return _store(task, services, value, started, bound)
 

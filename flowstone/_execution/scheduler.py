@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import supervisors
+from flowstone._execution.bodies import attempt_timeout
 from flowstone._execution.flight import (
     ChunkSizer,
     Dispatch,
@@ -206,7 +207,7 @@ class Scheduler:
         dispatch.monitor = supervisors.monitor(runner, down)
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
-            timeout = task.asset.options.timeout
+            timeout = attempt_timeout(task.asset)
             in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
         if len(tasks) == 1:

@@ -86,6 +86,11 @@ class NodeConfig:
             imported. None (the default) allows any importable module; ``flowstone
             worker`` always passes a list (its ``--import`` modules' packages and
             ``--allow-import``).
+        max_scatter_key_bytes: the largest encoded scatter key of an asset without its own
+            ``max_key_bytes`` (``fs.Scatter``).
+        scatter_lease: seconds a scatter key stays leased to this node without a renewal
+            (renewed every third of it while the key runs): after a crash, the keys it was
+            running are run elsewhere once their lease has run out.
         signal_secret: the secret gate tokens are signed with (at least 16 bytes). None: the
             ``FLOWSTONE_SIGNAL_SECRET`` environment variable, else a 32-byte secret generated
             once and kept in the database (per node without one). Never shown in ``repr``.
@@ -123,6 +128,8 @@ class NodeConfig:
     statement_timeout: float = 30.0
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
+    max_scatter_key_bytes: int = 4096
+    scatter_lease: float = 15.0
     signal_secret: str | bytes | None = field(default=None, repr=False)
     previous_signal_secrets: tuple[str | bytes, ...] = field(default=(), repr=False)
     max_signal_bytes: int = 1024 * 1024
@@ -133,7 +140,13 @@ class NodeConfig:
         if self.database_url is not None:
             check_text("database_url", self.database_url)
         check_bool("auto_migrate", self.auto_migrate)
-        for name in ("max_value_bytes", "max_concurrency", "max_parallel", "memory_records"):
+        for name in (
+            "max_value_bytes",
+            "max_concurrency",
+            "max_parallel",
+            "memory_records",
+            "max_scatter_key_bytes",
+        ):
             check_int(name, getattr(self, name), minimum=1)
         for name in ("retry", "job_retry"):
             if not isinstance(getattr(self, name), Retry):
@@ -147,7 +160,14 @@ class NodeConfig:
             raise TypeError(f"io must be an IO manager (see flowstone.io), got {self.io!r}")
         check_methods("store", self.store, _STORE_METHODS, "a store (see flowstone/_store/base.py)")
         check_methods("lineage_store", self.lineage_store, ("record_lineage",), "a lineage store")
-        for name in ("rescue_after", "prune_after", "shutdown_grace", "poll_interval", "health_timeout"):
+        for name in (
+            "rescue_after",
+            "prune_after",
+            "shutdown_grace",
+            "poll_interval",
+            "health_timeout",
+            "scatter_lease",
+        ):
             check_seconds(name, getattr(self, name))
         if self.queues and self.database_url is None and self.store is None:
             raise ValueError(

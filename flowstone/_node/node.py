@@ -35,7 +35,9 @@ from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
+from flowstone._scatter.driver import barrier_of
 from flowstone._store import AuditEntry, Status, Store
+from flowstone._store.barrier import Progress as ScatterProgress
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.wiring import new_waits, waits_spec
 from flowstone.errors import FlowStoneError
@@ -83,6 +85,9 @@ class Node(WaitsAPI):
             default_retry=config.retry,
             directory=self._directory,
             pool=pool,
+            max_scatter_key_bytes=config.max_scatter_key_bytes,
+            scatter_lease=config.scatter_lease,
+            scatter_workers=config.max_concurrency,
             waits=self._waits,
         )
         # A materialization in flight gets the shutdown grace, as a job does.
@@ -394,3 +399,15 @@ class Node(WaitsAPI):
     def audit(self, limit: int = 100) -> list[AuditEntry]:
         """The newest audit-log entries (runs, invalidations, admin actions), newest first."""
         return self._store.audit_entries(limit)
+
+    # --- scatters ----------------------------------------------------------------------
+    def scatter_progress(self, run_id: str, asset: str) -> ScatterProgress | None:
+        """How far a scatter asset of a run is (total if known, done, failed, running);
+        None if the run has no scatter of that asset."""
+        return barrier_of(self._services).progress(run_id, asset)
+
+    def cancel(self, run_id: str) -> bool:
+        """Stop starting the remaining keys of the run's scatters on this node: the keys
+        running finish, and the asset ends as cancelled (``ScatterCancelledError``).
+        Whether a scatter of that run was running here."""
+        return self._services.scatters.cancel(run_id)

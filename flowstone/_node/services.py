@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pykka import ActorDeadError
 
 from flowstone._retry import Retry
+from flowstone._scatter.control import ScatterControl
+from flowstone._store.memory_barrier import MemoryBarrier
 from flowstone.errors import FlowStoneError
 from flowstone.events import EventBus
 from flowstone.io import SQL, AssetKey, IOManager
@@ -68,6 +70,11 @@ class Services:
     default_retry: Retry
     directory: Directory
     pool: RunnerPool
+    max_scatter_key_bytes: int = 4096
+    scatter_lease: float = 15.0
+    scatter_workers: int = 4  # threads running one scatter's keys (the node's max_concurrency)
+    scatters: ScatterControl = field(default_factory=ScatterControl)
+    scatter_barrier: MemoryBarrier = field(default_factory=MemoryBarrier)  # a store without one
     waits: Any = None  # the node's durable waits (flowstone._waits.runtime.Waits)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from flowstone._store.memory_barrier import MemoryBarrier
 from flowstone._store.records import (
     AuditEntry,
     Completion,
@@ -56,6 +57,7 @@ class MemoryStore:
 
     def __init__(self, *, max_records: int = 10_000, max_audit: int = 1_000) -> None:
         self._max = max_records
+        self.barrier = MemoryBarrier()  # scatters (issue 15)
         self._lock = threading.Lock()
         self._pipelines: dict[str, _PipelineRecords] = {}
         self._audit: deque[AuditEntry] = deque(maxlen=max_audit)

@@ -50,20 +50,42 @@ def status(
     value = parse_one(partition, as_string=partition_str)
 
     def body() -> int:
+        from flowstone.cli._scatter import describe, progress_of  # noqa: PLC0415
+
         names = [asset] if asset else pipeline.assets()
         with fs.start(database_url=database_url) as node:
             rows = [(name, node.status(pipeline, name, value)) for name in names]
+            keys = {name: progress_of(node, pipeline, name, s.run_id) for name, s in rows}
         if as_json:
-            echo_json([{"asset": name, **echo_fields(s)} for name, s in rows])
+            echo_json(
+                [
+                    {
+                        "asset": name,
+                        **echo_fields(s),
+                        **({"scatter": echo_fields(keys[name])} if keys[name] else {}),
+                    }
+                    for name, s in rows
+                ]
+            )
             return EXIT_OK
         from rich.table import Table  # noqa: PLC0415
 
         table = Table(title=f"{pipeline.name} — partition {fs.partitions.describe(value)}")
-        for column in ("asset", "state", "attempts", "finished", "run", "error"):
+        scattered = any(keys.values())
+        for column in (
+            "asset",
+            "state",
+            "attempts",
+            "finished",
+            "run",
+            "error",
+            *(("keys",) if scattered else ()),
+        ):
             table.add_column(column, overflow="fold")
         for name, s in rows:
             finished = s.finished_at.isoformat(timespec="seconds") if s.finished_at else ""
-            table.add_row(name, s.state, str(s.attempts), finished, s.run_id or "", s.error or "")
+            extra = (describe(keys[name]),) if scattered else ()
+            table.add_row(name, s.state, str(s.attempts), finished, s.run_id or "", s.error or "", *extra)
         _console().print(table)  # type: ignore[attr-defined]
         return EXIT_OK
 

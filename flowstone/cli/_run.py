@@ -50,7 +50,9 @@ def run(
     value_partition = parse_one(partition, as_string=partition_str)
 
     def body() -> int:
-        with fs.start(database_url=database_url) as node:
+        from flowstone.cli._scatter import scatter_bars  # noqa: PLC0415
+
+        with fs.start(database_url=database_url) as node, scatter_bars(node, enabled=not as_json):
             value = node.run(pipeline, asset, partition=value_partition, force=force)
             status = node.status(pipeline, asset, value_partition)
         if as_json:

@@ -32,6 +32,8 @@ __all__ = [
     "metadata",
     "nodes",
     "runs",
+    "scatter_units",
+    "scatters",
     "settings",
     "values",
     "waits",
@@ -190,6 +192,45 @@ leases = Table(
     Column("name", String(NAME), primary_key=True),
     Column("holder", String(NAME), nullable=False),
     Column("expires_at", Timestamp, nullable=False),
+)
+
+#: A scatter asset of a run: how far its keys were read, and whether it has ended.
+scatters = Table(
+    "flowstone_scatters",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("asset", String(NAME), primary_key=True),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("partition_key", String(KEY), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("cursor", LargeBinary),
+    Column("next_position", BigInteger, nullable=False, default=0),
+    Column("expanded", Integer, nullable=False, default=0),
+    Column("total", BigInteger),
+    # Epoch seconds: compared with the claimer's clock, never a database's NOW().
+    Column("next_start_at", Float, nullable=False, default=0.0),
+    Index("ix_flowstone_scatters_target", "pipeline", "asset", "partition_key", "state"),
+)
+
+#: One row per key (or batch) of a scatter: its state, lease and encoded result.
+scatter_units = Table(
+    "flowstone_scatter_units",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("asset", String(NAME), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    # sha256 of the encoded key: a key of up to max_key_bytes is too wide for an index.
+    Column("digest", LargeBinary(32), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("holder", String(NAME)),
+    Column("lease_until", Float),
+    Column("result", LargeBinary),
+    Column("error", Text),
+    Column("finished_at", Float),
+    UniqueConstraint("run_id", "asset", "digest", name="uq_flowstone_scatter_units_digest"),
+    Index("ix_flowstone_scatter_units_state", "run_id", "asset", "state", "position"),
 )
 
 waits = Table(
