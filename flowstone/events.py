@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 from supervisors._log import get_logger
 
 __all__ = [
+    "AssetSkipped",
     "BackfillProgress",
     "Event",
     "EventBus",
@@ -28,6 +29,7 @@ __all__ = [
     "MaterializationFinished",
     "MaterializationStarted",
     "RetryScheduled",
+    "RouteDecided",
     "Subscription",
     "subscribe",
 ]
@@ -84,6 +86,32 @@ class RetryScheduled:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteDecided:
+    """A router took ``branch`` (None: no branch) for a run and partition; ``fallback``
+    when it raised and its ``fs.Fallback`` branch was taken (``error`` says what it raised)."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    branch: str | None
+    fallback: bool
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSkipped:
+    """An asset of a run did not run: no router selected it, or a dependency it needs
+    was skipped; nothing is stored for it."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class BackfillProgress:
     """A backfill finished one more partition; ``total`` is None for an unsized input."""
 
@@ -99,6 +127,8 @@ Event: TypeAlias = (
     | MaterializationFinished
     | MaterializationFailed
     | RetryScheduled
+    | RouteDecided
+    | AssetSkipped
     | BackfillProgress
 )
 Callback = Callable[[Event], None]

@@ -44,6 +44,10 @@ class PartitionRun:
     # runs: ``start`` is its start, and ``ended`` the whole run to record once finished.
     start: RunStart | None = None
     ended: WholeRun | None = None
+    # Assets of the plan that will not run (flowstone/_execution/skips.py), and the kinds
+    # of asset that ran in it and want to hear that it ended (AssetKind.run_ended).
+    skipped: set[str] = field(default_factory=set)
+    cleanups: set[Any] = field(default_factory=set)
 
     def ended_with(self, failure: Failure | None) -> None:
         """A deferred run's failure, to record with it (nothing for another run)."""
@@ -126,6 +130,10 @@ class TaskMaker:
         pipeline, services = self._pipeline, self._services
         definition = pipeline.get(asset)
         override = self._retry if asset == run.target else None
+        kind = definition.kind
+        if kind.cleans_up:
+            run.cleanups.add(kind)
+        skipped = run.skipped
         task = Task(
             run_id=run.run_id,
             pipeline=pipeline.name,
@@ -138,10 +146,12 @@ class TaskMaker:
             dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
             is_target=asset == run.target,
             premarked=attempt == 1 and asset in run.premarked,
-            then_running=self.made_ready_by(run, asset),
+            # A value that may rule its dependants out makes none of them running.
+            then_running=() if kind.rules_out else self.made_ready_by(run, asset),
             dep_payloads=self._payloads_for(run, definition.deps, attempt == self.first_attempt(run, asset)),
             fence=self._target_fence if asset == run.target else None,
             deferred=run.start is not None,
+            absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
         )
         run.premarked.discard(asset)
         return task

@@ -123,10 +123,12 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.run_id, asset.name, task.partition, task.attempt, task.pipeline, bound, services.resources
     )
     try:
-        value = asset.fn(ctx, **kwargs)
+        value = asset.kind.call(task, services, ctx, kwargs)
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
-        # Snooze and Discard steer the job around the run: never retried inside it.
-        return _failed(task, services, exc, bound, retryable=not isinstance(exc, Snooze | Discard))
+        # Snooze and Discard steer the job around the run: never retried inside it; nor is
+        # an error that says so of itself (a router's RouteError).
+        retryable = not isinstance(exc, Snooze | Discard) and getattr(exc, "retryable", True) is not False
+        return _failed(task, services, exc, bound, retryable=retryable)
     return _store(task, services, value, started, bound)
 
 
@@ -134,7 +136,8 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     asset = task.asset
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
-    upstream = [(dep, task.partition_key) for dep in asset.deps]
+    absent = task.absent
+    upstream = [(dep, task.partition_key) for dep in asset.deps if not absent or dep not in absent]
     # A store that keeps lineage itself writes it with the completion: one transaction,
     # both or neither. A separate lineage store goes through the lineage actor.
     inline = services.lineage_store is services.store
@@ -199,8 +202,12 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
 def _load_dependencies(task: Task) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     wanted = task.asset.params
+    absent = task.absent
     for dep, io in task.dep_io:
         if dep not in wanted:
+            continue
+        if absent and dep in absent:
+            kwargs[dep] = None  # an optional dependency skipped in this run
             continue
         payload = task.dep_payloads.get(dep)
         if payload is not None:

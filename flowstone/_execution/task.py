@@ -40,6 +40,9 @@ class Task:
     # record, and its outcome carries the completion or failure to record.
     deferred: bool = False
     abandoned: threading.Event = field(default_factory=threading.Event)
+    # Dependencies skipped in this run (routing): the asset takes them as optional, and
+    # gets None for them; no lineage is recorded from them.
+    absent: frozenset[str] = frozenset()
 
     @property
     def key(self) -> AssetKey:

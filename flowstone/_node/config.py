@@ -86,6 +86,11 @@ class NodeConfig:
             imported. None (the default) allows any importable module; ``flowstone
             worker`` always passes a list (its ``--import`` modules' packages and
             ``--allow-import``).
+        route_decisions: what becomes of routers' decisions (docs/routing.md): ``"run"``
+            deletes a run's decisions when it ends, ``"keep"`` keeps them for
+            ``route_decision_ttl`` seconds (the pruner deletes older ones), ``"none"``
+            keeps them only in memory while the run goes on.
+        route_decision_ttl: seconds ``"keep"`` keeps a decision (default 7 days).
     """
 
     name: str = "flowstone"
@@ -116,6 +121,8 @@ class NodeConfig:
     statement_timeout: float = 30.0
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
+    route_decisions: Literal["run", "keep", "none"] = "run"
+    route_decision_ttl: float = 7 * 86400.0
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -147,6 +154,7 @@ class NodeConfig:
         _check_imports(self)
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
+        _check_routing(self)
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.
@@ -156,6 +164,15 @@ class NodeConfig:
 
             shown["database_url"] = mask(self.database_url)
         return f"NodeConfig({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+
+def _check_routing(config: NodeConfig) -> None:
+    policy = config.route_decisions
+    if not isinstance(policy, str):
+        raise TypeError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
+    if policy not in ("run", "keep", "none"):
+        raise ValueError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
+    check_seconds("route_decision_ttl", config.route_decision_ttl)
 
 
 def _check_imports(config: NodeConfig) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pykka import ActorDeadError
 
 from flowstone._retry import Retry
+from flowstone._routing.decisions import RouteDecisions
 from flowstone.errors import FlowStoneError
 from flowstone.events import EventBus
 from flowstone.io import SQL, AssetKey, IOManager
@@ -68,6 +69,7 @@ class Services:
     default_retry: Retry
     directory: Directory
     pool: RunnerPool
+    decisions: RouteDecisions = field(default_factory=RouteDecisions)  # routers' (docs/routing.md)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

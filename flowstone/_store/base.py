@@ -18,6 +18,7 @@ from flowstone._store.records import (
     Failure,
     MaterializationRecord,
     RunStart,
+    Skip,
     WholeRun,
 )
 from flowstone.io import IOManager
@@ -87,6 +88,10 @@ class Store(LineageStore, Protocol):
 
     def fail(self, failure: Failure) -> bool:
         """Mark a running record (and its run) failed; False if it was not running."""
+
+    def skip(self, skip: Skip) -> None:
+        """Record assets of a run that will not run as ``skipped`` (their pending or
+        running records, or new ones), and end the run ``skipped`` if its target is one."""
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         """Close a run that ended outside a materialization (timeout, lost runner)."""
