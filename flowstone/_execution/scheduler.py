@@ -71,8 +71,9 @@ class Scheduler:
 
     @property
     def active(self) -> int:
-        """Partition runs started and not finished."""
-        return len(self._runs)
+        """Partition runs started and not handed back by ``wait`` yet (a run whose every
+        asset was skipped at its start has finished before ``wait``)."""
+        return len(self._runs) + len(self._finished)
 
     @property
     def chunk_size(self) -> int:

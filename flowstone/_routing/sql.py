@@ -46,7 +46,7 @@ class SQLDecisions:
                 .values(**row)
                 .on_conflict_do_nothing(index_elements=[D.c.run_id, D.c.router, D.c.partition_key])
             )
-            if c.execute(statement).rowcount:
+            if c.execute(statement.returning(D.c.id)).scalar() is not None:
                 return decision
             kept = c.execute(self._lookup(decision.run_id, decision.router, decision.partition_key)).first()
         assert kept is not None, "a conflicting decision exists"
