@@ -195,3 +195,18 @@ class TestGraphs:
         assert '    "choose" [shape=diamond];' in drawn
         assert '    "choose" -> "fast" [style=dashed, label="fast"];' in drawn
         assert '    "fast" -> "report";' in drawn
+
+
+class TestTestingHelper:
+    def test_run_asset_gives_none_for_an_optional_dependency_left_out(self) -> None:
+        p = pipeline_with(
+            fast={"routed_from": "choose"},
+            slow={"routed_from": "choose"},
+        )
+
+        @p.asset(optional=("fast", "slow"))
+        def report(ctx: fs.Context, fast: str | None, slow: str | None) -> Any:
+            return (fast, slow)
+
+        assert fs.testing.run_asset(p, "report", deps={"fast": "f"}) == ("f", None)
+        assert fs.testing.run_asset(p, "choose") == "fast"
