@@ -22,6 +22,7 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._routing import SKIPPED, Fallback
 from flowstone._scatter.batching import BatchInfo
 from flowstone._scatter.options import Batch, Rate, Scatter
 from flowstone._store import AuditEntry, Status
@@ -42,6 +43,7 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     PartitionError,
+    RouteError,
     ScatterCancelledError,
     ScatterError,
     ScatterKeyError,
@@ -80,6 +82,9 @@ __all__ = [
     "assets",
     "asset_info",
     "graph",
+    # routing
+    "Fallback",
+    "SKIPPED",
     # running
     "start",
     "Node",
@@ -129,6 +134,7 @@ __all__ = [
     "NotMaterializedError",
     "MaterializationError",
     "LineageError",
+    "RouteError",
     "EncodeError",
     "DecodeError",
     "StoreUnavailableError",
@@ -159,7 +165,8 @@ def asset_info(pipeline: Pipeline, name: str) -> AssetInfo:
 def graph(pipeline: Pipeline, format: Literal["ascii", "mermaid", "dot"] = "ascii") -> str:
     """The dependency graph drawn as text, a Mermaid ``graph TD`` or Graphviz dot."""
     descriptions = {name: pipeline.get(name).options.description or "" for name in pipeline.assets()}
-    return _render(pipeline.name, pipeline.deps, descriptions, format)
+    routes = {name: r for name in pipeline.assets() if (r := pipeline.get(name).options.routed_from)}
+    return _render(pipeline.name, pipeline.deps, descriptions, format, routes)
 
 
 def run(pipeline: Pipeline, asset: str, **options: Any) -> Any:

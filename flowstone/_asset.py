@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowstone import partitions
+from flowstone._execution.kinds import PLAIN, AssetKind, kind_of
 from flowstone._jobs.records import Unique
 from flowstone._options import build_options
 from flowstone._retry import Retry
@@ -53,6 +54,10 @@ class AssetOptions:
         scatter: run the asset once per key (or batch) and gather the results (``fs.Scatter``).
         on_signal: ``on_signal(ctx, payload, **deps)`` computes the asset's value once a
             gate it returned is signalled (without it, the payload is the value).
+        routed_from: the router that selects this asset: it runs only when selected, and
+            is skipped otherwise (docs/routing.md).
+        optional: dependencies that may be skipped: the asset then still runs and gets
+            None for them (any other skipped dependency skips it too).
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -64,10 +69,21 @@ class AssetOptions:
     unique: Unique | None = None
     scatter: Scatter | None = None
     on_signal: Callable[..., Any] | None = None
+    routed_from: str | None = None
+    optional: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.on_signal is not None and not callable(self.on_signal):
             raise TypeError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
+        if self.routed_from is not None and (
+            not isinstance(self.routed_from, str) or not self.routed_from.isidentifier()
+        ):
+            raise TypeError(f"routed_from must be the name of a router asset, got {self.routed_from!r}")
+        if isinstance(self.optional, str) or not isinstance(self.optional, Iterable):
+            raise TypeError(f"optional must be a list of dependency names, got {self.optional!r}")
+        object.__setattr__(self, "optional", tuple(self.optional))
+        if not all(isinstance(name, str) for name in self.optional):
+            raise TypeError(f"optional must be a list of dependency names, got {self.optional!r}")
         if self.depends_on is not None:
             if isinstance(self.depends_on, str) or not isinstance(self.depends_on, Iterable):
                 raise TypeError(f"depends_on must be a list of asset names, got {self.depends_on!r}")
@@ -117,9 +133,12 @@ class AssetDef:
     params: tuple[str, ...]
     options: AssetOptions
     accepts_all: bool = field(default=False)
+    kind: AssetKind = field(default=PLAIN)
 
     @classmethod
-    def define(cls, pipeline: str, fn: Callable[..., Any], options: AssetOptions) -> AssetDef:
+    def define(
+        cls, pipeline: str, fn: Callable[..., Any], options: AssetOptions, kind: AssetKind = PLAIN
+    ) -> AssetDef:
         name = getattr(fn, "__name__", None)
         if not callable(fn) or not isinstance(name, str) or not name.isidentifier():
             raise DefinitionError(f"pipeline {pipeline!r}: an asset must be a named function, got {fn!r}")
@@ -151,13 +170,23 @@ class AssetDef:
                 )
         if len(set(deps)) != len(deps):
             raise DefinitionError(f"{where}: depends_on lists a dependency twice: {deps!r}")
+        for dep in options.optional:
+            if dep not in deps:
+                raise DefinitionError(
+                    f"{where}: optional dependency {dep!r} is not one of its dependencies {deps!r}"
+                )
         params = deps if accepts_all else tuple(d for d in deps if d in {p.name for p in named})
+        router = options.routed_from
+        if router is not None and router not in deps:
+            if router == name:
+                raise DefinitionError(f"{where}: an asset cannot be routed from itself")
+            deps = (*deps, router)  # it waits for its router's decision: an order, not a value
         description = options.description
         if description is None and fn.__doc__:
             description = inspect.cleandoc(fn.__doc__).splitlines()[0]
         if description != options.description:
             options = dataclasses.replace(options, description=description)
-        return cls(name, fn, tuple(deps), params, options, accepts_all)
+        return cls(name, fn, tuple(deps), params, options, accepts_all, kind_of(kind, options, where))
 
     def info(self) -> AssetInfo:
         return AssetInfo(self.name, self.deps, self.options.description, self.options)

@@ -228,11 +228,15 @@ def render(
     deps: Deps,
     descriptions: Mapping[str, str] | None = None,
     format: RenderFormat = "ascii",
+    routes: Mapping[str, str] | None = None,
 ) -> str:
     """Draw the graph as layered text, a Mermaid flowchart or a Graphviz digraph.
 
     Edges point from a dependency to its dependant (the direction data flows). Only the
     first line of a description is shown, so long docstrings keep the drawing readable.
+    ``routes`` maps each routed asset (a branch) to its router: routers are drawn as
+    decisions (``[router]``, a Mermaid rhombus, a dot diamond) and the edge from a router
+    to a branch as a dashed, labelled one.
 
     Raises:
         ValueError: ``format`` is not one of the supported formats.
@@ -245,18 +249,28 @@ def render(
         for name, text in (descriptions or {}).items()
         if name in deps and (line := _first_line(text))
     }
+    routed = dict(routes or {})
     if format == "mermaid":
-        return _mermaid(deps, summaries)
+        return _mermaid(deps, summaries, routed)
     if format == "dot":
-        return _dot(pipeline, deps, summaries)
-    return _ascii(pipeline, deps, summaries)
+        return _dot(pipeline, deps, summaries, routed)
+    return _ascii(pipeline, deps, summaries, routed)
 
 
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str]) -> str:
+def _branches(routed: Mapping[str, str]) -> dict[str, list[str]]:
+    """Each router's branches, in definition order."""
+    found: dict[str, list[str]] = {}
+    for branch, router in routed.items():
+        found.setdefault(router, []).append(branch)
+    return found
+
+
+def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]) -> str:
+    routers = _branches(routed)
     layers = levels(deps)
     if not layers:
         return f"pipeline {pipeline!r}: no assets"
@@ -267,6 +281,10 @@ def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str]) -> str:
             line = f"  {name}"
             if deps[name]:
                 line += " <- " + ", ".join(dict.fromkeys(deps[name]))
+            if name in routers:
+                line += f"  [router: {' | '.join(routers[name])}]"
+            if name in routed:
+                line += f"  [branch of {routed[name]}]"
             if name in summaries:
                 line += f"  # {summaries[name]}"
             lines.append(line)
@@ -276,7 +294,7 @@ def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str]) -> str:
 _MERMAID_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _mermaid(deps: Deps, summaries: Mapping[str, str]) -> str:
+def _mermaid(deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]) -> str:
     # Plain identifiers are used as node ids so edges read "orders --> report". Mermaid
     # treats "end" as a keyword and chokes on punctuation, so such names get a generated
     # id and keep their name as the label.
@@ -284,16 +302,24 @@ def _mermaid(deps: Deps, summaries: Mapping[str, str]) -> str:
         name: name if _MERMAID_ID.fullmatch(name) and name.lower() != "end" else f"asset_{i}"
         for i, name in enumerate(deps)
     }
+    routers = set(routed.values())
     lines = ["graph TD"]
     for name in deps:
         label = name + (f": {summaries[name]}" if name in summaries else "")
-        if label != ids[name]:
+        if name in routers:  # a decision: a rhombus
+            escaped = label.replace('"', "#quot;")
+            lines.append(f'    {ids[name]}{{"{escaped}"}}')
+        elif label != ids[name]:
             escaped = label.replace('"', "#quot;")
             lines.append(f'    {ids[name]}["{escaped}"]')
         else:
             lines.append(f"    {ids[name]}")
     for name, needs in deps.items():
-        lines.extend(f"    {ids[dep]} --> {ids[name]}" for dep in dict.fromkeys(needs))
+        for dep in dict.fromkeys(needs):
+            if routed.get(name) == dep:
+                lines.append(f"    {ids[dep]} -.->|{name}| {ids[name]}")
+            else:
+                lines.append(f"    {ids[dep]} --> {ids[name]}")
     return "\n".join(lines)
 
 
@@ -302,15 +328,23 @@ def _dot_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _dot(pipeline: str, deps: Deps, summaries: Mapping[str, str]) -> str:
+def _dot(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]) -> str:
+    routers = set(routed.values())
     lines = [f"digraph {_dot_quote(pipeline)} {{"]
     for name in deps:
+        attributes = []
         if name in summaries:
-            label = _dot_quote(f"{name}\n{summaries[name]}")
-            lines.append(f"    {_dot_quote(name)} [label={label}];")
-        else:
-            lines.append(f"    {_dot_quote(name)};")
+            label = _dot_quote(name + "\n" + summaries[name])
+            attributes.append(f"label={label}")
+        if name in routers:
+            attributes.append("shape=diamond")
+        shown = f" [{', '.join(attributes)}]" if attributes else ""
+        lines.append(f"    {_dot_quote(name)}{shown};")
     for name, needs in deps.items():
-        lines.extend(f"    {_dot_quote(dep)} -> {_dot_quote(name)};" for dep in dict.fromkeys(needs))
+        for dep in dict.fromkeys(needs):
+            edge = f"    {_dot_quote(dep)} -> {_dot_quote(name)}"
+            if routed.get(name) == dep:
+                edge += f" [style=dashed, label={_dot_quote(name)}]"
+            lines.append(edge + ";")
     lines.append("}")
     return "\n".join(lines)

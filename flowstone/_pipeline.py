@@ -9,6 +9,10 @@ from typing import Any, overload
 
 from flowstone import _graph
 from flowstone._asset import AssetDef, AssetInfo, check_name, make_options
+from flowstone._options import build_options
+from flowstone._routing.options import RouterOptions
+from flowstone._routing.router import Router
+from flowstone._routing.validate import check_routing
 from flowstone.errors import AssetNotFoundError, DefinitionError
 
 __all__ = ["Pipeline"]
@@ -34,6 +38,7 @@ class Pipeline:
         "_deps",
         "_module",
         "_order",
+        "_rules_out",
         "description",
         "name",
         "reference",
@@ -63,6 +68,7 @@ class Pipeline:
         self._dependants: dict[str, tuple[str, ...]] = {}
         self._order: tuple[str, ...] = ()
         self._closures: dict[str, tuple[str, ...]] = {}
+        self._rules_out = False
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name!r} assets={len(self._assets)}>"
@@ -88,6 +94,38 @@ class Pipeline:
 
         return register(fn) if fn is not None else register
 
+    @overload
+    def router(self, fn: AssetFunction, /) -> AssetFunction: ...
+    @overload
+    def router(self, fn: None = None, /, **options: Any) -> Callable[[AssetFunction], AssetFunction]: ...
+
+    def router(
+        self, fn: AssetFunction | None = None, /, **options: Any
+    ) -> AssetFunction | Callable[[AssetFunction], AssetFunction]:
+        """Define a router: ``@pipeline.router(branches=("fast", "slow"), default=None,
+        on_error="fail")``, and any asset option.
+
+        Its function returns one of ``branches`` (or None: the ``default`` branch, or no
+        branch); the others, defined with ``routed_from`` this router, are skipped for
+        that run and partition. Its value is the branch taken (docs/routing.md).
+        """
+        if fn is not None:
+            raise DefinitionError(
+                f"pipeline {self.name!r}: @pipeline.router needs its branches: "
+                "@pipeline.router(branches=('a', 'b'))"
+            )
+        router_fields = {"branches", "default", "on_error"}
+        kind = Router(
+            build_options(RouterOptions, {k: v for k, v in options.items() if k in router_fields}, "router")
+        )
+        asset_options = make_options({k: v for k, v in options.items() if k not in router_fields})
+
+        def register(function: AssetFunction) -> AssetFunction:
+            self._add(AssetDef.define(self.name, function, asset_options, kind))
+            return function
+
+        return register
+
     def _add(self, asset: AssetDef) -> None:
         if self._closed:
             raise DefinitionError(
@@ -102,12 +140,20 @@ class Pipeline:
         """Check the definitions (unknown dependencies, cycles) and close the pipeline."""
         if self._closed:
             return
+        check_routing(self.name, self._assets)
         deps = {name: asset.deps for name, asset in self._assets.items()}
         _graph.check_graph(self.name, deps)
+        self._rules_out = any(asset.kind.rules_out for asset in self._assets.values())
         self._deps = deps
         self._dependants = _graph.dependants(deps)
         self._order = tuple(_graph.topological_order(deps))
         self._closed = True
+
+    @property
+    def rules_out(self) -> bool:
+        """Whether any asset's value may rule others out of a run (a router; validates first)."""
+        self.validate()
+        return self._rules_out
 
     @property
     def deps(self) -> Mapping[str, tuple[str, ...]]:

@@ -10,6 +10,7 @@ The hierarchy::
     ├── DependencyNotReadyError      ``with_deps=False`` and an upstream value is missing
     ├── NotMaterializedError         ``get`` of a value that was never stored
     ├── MaterializationError         running an asset failed (``__cause__`` is the user's error)
+    ├── RouteError                   a router returned something that is not one of its branches
     ├── LineageError                 lineage could not be recorded (``lineage_failure="fail"``)
     ├── ScatterKeyError              a scatter key is too big, or cannot be encoded
     ├── ScatterError                 more keys of a scatter failed than it tolerates
@@ -51,6 +52,7 @@ __all__ = [
     "ScatterCancelledError",
     "ScatterError",
     "ScatterKeyError",
+    "RouteError",
     "SchemaVersionError",
     "SignalError",
     "StoreUnavailableError",
@@ -143,6 +145,32 @@ class MaterializationError(_AssetPartitionError):
     ) -> None:
         super().__init__(message, asset=asset, partition=partition, run_id=run_id)
         self.attempts = attempts
+
+
+class RouteError(_AssetPartitionError):
+    """A router returned a value that is neither one of its branches nor None.
+
+    Attributes:
+        value: what the router returned.
+        branches: the branches it may choose from.
+    """
+
+    #: A router's bug: trying it again returns the same value, so it is never retried.
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        partition: Any = None,
+        run_id: str | None = None,
+        value: Any = None,
+        branches: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
+        self.value = value
+        self.branches = branches
 
 
 class LineageError(_AssetPartitionError):

@@ -25,6 +25,7 @@ __all__ = [
     "ApprovalExpired",
     "ApprovalRejected",
     "ApprovalRequested",
+    "AssetSkipped",
     "BackfillProgress",
     "Event",
     "EventBus",
@@ -40,6 +41,7 @@ __all__ = [
     "ScatterKeyDone",
     "ScatterKeyFailed",
     "ScatterStarted",
+    "RouteDecided",
     "Subscription",
     "subscribe",
 ]
@@ -93,6 +95,32 @@ class RetryScheduled:
     attempt: int
     delay: float
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecided:
+    """A router took ``branch`` (None: no branch) for a run and partition; ``fallback``
+    when it raised and its ``fs.Fallback`` branch was taken (``error`` says what it raised)."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    branch: str | None
+    fallback: bool
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSkipped:
+    """An asset of a run did not run: no router selected it, or a dependency it needs
+    was skipped; nothing is stored for it."""
+
+    pipeline: str
+    asset: str
+    partition: Any
+    run_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +248,8 @@ Event: TypeAlias = (
     | MaterializationFinished
     | MaterializationFailed
     | RetryScheduled
+    | RouteDecided
+    | AssetSkipped
     | BackfillProgress
     | ScatterStarted
     | ScatterKeyDone

@@ -29,11 +29,14 @@ def run_asset(
     """Call one asset's function with the given dependency values and return its result.
 
     Example: ``run_asset(pipeline, "doubled", deps={"numbers": [1, 2]}) == [2, 4]``.
-    Nothing is stored and no node is started; exceptions propagate unchanged.
+    Nothing is stored and no node is started; exceptions propagate unchanged. An
+    ``optional`` dependency left out of ``deps`` gets None, as when it is skipped; a
+    router's function returns what it returns (its branch is not checked).
     """
     definition = pipeline.get(asset)
     given = dict(deps or {})
-    missing = [name for name in definition.params if name not in given]
+    optional = definition.options.optional  # left out: None, as for a skipped dependency
+    missing = [name for name in definition.params if name not in given and name not in optional]
     if missing:
         raise DefinitionError(
             f"asset {asset!r} needs values for {', '.join(map(repr, missing))}; pass them in deps={{...}}"
@@ -42,7 +45,7 @@ def run_asset(
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     log = get_logger("flowstone").bind(run_id=run_id, asset=asset, partition=partitions.describe(partition))
     ctx = Context(run_id, asset, partition, attempt, pipeline.name, log, dict(resources or {}))
-    kwargs = {name: given[name] for name in definition.params}
+    kwargs = {name: given.get(name) for name in definition.params}
     return definition.fn(ctx, **kwargs)
 
 

@@ -24,10 +24,11 @@ FLOWSTONE_CONTRACT = {
     "DependencyNotReadyError", "NotMaterializedError", "AssetNotFoundError", "PartitionError", "LineageError",
     "EncodeError", "StoreUnavailableError", "assets", "asset_info", "graph", "run", "get", "exists", "status",
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
-    "SchemaVersionError", "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError", "ApprovalError",
-    "ApprovalRejectedError", "GateTimeoutError",
-    "SchemaVersionError", "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
+    "SchemaVersionError", "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError",
+    "ApprovalError", "ApprovalRejectedError", "GateTimeoutError",
+    "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
     "ScatterCancelledError", "ScatterProgress", "readers",
+    "Fallback", "SKIPPED", "RouteError",
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from flowstone._execution.recording import RunRecorder
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
+from flowstone._routing.options import SKIPPED
 from flowstone.errors import FlowStoneError
 from flowstone.events import BackfillProgress
 from supervisors._log import get_logger
@@ -31,25 +32,32 @@ Progress = Callable[[int, int | None], None]
 class PartitionResult:
     """How one partition of a backfill ended.
 
-    ``status`` is ``succeeded``, ``failed``, ``skipped`` (already materialized, or left
-    unrun after a halt) or ``timed_out``.
+    ``status`` is ``succeeded``, ``failed``, ``skipped`` or ``timed_out``; ``reason``
+    says why one was skipped: ``"stored"`` (already materialized), ``"halted"`` (left
+    unrun after a halt) or ``"not_selected"`` (no router selected it, or a dependency it
+    needs, for that partition: nothing is stored for it).
     """
 
     partition: partitions.Partition
     status: Literal["succeeded", "failed", "skipped", "timed_out"]
     run_id: str | None = None
     error: BaseException | None = None
+    reason: Literal["stored", "halted", "not_selected"] | None = None
 
 
 @dataclass(slots=True)
 class BackfillReport:
-    """Counters of a finished backfill, and the partitions that failed or timed out."""
+    """Counters of a finished backfill, and the partitions that failed or timed out.
+
+    ``not_selected`` counts the skipped partitions that routing skipped (among ``skipped``).
+    """
 
     succeeded: int = 0
     failed: int = 0
     skipped: int = 0
     timed_out: int = 0
     failures: list[PartitionResult] = field(default_factory=list)
+    not_selected: int = 0
 
     @property
     def total(self) -> int:
@@ -60,6 +68,8 @@ class BackfillReport:
             self.succeeded += 1
         elif result.status == "skipped":
             self.skipped += 1
+            if result.reason == "not_selected":
+                self.not_selected += 1
         else:
             if result.status == "failed":
                 self.failed += 1
@@ -138,7 +148,7 @@ class _Backfill:
             recorder.flush()
         if self._halted:
             for partition in self._ahead.rest():
-                yield self._report(PartitionResult(partition, "skipped"))
+                yield self._report(PartitionResult(partition, "skipped", reason="halted"))
 
     def _take(self, finished: list[PartitionRun]) -> Iterator[PartitionResult]:
         """Report runs that finished, or add them to the batch to record."""
@@ -155,7 +165,7 @@ class _Backfill:
             yield from self._recorded()
         if self._halted:  # partitions started in advance but not sent: never run
             for run in self._scheduler.drop_waiting():
-                yield self._report(PartitionResult(run.partition, "skipped"))
+                yield self._report(PartitionResult(run.partition, "skipped", reason="halted"))
 
     def _recorded(self) -> Iterator[PartitionResult]:
         """Record the batch; its results (a run the store refused to record has failed)."""
@@ -289,7 +299,7 @@ def _start(
     except FlowStoneError as exc:
         return PartitionResult(partition, "failed", error=exc)
     if not plan:
-        return PartitionResult(partition, "skipped")
+        return PartitionResult(partition, "skipped", reason="stored")
     deadline = time.monotonic() + options.timeout
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline, timeout=options.timeout)
     # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).
@@ -307,4 +317,6 @@ def _result(run: PartitionRun) -> PartitionResult:
         return PartitionResult(run.partition, "timed_out", run.run_id, run.error)
     if run.error is not None:
         return PartitionResult(run.partition, "failed", run.run_id, run.error)
+    if run.value is SKIPPED:
+        return PartitionResult(run.partition, "skipped", run.run_id, reason="not_selected")
     return PartitionResult(run.partition, "succeeded", run.run_id)

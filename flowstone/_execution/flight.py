@@ -57,6 +57,10 @@ class PartitionRun:
     resumptions: dict[str, Any] = field(default_factory=dict)
     parked: bool = False  # ended waiting: resumed later, by whoever resolves its wait
     pipeline: Any = None  # the Pipeline, for a suspension to name it
+    # Assets of the plan that will not run (flowstone/_execution/skips.py), and the kinds
+    # of asset that ran in it and want to hear that it ended (AssetKind.run_ended).
+    skipped: set[str] = field(default_factory=set)
+    cleanups: set[Any] = field(default_factory=set)
 
     def ended_with(self, failure: Failure | None) -> None:
         """A deferred run's failure, to record with it (nothing for another run)."""
@@ -139,6 +143,10 @@ class TaskMaker:
         pipeline, services = self._pipeline, self._services
         definition = pipeline.get(asset)
         override = self._retry if asset == run.target else None
+        kind = definition.kind
+        if kind.cleans_up:
+            run.cleanups.add(kind)
+        skipped = run.skipped
         task = Task(
             run_id=run.run_id,
             pipeline=pipeline.name,
@@ -151,12 +159,14 @@ class TaskMaker:
             dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
             is_target=asset == run.target,
             premarked=attempt == 1 and asset in run.premarked,
-            then_running=self.made_ready_by(run, asset),
+            # A value that may rule its dependants out makes none of them running.
+            then_running=() if kind.rules_out else self.made_ready_by(run, asset),
             dep_payloads=self._payloads_for(run, definition.deps, attempt == self.first_attempt(run, asset)),
             fence=self._target_fence if asset == run.target else None,
             deferred=run.start is not None,
             resume=run.resumptions.get(asset) if run.resumptions else None,
             run=run,
+            absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
         )
         run.premarked.discard(asset)
         return task

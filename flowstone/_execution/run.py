@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowstone import partitions
+from flowstone._execution.loading import load_value
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import emit_recorded
 from flowstone._execution.scheduler import PartitionRun, Scheduler
@@ -15,8 +16,6 @@ from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store.records import CompletionFence, WholeRun
-from flowstone.errors import NotMaterializedError
-from flowstone.io import AssetKey
 from supervisors._log import get_logger
 
 __all__ = ["RunResult", "load_value", "run_target"]
@@ -35,21 +34,6 @@ class RunResult:
     run_id: str | None
     ended: WholeRun | None = None
     waiting: bool = False  # the run is parked on a durable wait; ``value`` is not set
-
-
-def load_value(services: Services, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
-    """The stored value of ``asset``; ``NotMaterializedError`` if there is none."""
-    key = partitions.serialize(partition)
-    io = services.resolve_io(pipeline.get(asset).options.io)
-    try:
-        return io.load(AssetKey(pipeline.name, asset, key))
-    except KeyError:
-        where = "" if partition is None else f", partition {partitions.describe(partition)!r}"
-        raise NotMaterializedError(
-            f"asset {asset!r}{where} (pipeline {pipeline.name!r}) has no stored value; run it first",
-            asset=asset,
-            partition=partition,
-        ) from None
 
 
 def run_target(

@@ -17,7 +17,6 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone import partitions
 from flowstone._context import Context
-from flowstone._execution import bodies
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
@@ -136,7 +135,7 @@ def attempt(task: Task, services: Services) -> Outcome:
     )
     try:
         if task.resume is None:
-            value = bodies.call(task, services, ctx, kwargs)
+            value = asset.kind.call(task, services, ctx, kwargs)
         else:
             value = task.resume.call(asset, ctx, kwargs)
         while isinstance(value, Suspension):  # a durable wait: the one hook for every kind
@@ -146,9 +145,10 @@ def attempt(task: Task, services: Services) -> Outcome:
                 return Outcome(task, ok=False, suspended=True)
             value = resumption.call(asset, ctx, kwargs)  # resolved before it suspended
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
-        # Snooze and Discard steer the job around the run, and a wait that ended (or a
-        # body's error that decided the outcome, a scatter's) decided it: never retried.
-        retryable = not isinstance(exc, Snooze | Discard | WaitEndedError) and not bodies.decided(asset, exc)
+        # Snooze and Discard steer the job around the run, and a wait that ended (or an
+        # error the asset's kind says decided the outcome: a scatter's, a router's) decided
+        # it: never retried.
+        retryable = not isinstance(exc, Snooze | Discard | WaitEndedError) and not asset.kind.decided(exc)
         return _failed(task, services, exc, bound, retryable=retryable)
     return _store(task, services, value, started, bound)
 
@@ -157,7 +157,8 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     asset = task.asset
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
-    upstream = [(dep, task.partition_key) for dep in asset.deps]
+    absent = task.absent
+    upstream = [(dep, task.partition_key) for dep in asset.deps if not absent or dep not in absent]
     # A store that keeps lineage itself writes it with the completion: one transaction,
     # both or neither. A separate lineage store goes through the lineage actor.
     inline = services.lineage_store is services.store
@@ -222,8 +223,12 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
 def _load_dependencies(task: Task) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     wanted = task.asset.params
+    absent = task.absent
     for dep, io in task.dep_io:
         if dep not in wanted:
+            continue
+        if absent and dep in absent:
+            kwargs[dep] = None  # an optional dependency skipped in this run
             continue
         payload = task.dep_payloads.get(dep)
         if payload is not None:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import supervisors
-from flowstone._execution.bodies import attempt_timeout
+from flowstone._execution import skips
 from flowstone._execution.flight import (
     ChunkSizer,
     Dispatch,
@@ -78,8 +78,9 @@ class Scheduler:
 
     @property
     def active(self) -> int:
-        """Partition runs started and not finished."""
-        return len(self._runs)
+        """Partition runs started and not handed back by ``wait`` yet (a run whose every
+        asset was skipped at its start has finished before ``wait``)."""
+        return len(self._runs) + len(self._finished)
 
     @property
     def chunk_size(self) -> int:
@@ -96,6 +97,8 @@ class Scheduler:
         """
         if deferred and (len(plan) != 1 or self._target_fence is not None):
             raise ValueError("only a one-asset run without a fence can be recorded after it ends")
+        ruled = self._ruled_out(run, plan)
+        deferred = deferred and not ruled  # a skip is recorded as it happens
         if self._first_attempt == 1:
             planned = set(plan)
             deps = self._pipeline.deps
@@ -116,10 +119,18 @@ class Scheduler:
         else:
             self._services.store.start_run(start)
         run.plan, run.options, run.pipeline = tuple(plan), options, self._pipeline
-        self.submit(run, plan)
+        self.submit(run, plan, ruled)
 
-    def submit(self, run: PartitionRun, plan: list[str], *, resume: tuple[str, int] | None = None) -> None:
-        """Start ``run``, which must materialize ``plan`` (dependencies first).
+    def submit(
+        self,
+        run: PartitionRun,
+        plan: list[str],
+        ruled: list[str] | None = None,
+        *,
+        resume: tuple[str, int] | None = None,
+    ) -> None:
+        """Start ``run``, which must materialize ``plan`` (dependencies first), less the
+        assets ``ruled`` out (and what needs them), which are skipped.
 
         ``resume`` continues a run that waited: (asset, attempt) resumes at once (its
         ``run.resumptions`` entry runs in its place); ``run.suspended`` still wait."""
@@ -128,12 +139,38 @@ class Scheduler:
         run.remaining = len(plan)
         self._runs.add(run)
         for asset in plan:
-            count = sum(1 for d in deps[asset] if d in planned)
-            run.waiting[asset] = count
+            run.waiting[asset] = sum(1 for d in deps[asset] if d in planned)
+        if ruled:
+            self._skip(run, ruled)
+            if run.finished:
+                return
+        for asset in plan:
             if resume is not None and asset == resume[0]:
                 self._ready.append((run, asset, resume[1]))
-            elif count == 0 and asset not in run.suspended:
+            elif run.waiting[asset] == 0 and asset not in run.skipped and asset not in run.suspended:
                 self._ready.append((run, asset, self._tasks.first_attempt(run, asset)))
+
+    def _ruled_out(self, run: PartitionRun, plan: list[str]) -> list[str]:
+        """The assets of ``plan`` that stored values of assets outside it rule out."""
+        if not self._pipeline.rules_out:
+            return []
+        return skips.ruled_out_by_stored(self._pipeline, self._services, run.partition, plan)
+
+    def _skip(self, run: PartitionRun, assets: list[str]) -> None:
+        """Skip ``assets`` of ``run`` and what needs them (recorded, announced); the
+        dependants that take them as optional may be ready now."""
+        skipped, ready = skips.skip(self._pipeline, run, assets)
+        if not skipped:
+            return
+        try:
+            skips.record(self._pipeline, self._services, run, skipped)
+        except Exception as exc:  # noqa: BLE001 - the run fails with it, never hangs
+            log.error("asset.skip_not_recorded", run_id=run.run_id, assets=skipped, error=str(exc))
+            self._finish(run, exc)
+            return
+        self._ready.extend((run, asset, self._tasks.first_attempt(run, asset)) for asset in ready)
+        if run.remaining == 0:
+            self._finish(run, None)
 
     def wait(self, timeout: float | None = None) -> list[PartitionRun]:
         """Work until at least one run finishes (or ``timeout``); the runs that finished."""
@@ -207,7 +244,7 @@ class Scheduler:
         dispatch.monitor = supervisors.monitor(runner, down)
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
-            timeout = attempt_timeout(task.asset)
+            timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
             in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
         if len(tasks) == 1:
@@ -296,6 +333,11 @@ class Scheduler:
                 )
             run.premarked.update(task.then_running)
             self._tasks.keep_payload(run, task.asset.name, item.payload)
+            kind = task.asset.kind
+            if kind.rules_out:
+                self._skip(run, list(kind.not_run(self._pipeline, task.asset.name, item.value)))
+                if run.finished:
+                    return
             self._completed(run, task.asset.name, item.value)
         elif item.retry_in is not None:
             due = time.monotonic() + item.retry_in
@@ -333,11 +375,12 @@ class Scheduler:
         run.remaining -= 1
         if asset == run.target:
             run.value = value
+        skipped = run.skipped
         for dependant in self._pipeline.dependants.get(asset, ()):
             count = run.waiting.get(dependant)
             if count is not None:
                 run.waiting[dependant] = count - 1
-                if count == 1:
+                if count == 1 and not (skipped and dependant in skipped):
                     self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
         if run.remaining == 0:
             self._finish(run, None)
@@ -345,10 +388,14 @@ class Scheduler:
             self._park_if_idle(run)
 
     def _finish(self, run: PartitionRun, error: BaseException | None) -> None:
+        ended_now = not run.finished
         run.error = error
         run.finished = True
         self._runs.discard(run)
         self._finished.append(run)
+        if ended_now and not run.parked:  # a parked run has not ended: it resumes later
+            for kind in run.cleanups:
+                kind.run_ended(self._services, run.run_id)
 
     # --- time ----------------------------------------------------------------------
     def _next_wake(self, now: float, stop_at: float | None) -> float | None:

@@ -43,6 +43,9 @@ class Task:
     # What runs in the asset's place when it resumes from a durable wait (flowstone._waits).
     resume: Any = None
     run: Any = None  # the scheduler's PartitionRun, for a suspension to say what resumes it
+    # Dependencies skipped in this run (routing): the asset takes them as optional, and
+    # gets None for them; no lineage is recorded from them.
+    absent: frozenset[str] = frozenset()
 
     @property
     def key(self) -> AssetKey:

@@ -206,7 +206,7 @@ class JobsAPI:
         total = len(partition_of) + len(skipped)
         done = len(skipped)
         for partition in skipped:
-            yield PartitionResult(partition, "skipped")
+            yield PartitionResult(partition, "skipped", reason="stored")
         open_ids = list(partition_of)
         pause = 0.01
         while open_ids:
@@ -216,7 +216,7 @@ class JobsAPI:
             for job_id in open_ids:
                 state = states.get(job_id, "gone")
                 if state == "completed":
-                    ended.append(PartitionResult(partition_of.pop(job_id), "succeeded"))
+                    ended.append(self._completed(pipeline, asset, partition_of.pop(job_id)))
                 elif state in TERMINAL or state == "gone":
                     ended.append(self._failure(pipeline, asset, job_id, partition_of.pop(job_id)))
                 else:
@@ -230,6 +230,15 @@ class JobsAPI:
                 with self._finished:  # woken by this node's workers; polling covers other nodes
                     self._finished.wait(pause)
                 pause = min(pause * 2, 0.25)
+
+    def _completed(self, pipeline: Pipeline, asset: str, partition: Any) -> PartitionResult:
+        """A completed job's partition: succeeded, or skipped if routing skipped its asset."""
+        if pipeline.rules_out:
+            key = partitions.serialize(partition)
+            record = self.services.store.latest(pipeline.name, asset, key)
+            if record is not None and record.status == "skipped":
+                return PartitionResult(partition, "skipped", record.run_id, reason="not_selected")
+        return PartitionResult(partition, "succeeded")
 
     def _failure(self, pipeline: Pipeline, asset: str, job_id: int, partition: Any) -> PartitionResult:
         """A job that ended without completing, with the error its last attempt recorded."""

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from flowstone import partitions
 from flowstone._execution.run import load_value
 from flowstone._jobs.records import JobInfo
-from flowstone.errors import MaterializationError
+from flowstone._routing.options import SKIPPED
+from flowstone.errors import MaterializationError, NotMaterializedError
 
 if TYPE_CHECKING:
     from flowstone._jobs.api import JobsAPI
@@ -38,11 +39,20 @@ class RunHandle:
         return self._jobs.cancel(self.id)
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job ends; its value, or ``MaterializationError`` if it was discarded
-        or cancelled, or ``TimeoutError`` after ``timeout`` seconds."""
+        """Block until the job ends; its value (``fs.SKIPPED`` if routing skipped its asset),
+        or ``MaterializationError`` if it was discarded or cancelled, or ``TimeoutError``
+        after ``timeout`` seconds."""
         info = self._jobs.wait_terminal(self.id, timeout)
         if info.state == "completed":
-            return load_value(self._jobs.services, self._pipeline, self.asset, self.partition)
+            services = self._jobs.services
+            try:
+                return load_value(services, self._pipeline, self.asset, self.partition)
+            except NotMaterializedError:
+                key = partitions.serialize(self.partition)
+                record = services.store.latest(self._pipeline.name, self.asset, key)
+                if record is not None and record.status == "skipped":
+                    return SKIPPED
+                raise
         last = info.errors[-1]["error"] if info.errors else "no error recorded"
         error = MaterializationError(
             f"job {self.id} (asset {self.asset!r}, partition {partitions.describe(self.partition)!r}) "

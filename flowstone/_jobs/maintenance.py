@@ -4,9 +4,10 @@ Every node heartbeats into ``flowstone_nodes`` (with its supervision-tree snapsh
 ``rescue_after``) every ``rescue_after / 4`` seconds. A node that keeps up (a worker, or
 one started with ``upkeep=True``) also returns, on the same tick, the jobs of nodes whose
 heartbeat is late by their own ``rescue_after``, and one such node at a time, holding a
-lease, prunes old jobs. A node that has just been cut off from the database (no heartbeat
-of its own went through for two periods) gives the others time to check in first: their
-heartbeats are late for the same reason as its own.
+lease, prunes old jobs (and old route decisions, under the ``"keep"`` policy). A node
+that has just been cut off from the database (no heartbeat of its own went through for
+two periods) gives the others time to check in first: their heartbeats are late for the
+same reason as its own.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class MaintenanceEnv:
     clock: supervisors.Clock
     snapshot: Callable[[], str | None]
     upkeep: bool  # rescue and prune, not only heartbeat
+    # Deletes what else is kept for a while (routers' decisions past their ttl); how many.
+    prune_more: Callable[[], int] = lambda: 0
 
 
 class MaintenanceActor(supervisors.Actor):
@@ -103,6 +106,7 @@ class MaintenanceActor(supervisors.Actor):
             pruned = env.table.prune(env.prune_after)
             if pruned:
                 log.info("jobs.pruned", count=pruned)
+            env.prune_more()
 
     def _tick(self, *, snapshot: bool) -> None:
         env = self._env

@@ -90,6 +90,7 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         # Only workers rescue and prune unless asked: a health probe or an application
         # that only submits must never take a live worker's job away.
         upkeep=config.upkeep if config.upkeep is not None else bool(queues),
+        prune_more=services.decisions.prune,
     )
     checks = QueueChecks(queues)
     children = [

@@ -10,6 +10,7 @@ from flowstone._node.config import NodeConfig
 from flowstone._node.lineage import LineageActor
 from flowstone._node.registry import RegistryActor
 from flowstone._node.services import Services
+from flowstone._routing.decisions import RouteDecisions
 from flowstone._store import MemoryStore, Store
 from flowstone.errors import StoreUnavailableError
 from flowstone.io import IOManager, Memory
@@ -38,6 +39,16 @@ def store_for(config: NodeConfig) -> Store:
         connect_timeout=config.connect_timeout,
         statement_timeout=config.statement_timeout,
     )
+
+
+def decisions_for(config: NodeConfig, store: Store) -> RouteDecisions:
+    """Routers' decisions under the node's policy: in the database when there is one."""
+    table = None
+    if hasattr(store, "values") and config.route_decisions != "none":
+        from flowstone._routing.sql import SQLDecisions  # noqa: PLC0415 - SQLAlchemy loads lazily
+
+        table = SQLDecisions(store)
+    return RouteDecisions(config.route_decisions, config.route_decision_ttl, table)
 
 
 def default_io(store: Store) -> IOManager:

@@ -98,6 +98,11 @@ class NodeConfig:
         max_signal_bytes: the largest encoded signal payload ``node.signal`` accepts.
         wait_tick: seconds between this node's looks for due wait timeouts and waits that
             another process resolved (PostgreSQL also wakes it by LISTEN/NOTIFY).
+        route_decisions: what becomes of routers' decisions (docs/routing.md): ``"run"``
+            deletes a run's decisions when it ends, ``"keep"`` keeps them for
+            ``route_decision_ttl`` seconds (the pruner deletes older ones), ``"none"``
+            keeps them only in memory while the run goes on.
+        route_decision_ttl: seconds ``"keep"`` keeps a decision (default 7 days).
     """
 
     name: str = "flowstone"
@@ -134,6 +139,8 @@ class NodeConfig:
     previous_signal_secrets: tuple[str | bytes, ...] = field(default=(), repr=False)
     max_signal_bytes: int = 1024 * 1024
     wait_tick: float = 0.5
+    route_decisions: Literal["run", "keep", "none"] = "run"
+    route_decision_ttl: float = 7 * 86400.0
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -179,6 +186,7 @@ class NodeConfig:
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
         _check_waits(self)
+        _check_routing(self)
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.
@@ -189,6 +197,15 @@ class NodeConfig:
 
             shown["database_url"] = mask(self.database_url)
         return f"NodeConfig({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+
+def _check_routing(config: NodeConfig) -> None:
+    policy = config.route_decisions
+    if not isinstance(policy, str):
+        raise TypeError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
+    if policy not in ("run", "keep", "none"):
+        raise ValueError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
+    check_seconds("route_decision_ttl", config.route_decision_ttl)
 
 
 def _check_imports(config: NodeConfig) -> None:

@@ -26,7 +26,7 @@ from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
 from flowstone._jobs.records import Unique
-from flowstone._node.assembly import default_io, job_layer, start_tree, store_for
+from flowstone._node.assembly import decisions_for, default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
 from flowstone._node.health import Check, Health, check_health, with_waits
@@ -89,6 +89,7 @@ class Node(WaitsAPI):
             scatter_lease=config.scatter_lease,
             scatter_workers=config.max_concurrency,
             waits=self._waits,
+            decisions=decisions_for(config, self._store),
         )
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pykka import ActorDeadError
 
 from flowstone._retry import Retry
+from flowstone._routing.decisions import RouteDecisions
 from flowstone._scatter.control import ScatterControl
 from flowstone._store.memory_barrier import MemoryBarrier
 from flowstone.errors import FlowStoneError
@@ -76,6 +77,7 @@ class Services:
     scatters: ScatterControl = field(default_factory=ScatterControl)
     scatter_barrier: MemoryBarrier = field(default_factory=MemoryBarrier)  # a store without one
     waits: Any = None  # the node's durable waits (flowstone._waits.runtime.Waits)
+    decisions: RouteDecisions = field(default_factory=RouteDecisions)  # routers' (docs/routing.md)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

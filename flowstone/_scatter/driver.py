@@ -1,7 +1,7 @@
 """A scatter asset's attempt: write its keys, run them, gather their results.
 
-This is the scatter's body (``flowstone/_execution/bodies.py``): the runner calls it in
-place of the asset's function. A run that finds an open scatter of the same asset and
+This is the scatter's kind of asset (``flowstone/_execution/kinds.py``): the runner calls
+it in place of the asset's function. A run that finds an open scatter of the same asset and
 partition (its node died mid-scatter, and the job runs again under a new run id) adopts
 its barrier: keys finished are not run again, and it gathers once, the head's move from
 ``open`` to ``gathering`` being taken by one worker only.
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from flowstone._context import Context
     from flowstone._execution.task import Task
     from flowstone._node.services import Services
+    from flowstone._pipeline import Pipeline
 
 __all__ = ["ScatterBody", "barrier_of"]
 
@@ -44,13 +45,23 @@ def barrier_of(services: Services) -> ScatterBarrier:
 
 
 class ScatterBody:
-    """How a scatter asset runs: ``call`` in place of its function."""
+    """The ``AssetKind`` of an asset with ``scatter=``: ``call`` in place of its function."""
+
+    label = "scatter"
+    rules_out = False
+    cleans_up = False
 
     def __init__(self, scatter: Scatter) -> None:
         self.scatter = scatter
 
     def attempt_timeout(self, timeout: float | None) -> float | None:
         """The asset's timeout bounds each key, not the whole scatter."""
+        return None
+
+    def not_run(self, pipeline: Pipeline, asset: str, value: Any) -> tuple[str, ...]:
+        return ()
+
+    def run_ended(self, services: Services, run_id: str) -> None:
         return None
 
     def decided(self, exc: BaseException) -> bool:

@@ -18,6 +18,7 @@ from flowstone._store.records import (
     Failure,
     MaterializationRecord,
     RunStart,
+    Skip,
     WholeRun,
 )
 from flowstone.io import IOManager
@@ -97,6 +98,10 @@ class Store(LineageStore, Protocol):
 
     def run_records(self, run_id: str) -> dict[str, str]:
         """The state of each asset the run planned (asset → state)."""
+
+    def skip(self, skip: Skip) -> None:
+        """Record assets of a run that will not run as ``skipped`` (their pending or
+        running records, or new ones), and end the run ``skipped`` if its target is one."""
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         """Close a run that ended outside a materialization (timeout, lost runner)."""

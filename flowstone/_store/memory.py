@@ -17,6 +17,7 @@ from flowstone._store.records import (
     Failure,
     MaterializationRecord,
     RunStart,
+    Skip,
     WholeRun,
 )
 from flowstone.io import AssetKey, IOManager
@@ -273,6 +274,27 @@ class MemoryStore:
                     if record.run_id == run_id:
                         found[record.asset] = record.status
             return found
+
+    def skip(self, skip: Skip) -> None:
+        with self._lock:
+            state = self._state(skip.pipeline)
+            key_of = skip.partition_key
+            for asset in skip.assets:
+                key = (asset, key_of)
+                current = self._running(skip.pipeline, asset, key_of, skip.run_id, _ACTIVE)
+                record = MaterializationRecord(
+                    skip.pipeline, asset, key_of, skip.run_id, "skipped", 0, None, skip.at
+                )
+                if current is not None:
+                    self._set(state, key, replace(record, started_at=current.started_at))
+                else:
+                    self._put(state, key, record)
+            if skip.finishes_run:
+                resource = f"{skip.pipeline}/{skip.assets[0]}/{key_of}"
+                details = {"run_id": skip.run_id, "skipped": True}
+                self._audit.append(
+                    AuditEntry(skip.at, "run.finished", skip.actor, resource, "finish", details)
+                )
 
     def finish_run(self, run_id: str, *, status: str, at: datetime, error: str | None, actor: str) -> None:
         with self._lock:

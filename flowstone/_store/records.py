@@ -17,12 +17,15 @@ __all__ = [
     "Failure",
     "MaterializationRecord",
     "RunStart",
+    "Skip",
     "State",
     "Status",
     "WholeRun",
 ]
 
-State: TypeAlias = Literal["completed", "failed", "running", "pending", "waiting", "cancelled", "not_found"]
+State: TypeAlias = Literal[
+    "completed", "failed", "running", "pending", "waiting", "cancelled", "skipped", "not_found"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,10 @@ class MaterializationRecord:
 class Status:
     """Where an asset stands for one partition (``node.status``).
 
-    ``state`` is ``not_found`` for an asset never run for that partition and ``pending``
-    for one planned by a run but not started yet.
+    ``state`` is ``not_found`` for an asset never run for that partition, ``pending``
+    for one planned by a run but not started yet, and ``skipped`` for one its run did not
+    run because no router selected it (or a dependency it needs was skipped): no value
+    is stored for it.
     """
 
     state: State
@@ -122,6 +127,22 @@ class Failure:
     error: str
     actor: str
     status: Literal["failed", "cancelled"] = "failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skip:
+    """Assets of a run that will not run (routing): recorded ``skipped``, no value.
+
+    ``finishes_run`` when the run's target is among them: the run ends ``skipped``.
+    """
+
+    pipeline: str
+    partition_key: str
+    run_id: str
+    assets: Sequence[str]
+    at: datetime
+    actor: str
+    finishes_run: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

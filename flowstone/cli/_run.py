@@ -55,10 +55,19 @@ def run(
         with fs.start(database_url=database_url) as node, scatter_bars(node, enabled=not as_json):
             value = node.run(pipeline, asset, partition=value_partition, force=force)
             status = node.status(pipeline, asset, value_partition)
+        skipped = value is fs.SKIPPED  # no router selected it: no value (docs/routing.md)
         if as_json:
-            echo_json({"asset": asset, "partition": value_partition, "run_id": status.run_id, "value": value})
+            echo_json(
+                {
+                    "asset": asset,
+                    "partition": value_partition,
+                    "run_id": status.run_id,
+                    "value": None if skipped else value,
+                    "state": status.state,
+                }
+            )
         else:
-            click.echo(pretty(value))
+            click.echo("skipped (not selected by its router)" if skipped else pretty(value))
             click.echo(f"run {status.run_id}", err=True)
         return EXIT_OK
 
@@ -163,6 +172,7 @@ def _summary(report: Any, asset: str, as_json: bool) -> None:
                 "succeeded": report.succeeded,
                 "failed": report.failed,
                 "skipped": report.skipped,
+                "not_selected": report.not_selected,
                 "timed_out": report.timed_out,
                 "failures": [
                     {
@@ -179,9 +189,15 @@ def _summary(report: Any, asset: str, as_json: bool) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=f"backfill of {asset}")
-    for column in ("succeeded", "failed", "timed out", "skipped"):
+    for column in ("succeeded", "failed", "timed out", "skipped", "not selected"):
         table.add_column(column, justify="right")
-    table.add_row(str(report.succeeded), str(report.failed), str(report.timed_out), str(report.skipped))
+    table.add_row(
+        str(report.succeeded),
+        str(report.failed),
+        str(report.timed_out),
+        str(report.skipped),
+        str(report.not_selected),
+    )
     out = _stdout_console()
     out.print(table)
     if report.failures:

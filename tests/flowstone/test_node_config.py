@@ -27,6 +27,7 @@ SECONDS = (
     "health_timeout",
     "connect_timeout",
     "statement_timeout",
+    "route_decision_ttl",
 )
 
 BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
@@ -63,6 +64,10 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("upkeep", "yes", TypeError),
     ("allow_imports", "mypipes", TypeError),
     ("allow_imports", ["bad pattern!"], ValueError),
+    ("route_decisions", "forever", ValueError),
+    ("route_decisions", "", ValueError),
+    ("route_decisions", 7, TypeError),
+    ("route_decisions", None, TypeError),
     *[(name, math.inf, ValueError) for name in SECONDS],
     *[(name, math.nan, ValueError) for name in SECONDS],
     *[(name, 0, ValueError) for name in SECONDS],

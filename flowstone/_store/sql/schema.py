@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -31,6 +32,7 @@ __all__ = [
     "materializations",
     "metadata",
     "nodes",
+    "route_decisions",
     "runs",
     "scatter_units",
     "scatters",
@@ -271,4 +273,24 @@ settings = Table(
     metadata,
     Column("name", String(NAME), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+#: One router's decision per (run, router, partition): the first one wins, by the unique
+#: constraint. ``partition_key`` is never NULL (the unpartitioned partition is "null"),
+#: so the constraint holds for it too. Rows live as long as the node's policy says
+#: (``route_decisions``): until their run ends, or for ``route_decision_ttl``.
+route_decisions = Table(
+    "flowstone_route_decisions",
+    metadata,
+    Column("id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("router", String(NAME), nullable=False),
+    Column("partition_key", String(KEY), nullable=False),
+    Column("branch", String(NAME)),
+    Column("fallback", Boolean, nullable=False, default=False),
+    Column("error", Text),
+    Column("decided_at", Timestamp, nullable=False),
+    UniqueConstraint("run_id", "router", "partition_key", name="uq_flowstone_route_decisions_key"),
+    Index("ix_flowstone_route_decisions_decided_at", "decided_at"),
 )

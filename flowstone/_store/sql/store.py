@@ -32,6 +32,7 @@ from flowstone._store.sql.engine import (
 )
 from flowstone._store.sql.history import History, audit_row, aware, link
 from flowstone._store.sql.schema import lineage, materializations
+from flowstone._store.sql.skips import Skips
 from flowstone._store.sql.values import SQLValues
 from flowstone._store.sql.waiting import Waiting
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
@@ -50,7 +51,7 @@ class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
 
 
-class SQLStore(Waiting, History):
+class SQLStore(Waiting, History, Skips):
     """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
 
     run_batch = 64  # a commit costs more than the rows of a small materialization
@@ -389,7 +390,7 @@ def _run_end_audit(
     at: datetime, status: str, actor: str, resource: str, run_id: str, error: str | None
 ) -> dict[str, Any]:
     """The audit row of a run that ended (``run.finished`` or ``run.failed``)."""
-    completed = status == "completed"
+    completed = status in ("completed", "skipped")  # a run whose target was skipped ended well
     return audit_row(
         at,
         "run.finished" if completed else "run.failed",
