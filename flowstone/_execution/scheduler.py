@@ -20,13 +20,13 @@ from typing import Any
 
 import supervisors
 from flowstone._execution import skips
+from flowstone._execution.deadlines import Deadlines
 from flowstone._execution.flight import (
     ChunkSizer,
     Dispatch,
     InFlight,
     PartitionRun,
     TaskMaker,
-    close_timed_out,
 )
 from flowstone._execution.runner import materialization_error, record_failure
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
@@ -41,7 +41,7 @@ __all__ = ["PartitionRun", "Scheduler"]
 log = get_logger("flowstone")
 
 
-class Scheduler:
+class Scheduler(Deadlines):
     """Dispatches ready assets to idle runners and reacts to their outcomes."""
 
     def __init__(
@@ -396,65 +396,6 @@ class Scheduler:
         if ended_now and not run.parked:  # a parked run has not ended: it resumes later
             for kind in run.cleanups:
                 kind.run_ended(self._services, run.run_id)
-
-    # --- time ----------------------------------------------------------------------
-    def _next_wake(self, now: float, stop_at: float | None) -> float | None:
-        times = [f.deadline for f in self._in_flight.values() if f.deadline is not None]
-        times.extend(r.deadline for r in self._runs if r.deadline is not None)
-        if self._retries:
-            times.append(self._retries[0][0])
-        if stop_at is not None:
-            times.append(stop_at)
-        return max(0.0, min(times) - now) if times else None
-
-    def _expire(self, now: float) -> None:
-        while self._retries and self._retries[0][0] <= now:
-            _, _, run, asset, attempt = heapq.heappop(self._retries)
-            if not run.finished:
-                self._ready.append((run, asset, attempt))
-        for flight in [f for f in self._in_flight.values() if f.deadline is not None and f.deadline <= now]:
-            timeout = flight.task.asset.options.timeout
-            cause = TimeoutError(f"attempt timed out after {timeout} s (AssetOptions.timeout)")
-            self._abandon(flight, cause)
-            self._finish(flight.run, materialization_error(flight.task, cause))
-        for run in [r for r in self._runs if r.deadline is not None and r.deadline <= now]:
-            if run.finished or (run.deadline or 0.0) > now:
-                continue  # requeued meanwhile, with a new deadline
-            flights = [f for f in self._in_flight.values() if f.run is run]
-            if flights and all(f.dispatch.waiting(f.task) for f in flights) and run.timeout is not None:
-                run.deadline = now + run.timeout  # it waits behind another task of its message
-                continue
-            cause = TimeoutError(f"partition run timed out (run {run.run_id})")
-            for flight in flights:
-                self._abandon(flight, cause)
-            run.timed_out = True
-            if not flights:
-                self._finish_run_record(run, cause)
-            error = materialization_error(flights[0].task, cause) if flights else cause
-            self._finish(run, error)
-
-    def _abandon(self, flight: InFlight, cause: TimeoutError) -> None:
-        """Give up on an attempt that overran: its late result is discarded, its runner
-        retires when it finishes, and a fresh runner takes its place. The other tasks of
-        its message go back to the queue: they may wait behind it forever."""
-        if self._in_flight.pop(flight.task, None) is None:
-            return
-        self._landed(flight)
-        flight.task.abandoned.set()
-        self._take_back(flight.dispatch, abandon=True)
-        self._record_failure(flight.run, flight.task, cause)
-        log.warning(
-            "asset.timed_out",
-            run_id=flight.task.run_id,
-            asset=flight.task.asset.name,
-            partition=flight.task.partition_key,
-            error=str(cause),
-        )
-        self._services.pool.replace()
-
-    def _finish_run_record(self, run: PartitionRun, cause: BaseException) -> None:
-        attempts = max((a - 1 for _, _, r, _, a in self._retries if r is run), default=1)
-        close_timed_out(run, cause, attempts, self._services)
 
     def _record_failure(self, run: PartitionRun, task: Task, cause: BaseException) -> None:
         run.ended_with(record_failure(task, self._services, cause))
