@@ -176,7 +176,7 @@ def two_process_latency(url: str, runs: int) -> list[float]:
 
 def signals_per_second(count: int) -> tuple[float, float]:
     """(signals accepted per second, one-row UPDATE transactions per second) on SQLite."""
-    from sqlalchemy import create_engine, text  # noqa: PLC0415
+    from sqlalchemy import create_engine, event, text  # noqa: PLC0415
 
     from flowstone._store.sql import SQLStore  # noqa: PLC0415
     from flowstone._waits.gates import signal  # noqa: PLC0415
@@ -203,6 +203,15 @@ def signals_per_second(count: int) -> tuple[float, float]:
         rate = len(tokens) / (time.perf_counter() - started)
         store.close()
         engine = create_engine(url)
+        with engine.connect() as c:  # the store's own settings (flowstone/_store/sql/engine.py)
+            c.exec_driver_sql("PRAGMA journal_mode=WAL")
+        engine.dispose()
+        engine = create_engine(url, connect_args={"isolation_level": None})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            connection.execute("PRAGMA synchronous=NORMAL")
+
         with engine.begin() as c:
             c.execute(text("CREATE TABLE floor (id INTEGER PRIMARY KEY, v INTEGER)"))
             c.execute(text("INSERT INTO floor (id, v) VALUES (1, 0)"))
@@ -230,10 +239,12 @@ def waiting_cost(count: int) -> tuple[int, int, float, float]:
 
         with ThreadPoolExecutor(64) as pool:
             list(pool.map(park, range(64)))
+        time.sleep(1.0)
         threads_before, rss_before = threading.active_count(), rss_kib()
         with ThreadPoolExecutor(64) as pool:
             list(pool.map(park, range(64, count + 64)))
         waiting = len(node.gates())
+        time.sleep(1.0)  # runners replaced after a timed-out park retire meanwhile
         threads_after, rss_after = threading.active_count(), rss_kib()
         assert waiting >= count * 0.95, f"only {waiting} of {count} runs waiting"
     return threads_before, threads_after, rss_before / 1024, rss_after / 1024

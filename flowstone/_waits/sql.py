@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, Row, case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flowstone._store.sql.history import aware
+from flowstone._store.sql.history import audit_row, aware
 from flowstone._store.sql.schema import settings, waits
+from flowstone._store.sql.statements import INSERT_AUDIT
 from flowstone._waits.records import OPEN, WaitRecord
+from flowstone._waits.store import Audit
 
 __all__ = ["NOTIFY_WAITS", "SQLWaits"]
 
@@ -58,6 +60,8 @@ def _record(row: Row[Any]) -> WaitRecord:
 
 class SQLWaits:
     """Waits kept in the database of ``store`` (an ``SQLStore``)."""
+
+    audits_in_transaction = True
 
     def __init__(self, store: Any) -> None:
         self._store = store
@@ -185,6 +189,7 @@ class SQLWaits:
         payload: bytes | None = None,
         by: str | None = None,
         reason: str | None = None,
+        audit: Audit | None = None,
     ) -> tuple[WaitRecord | None, bool]:
         changes: dict[str, Any] = {"state": to, "decided_at": at}
         if payload is not None:
@@ -199,9 +204,16 @@ class SQLWaits:
         with self._store._write("resolve a wait in") as c:
             changed = bool(c.execute(update(W).where(*where).values(**changes)).rowcount)
             row = c.execute(select(W).where(W.c.id == wait_id)).first()
-            if changed and row is not None and row.armed:
-                self._notify(c, wait_id)
-        return (None if row is None else _record(row)), changed
+            record = None if row is None else _record(row)
+            if changed and record is not None:
+                if audit is not None:
+                    e = audit(record)
+                    c.execute(
+                        INSERT_AUDIT, audit_row(e.at, e.event_type, e.actor, e.resource, e.action, e.details)
+                    )
+                if record.armed:
+                    self._notify(c, wait_id)
+        return record, changed
 
     def claim(self, wait_id: str) -> WaitRecord | None:
         with self._store._write("claim a wait in") as c:

@@ -186,7 +186,7 @@ def _list_approvals(state: str, as_json: bool, database_url: str) -> int:
             a.id,
             a.state,
             f"{a.pipeline}/{a.asset}",
-            a.partition,
+            a.partition_key,
             a.message,
             str(a.requested_at),
             str(a.timeout_at),
