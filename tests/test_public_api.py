@@ -24,8 +24,8 @@ FLOWSTONE_CONTRACT = {
     "DependencyNotReadyError", "NotMaterializedError", "AssetNotFoundError", "PartitionError", "LineageError",
     "EncodeError", "StoreUnavailableError", "assets", "asset_info", "graph", "run", "get", "exists", "status",
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
-    "SchemaVersionError", "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError", "ApprovalError",
-    "ApprovalRejectedError", "GateTimeoutError",
+    "SchemaVersionError", "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError",
+    "ApprovalError", "ApprovalRejectedError", "GateTimeoutError",
 }  # fmt: skip
 
 

@@ -113,11 +113,11 @@ def _gate(waits: Waits, record: WaitRecord) -> Gate:
     return Gate(record.id, record.key, waits.token(record), record.expires_at)
 
 
-def gate_info(waits: Waits, record: WaitRecord) -> GateInfo:
+def gate_info(waits: Waits, record: WaitRecord, token: str | None = None) -> GateInfo:
     return GateInfo(
         id=record.id,
         key=record.key,
-        token=waits.token(record),
+        token=token or waits.token(record),
         state=record.state,
         run_id=record.run_id,
         pipeline=record.pipeline,
@@ -194,7 +194,7 @@ def signal(waits: Waits, token: str, payload: Any = None) -> GateInfo:
     waits.audited(audit, record)
     waits.emit(GateSignaled, record)
     waits.kick(record)
-    return gate_info(waits, record)
+    return gate_info(waits, record, token)
 
 
 def cancel_gate(waits: Waits, token: str, actor: str | None = None) -> GateInfo:
