@@ -32,14 +32,15 @@ Progress = Callable[[int, int | None], None]
 class PartitionResult:
     """How one partition of a backfill ended.
 
-    ``status`` is ``succeeded``, ``failed``, ``skipped`` or ``timed_out``; ``reason``
-    says why one was skipped: ``"stored"`` (already materialized), ``"halted"`` (left
-    unrun after a halt) or ``"not_selected"`` (no router selected it, or a dependency it
-    needs, for that partition: nothing is stored for it).
+    ``status`` is ``succeeded``, ``failed``, ``skipped``, ``timed_out``, or ``waiting``
+    (its asset waits durably: a gate or an approval resumes it later); ``reason`` says
+    why one was skipped: ``"stored"`` (already materialized), ``"halted"`` (left unrun
+    after a halt) or ``"not_selected"`` (no router selected it, or a dependency it needs,
+    for that partition: nothing is stored for it).
     """
 
     partition: partitions.Partition
-    status: Literal["succeeded", "failed", "skipped", "timed_out"]
+    status: Literal["succeeded", "failed", "skipped", "timed_out", "waiting"]
     run_id: str | None = None
     error: BaseException | None = None
     reason: Literal["stored", "halted", "not_selected"] | None = None
@@ -56,12 +57,13 @@ class BackfillReport:
     failed: int = 0
     skipped: int = 0
     timed_out: int = 0
+    waiting: int = 0
     failures: list[PartitionResult] = field(default_factory=list)
     not_selected: int = 0
 
     @property
     def total(self) -> int:
-        return self.succeeded + self.failed + self.skipped + self.timed_out
+        return self.succeeded + self.failed + self.skipped + self.timed_out + self.waiting
 
     def add(self, result: PartitionResult) -> None:
         if result.status == "succeeded":
@@ -70,6 +72,8 @@ class BackfillReport:
             self.skipped += 1
             if result.reason == "not_selected":
                 self.not_selected += 1
+        elif result.status == "waiting":
+            self.waiting += 1
         else:
             if result.status == "failed":
                 self.failed += 1
@@ -313,6 +317,8 @@ def _start(
 
 
 def _result(run: PartitionRun) -> PartitionResult:
+    if run.parked:
+        return PartitionResult(run.partition, "waiting", run.run_id)
     if run.timed_out:
         return PartitionResult(run.partition, "timed_out", run.run_id, run.error)
     if run.error is not None:

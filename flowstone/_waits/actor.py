@@ -29,6 +29,13 @@ __all__ = ["WaitsActor", "WaitsEnv"]
 log = get_logger("flowstone")
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A wait was resolved (by PostgreSQL NOTIFY): offer it to the resumer."""
+
+    wait_id: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaitsEnv:
     waits: Waits
@@ -76,6 +83,9 @@ class WaitsActor(supervisors.Actor):
             self._tick()
             self._schedule()
             return None
+        if isinstance(message, Resolved):  # NOTIFY named it: offer it without a sweep's query
+            self._offer(message.wait_id)
+            return None
         if message == "sweep":
             self._sweep()
             return None
@@ -93,6 +103,14 @@ class WaitsActor(supervisors.Actor):
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             log.warning("waits.timeouts_failed", error=f"{type(exc).__name__}: {exc}")
         self._sweep()
+
+    def _offer(self, wait_id: str) -> None:
+        try:
+            record = self._env.waits.store.get(wait_id)
+            if record is not None:
+                self._env.resumer.offer(record, imports=True)
+        except Exception as exc:  # noqa: BLE001 - logged; the next sweep finds it
+            log.warning("waits.offer_failed", wait_id=wait_id, error=f"{type(exc).__name__}: {exc}")
 
     def _sweep(self) -> None:
         try:
@@ -132,13 +150,9 @@ class WaitsActor(supervisors.Actor):
                     connection.execute(f"LISTEN {NOTIFY_WAITS}")
                     delay = 0.1
                     while not self._halt.is_set():
-                        woken = False
-                        for _note in connection.notifies(timeout=0.2):  # bounds the stop latency
-                            woken = True
-                            break
-                        if woken:
+                        for note in connection.notifies(timeout=0.2):  # bounds the stop latency
                             with contextlib.suppress(ActorDeadError):
-                                ref.tell("sweep")
+                                ref.tell(Resolved(note.payload))
             except Exception as exc:  # noqa: BLE001 - logged; polling carries on meanwhile
                 log.warning("waits.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
                 self._halt.wait(delay)

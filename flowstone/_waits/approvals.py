@@ -81,7 +81,7 @@ def approval_info(record: WaitRecord) -> ApprovalInfo:
         run_id=record.run_id,
         pipeline=record.pipeline,
         asset=record.asset,
-        partition=record.partition_key,
+        partition=_partition(record.partition_key),
         message=record.message or "",
         context=record.metadata,
         requested_at=record.created_at,
@@ -90,7 +90,17 @@ def approval_info(record: WaitRecord) -> ApprovalInfo:
         decided_by=record.decided_by,
         reason=record.reason,
         decided_at=record.decided_at,
+        partition_key=record.partition_key,
     )
+
+
+def _partition(key: str) -> Any:
+    from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
+
+    try:
+        return partitions.deserialize(key)
+    except Exception:  # noqa: BLE001 - a key this version cannot read is shown as stored
+        return key
 
 
 def decide(waits: Waits, approval_id: str, *, approve: bool, by: str, reason: str | None) -> ApprovalInfo:
@@ -100,8 +110,9 @@ def decide(waits: Waits, approval_id: str, *, approve: bool, by: str, reason: st
     if not approve and (not isinstance(reason, str) or not reason.strip()):
         raise ValueError("a rejection needs a reason: pass reason='...'")
     to = "approved" if approve else "rejected"
+    audit = waits.audit_entry(f"approval.{to}", by, "approve" if approve else "reject", reason=reason)
     record, changed = waits.store.resolve(
-        approval_id, generation=None, states=("pending",), to=to, at=now(), by=by, reason=reason
+        approval_id, generation=None, states=("pending",), to=to, at=now(), by=by, reason=reason, audit=audit
     )
     if record is None or record.kind != KIND:
         raise ApprovalError(f"no approval has id {approval_id!r}", reason="not_found")
@@ -111,8 +122,8 @@ def decide(waits: Waits, approval_id: str, *, approve: bool, by: str, reason: st
             "not pending: it cannot be decided again",
             reason="not_pending",
         )
+    waits.audited(audit, record)
     waits.emit(ApprovalApproved if approve else ApprovalRejected, record, by)
-    waits.audit(f"approval.{to}", record, by, "approve" if approve else "reject", reason=reason)
     waits.kick(record)
     return approval_info(record)
 

@@ -113,11 +113,11 @@ def _gate(waits: Waits, record: WaitRecord) -> Gate:
     return Gate(record.id, record.key, waits.token(record), record.expires_at)
 
 
-def gate_info(waits: Waits, record: WaitRecord) -> GateInfo:
+def gate_info(waits: Waits, record: WaitRecord, token: str | None = None) -> GateInfo:
     return GateInfo(
         id=record.id,
         key=record.key,
-        token=waits.token(record),
+        token=token or waits.token(record),
         state=record.state,
         run_id=record.run_id,
         pipeline=record.pipeline,
@@ -127,7 +127,17 @@ def gate_info(waits: Waits, record: WaitRecord) -> GateInfo:
         expires_at=record.expires_at,
         on_timeout=record.on_timeout,
         metadata=record.metadata,
+        partition=_partition(record.partition_key),
     )
+
+
+def _partition(key: str) -> Any:
+    from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
+
+    try:
+        return partitions.deserialize(key)
+    except Exception:  # noqa: BLE001 - a key this version cannot read is shown as stored
+        return key
 
 
 _REFUSED = {
@@ -169,6 +179,7 @@ def signal(waits: Waits, token: str, payload: Any = None) -> GateInfo:
             "reference (a URL, a key) instead of the data",
             reason="too_large",
         )
+    audit = waits.audit_entry("gate.signaled", waits.node_id, "signal", bytes=len(encoded))
     record, changed = waits.store.resolve(
         claims.wait_id,
         generation=claims.generation,
@@ -176,25 +187,32 @@ def signal(waits: Waits, token: str, payload: Any = None) -> GateInfo:
         to="signaled",
         at=at,
         payload=encoded,
+        audit=audit,
     )
     if not changed or record is None:
         raise _refuse(record, claims.generation)
+    waits.audited(audit, record)
     waits.emit(GateSignaled, record)
-    waits.audit("gate.signaled", record, waits.node_id, "signal", bytes=len(encoded))
     waits.kick(record)
-    return gate_info(waits, record)
+    return gate_info(waits, record, token)
 
 
 def cancel_gate(waits: Waits, token: str, actor: str | None = None) -> GateInfo:
     """Cancel a waiting gate: its asset ends ``cancelled`` and its downstream does not run."""
     claims = verify(waits.secrets(), token)
+    audit = waits.audit_entry("gate.cancelled", actor or waits.node_id, "cancel")
     record, changed = waits.store.resolve(
-        claims.wait_id, generation=claims.generation, states=("waiting",), to="cancelled", at=now()
+        claims.wait_id,
+        generation=claims.generation,
+        states=("waiting",),
+        to="cancelled",
+        at=now(),
+        audit=audit,
     )
     if not changed or record is None:
         raise _refuse(record, claims.generation)
+    waits.audited(audit, record)
     waits.emit(GateCancelled, record, actor)
-    waits.audit("gate.cancelled", record, actor or waits.node_id, "cancel")
     waits.kick(record)
     return gate_info(waits, record)
 

@@ -82,6 +82,11 @@ class GateInfo:
     expires_at: datetime | None
     on_timeout: str
     metadata: Mapping[str, Any]
+    partition: Any = None  # the partition itself (``partition_key`` serialized)
+
+    @property
+    def run(self) -> str:
+        return self.run_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,7 @@ class ApprovalInfo:
     run_id: str
     pipeline: str
     asset: str
-    partition: str
+    partition: Any  # the partition itself (None when unpartitioned)
     message: str
     context: Mapping[str, Any]
     requested_at: datetime
@@ -101,6 +106,11 @@ class ApprovalInfo:
     decided_by: str | None = None
     reason: str | None = None
     decided_at: datetime | None = None
+    partition_key: str = "null"
+
+    @property
+    def run(self) -> str:
+        return self.run_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone._store.records import AuditEntry
 from flowstone._waits.records import WaitRecord
-from flowstone._waits.store import MemoryWaits, WaitStore
+from flowstone._waits.store import Audit, MemoryWaits, WaitStore
 from flowstone._waits.tokens import Secrets, TokenClaims, as_secret, sign
 from flowstone._waits.watch import RunWatch
 from flowstone.events import WaitEvent
@@ -119,23 +119,39 @@ class Waits:
             )
         )
 
+    @staticmethod
+    def audit_entry(event_type: str, actor: str, action: str, **details: Any) -> Audit:
+        """The audit entry of a change, made from the wait's row after it."""
+
+        def entry(record: WaitRecord) -> AuditEntry:
+            return AuditEntry(
+                now(),
+                event_type,
+                actor,
+                f"{record.pipeline}/{record.asset}/{record.partition_key}",
+                action,
+                {"run_id": record.run_id, "wait_id": record.id, "key": record.key, **details},
+            )
+
+        return entry
+
+    def audited(self, audit: Audit, record: WaitRecord) -> None:
+        """Write ``audit`` for a change ``resolve`` made, unless the wait store did."""
+        if not self.store.audits_in_transaction:
+            self._write_audit(audit(record))
+
     def audit(self, event_type: str, record: WaitRecord, actor: str, action: str, **details: Any) -> None:
+        self._write_audit(self.audit_entry(event_type, actor, action, **details)(record))
+
+    def _write_audit(self, entry: AuditEntry) -> None:
         store = self.services.store if self.services is not None else self.records
         if store is None:
             return
+        record_id = entry.details.get("wait_id")
         try:
-            store.audit(
-                AuditEntry(
-                    now(),
-                    event_type,
-                    actor,
-                    f"{record.pipeline}/{record.asset}/{record.partition_key}",
-                    action,
-                    {"run_id": record.run_id, "wait_id": record.id, "key": record.key, **details},
-                )
-            )
+            store.audit(entry)
         except Exception as exc:  # noqa: BLE001 - the change is committed; its audit line is logged
-            log.error("waits.audit_failed", wait_id=record.id, error=f"{type(exc).__name__}: {exc}")
+            log.error("waits.audit_failed", wait_id=record_id, error=f"{type(exc).__name__}: {exc}")
 
     def kick(self, record: WaitRecord) -> None:
         """A wait was resolved here: resume it now if this node can."""

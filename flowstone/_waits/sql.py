@@ -13,12 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, case, func, select, text, update
+from sqlalchemy import Connection, Row, bindparam, case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flowstone._store.sql.history import aware
+from flowstone._store.sql.history import audit_row, aware
 from flowstone._store.sql.schema import settings, waits
+from flowstone._store.sql.statements import INSERT_AUDIT
 from flowstone._waits.records import OPEN, WaitRecord
+from flowstone._waits.store import Audit
 
 __all__ = ["NOTIFY_WAITS", "SQLWaits"]
 
@@ -56,8 +58,29 @@ def _record(row: Row[Any]) -> WaitRecord:
     )
 
 
+_GET = select(W).where(W.c.id == bindparam("b_id"))
+_RESOLVE_WHERE = (W.c.id == bindparam("b_id"), W.c.state.in_(bindparam("b_states", expanding=True)))
+_RESOLVE_VALUES = {
+    "state": bindparam("b_to"),
+    "decided_at": bindparam("b_at"),
+    "payload": func.coalesce(bindparam("b_payload", type_=W.c.payload.type), W.c.payload),
+    "decided_by": func.coalesce(bindparam("b_by", type_=W.c.decided_by.type), W.c.decided_by),
+    "reason": func.coalesce(bindparam("b_reason", type_=W.c.reason.type), W.c.reason),
+}
+# Built once: building a statement costs more than running its cached compiled form.
+_RESOLVE = update(W).where(*_RESOLVE_WHERE).values(**_RESOLVE_VALUES).returning(*W.c)
+_RESOLVE_GENERATION = (
+    update(W)
+    .where(*_RESOLVE_WHERE, W.c.generation == bindparam("b_generation"))
+    .values(**_RESOLVE_VALUES)
+    .returning(*W.c)
+)
+
+
 class SQLWaits:
     """Waits kept in the database of ``store`` (an ``SQLStore``)."""
+
+    audits_in_transaction = True
 
     def __init__(self, store: Any) -> None:
         self._store = store
@@ -185,23 +208,33 @@ class SQLWaits:
         payload: bytes | None = None,
         by: str | None = None,
         reason: str | None = None,
+        audit: Audit | None = None,
     ) -> tuple[WaitRecord | None, bool]:
-        changes: dict[str, Any] = {"state": to, "decided_at": at}
-        if payload is not None:
-            changes["payload"] = payload
-        if by is not None:
-            changes["decided_by"] = by
-        if reason is not None:
-            changes["reason"] = reason
-        where = [W.c.id == wait_id, W.c.state.in_(list(states))]
-        if generation is not None:
-            where.append(W.c.generation == generation)
+        params = {
+            "b_id": wait_id,
+            "b_states": list(states),
+            "b_to": to,
+            "b_at": at,
+            "b_payload": payload,
+            "b_by": by,
+            "b_reason": reason,
+            "b_generation": generation,
+        }
+        statement = _RESOLVE if generation is None else _RESOLVE_GENERATION
         with self._store._write("resolve a wait in") as c:
-            changed = bool(c.execute(update(W).where(*where).values(**changes)).rowcount)
-            row = c.execute(select(W).where(W.c.id == wait_id)).first()
-            if changed and row is not None and row.armed:
+            row = c.execute(statement, params).first()
+            if row is None:  # not changed: the row as it is says why
+                found = c.execute(_GET, {"b_id": wait_id}).first()
+                return (None if found is None else _record(found)), False
+            record = _record(row)
+            if audit is not None:
+                e = audit(record)
+                c.execute(
+                    INSERT_AUDIT, audit_row(e.at, e.event_type, e.actor, e.resource, e.action, e.details)
+                )
+            if record.armed:
                 self._notify(c, wait_id)
-        return (None if row is None else _record(row)), changed
+        return record, True
 
     def claim(self, wait_id: str) -> WaitRecord | None:
         with self._store._write("claim a wait in") as c:

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import secrets as _random
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from flowstone._store.records import AuditEntry
 from flowstone._waits.records import OPEN, WaitRecord
 
-__all__ = ["MemoryWaits", "WaitStore"]
+__all__ = ["Audit", "MemoryWaits", "WaitStore"]
+
+#: Makes the audit entry of a change from the wait's row after it.
+Audit = Callable[[WaitRecord], AuditEntry]
 
 
 class WaitStore(Protocol):
     """What the waits machinery asks of its store."""
+
+    #: Whether ``resolve`` writes its audit entry itself (in the database, with the change).
+    audits_in_transaction: bool
 
     def create(self, record: WaitRecord) -> WaitRecord:
         """Insert ``record``; the one already there if its (run, asset, partition, key) exists."""
@@ -48,8 +55,12 @@ class WaitStore(Protocol):
         payload: bytes | None = None,
         by: str | None = None,
         reason: str | None = None,
+        audit: Audit | None = None,
     ) -> tuple[WaitRecord | None, bool]:
-        """Move the wait from one of ``states`` to ``to``; the row after, and whether it changed."""
+        """Move the wait from one of ``states`` to ``to``; the row after, and whether it changed.
+
+        ``audit`` makes the audit entry of the change from the row after it: a store that
+        ``audits_in_transaction`` writes it in the same transaction."""
 
     def claim(self, wait_id: str) -> WaitRecord | None:
         """Take the continuation of an armed, resolved wait not taken yet (exactly one caller does)."""
@@ -76,6 +87,8 @@ class WaitStore(Protocol):
 
 class MemoryWaits:
     """Waits of a node without a database, behind one lock; nothing survives the node."""
+
+    audits_in_transaction = False  # the node's memory store keeps the audit log
 
     def __init__(self, *, max_ended: int = 10_000) -> None:
         self._lock = threading.Lock()
@@ -150,6 +163,7 @@ class MemoryWaits:
         payload: bytes | None = None,
         by: str | None = None,
         reason: str | None = None,
+        audit: Audit | None = None,
     ) -> tuple[WaitRecord | None, bool]:
         with self._lock:
             row = self._rows.get(wait_id)

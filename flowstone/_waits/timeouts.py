@@ -23,11 +23,15 @@ def fire_due(waits: Waits, limit: int = 100) -> int:
     """Expire the open waits whose timeout has passed; how many this call fired."""
     fired = 0
     for record in waits.store.due(now(), limit):
+        audit = waits.audit_entry(
+            f"{record.kind}.expired", waits.node_id, "expire", on_timeout=record.on_timeout
+        )
         expired, changed = waits.store.resolve(
-            record.id, generation=record.generation, states=OPEN, to="expired", at=now()
+            record.id, generation=record.generation, states=OPEN, to="expired", at=now(), audit=audit
         )
         if not changed or expired is None:
             continue  # signalled, decided or fired by another node meanwhile
+        waits.audited(audit, expired)
         fired += 1
         log.info(
             "waits.expired", wait_id=record.id, kind=record.kind, run_id=record.run_id, asset=record.asset
@@ -35,6 +39,5 @@ def fire_due(waits: Waits, limit: int = 100) -> int:
         event = EXPIRED_EVENTS.get(record.kind)
         if event is not None:
             waits.emit(event, expired)
-        waits.audit(f"{record.kind}.expired", expired, waits.node_id, "expire", on_timeout=record.on_timeout)
         waits.kick(expired)
     return fired

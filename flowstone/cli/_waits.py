@@ -168,7 +168,12 @@ def approvals(ctx: click.Context, state: str, as_json: bool, database_url: str) 
 @database_option
 @click.pass_context
 def list_approvals(ctx: click.Context, state: str, as_json: bool, database_url: str) -> None:
-    """List approvals (pending ones by default)."""
+    """List approvals (pending ones by default).
+
+    \b
+    Example:
+      flowstone approvals list --state all --json
+    """
     guarded(ctx, lambda: _list_approvals(state, as_json, database_url))
 
 
@@ -186,7 +191,7 @@ def _list_approvals(state: str, as_json: bool, database_url: str) -> int:
             a.id,
             a.state,
             f"{a.pipeline}/{a.asset}",
-            a.partition,
+            a.partition_key,
             a.message,
             str(a.requested_at),
             str(a.timeout_at),
@@ -226,7 +231,12 @@ def _decide(approve: bool) -> Callable[..., None]:
         guarded(ctx, body)
 
     verb = "Approve" if approve else "Reject"
-    command.__doc__ = f"{verb} the pending approval APPROVAL_ID."
+    example = (
+        'flowstone approvals approve 3f2a9c --by alice --reason "numbers checked"'
+        if approve
+        else 'flowstone approvals reject 3f2a9c --by bob --reason "wrong quarter"'
+    )
+    command.__doc__ = f"{verb} the pending approval APPROVAL_ID.\n\n\b\nExample:\n  {example}\n"
     return command
 
 

@@ -26,6 +26,7 @@ class TestApprovals:
         assert approval.message == "Publish the Q3 report?"
         assert approval.context == {"rows": 3}
         assert (approval.asset, approval.state, approval.timeout_at) == ("publish", "pending", None)
+        assert (approval.partition, approval.run) == (None, approval.run_id)
         wait_for(lambda: node.status(wp.approvals, "publish").state == "waiting", message="waiting")
 
         decided = node.approve(approval.id, by="alice", reason="numbers checked")

@@ -66,6 +66,16 @@ class TestJobs:
         assert handle.wait(timeout=10) == "v1 at from the job"
         assert handle.status().state == "completed"
 
+    def test_a_one_asset_job_recorded_after_it_ends_still_waits(
+        self, start_node: Callable[..., fs.Node]
+    ) -> None:
+        node = start_node(queues={"assets": 2}, poll_interval=0.05)
+        handles = [node.submit(wp.gated, "raw", partition=f"j{n}") for n in range(3)]
+        wait_for(lambda: all(h.status().state == "waiting" for h in handles), timeout=10)
+        for gate in node.gates():
+            node.signal(gate.token, f"value of {gate.partition_key}")
+        assert [h.wait(timeout=10) for h in handles] == [f'value of "j{n}"' for n in range(3)]
+
     def test_a_job_whose_gate_is_cancelled_is_discarded(self, start_node: Callable[..., fs.Node]) -> None:
         node = start_node(queues={"assets": 2}, poll_interval=0.05)
         handle = node.submit(wp.gated, "published")

@@ -147,3 +147,17 @@ class TestCancel:
             node.signal(gate.token, {"url": "too late"})
         assert refused.value.reason == "cancelled"
         assert node.gates(state="cancelled")[0].id == gate.id
+
+
+class TestBackfill:
+    def test_a_backfill_reports_waiting_partitions_and_a_signal_resumes_each(
+        self, start_node: Callable[..., fs.Node]
+    ) -> None:
+        node = start_node()
+        report = node.backfill(wp.gated, "raw", ["a", "b", "c"], parallel=2)
+        assert (report.waiting, report.succeeded, report.failed) == (3, 0, 0)
+        for gate in node.gates():
+            node.signal(gate.token, gate.partition_key)
+        for partition in ("a", "b", "c"):
+            wait_for(lambda p=partition: node.status(wp.gated, "raw", p).state == "completed", timeout=10)
+        assert node.get(wp.gated, "raw", "b") == '"b"'
