@@ -26,6 +26,8 @@ FLOWSTONE_CONTRACT = {
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
     "SchemaVersionError", "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
     "ScatterCancelledError", "ScatterProgress", "readers",
+    "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError", "ApprovalError",
+    "ApprovalRejectedError", "GateTimeoutError",
 }  # fmt: skip
 
 

@@ -32,11 +32,12 @@ class PartitionResult:
     """How one partition of a backfill ended.
 
     ``status`` is ``succeeded``, ``failed``, ``skipped`` (already materialized, or left
-    unrun after a halt) or ``timed_out``.
+    unrun after a halt), ``timed_out``, or ``waiting`` (its asset waits durably: a gate or
+    an approval resumes it later).
     """
 
     partition: partitions.Partition
-    status: Literal["succeeded", "failed", "skipped", "timed_out"]
+    status: Literal["succeeded", "failed", "skipped", "timed_out", "waiting"]
     run_id: str | None = None
     error: BaseException | None = None
 
@@ -49,17 +50,20 @@ class BackfillReport:
     failed: int = 0
     skipped: int = 0
     timed_out: int = 0
+    waiting: int = 0
     failures: list[PartitionResult] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return self.succeeded + self.failed + self.skipped + self.timed_out
+        return self.succeeded + self.failed + self.skipped + self.timed_out + self.waiting
 
     def add(self, result: PartitionResult) -> None:
         if result.status == "succeeded":
             self.succeeded += 1
         elif result.status == "skipped":
             self.skipped += 1
+        elif result.status == "waiting":
+            self.waiting += 1
         else:
             if result.status == "failed":
                 self.failed += 1
@@ -303,6 +307,8 @@ def _start(
 
 
 def _result(run: PartitionRun) -> PartitionResult:
+    if run.parked:
+        return PartitionResult(run.partition, "waiting", run.run_id)
     if run.timed_out:
         return PartitionResult(run.partition, "timed_out", run.run_id, run.error)
     if run.error is not None:

@@ -67,6 +67,7 @@ def run_target(
     target_done: bool | None = None,
     deferred: bool = False,
     run_id: str | None = None,
+    job_id: int | None = None,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure.
 
@@ -87,7 +88,7 @@ def run_target(
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
     deadline = None if timeout is None else time.monotonic() + timeout
-    run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline)
+    run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline, job_id=job_id)
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
     deferred = deferred and len(plan) == 1  # the caller applies its fence when recording
     scheduler = Scheduler(

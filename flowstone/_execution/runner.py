@@ -8,6 +8,7 @@ raises fails only its own materialization, never the runner.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._store.records import Completion, Failure
-from flowstone._waits.suspend import suspend
+from flowstone._waits.suspend import suspend, undefer
 from flowstone._waits.suspension import Suspension
 from flowstone.errors import (
     DependencyNotReadyError,
@@ -134,23 +135,31 @@ def attempt(task: Task, services: Services) -> Outcome:
         services.resources,
         _waits=services.waits,
     )
+    original = task
     try:
         if task.resume is None:
             value = bodies.call(task, services, ctx, kwargs)
         else:
             value = task.resume.call(asset, ctx, kwargs)
         while isinstance(value, Suspension):  # a durable wait: the one hook for every kind
+            if task.deferred:  # a run recorded after it ends is recorded now: it waits
+                task = undefer(task, services)
             resumption = suspend(task, services, ctx, value)
             if resumption is None:
                 bound.info("asset.waiting")
-                return Outcome(task, ok=False, suspended=True)
+                return Outcome(original, ok=False, suspended=True)
             value = resumption.call(asset, ctx, kwargs)  # resolved before it suspended
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         # Snooze and Discard steer the job around the run, and a wait that ended (or a
         # body's error that decided the outcome, a scatter's) decided it: never retried.
         retryable = not isinstance(exc, Snooze | Discard | WaitEndedError) and not bodies.decided(asset, exc)
-        return _failed(task, services, exc, bound, retryable=retryable)
-    return _store(task, services, value, started, bound)
+        return _answer(original, _failed(task, services, exc, bound, retryable=retryable))
+    return _answer(original, _store(task, services, value, started, bound))
+
+
+def _answer(original: Task, outcome: Outcome) -> Outcome:
+    """The outcome as its scheduler knows the task (a task that waited was recorded anew)."""
+    return outcome if outcome.task is original else dataclasses.replace(outcome, task=original)
 
 
 def _store(task: Task, services: Services, value: Any, started: float, bound: Any) -> Outcome:

@@ -60,7 +60,7 @@ class AdminQueries(SQLBase):
         with self._store._write("retry a job in") as c:
             changed = c.execute(
                 update(J)
-                .where(J.c.id == job_id, J.c.state.not_in(("available", "executing")))
+                .where(J.c.id == job_id, J.c.state.not_in(("available", "executing", "waiting")))
                 .values(
                     state="available",
                     scheduled_at=self.now(c),

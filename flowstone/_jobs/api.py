@@ -289,6 +289,13 @@ class JobsAPI:
                 self._finished.wait(pause if remaining is None else min(pause, remaining))
             pause = min(pause * 2, 0.2)
 
+    def waited_run_ended(self, job_id: int, run_id: str, error: BaseException | None) -> None:
+        """The run of job ``job_id`` waited durably and has now ended: end the job too."""
+        text = None if error is None else f"{type(error).__name__}: {error}"
+        if self.table.end_waiting(job_id, text):
+            with self._finished:
+                self._finished.notify_all()
+
     def list(self, *, state: str | None = None, queue: str | None = None, limit: int = 100) -> list[JobInfo]:
         """Jobs, newest first, optionally of one state and queue."""
         return self.table.find(state=state, queue=queue, limit=limit)

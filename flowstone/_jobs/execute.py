@@ -25,7 +25,7 @@ __all__ = ["JobEnv", "Outcome", "PendingAck", "execute_job"]
 
 log = get_logger("flowstone")
 
-Outcome = Literal["completed", "retryable", "discarded", "snoozed", "lost"]
+Outcome = Literal["completed", "retryable", "discarded", "snoozed", "waiting", "lost"]
 _ONCE = Retry(max_attempts=1)
 
 
@@ -105,6 +105,7 @@ def _run(
             target_fence=ack,
             target_done=job.target_done,
             deferred=defer is not None,
+            job_id=job.id,
         )
     except MaterializationError as exc:
         upstream = None if exc.asset == job.asset else (exc.asset, exc.attempts)
@@ -116,6 +117,10 @@ def _run(
         return _acked(env.table.fail(job, env.node_id, f"{type(exc).__name__}: {exc}", None), "discarded")
     except Exception as exc:  # noqa: BLE001 - not the asset's (that is MaterializationError): retried
         return _failed(job, env, exc, retry, bound)
+    if result.waiting:
+        assert result.run_id is not None
+        bound.info("job.waiting", run_id=result.run_id)
+        return _acked(env.table.wait(job, env.node_id, result.run_id), "waiting")
     bound.info("job.completed", run_id=result.run_id)
     if result.ended is not None and defer is not None:
         defer(PendingAck(job, result.ended))

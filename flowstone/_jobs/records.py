@@ -12,7 +12,7 @@ from flowstone.errors import FlowStoneError
 __all__ = ["Discard", "JobInfo", "JobState", "RecordedError", "Snooze", "TERMINAL", "Unique", "UNIQUE_KEYS"]
 
 JobState: TypeAlias = Literal[
-    "available", "scheduled", "executing", "retryable", "completed", "discarded", "cancelled"
+    "available", "scheduled", "executing", "retryable", "waiting", "completed", "discarded", "cancelled"
 ]
 JOB_STATES: tuple[str, ...] = get_args(JobState)
 TERMINAL = ("completed", "discarded", "cancelled")

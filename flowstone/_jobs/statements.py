@@ -39,6 +39,7 @@ ACK_STATES = {
     "discard": "discarded",
     "snooze": "scheduled",
     "release": "available",  # given back unrun: its attempt is not used, its place kept
+    "wait": "waiting",  # its run waits durably (flowstone._waits): ended when the run ends
 }
 SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
 
@@ -136,7 +137,7 @@ def complete_many_statement(dialect: str, clear_unique: bool, run_ids: int) -> A
 @functools.lru_cache(maxsize=32)
 def ack_statement(dialect: str, kind: str, clear_unique: bool) -> Any:
     now = db_now(dialect)
-    values: dict[str, Any] = {
+    by_kind: dict[str, dict[str, Any]] = {
         "complete": {"completed_at": now, "run_id": bindparam("b_run_id")},
         "retry": {"errors": bindparam("b_errors"), "scheduled_at": db_now(dialect, shifted=True)},
         "discard": {"discarded_at": now, "errors": bindparam("b_errors")},
@@ -146,7 +147,9 @@ def ack_statement(dialect: str, kind: str, clear_unique: bool) -> Any:
             "snoozed": J.c.snoozed + 1,
         },
         "release": {"attempt": J.c.attempt - 1},
-    }[kind]
+        "wait": {"run_id": bindparam("b_run_id")},
+    }
+    values = by_kind[kind]
     if clear_unique:
         values["unique_key"] = None
     fence = and_(

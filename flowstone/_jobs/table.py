@@ -23,6 +23,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    update,
 )
 
 from flowstone._jobs import statements
@@ -267,6 +268,36 @@ class JobTable(AdminQueries, UpkeepQueries):
                 job, node_id, "retry", "retry a job in", b_errors=json.dumps(errors), b_shift=retry_in
             )
         return self._ack(job, node_id, "discard", "discard a job in", b_errors=json.dumps(errors))
+
+    def wait(self, job: ClaimedJob, node_id: str, run_id: str) -> bool:
+        """The job's run waits durably: ``waiting`` until that run ends (``end_waiting``)."""
+        return self._ack(job, node_id, "wait", "record a waiting job in", b_run_id=run_id)
+
+    def end_waiting(self, job_id: int, error: str | None) -> bool:
+        """The run of a waiting job ended (resumed anywhere): completed, or discarded with ``error``."""
+        with self._store._write("end a waiting job in") as c:
+            now = self.now(c)
+            if error is None:
+                values: dict[str, Any] = {"state": "completed", "completed_at": now}
+            else:
+                row = c.execute(select(J.c.errors, J.c.attempt).where(J.c.id == job_id)).first()
+                errors = [] if row is None else json.loads(row.errors or "[]")
+                errors.append(
+                    {
+                        "attempt": 0 if row is None else row.attempt,
+                        "at": datetime.now(UTC).isoformat(),
+                        "error": error,
+                    }
+                )
+                values = {
+                    "state": "discarded",
+                    "discarded_at": now,
+                    "errors": json.dumps(errors),
+                    "unique_key": None,
+                }
+            return bool(
+                c.execute(update(J).where(J.c.id == job_id, J.c.state == "waiting").values(**values)).rowcount
+            )
 
     def snooze(self, job: ClaimedJob, node_id: str, seconds: float) -> bool:
         return self._ack(job, node_id, "snooze", "snooze a job in", b_shift=seconds)

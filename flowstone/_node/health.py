@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from flowstone._node.services import Directory
 
-__all__ = ["Check", "ExtraChecks", "Health", "ask_within", "check_health", "failure_detail"]
+__all__ = ["Check", "ExtraChecks", "Health", "ask_within", "check_health", "failure_detail", "with_waits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,17 @@ def ask_within(ref: Any, name: str, message: Any, timeout: float) -> Any:
 
 def _ask(directory: Directory, child: str, message: Any, timeout: float) -> Any:
     return ask_within(directory.lookup(child), child, message, timeout)
+
+
+def with_waits(directory: Directory, extra: ExtraChecks | None) -> ExtraChecks:
+    """``extra``'s checks and the ``waits`` check: how many waits are open and overdue."""
+
+    def checks(timeout: float, store_ok: bool) -> Mapping[str, Check]:
+        found = dict(extra(timeout, store_ok)) if extra is not None else {}
+        found["waits"] = _timed(lambda: str(_ask(directory, "waits", "health", timeout)))
+        return found
+
+    return checks
 
 
 def check_health(directory: Directory, timeout: float, extra: ExtraChecks | None = None) -> Health:

@@ -99,6 +99,8 @@ class NodeLifecycle:
                 _terminate(jobs, f"queue:{name}", deadline)  # the id queue_spec gives it
         # A run in another thread gets no runner any more: it raises instead of waiting
         # forever (and keeping its thread, maybe the process, alive).
+        # Resumes of waiting runs next: they run on the runners too (flowstone._waits).
+        _terminate(self._root, "waits", deadline)
         self._runners.close(
             f"the node {self.node_id} is stopping: it runs nothing more; run it again on a live node"
         )

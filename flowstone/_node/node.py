@@ -29,7 +29,7 @@ from flowstone._jobs.records import Unique
 from flowstone._node.assembly import default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
-from flowstone._node.health import Check, Health, check_health
+from flowstone._node.health import Check, Health, check_health, with_waits
 from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
@@ -94,7 +94,7 @@ class Node(WaitsAPI):
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
-        run_ended = None
+        run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
         extra = [waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
         extra += [self._jobs.spec] if self._jobs is not None else []
         self._root = start_tree(config.name, self._services, self._store, self._io, extra)
@@ -163,6 +163,7 @@ class Node(WaitsAPI):
         if self._scatter_helper is not None:
             self._scatter_helper.stop(deadline)
         self._lifecycle.stop(deadline)
+        self._waits.watch.close()
 
     def __enter__(self) -> Node:
         return self
@@ -185,7 +186,9 @@ class Node(WaitsAPI):
         """The state of every component; never raises."""
         try:
             queues = self._jobs.checks if self._jobs is not None else None
-            return check_health(self._directory, self.config.health_timeout, queues)
+            return check_health(
+                self._directory, self.config.health_timeout, with_waits(self._directory, queues)
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
 

@@ -13,13 +13,14 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pykka import ActorDeadError
 
 import supervisors
 from flowstone._waits.resume import Resumer
-from flowstone._waits.runtime import Waits
+from flowstone._waits.runtime import Waits, now
 from flowstone._waits.timeouts import fire_due
 from supervisors._log import get_logger
 
@@ -80,6 +81,8 @@ class WaitsActor(supervisors.Actor):
             return None
         if message == "ping":
             return "pong"
+        if message == "health":
+            return self._health()
         raise TypeError(f"waits got an unexpected message {message!r}")
 
     def _tick(self) -> None:
@@ -96,6 +99,16 @@ class WaitsActor(supervisors.Actor):
             self._env.resumer.sweep()
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             log.warning("waits.sweep_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _health(self) -> str:
+        """How many waits are open, and how many are overdue: past their timeout by more
+        than a few ticks, so that no node fired it (none is up, or none holds the lease)."""
+        grace = max(10.0, 4 * self._env.tick)
+        waiting, overdue = self._env.waits.store.counts(now() - timedelta(seconds=grace))
+        detail = f"{waiting} waiting, {overdue} overdue"
+        if overdue:
+            raise RuntimeError(f"{detail}: their timeouts have not fired; is a node with upkeep running?")
+        return detail
 
     def _schedule(self) -> None:
         ref = self.actor_ref

@@ -44,26 +44,46 @@ class Resumer:
     """Claims resolved waits this node can continue, and continues their runs."""
 
     def __init__(
-        self, waits: Waits, services: Services, resolve: Resolve, workers: int, run_ended: RunEnded | None
+        self,
+        waits: Waits,
+        services: Services,
+        resolve: Resolve,
+        workers: int,
+        run_ended: RunEnded | None,
+        *,
+        works_jobs: bool = False,
     ) -> None:
         self._waits = waits
         self._services = services
         self._resolve = resolve
         self._run_ended = run_ended
+        self._works_jobs = works_jobs  # a run of a job resumes as the job did: on a worker
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowstone-resume")
         self._lock = threading.Lock()
         self._stopped = False
+        self._queued: dict[str, WaitRecord] = {}  # claimed, not started: given back at a stop
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
         self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            queued, self._queued = list(self._queued.values()), {}
+        for record in queued:
+            with contextlib.suppress(Exception):  # another node's sweep takes it again
+                self._waits.store.release(record.id)
 
-    def offer(self, record: WaitRecord) -> bool:
-        """Claim ``record`` and continue its run, if this node can; whether it did."""
+    def offer(self, record: WaitRecord, *, imports: bool = False) -> bool:
+        """Claim ``record`` and continue its run, if this node can; whether it did.
+
+        Without ``imports`` only a pipeline this node runs already will do: a process that
+        only signals (``flowstone signal``) must not take a run it cannot see through."""
         if self._stopped or record.resume is None:
             return False
-        pipeline = self._resolve(record.pipeline, record.resume.get("reference"))
+        if record.resume.get("job_id") is not None and not self._works_jobs:
+            return False
+        reference = record.resume.get("reference") if imports else None
+        pipeline = self._resolve(record.pipeline, reference)
         resumption = resumption_for(record)
         ending = resumption.ends(partitions.deserialize(record.partition_key))
         if pipeline is None and ending is None:
@@ -74,15 +94,19 @@ class Resumer:
             claimed = self._waits.store.claim(record.id)
             if claimed is None:
                 return False
+            self._queued[claimed.id] = claimed
             self._executor.submit(self._continue, claimed, pipeline)
         return True
 
     def sweep(self, limit: int = 100) -> int:
         """Offer every resolved wait nobody took (another process resolved it, or its node died)."""
-        return sum(self.offer(record) for record in self._waits.store.resumable(limit))
+        return sum(self.offer(record, imports=True) for record in self._waits.store.resumable(limit))
 
     def _continue(self, record: WaitRecord, pipeline: Pipeline | None) -> None:
         bound = log.bind(run_id=record.run_id, asset=record.asset, wait_id=record.id, kind=record.kind)
+        self._waits.watch.begin(record.run_id)
+        with self._lock:
+            self._queued.pop(record.id, None)
         try:
             if pipeline is None:
                 self._end_plainly(record)
@@ -90,6 +114,9 @@ class Resumer:
                 self._resume(record, pipeline)
         except Exception as exc:  # noqa: BLE001 - logged: a thread of the pool never dies of it
             bound.error("waits.resume_failed", error=f"{type(exc).__name__}: {exc}")
+            self._waits.watch.parked(record.run_id)
+            with contextlib.suppress(Exception):  # given back: a sweep takes it again
+                self._waits.store.release(record.id)
 
     def _end_plainly(self, record: WaitRecord) -> None:
         """End the waiting materialization and its run without the pipeline."""
@@ -131,6 +158,7 @@ class Resumer:
         while not run.finished:
             scheduler.wait()
         if run.parked:
+            self._waits.watch.parked(record.run_id)
             return
         self._ended(record, run.error, run.value)
 

@@ -71,6 +71,7 @@ class Waits:
         self._secrets: Secrets | None = None
         self._lock = threading.Lock()
         self.services: Services | None = None
+        self.records: Any = None  # the store to audit to without services (the CLI's)
         self.resumer: Resumer | None = None
         self.watch = RunWatch()  # the outcomes of runs resumed here, for node.run
 
@@ -119,11 +120,11 @@ class Waits:
         )
 
     def audit(self, event_type: str, record: WaitRecord, actor: str, action: str, **details: Any) -> None:
-        services = self.services
-        if services is None:
+        store = self.services.store if self.services is not None else self.records
+        if store is None:
             return
         try:
-            services.store.audit(
+            store.audit(
                 AuditEntry(
                     now(),
                     event_type,

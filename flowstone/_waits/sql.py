@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, text, update
+from sqlalchemy import Connection, Row, case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flowstone._store.sql.history import aware
@@ -212,6 +212,11 @@ class SQLWaits:
             ).rowcount
             return self._row(c, wait_id) if taken else None
 
+    def release(self, wait_id: str) -> None:
+        with self._store._write("give back a wait in") as c:
+            c.execute(update(W).where(W.c.id == wait_id, W.c.resumed == 1).values(resumed=0))
+            self._notify(c, wait_id)
+
     def select(
         self, *, kind: str | None = None, states: Iterable[str] | None = None, run_id: str | None = None
     ) -> list[WaitRecord]:
@@ -240,5 +245,9 @@ class SQLWaits:
         with self._store._read("read waits from") as c:
             return [_record(row) for row in c.execute(query)]
 
-    def forget(self, run_ids: Iterable[str]) -> None:
-        """Kept: a database keeps every wait (for audit and ``node.gates(state=...)``)."""
+    def counts(self, overdue_before: datetime) -> tuple[int, int]:
+        late = case((W.c.expires_at < overdue_before, 1), else_=0)
+        query = select(func.count(), func.coalesce(func.sum(late), 0)).where(W.c.state.in_(OPEN))
+        with self._store._read("count waits in") as c:
+            total, overdue = c.execute(query).one()
+        return int(total), int(overdue)

@@ -54,6 +54,9 @@ class WaitStore(Protocol):
     def claim(self, wait_id: str) -> WaitRecord | None:
         """Take the continuation of an armed, resolved wait not taken yet (exactly one caller does)."""
 
+    def release(self, wait_id: str) -> None:
+        """Give back a claim whose continuation did not run: another node may take it."""
+
     def select(
         self, *, kind: str | None = None, states: Iterable[str] | None = None, run_id: str | None = None
     ) -> list[WaitRecord]: ...
@@ -67,15 +70,19 @@ class WaitStore(Protocol):
     def secret(self) -> bytes:
         """The generated signal secret (created once)."""
 
+    def counts(self, overdue_before: datetime) -> tuple[int, int]:
+        """(open waits, open waits whose timeout passed before ``overdue_before``)."""
+
 
 class MemoryWaits:
     """Waits of a node without a database, behind one lock; nothing survives the node."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_ended: int = 10_000) -> None:
         self._lock = threading.Lock()
         self._rows: dict[str, WaitRecord] = {}
         self._keys: dict[tuple[str, str, str, str], str] = {}
         self._secret = _random.token_bytes(32)
+        self._max_ended = max_ended
 
     def secret(self) -> bytes:
         return self._secret
@@ -91,6 +98,8 @@ class MemoryWaits:
                 return self._rows[existing]
             self._rows[record.id] = record
             self._keys[self._key(record)] = record.id
+            if len(self._rows) > 2 * self._max_ended:
+                self._prune()
             return record
 
     def get(self, wait_id: str) -> WaitRecord | None:
@@ -164,6 +173,11 @@ class MemoryWaits:
                 return None
             return self._update(wait_id, resumed=True)
 
+    def release(self, wait_id: str) -> None:
+        with self._lock:
+            if wait_id in self._rows:
+                self._update(wait_id, resumed=False)
+
     def select(
         self, *, kind: str | None = None, states: Iterable[str] | None = None, run_id: str | None = None
     ) -> list[WaitRecord]:
@@ -193,11 +207,16 @@ class MemoryWaits:
             ]
         return sorted(found, key=lambda r: r.expires_at or now)[:limit]
 
-    def forget(self, run_ids: Iterable[str]) -> None:
-        """Drop the ended waits of runs (memory is bounded by the runs still waiting)."""
-        ended = set(run_ids)
+    def counts(self, overdue_before: datetime) -> tuple[int, int]:
         with self._lock:
-            for wait_id, row in list(self._rows.items()):
-                if row.run_id in ended and not row.open:
-                    del self._rows[wait_id]
-                    self._keys.pop(self._key(row), None)
+            rows = [r for r in self._rows.values() if r.open]
+        overdue = sum(1 for r in rows if r.expires_at is not None and r.expires_at < overdue_before)
+        return len(rows), overdue
+
+    def _prune(self) -> None:
+        """Forget the oldest ended waits beyond ``max_ended`` (the lock held): a node
+        without a database keeps every open wait, and only so many ended ones."""
+        ended = [r for r in self._rows.values() if not r.open and (r.resumed or not r.armed)]
+        for row in sorted(ended, key=lambda r: r.created_at)[: len(ended) - self._max_ended]:
+            del self._rows[row.id]
+            self._keys.pop(self._key(row), None)

@@ -8,6 +8,7 @@ resolved before the asset returned (a fast signal), its continuation runs at onc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from flowstone._execution.task import Task
     from flowstone._node.services import Services
 
-__all__ = ["resume_point", "suspend"]
+__all__ = ["resume_point", "suspend", "undefer"]
 
 
 def resume_point(task: Task) -> dict[str, Any]:
@@ -43,6 +44,23 @@ def resume_point(task: Task) -> dict[str, Any]:
     }
 
 
+def undefer(task: Task, services: Services) -> Task:
+    """A deferred task (a one-asset run recorded after it ends, e.g. a job's) that waits:
+    its run is recorded now, and the task goes on as an ordinary one."""
+    run = task.run
+    if run is None or run.start is None:
+        raise FlowStoneError(
+            f"asset {task.asset.name!r}: this run cannot wait (it is recorded after it ends)"
+        )
+    services.store.start_run(dataclasses.replace(run.start, running=(task.asset.name,)))
+    at = datetime.now(UTC)
+    services.store.mark_running(
+        task.pipeline, task.asset.name, task.partition_key, task.run_id, task.attempt, at
+    )
+    run.start = None  # recorded: from now on the scheduler treats it as any run
+    return dataclasses.replace(task, deferred=False, premarked=True)
+
+
 def suspend(task: Task, services: Services, ctx: Context, value: Suspension) -> Resumption | None:
     """Persist and arm the wait ``value`` describes; None once suspended, or the
     continuation to run now when the wait was resolved already."""
@@ -50,7 +68,7 @@ def suspend(task: Task, services: Services, ctx: Context, value: Suspension) -> 
     if waits is None or task.deferred:
         raise FlowStoneError(
             f"asset {task.asset.name!r} returned a wait ({type(value).__name__}) in a run that cannot "
-            "wait (a backfill's batched run): run it with node.run, node.submit or backfill(durable=True)"
+            "wait: run it with node.run, node.submit or backfill(durable=True)"
         )
     wait_id = value.persist(ctx, waits)
     at = datetime.now(UTC)

@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from flowstone.errors import FlowStoneError
+
 __all__ = ["Ended", "RunWatch"]
 
 #: (value, error) of a run that ended
@@ -21,17 +23,36 @@ Ended = tuple[Any, BaseException | None]
 class RunWatch:
     """The outcomes of runs resumed here, kept for a while for the callers waiting on them."""
 
-    def __init__(self, keep: int = 10_000) -> None:
+    def __init__(self, keep: int = 1_000) -> None:
         self._cond = threading.Condition()
         self._ended: OrderedDict[str, Ended] = OrderedDict()
+        self._local: set[str] = set()  # runs being resumed here: they report here
         self._keep = keep
+        self._closed = False
+
+    def close(self) -> None:
+        """The node stopped: its waiters return (the runs stay waiting in the store)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def begin(self, run_id: str) -> None:
+        """A run is being resumed here: its outcome will be reported here, with its error."""
+        with self._cond:
+            self._local.add(run_id)
 
     def ended(self, run_id: str, value: Any, error: BaseException | None) -> None:
         with self._cond:
+            self._local.discard(run_id)
             self._ended[run_id] = (value, error)
             while len(self._ended) > self._keep:
                 self._ended.popitem(last=False)
             self._cond.notify_all()
+
+    def parked(self, run_id: str) -> None:
+        """A run resumed here waits again."""
+        with self._cond:
+            self._local.discard(run_id)
 
     def wake(self) -> None:
         with self._cond:
@@ -48,7 +69,13 @@ class RunWatch:
                 found = self._ended.pop(run_id, None)
                 if found is not None:
                     return found
-            if look is not None:
+                local = run_id in self._local
+                if self._closed:
+                    raise FlowStoneError(
+                        f"the node stopped while run {run_id} was waiting; the run stays waiting "
+                        "(a database keeps it: any node on it resumes it)"
+                    )
+            if look is not None and not local:
                 seen = look()
                 if seen is not None:
                     return seen
@@ -59,5 +86,5 @@ class RunWatch:
             if pause is not None and left is not None:
                 pause = min(pause, left)
             with self._cond:
-                if run_id not in self._ended:
+                if run_id not in self._ended and not self._closed:
                     self._cond.wait(pause)

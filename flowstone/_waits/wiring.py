@@ -84,7 +84,10 @@ def waits_spec(
             listen = libpq_conninfo(url)
 
     def start() -> Any:
-        resumer = Resumer(waits, services, resolve, max(1, services.pool.size), run_ended)
+        works_jobs = jobs is not None and bool(jobs.queues)
+        resumer = Resumer(
+            waits, services, resolve, max(1, services.pool.size), run_ended, works_jobs=works_jobs
+        )
         waits.bind(services, resumer)
         env = WaitsEnv(
             waits=waits,

@@ -15,7 +15,7 @@ from flowstone.events import MaterializationFailed, MaterializationFinished, Mat
 from supervisors.testing import wait_for
 
 TREE_ORDER = [child for child in assembly.TREE_ORDER if child != "jobs"]  # a memory node has no jobs
-CHECKS = {"store", "registry", "lineage", "lineage_failures", "resources", "runners"}
+CHECKS = {"store", "registry", "lineage", "lineage_failures", "resources", "runners", "waits"}
 
 
 class HangingStore(MemoryStore):

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import flowstone as fs
+from supervisors.testing import wait_for
 
 HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
@@ -50,7 +51,9 @@ def calls() -> Calls:
 
 
 @pytest.fixture
-def start_node(url: str | None, calls: Calls) -> Iterator[Callable[..., fs.Node]]:
+def start_node(
+    url: str | None, calls: Calls, background: Callable[[Callable[[], Any]], Background]
+) -> Iterator[Callable[..., fs.Node]]:
     """``start_node(**options)``: a node on the test's backend, stopped after the test."""
     started: list[fs.Node] = []
 
@@ -104,10 +107,28 @@ def background() -> Iterator[Callable[[Callable[[], Any]], Background]]:
         item._thread.join(30)
 
 
-def park(node: fs.Node, pipeline: fs.Pipeline, asset: str, **kwargs: Any) -> None:
-    """Start a run of ``asset`` and return once it waits (``node.run`` times out waiting)."""
-    with pytest.raises(TimeoutError, match="still waiting"):
-        node.run(pipeline, asset, timeout=kwargs.pop("timeout", 3.0), **kwargs)
+@pytest.fixture
+def park(background: Callable[[Callable[[], Any]], Background]) -> Callable[..., Background]:
+    """``park(node, pipeline, asset, **run_options)``: start a run and return once it waits.
+
+    The ``node.run`` call goes on in a thread (its ``Background``): it returns when the run
+    ends, or raises when its node stops.
+    """
+
+    def start(node: fs.Node, pipeline: fs.Pipeline, asset: str, **options: Any) -> Background:
+        before = {g.id for g in node.gates(state=None)} | {a.id for a in node.approvals(state=None)}
+        running = background(lambda: node.run(pipeline, asset, **options))
+
+        def waiting() -> bool:
+            seen = {g.id for g in node.gates(state=None)} | {a.id for a in node.approvals(state=None)}
+            partition = options.get("partition")
+            states = {node.status(pipeline, name, partition).state for name in pipeline.closure(asset)}
+            return bool(seen - before) and "waiting" in states
+
+        wait_for(waiting, timeout=15, message=f"{asset} waiting")
+        return running
+
+    return start
 
 
 def python(script: str, url: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import wait_pipelines as wp
-from conftest import Background, park
+from conftest import Background
 
 import flowstone as fs
 from supervisors.testing import wait_for
@@ -89,7 +89,8 @@ class TestSuspendAndResume:
         self, start_node: Callable[..., fs.Node]
     ) -> None:
         node = start_node()
-        park(node, wp.gated, "published", timeout=0.5)
+        with pytest.raises(TimeoutError, match="still waiting"):
+            node.run(wp.gated, "published", timeout=2.0)
         assert node.status(wp.gated, "transcoded").state == "waiting"
         node.signal(gate_of(node).token, {"url": "later"})
         wait_for(lambda: node.status(wp.gated, "published").state == "completed", message="resumed")
@@ -97,7 +98,9 @@ class TestSuspendAndResume:
 
 
 class TestRaces:
-    def test_of_racing_signals_exactly_one_wins(self, start_node: Callable[..., fs.Node]) -> None:
+    def test_of_racing_signals_exactly_one_wins(
+        self, start_node: Callable[..., fs.Node], park: Callable[..., Background]
+    ) -> None:
         node = start_node()
         park(node, wp.gated, "transcoded")
         token = gate_of(node).token
@@ -144,3 +147,17 @@ class TestCancel:
             node.signal(gate.token, {"url": "too late"})
         assert refused.value.reason == "cancelled"
         assert node.gates(state="cancelled")[0].id == gate.id
+
+
+class TestBackfill:
+    def test_a_backfill_reports_waiting_partitions_and_a_signal_resumes_each(
+        self, start_node: Callable[..., fs.Node]
+    ) -> None:
+        node = start_node()
+        report = node.backfill(wp.gated, "raw", ["a", "b", "c"], parallel=2)
+        assert (report.waiting, report.succeeded, report.failed) == (3, 0, 0)
+        for gate in node.gates():
+            node.signal(gate.token, gate.partition_key)
+        for partition in ("a", "b", "c"):
+            wait_for(lambda p=partition: node.status(wp.gated, "raw", p).state == "completed", timeout=10)
+        assert node.get(wp.gated, "raw", "b") == '"b"'

@@ -1,0 +1,115 @@
+"""Durable timeouts: fail, retry and cancel, also when the node that created the wait is gone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import wait_pipelines as wp
+from conftest import Background
+
+import flowstone as fs
+from supervisors.testing import wait_for
+
+
+class TestOnTimeout:
+    def test_fail_fails_the_asset_with_gate_timeout_error_and_its_downstream_does_not_run(
+        self, start_node: Callable[..., fs.Node], calls: wp.Calls
+    ) -> None:
+        node = start_node(resources={"gate_timeout": 0.2})
+        with pytest.raises(fs.MaterializationError) as failed:
+            node.run(wp.gated, "published", timeout=10)
+        assert isinstance(failed.value.__cause__, fs.GateTimeoutError)
+        assert node.status(wp.gated, "transcoded").state == "failed"
+        assert "GateTimeoutError" in (node.status(wp.gated, "transcoded").error or "")
+        assert calls.counts["published"] == 0
+        assert [g.state for g in node.gates(state=None)] == ["expired"]
+
+    def test_retry_runs_the_asset_again_with_a_new_token_until_its_retries_run_out(
+        self, start_node: Callable[..., fs.Node], calls: wp.Calls
+    ) -> None:
+        resources = {"gate_timeout": 0.2, "on_timeout": "retry", "max_timeout_retries": 2}
+        node = start_node(resources=resources)
+        with pytest.raises(fs.MaterializationError) as failed:
+            node.run(wp.gated, "transcoded", timeout=10)
+        assert isinstance(failed.value.__cause__, fs.GateTimeoutError)
+        assert calls.counts["transcoded"] == 3  # the first call and two retries
+
+    def test_a_retried_gate_takes_a_signal_on_its_new_token_and_refuses_the_old_one(
+        self, start_node: Callable[..., fs.Node], calls: wp.Calls, park: Callable[..., Background]
+    ) -> None:
+        node = start_node(resources={"gate_timeout": 0.3, "on_timeout": "retry", "max_timeout_retries": 50})
+        park(node, wp.gated, "transcoded")
+        old = node.gates()[0].token
+        wait_for(lambda: calls.counts["transcoded"] >= 2, message="retried")
+        new = wait_for(lambda: [g.token for g in node.gates() if g.token != old], message="a new token")[0]
+        with pytest.raises(fs.SignalError) as refused:
+            node.signal(old, {"url": "old"})
+        assert refused.value.reason == "expired"
+        try:
+            node.signal(new, {"url": "new"})
+        except fs.SignalError:  # it expired again meanwhile (a slow machine): the next one
+            new = wait_for(
+                lambda: [g.token for g in node.gates() if g.token not in (old, new)], message="next"
+            )[0]
+            node.signal(new, {"url": "new"})
+        wait_for(lambda: node.status(wp.gated, "transcoded").state == "completed", message="resumed")
+        assert node.get(wp.gated, "transcoded")["url"] == "new"
+
+    def test_cancel_ends_the_asset_cancelled(
+        self, start_node: Callable[..., fs.Node], calls: wp.Calls
+    ) -> None:
+        node = start_node(resources={"gate_timeout": 0.2, "on_timeout": "cancel"})
+        with pytest.raises(fs.MaterializationError) as failed:
+            node.run(wp.gated, "published", timeout=10)
+        assert isinstance(failed.value.__cause__, fs.WaitCancelledError)
+        assert node.status(wp.gated, "transcoded").state == "cancelled"
+        assert calls.counts["published"] == 0
+
+    def test_a_timeout_fires_once_and_is_audited(self, start_node: Callable[..., fs.Node]) -> None:
+        node = start_node(resources={"gate_timeout": 0.2})
+        with pytest.raises(fs.MaterializationError):
+            node.run(wp.gated, "transcoded", timeout=10)
+        assert [e.event_type for e in node.audit()].count("gate.expired") == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+class TestWithTheCreatingNodeStopped:
+    """Another node on the database fires the timeout of a wait whose node is gone."""
+
+    @pytest.mark.parametrize(
+        ("on_timeout", "state", "error"),
+        [("fail", "failed", "GateTimeoutError"), ("cancel", "cancelled", "WaitCancelledError")],
+    )
+    def test_fail_and_cancel(
+        self,
+        start_node: Callable[..., fs.Node],
+        on_timeout: str,
+        state: str,
+        error: str,
+        park: Callable[..., Background],
+    ) -> None:
+        creator = start_node(resources={"gate_timeout": 0.5, "on_timeout": on_timeout})
+        park(creator, wp.gated, "published")
+        creator.stop()
+        other = start_node(resources={"gate_timeout": 0.5, "on_timeout": on_timeout})
+        wait_for(lambda: other.status(wp.gated, "transcoded").state == state, timeout=10, message=state)
+        assert error in (other.status(wp.gated, "transcoded").error or "")
+        assert other.status(wp.gated, "published").state == "pending"  # never ran
+
+    def test_retry_reruns_the_asset_on_the_other_node(
+        self, start_node: Callable[..., fs.Node], calls: wp.Calls, park: Callable[..., Background]
+    ) -> None:
+        resources = {"gate_timeout": 0.5, "on_timeout": "retry", "max_timeout_retries": 5}
+        creator = start_node(resources=resources)
+        park(creator, wp.gated, "published")
+        first = creator.gates()[0]
+        creator.stop()
+        other = start_node(resources={**resources, "gate_timeout": 3600})
+        renewed = wait_for(
+            lambda: [g for g in other.gates() if g.id == first.id and g.token != first.token], timeout=10
+        )[0]
+        other.signal(renewed.token, {"url": "after-retry"})
+        wait_for(lambda: other.status(wp.gated, "published").state == "completed", timeout=10)
+        assert other.get(wp.gated, "published") == "v1 at after-retry"
+        assert calls.counts["transcoded"] == 2
