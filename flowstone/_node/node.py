@@ -36,6 +36,7 @@ from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
 from flowstone._scatter.driver import barrier_of
+from flowstone._scatter.helper import start_helper
 from flowstone._store import AuditEntry, Status, Store
 from flowstone._store.barrier import Progress as ScatterProgress
 from flowstone._waits.api import WaitsAPI, await_run
@@ -103,6 +104,7 @@ class Node(WaitsAPI):
         queues = self._jobs.queues if self._jobs is not None else {}
         self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
         LIVE.add(self._lifecycle)
+        self._scatter_helper = start_helper(config, self._services, queues)
         log.info("node.started", node=self.id)
 
     # --- durable jobs ------------------------------------------------------------------
@@ -158,7 +160,10 @@ class Node(WaitsAPI):
         the tree stops, in reverse start order, the store last. Stopping twice is harmless.
         """
         grace = self.config.shutdown_grace if timeout is None else min(timeout, self.config.shutdown_grace)
-        self._lifecycle.stop(time.monotonic() + grace)
+        deadline = time.monotonic() + grace
+        if self._scatter_helper is not None:
+            self._scatter_helper.stop(deadline)
+        self._lifecycle.stop(deadline)
         self._waits.watch.close()
 
     def __enter__(self) -> Node:

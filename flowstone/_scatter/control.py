@@ -32,6 +32,11 @@ class ScatterControl:
                 if not events:
                     del self._running[run_id]
 
+    def running(self, run_id: str) -> bool:
+        """Whether a scatter of that run is running on this node."""
+        with self._lock:
+            return bool(self._running.get(run_id))
+
     def cancel(self, run_id: str) -> bool:
         """Stop the run's scatters on this node; whether one was running."""
         with self._lock:

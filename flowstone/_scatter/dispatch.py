@@ -51,6 +51,10 @@ class Dispatch:
     stopping: threading.Event
     clock: Callable[[], float]
     lease: float = LEASE
+    #: A helper (another worker's node) stops once nothing is left to claim; the scatter's
+    #: own driver waits until every key has ended, wherever it ran.
+    helping: bool = False
+    label: str = "scatter"  # its worker threads' names
 
 
 def _finished(plan: Dispatch) -> bool:
@@ -96,7 +100,7 @@ class _Dispatcher:
     def run(self) -> None:
         plan = self.plan
         threads = [
-            threading.Thread(target=self.worker, name=f"scatter-{plan.asset}-{i}", daemon=True)
+            threading.Thread(target=self.worker, name=f"{plan.label}-{plan.asset}-{i}", daemon=True)
             for i in range(plan.workers)
         ]
         for thread in threads:
@@ -136,7 +140,7 @@ class _Dispatcher:
         while True:
             self._take_ended(None)
             claimed = self._claim()
-            if not self.held and not claimed and (plan.stopping.is_set() or _finished(plan)):
+            if not self.held and not claimed and (plan.stopping.is_set() or plan.helping or _finished(plan)):
                 return
             now = plan.clock()
             if self.held and now >= self.renew_at:

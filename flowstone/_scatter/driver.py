@@ -74,7 +74,7 @@ class ScatterBody:
         barrier = barrier_of(services)
         head = barrier.find_open(task.pipeline, asset.name, task.partition_key)
         if head is None:
-            head = barrier.begin(task.pipeline, task.run_id, asset.name, task.partition_key)
+            head = barrier.begin(task.pipeline, task.run_id, asset.name, task.partition_key, _reference(task))
         run_id = head.run_id  # the crashed run's, when adopted
         stopping = services.scatters.register(task.run_id)
         if run_id != task.run_id:
@@ -222,6 +222,19 @@ class ScatterBody:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(POLL)
+
+
+def _reference(task: Task) -> str | None:
+    """How another worker imports the pipeline to help with its keys (None if it cannot)."""
+    pipeline = None if task.run is None else getattr(task.run, "pipeline", None)
+    if pipeline is None:
+        return None
+    from flowstone._jobs.reference import reference_of  # noqa: PLC0415
+
+    try:
+        return reference_of(pipeline)
+    except Exception:  # noqa: BLE001 - a pipeline defined in a script: no one else can help
+        return None
 
 
 def _record_gather(task: Task, services: Services, run_id: str, total: int, done: int, failed: int) -> None:

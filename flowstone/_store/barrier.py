@@ -44,6 +44,8 @@ class ScatterHead:
         expanded: every key is written (``total`` is then known).
         total: how many units the scatter has, once expanded (or a reader's count).
         next_start_at: with a rate, the earliest time (epoch seconds) of the next start.
+        pipeline_ref: ``package.module:attribute`` of the pipeline, when it is importable:
+            what lets a worker that did not start the scatter help run its keys.
     """
 
     pipeline: str
@@ -56,6 +58,7 @@ class ScatterHead:
     expanded: bool
     total: int | None
     next_start_at: float
+    pipeline_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +105,14 @@ class Progress:
 class ScatterBarrier(Protocol):
     """Where a store keeps its scatters (``store.barrier``)."""
 
-    def begin(self, pipeline: str, run_id: str, asset: str, partition_key: str) -> ScatterHead:
+    def begin(
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, pipeline_ref: str | None = None
+    ) -> ScatterHead:
         """The scatter's head, created (open, nothing written) if it does not exist yet."""
+
+    def helpable(self, limit: int) -> list[ScatterHead]:
+        """Open scatters whose keys are all written and whose pipeline is importable (a
+        ``pipeline_ref``): those another worker can help with."""
 
     def head(self, run_id: str, asset: str) -> ScatterHead | None:
         """The scatter's head, or None if there is none."""

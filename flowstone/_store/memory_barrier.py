@@ -55,11 +55,15 @@ class MemoryBarrier:
         self._lock = threading.Lock()
         self._scatters: dict[tuple[str, str], _Scatter] = {}
 
-    def begin(self, pipeline: str, run_id: str, asset: str, partition_key: str) -> ScatterHead:
+    def begin(
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, pipeline_ref: str | None = None
+    ) -> ScatterHead:
         with self._lock:
             scatter = self._scatters.get((run_id, asset))
             if scatter is None:
-                head = ScatterHead(pipeline, run_id, asset, partition_key, "open", None, 0, False, None, 0.0)
+                head = ScatterHead(
+                    pipeline, run_id, asset, partition_key, "open", None, 0, False, None, 0.0, pipeline_ref
+                )
                 scatter = self._scatters[(run_id, asset)] = _Scatter(head)
             return scatter.head
 
@@ -67,6 +71,11 @@ class MemoryBarrier:
         with self._lock:
             scatter = self._scatters.get((run_id, asset))
             return None if scatter is None else scatter.head
+
+    def helpable(self, limit: int) -> list[ScatterHead]:
+        with self._lock:
+            heads = [s.head for s in self._scatters.values()]
+        return [h for h in heads if h.state == "open" and h.expanded and h.pipeline_ref][:limit]
 
     def find_open(self, pipeline: str, asset: str, partition_key: str) -> ScatterHead | None:
         with self._lock:

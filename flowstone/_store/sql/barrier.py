@@ -42,6 +42,7 @@ def _head(row: Any) -> ScatterHead:
         bool(row.expanded),
         None if row.total is None else int(row.total),
         float(row.next_start_at),
+        row.pipeline_ref,
     )
 
 
@@ -70,7 +71,9 @@ class SQLBarrier:
 
         return sqlite.insert(table)
 
-    def begin(self, pipeline: str, run_id: str, asset: str, partition_key: str) -> ScatterHead:
+    def begin(
+        self, pipeline: str, run_id: str, asset: str, partition_key: str, pipeline_ref: str | None = None
+    ) -> ScatterHead:
         with self._write("begin a scatter") as connection:
             statement = self._insert(connection, S).on_conflict_do_nothing()
             connection.execute(
@@ -86,6 +89,7 @@ class SQLBarrier:
                     "expanded": 0,
                     "total": None,
                     "next_start_at": 0.0,
+                    "pipeline_ref": pipeline_ref,
                 },
             )
             row = connection.execute(select(S).where(S.c.run_id == run_id, S.c.asset == asset)).one()
@@ -95,6 +99,15 @@ class SQLBarrier:
         with self._read("read a scatter") as connection:
             row = connection.execute(select(S).where(S.c.run_id == run_id, S.c.asset == asset)).first()
             return None if row is None else _head(row)
+
+    def helpable(self, limit: int) -> list[ScatterHead]:
+        with self._read("find scatters to help") as connection:
+            rows = connection.execute(
+                select(S)
+                .where(S.c.state == "open", S.c.expanded == 1, S.c.pipeline_ref.is_not(None))
+                .limit(limit)
+            ).all()
+            return [_head(row) for row in rows]
 
     def find_open(self, pipeline: str, asset: str, partition_key: str) -> ScatterHead | None:
         with self._read("find an open scatter") as connection:

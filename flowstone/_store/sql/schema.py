@@ -211,6 +211,8 @@ scatters = Table(
     Column("total", BigInteger),
     # Epoch seconds: compared with the claimer's clock, never a database's NOW().
     Column("next_start_at", Float, nullable=False, default=0.0),
+    # How another worker imports the pipeline to help run the keys (None: it cannot).
+    Column("pipeline_ref", String(500)),
     Index("ix_flowstone_scatters_target", "pipeline", "asset", "partition_key", "state"),
 )
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("expanded", sa.Integer(), nullable=False),
         sa.Column("total", sa.BigInteger(), nullable=True),
         sa.Column("next_start_at", sa.Float(), nullable=False),
+        sa.Column("pipeline_ref", sa.String(500), nullable=True),
         sa.PrimaryKeyConstraint("run_id", "asset", name="pk_flowstone_scatters"),
     )
     op.create_index(
