@@ -97,7 +97,7 @@ class Scheduler(Deadlines):
         """
         if deferred and (len(plan) != 1 or self._target_fence is not None):
             raise ValueError("only a one-asset run without a fence can be recorded after it ends")
-        ruled = self._ruled_out(run, plan)
+        ruled = skips.ruled_out_by_stored(self._pipeline, self._services, run.partition, plan)
         deferred = deferred and not ruled  # a skip is recorded as it happens
         if self._first_attempt == 1:
             planned = set(plan)
@@ -150,27 +150,13 @@ class Scheduler(Deadlines):
             elif run.waiting[asset] == 0 and asset not in run.skipped and asset not in run.suspended:
                 self._ready.append((run, asset, self._tasks.first_attempt(run, asset)))
 
-    def _ruled_out(self, run: PartitionRun, plan: list[str]) -> list[str]:
-        """The assets of ``plan`` that stored values of assets outside it rule out."""
-        if not self._pipeline.rules_out:
-            return []
-        return skips.ruled_out_by_stored(self._pipeline, self._services, run.partition, plan)
-
     def _skip(self, run: PartitionRun, assets: list[str]) -> None:
-        """Skip ``assets`` of ``run`` and what needs them (recorded, announced); the
-        dependants that take them as optional may be ready now."""
-        skipped, ready = skips.skip(self._pipeline, run, assets)
-        if not skipped:
-            return
-        try:
-            skips.record(self._pipeline, self._services, run, skipped)
-        except Exception as exc:  # noqa: BLE001 - the run fails with it, never hangs
-            log.error("asset.skip_not_recorded", run_id=run.run_id, assets=skipped, error=str(exc))
-            self._finish(run, exc)
-            return
+        """Skip ``assets`` of ``run`` and what needs them (``skips.apply``): the dependants
+        that take them as optional may be ready now; a store that fails fails the run."""
+        ready, error = skips.apply(self._pipeline, self._services, run, assets)
         self._ready.extend((run, asset, self._tasks.first_attempt(run, asset)) for asset in ready)
-        if run.remaining == 0:
-            self._finish(run, None)
+        if error is not None or run.remaining == 0:
+            self._finish(run, error)
 
     def wait(self, timeout: float | None = None) -> list[PartitionRun]:
         """Work until at least one run finishes (or ``timeout``); the runs that finished."""

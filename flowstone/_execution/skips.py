@@ -5,7 +5,7 @@ An asset is skipped when a kind of asset rules it out (a router that did not sel
 at any depth, unless the skipped one is among its ``optional`` dependencies: then it
 still runs once its other dependencies are ready, and gets None for the skipped one.
 ``skip`` and ``ruled_out`` are plain functions over a run's state; ``record`` writes
-what they found to the store and announces it.
+what they found to the store and announces it, and ``apply`` does both for the scheduler.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flowstone._store.records import Skip
 from flowstone.events import AssetSkipped
 from supervisors._log import get_logger
 
-__all__ = ["record", "ruled_out", "ruled_out_by_stored", "skip"]
+__all__ = ["apply", "record", "ruled_out", "ruled_out_by_stored", "skip"]
 
 log = get_logger("flowstone")
 
@@ -67,8 +67,26 @@ def skip(pipeline: Pipeline, run: PartitionRun, assets: Iterable[str]) -> tuple[
 def ruled_out_by_stored(
     pipeline: Pipeline, services: Services, partition: partitions.Partition, plan: Sequence[str]
 ) -> list[str]:
-    """``ruled_out`` with the values stored for ``partition``."""
+    """``ruled_out`` with the values stored for ``partition`` (nothing, cheaply, in a
+    pipeline whose values never rule anything out)."""
+    if not pipeline.rules_out:
+        return []
     return ruled_out(pipeline, plan, lambda asset: load_value(services, pipeline, asset, partition))
+
+
+def apply(
+    pipeline: Pipeline, services: Services, run: PartitionRun, assets: Iterable[str]
+) -> tuple[list[str], Exception | None]:
+    """``skip`` then ``record``: the dependants now ready, and the store's error if it
+    could not record the skips (nothing is ready then: the run fails with it)."""
+    skipped, ready = skip(pipeline, run, assets)
+    if skipped:
+        try:
+            record(pipeline, services, run, skipped)
+        except Exception as exc:  # noqa: BLE001 - returned: the run fails with it, never hangs
+            log.error("asset.skip_not_recorded", run_id=run.run_id, assets=skipped, error=str(exc))
+            return [], exc
+    return ready, None
 
 
 def record(pipeline: Pipeline, services: Services, run: PartitionRun, skipped: Sequence[str]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import flowstone as fs
+from flowstone._store import MemoryStore
 from flowstone.events import AssetSkipped
 
 
@@ -134,3 +135,17 @@ class TestPropagation:
         node.run(p, "either")
         upstream = {ref.asset for ref in node.lineage.upstream(p, "either", depth=1)}
         assert upstream == {"slow"}
+
+
+class FailingSkips(MemoryStore):
+    def skip(self, skip: Any) -> None:
+        raise fs.StoreUnavailableError("the store is down")
+
+
+def test_a_skip_the_store_cannot_record_fails_the_run_without_hanging() -> None:
+    ran: list[str] = []
+    p = three_levels("slow", ran)
+    with fs.start(store=FailingSkips()) as node:
+        with pytest.raises(fs.StoreUnavailableError, match="the store is down"):
+            node.run(p, "either")
+        assert "either" not in ran
