@@ -8,8 +8,15 @@ See ``docs/supervisors.md``.
 
 from supervisors._actor import Actor, ActorRef
 from supervisors._clock import Cancellable, Clock, SystemClock
-from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
+from supervisors._errors import (
+    AlreadyStartedError,
+    ChildSpecError,
+    StartChildError,
+    SupervisorError,
+    SupervisorTimeoutError,
+)
 from supervisors._monitor import Down, Monitor, demonitor, monitor
+from supervisors._names import register, registered, unregister, whereis
 from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
 from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
 from supervisors._spec import Backoff, ChildSpec, check_child_specs
@@ -42,4 +49,10 @@ __all__ = [
     "SupervisorError",
     "StartChildError",
     "ChildSpecError",
+    "SupervisorTimeoutError",
+    "AlreadyStartedError",
+    "whereis",
+    "register",
+    "unregister",
+    "registered",
 ]

@@ -195,10 +195,12 @@ def _log_safely(event: str, **fields: Any) -> None:
 
 
 def _call_monitor(callback: DownCallback, reason: ExitReason) -> None:
+    # A BaseException too: one broken callback must not skip the others, nor leave the
+    # callers of ``stop()`` waiting for an exit that never completes.
     try:
         callback(reason)
-    except Exception:
-        log.exception("supervisors.monitor_callback_failed", reason=reason.describe())
+    except BaseException as exc:  # noqa: BLE001 - see above
+        _log_safely("supervisors.monitor_callback_failed", reason=reason.describe(), error=repr(exc))
 
 
 class ActorRef(pykka.ActorRef[Any]):
@@ -229,12 +231,13 @@ class Actor(pykka.ThreadingActor):
     ``tell`` handler, or any ``BaseException`` gives ``Crashed(exc)``. ``on_stop`` runs on
     every exit that is not a crash, ``on_failure`` on every crash (``on_start`` included).
 
-    Set the class attribute ``crash_on_ask_error = True`` to make an exception raised
-    while answering an ``ask`` crash the actor, after the caller has received it (OTP's
-    behaviour; pykka's default is to reply with the error and carry on).
+    An exception raised while answering an ``ask`` crashes the actor, after the caller
+    has received it: OTP's rule (a crash in a ``call`` crashes the server, whose state may
+    be broken). Set the class attribute ``crash_on_ask_error = False`` for pykka's
+    behaviour instead: reply with the error and carry on.
     """
 
-    crash_on_ask_error: ClassVar[bool] = False
+    crash_on_ask_error: ClassVar[bool] = True
     #: Actor threads are daemon threads: a child abandoned after its shutdown budget (a
     #: Python thread cannot be killed) must never hold the process open. Stop your
     #: supervisors before the program ends (FlowStone nodes are stopped at exit).

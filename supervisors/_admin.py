@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from supervisors._children import ChildRecord, urn_of
-from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
+from supervisors._errors import AlreadyStartedError, ChildSpecError, StartChildError, SupervisorError
 from supervisors._spec import ChildSpec, ChildType, Status, Strategy, check_child_specs
 from supervisors._tree import ChildInfo, TreeNode, iso_time
 
@@ -79,6 +79,8 @@ class AdminCalls:
         except StartChildError as error:
             self._log_start_error(child, error)
             self._remove(child)
+            if isinstance(error.__cause__, AlreadyStartedError):
+                raise error.__cause__ from None  # OTP answers {error, {already_started, Pid}}
             raise
         if ref is None and (child.temporary or self.config.dynamic):
             self._remove(child)

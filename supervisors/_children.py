@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from supervisors import _names as names
 from supervisors._actor import ActorRef, _Lifecycle, lifecycle_of, recording_starts
 from supervisors._clock import Cancellable
-from supervisors._errors import StartChildError
+from supervisors._errors import AlreadyStartedError, StartChildError
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, ChildType, Restart, Status
@@ -75,6 +76,10 @@ def start_instance(
     OTP), so a failed start leaves no thread behind.
     """
     spec = child.spec
+    if spec.register is not None:
+        holder = names.whereis(spec.register)
+        if holder is not None:
+            raise StartChildError(spec.id, AlreadyStartedError(spec.register, holder))
     with recording_starts() as started:
         try:
             ref = spec.start()
@@ -92,6 +97,11 @@ def start_instance(
         _stop_started(started, spec.id)
         raise StartChildError(spec.id, exc) from exc
     error = lifecycle.wait_started()
+    if error is None and spec.register is not None:
+        try:
+            names.register(spec.register, ref)
+        except AlreadyStartedError as taken:  # taken between the check and now
+            error = taken
     if error is not None:
         _stop_started(started, spec.id)
         raise StartChildError(spec.id, error) from error

@@ -136,6 +136,9 @@ class ChildSpec:
         type: ``worker`` or ``supervisor``.
         significant: ends the supervisor under ``auto_shutdown`` when it exits by itself.
         backoff: delays restarts of this child; None restarts at once.
+        register: a process-wide name for the child (``supervisors.whereis(name)``),
+            taken over by each restarted instance; a name held by another live actor
+            fails the start with ``AlreadyStartedError`` (OTP's ``already_started``).
     """
 
     id: str
@@ -145,6 +148,7 @@ class ChildSpec:
     type: ChildType | str = ChildType.WORKER
     significant: bool = False
     backoff: Backoff | None = field(default=None)
+    register: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -167,6 +171,11 @@ class ChildSpec:
             raise ChildSpecError(
                 f"child {self.id!r}: a significant child must be transient or temporary",
                 code="invalid_significant",
+            )
+        if self.register is not None and (not isinstance(self.register, str) or not self.register):
+            raise ChildSpecError(
+                f"child {self.id!r}: register must be a non-empty str name, got {self.register!r}",
+                code="invalid_name",
             )
         if self.backoff is not None and not isinstance(self.backoff, Backoff):
             raise ChildSpecError(

@@ -14,6 +14,7 @@ from typing import Any
 
 from pykka import ActorDeadError
 
+from supervisors import _names as names
 from supervisors._actor import Actor
 from supervisors._admin import AdminCalls
 from supervisors._children import (
@@ -54,6 +55,7 @@ class SupervisorConfig:
     max_children: int | None
     clock: Clock
     specs: tuple[ChildSpec, ...] = ()
+    register: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,9 @@ class Call:
 class SupervisorActor(AdminCalls, Actor):
     """Runs one supervisor; see ``docs/supervisors.md`` for the semantics."""
 
+    #: A refused admin call is its answer (OTP's ``{error, Reason}``), not a crash.
+    crash_on_ask_error = False
+
     def __init__(self, config: SupervisorConfig) -> None:
         super().__init__()
         self.config = config
@@ -91,6 +96,11 @@ class SupervisorActor(AdminCalls, Actor):
 
     # --- lifecycle ---------------------------------------------------------------
     def on_start(self) -> None:
+        if self.config.register is not None:  # before any child starts: a taken name fails fast
+            kind = "dynamic_supervisor" if self.config.dynamic else "supervisor"
+            names.register(
+                self.config.register, self.actor_ref, wrap=names.supervisor_wrap(self.config.name, kind)
+            )
         for spec in self.config.specs:
             child = self._add(spec)
             try:
@@ -287,8 +297,13 @@ class SupervisorActor(AdminCalls, Actor):
                 self._log_start_error(member, error)
                 self._retry_after_failure(group, index)
                 return
-            if ref is None and self.config.dynamic:
-                self._remove(member)
+            if ref is None:
+                # OTP: a restart that returns ignore leaves a static child ``undefined``
+                # (terminated, restartable, deletable); a dynamic one is forgotten.
+                if self.config.dynamic:
+                    self._remove(member)
+                else:
+                    member.status = Status.TERMINATED
                 continue
             member.restarts += 1
             log.info("supervisor.child_restarted", supervisor=self.config.name, child=member.spec.id)
