@@ -15,9 +15,10 @@ from supervisors._errors import (
     SupervisorError,
     SupervisorTimeoutError,
 )
+from supervisors._links import Exit, link, unlink
 from supervisors._monitor import Down, Monitor, demonitor, monitor
 from supervisors._names import register, registered, unregister, whereis
-from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
 from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
 from supervisors._spec import Backoff, ChildSpec, check_child_specs
 from supervisors._tree import ChildInfo, TreeNode, render_tree
@@ -55,4 +56,8 @@ __all__ = [
     "register",
     "unregister",
     "registered",
+    "link",
+    "unlink",
+    "Exit",
+    "Linked",
 ]

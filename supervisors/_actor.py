@@ -78,12 +78,14 @@ class _Lifecycle:
         "_next_token",
         "_state",
         "exit_reason",
+        "forced_reason",
         "inbox",
         "killed",
         "shutdown_deadline",
         "shutdown_requested",
         "start_error",
         "thread",
+        "traps_exits",
     )
 
     def __init__(self, inbox: Any) -> None:
@@ -98,6 +100,8 @@ class _Lifecycle:
         self.killed = False
         self.inbox = inbox
         self.thread: threading.Thread | None = None
+        self.forced_reason: ExitReason | None = None  # set by a link: the reason to end with
+        self.traps_exits = False
 
     # --- start -----------------------------------------------------------------
     def mark_started(self) -> None:
@@ -238,6 +242,9 @@ class Actor(pykka.ThreadingActor):
     """
 
     crash_on_ask_error: ClassVar[bool] = True
+    #: With ``trap_exits = True`` a linked partner's abnormal exit arrives as an
+    #: ``Exit(ref, reason)`` message instead of ending this actor (OTP's ``trap_exit``).
+    trap_exits: ClassVar[bool] = False
     #: Actor threads are daemon threads: a child abandoned after its shutdown budget (a
     #: Python thread cannot be killed) must never hold the process open. Stop your
     #: supervisors before the program ends (FlowStone nodes are stopped at exit).
@@ -253,6 +260,7 @@ class Actor(pykka.ThreadingActor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lifecycle = _Lifecycle(self.actor_inbox)
+        self._lifecycle.traps_exits = self.trap_exits
         self._actor_ref = ActorRef(self)
         self._finish_info: Any = _UNSET
         if _starts.started is not None:
@@ -304,7 +312,7 @@ class Actor(pykka.ThreadingActor):
         lifecycle = self._lifecycle
         while True:
             if lifecycle.shutdown_requested:
-                return Shutdown()
+                return lifecycle.forced_reason or Shutdown()
             envelope = inbox.get()
             message = envelope.message
             if message is _WAKE:

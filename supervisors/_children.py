@@ -15,7 +15,10 @@ from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, ChildType, Restart, Status
 
-__all__ = ["ChildRecord", "start_instance", "stop_instances"]
+__all__ = ["NO_INFO", "ChildRecord", "start_instance", "stop_instances"]
+
+#: ``ChildRecord.info`` when the start function returned a bare ref (OTP's ``{ok, Pid}``).
+NO_INFO: Any = object()
 
 log = get_logger("supervisors")
 
@@ -43,6 +46,7 @@ class ChildRecord:
     backoff_attempt: int = 0
     zombie: _Lifecycle | None = None  # a killed instance whose thread still runs
     pending: Cancellable | None = None  # a delayed restart
+    info: Any = NO_INFO  # what the start function returned with the ref, as ``(ref, info)``
 
     @property
     def running(self) -> bool:
@@ -67,13 +71,16 @@ def start_instance(
     child: ChildRecord,
     now: float,
     on_down: Callable[[int, int, ExitReason], None],
+    extra_arguments: tuple[Any, ...] = (),
 ) -> Any:
     """Start a new instance of ``child``; returns its ref, or None when the start ignored.
 
     Blocks until the new actor's ``on_start`` has finished, so that start is synchronous
     as in OTP. Raises ``StartChildError`` with the cause when the start fails; the actors
     the start function had started by then are stopped first (as links would end them in
-    OTP), so a failed start leaves no thread behind.
+    OTP), so a failed start leaves no thread behind. The start function is called with
+    ``extra_arguments`` (a DynamicSupervisor's); it may return ``(ref, info)`` (OTP's
+    ``{ok, Pid, Info}``): ``info`` is kept in ``child.info``.
     """
     spec = child.spec
     if spec.register is not None:
@@ -82,10 +89,13 @@ def start_instance(
             raise StartChildError(spec.id, AlreadyStartedError(spec.register, holder))
     with recording_starts() as started:
         try:
-            ref = spec.start()
+            ref = spec.start(*extra_arguments)
         except BaseException as exc:
             _stop_started(started, spec.id)
             raise StartChildError(spec.id, exc) from exc
+    child.info = NO_INFO
+    if isinstance(ref, tuple) and len(ref) == 2:
+        ref, child.info = ref
     if ref is None:
         return None
     try:

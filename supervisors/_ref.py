@@ -76,7 +76,11 @@ class SupervisorRef:
 
     # --- children ----------------------------------------------------------------
     def start_child(self, spec: ChildSpec) -> Any:
-        """Add and start a child; returns its ref (None if its start ignored)."""
+        """Add and start a child; returns its ref (None if its start ignored).
+
+        If the start function returned ``(ref, info)`` (OTP's ``{ok, Pid, Info}``), so does
+        this; ``which_children`` shows the ref alone.
+        """
         return self._call("start_child", spec)
 
     def terminate_child(self, id_or_ref: Any, *, deadline: float | None = None) -> None:
@@ -274,8 +278,13 @@ class DynamicSupervisor:
         name: str | None = None,
         clock: Clock | None = None,
         register: str | None = None,
+        extra_arguments: Sequence[Any] = (),
     ) -> SupervisorRef:
-        """Start an empty dynamic supervisor (``register`` as for ``Supervisor.start``)."""
+        """Start an empty dynamic supervisor (``register`` as for ``Supervisor.start``).
+
+        ``extra_arguments`` are prepended to every child's start function call, as in
+        Elixir: ``spec.start(*extra_arguments)``.
+        """
         check_flags(max_restarts, max_seconds)
         if max_children is not None and (not isinstance(max_children, int) or max_children < 0):
             raise ChildSpecError(f"invalid max_children {max_children!r}", code="invalid_max_children")
@@ -289,5 +298,14 @@ class DynamicSupervisor:
             max_children=max_children,
             clock=SystemClock() if clock is None else clock,
             register=None if register is None else check_name(register),
+            extra_arguments=_arguments(extra_arguments),
         )
         return _launch(config)
+
+
+def _arguments(extra: Sequence[Any]) -> tuple[Any, ...]:
+    if isinstance(extra, str | bytes) or not isinstance(extra, Sequence):
+        raise ChildSpecError(
+            f"extra_arguments must be a tuple or list, got {extra!r}", code="invalid_extra_arguments"
+        )
+    return tuple(extra)

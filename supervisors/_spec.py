@@ -70,7 +70,7 @@ class Status(StrEnum):
 
 
 ShutdownValue: TypeAlias = float | Literal["brutal_kill", "infinity"]
-StartFunction: TypeAlias = "Callable[[], pykka.ActorRef[Any] | SupervisorRef | None]"
+StartFunction: TypeAlias = "Callable[..., pykka.ActorRef[Any] | SupervisorRef | tuple[Any, Any] | None]"
 
 
 def _enum_value(enum: type[StrEnum], value: object, code: str, what: str) -> Any:
@@ -128,8 +128,10 @@ class ChildSpec:
 
     Args:
         id: the child's name within its supervisor (a label under a DynamicSupervisor).
-        start: called in the supervisor's thread; returns the started child's ref (a
-            ``supervisors.Actor`` ref or a ``SupervisorRef``), or None to "ignore".
+        start: called in the supervisor's thread (with a DynamicSupervisor's
+            ``extra_arguments``, else with none); returns the started child's ref (a
+            ``supervisors.Actor`` ref or a ``SupervisorRef``), ``(ref, info)`` to hand
+            ``info`` back from ``start_child``, or None to "ignore".
         restart: ``permanent`` (always), ``transient`` (after a crash), ``temporary`` (never).
         shutdown: seconds to wait for a clean stop, ``"infinity"``, or ``"brutal_kill"``.
             Defaults to 5.0 for workers and ``"infinity"`` for supervisors, as in OTP.

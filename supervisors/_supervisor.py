@@ -56,6 +56,7 @@ class SupervisorConfig:
     clock: Clock
     specs: tuple[ChildSpec, ...] = ()
     register: str | None = None
+    extra_arguments: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,9 @@ class SupervisorActor(AdminCalls, Actor):
             del self._by_id[child.spec.id]
 
     def _start_child(self, child: ChildRecord) -> Any:
-        ref = start_instance(child, self.config.clock.monotonic(), self._notify_down)
+        ref = start_instance(
+            child, self.config.clock.monotonic(), self._notify_down, self.config.extra_arguments
+        )
         urn = urn_of(ref)
         if urn is not None:
             self._forget_urn(child)
