@@ -27,6 +27,7 @@ __all__ = [
     "MaterializationFailed",
     "MaterializationFinished",
     "MaterializationStarted",
+    "NodeGaveUp",
     "RetryScheduled",
     "Subscription",
     "subscribe",
@@ -94,12 +95,28 @@ class BackfillProgress:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class NodeGaveUp:
+    """The node's root supervisor reached its restart intensity: the node is down.
+
+    ``last_exits`` are the most recent child exits (``"child: reason"``), oldest first;
+    ``action`` is the node's ``on_give_up`` (``"stop"`` or ``"exit"``).
+    """
+
+    node: str
+    supervisor: str
+    child: str
+    last_exits: tuple[str, ...]
+    action: str
+
+
 Event: TypeAlias = (
     MaterializationStarted
     | MaterializationFinished
     | MaterializationFailed
     | RetryScheduled
     | BackfillProgress
+    | NodeGaveUp
 )
 Callback = Callable[[Event], None]
 

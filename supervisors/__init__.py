@@ -15,6 +15,7 @@ from supervisors._errors import (
     SupervisorError,
     SupervisorTimeoutError,
 )
+from supervisors._intensity import GaveUp
 from supervisors._links import Exit, link, unlink
 from supervisors._monitor import Down, Monitor, demonitor, monitor
 from supervisors._names import register, registered, unregister, whereis
@@ -60,4 +61,5 @@ __all__ = [
     "unlink",
     "Exit",
     "Linked",
+    "GaveUp",
 ]

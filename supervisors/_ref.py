@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pykka import ActorDeadError, Timeout
@@ -10,6 +10,7 @@ from pykka import ActorDeadError, Timeout
 from supervisors._actor import ActorRef, _Lifecycle
 from supervisors._clock import Clock, SystemClock
 from supervisors._errors import ChildSpecError, SupervisorError, SupervisorTimeoutError
+from supervisors._intensity import GaveUp
 from supervisors._names import check_name
 from supervisors._reasons import ExitReason
 from supervisors._spec import (
@@ -236,11 +237,14 @@ class Supervisor:
         name: str | None = None,
         clock: Clock | None = None,
         register: str | None = None,
+        on_give_up: Callable[[GaveUp], None] | None = None,
     ) -> SupervisorRef:
         """Start a supervisor and its children, in order, before returning.
 
         ``register`` names it process-wide (``supervisors.whereis(register)``) until it
         stops; a name held by a live actor raises ``AlreadyStartedError`` (nothing started).
+        ``on_give_up(GaveUp)`` is called (in the supervisor's thread: be quick) when it
+        reaches its restart intensity, before it stops its children and exits.
 
         Raises:
             ChildSpecError: a spec or flag is invalid (nothing was started).
@@ -262,6 +266,7 @@ class Supervisor:
             clock=SystemClock() if clock is None else clock,
             specs=tuple(children),
             register=None if register is None else check_name(register),
+            on_give_up=on_give_up,
         )
         return _launch(config)
 

@@ -8,7 +8,8 @@ the mailbox (``_RestartRound``), so admin calls and shutdown are served between 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from supervisors._children import (
 )
 from supervisors._clock import Clock
 from supervisors._errors import StartChildError
-from supervisors._intensity import RestartWindow
+from supervisors._intensity import GaveUp, RestartWindow
 from supervisors._log import get_logger
 from supervisors._reasons import ExitReason
 from supervisors._spec import (
@@ -57,6 +58,7 @@ class SupervisorConfig:
     specs: tuple[ChildSpec, ...] = ()
     register: str | None = None
     extra_arguments: tuple[Any, ...] = ()
+    on_give_up: Callable[[GaveUp], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class SupervisorActor(AdminCalls, Actor):
         self._next_key = 0
         self._window = RestartWindow(config.max_restarts, config.max_seconds)
         self._stopping = False
+        self._recent_exits: deque[tuple[str, ExitReason]] = deque(maxlen=10)
 
     # --- lifecycle ---------------------------------------------------------------
     def on_start(self) -> None:
@@ -213,6 +216,7 @@ class SupervisorActor(AdminCalls, Actor):
         child.ref = child.lifecycle = child.monitor_token = None
         child.status = Status.TERMINATED
         child.last_exit = reason
+        self._recent_exits.append((child.spec.id, reason))
         backoff = child.spec.backoff
         now = self.config.clock.monotonic()
         if backoff and child.started_mono is not None and now - child.started_mono >= backoff.reset_after:
@@ -343,6 +347,20 @@ class SupervisorActor(AdminCalls, Actor):
             child=child.spec.id,
             max_restarts=self.config.max_restarts,
             max_seconds=self.config.max_seconds,
+            last_exits=[f"{c}: {r.describe()}" for c, r in self._recent_exits],
         )
+        report = self.config.on_give_up
+        if report is not None:
+            gave_up = GaveUp(
+                supervisor=self.config.name,
+                child=child.spec.id,
+                max_restarts=self.config.max_restarts,
+                max_seconds=self.config.max_seconds,
+                last_exits=tuple(self._recent_exits),
+            )
+            try:
+                report(gave_up)
+            except Exception as exc:  # noqa: BLE001 - a broken hook must not stop the give-up
+                log.error("supervisor.on_give_up_failed", supervisor=self.config.name, error=repr(exc))
         self._remove(child)
         self.finish()

@@ -16,6 +16,7 @@ from flowstone._node.checks import (
     check_seconds,
     check_text,
 )
+from flowstone._node.give_up import check_give_up
 from flowstone._retry import Retry
 from flowstone.io import IOManager
 
@@ -86,6 +87,10 @@ class NodeConfig:
             imported. None (the default) allows any importable module; ``flowstone
             worker`` always passes a list (its ``--import`` modules' packages and
             ``--allow-import``).
+        on_give_up: what the node does when its root supervisor gives up (restart
+            intensity exceeded): ``"stop"`` ends the node (health ``down``, runs raise);
+            ``"exit"`` also ends the process with status 70 after a clean stop, so that
+            an orchestrator restarts it (``flowstone worker``'s default).
     """
 
     name: str = "flowstone"
@@ -116,6 +121,7 @@ class NodeConfig:
     statement_timeout: float = 30.0
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
+    on_give_up: Literal["stop", "exit"] = "stop"
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -147,6 +153,7 @@ class NodeConfig:
         _check_imports(self)
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
+        check_give_up(self.on_give_up)
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.

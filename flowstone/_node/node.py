@@ -29,6 +29,7 @@ from flowstone._jobs.records import Unique
 from flowstone._node.assembly import default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
+from flowstone._node.give_up import GiveUpWatch
 from flowstone._node.health import Check, Health, check_health
 from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
@@ -85,12 +86,16 @@ class Node:
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
         extra = [self._jobs.spec] if self._jobs is not None else []
-        self._root = start_tree(config.name, self._services, self._store, self._io, extra)
+        self._give_up = GiveUpWatch(self.id, self.events, config.on_give_up)
+        self._root = start_tree(
+            config.name, self._services, self._store, self._io, extra, self._give_up.record
+        )
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
         queues = self._jobs.queues if self._jobs is not None else {}
         self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
         LIVE.add(self._lifecycle)
+        self._give_up.watch(self._root, self._lifecycle, pool)
         log.info("node.started", node=self.id)
 
     # --- durable jobs ------------------------------------------------------------------
@@ -167,6 +172,8 @@ class Node:
 
     def health(self) -> Health:
         """The state of every component; never raises."""
+        if self._give_up.gave_up is not None:
+            return Health("down", {"supervision": Check(False, self._give_up.describe())})
         try:
             queues = self._jobs.checks if self._jobs is not None else None
             return check_health(self._directory, self.config.health_timeout, queues)

@@ -59,6 +59,8 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("queues", {"assets": "8"}, TypeError),
     ("upkeep", "yes", TypeError),
     ("allow_imports", "mypipes", TypeError),
+    ("on_give_up", "restart", ValueError),
+    ("on_give_up", 1, TypeError),
     ("allow_imports", ["bad pattern!"], ValueError),
     *[(name, math.inf, ValueError) for name in SECONDS],
     *[(name, math.nan, ValueError) for name in SECONDS],
