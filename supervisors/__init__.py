@@ -19,6 +19,8 @@ from supervisors._intensity import GaveUp
 from supervisors._links import Exit, link, unlink
 from supervisors._monitor import Down, Monitor, demonitor, monitor
 from supervisors._names import register, registered, unregister, whereis
+from supervisors._process import ProcessChild, ProcessChildError, ProcessExitError
+from supervisors._process_main import JsonCodec
 from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
 from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
 from supervisors._spec import Backoff, ChildSpec, check_child_specs
@@ -62,4 +64,8 @@ __all__ = [
     "Exit",
     "Linked",
     "GaveUp",
+    "ProcessChild",
+    "ProcessChildError",
+    "ProcessExitError",
+    "JsonCodec",
 ]

@@ -86,6 +86,7 @@ class _Lifecycle:
         "start_error",
         "thread",
         "traps_exits",
+        "wake",
     )
 
     def __init__(self, inbox: Any) -> None:
@@ -102,6 +103,7 @@ class _Lifecycle:
         self.thread: threading.Thread | None = None
         self.forced_reason: ExitReason | None = None  # set by a link: the reason to end with
         self.traps_exits = False
+        self.wake: Callable[[], None] | None = None  # also told of a shutdown request
 
     # --- start -----------------------------------------------------------------
     def mark_started(self) -> None:
@@ -125,6 +127,8 @@ class _Lifecycle:
         self.shutdown_deadline = deadline
         self.shutdown_requested = True
         self.inbox.put(Envelope(_WAKE))
+        if self.wake is not None:
+            self.wake()
 
     def mark_killed(self) -> None:
         """Its supervisor gave up waiting: whenever it does end, the reason is Killed."""

@@ -12,6 +12,7 @@ from supervisors._actor import ActorRef, _Lifecycle, lifecycle_of, recording_sta
 from supervisors._clock import Cancellable
 from supervisors._errors import AlreadyStartedError, StartChildError
 from supervisors._log import get_logger
+from supervisors._process import ProcessChild
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, ChildType, Restart, Status
 
@@ -25,6 +26,9 @@ log = get_logger("supervisors")
 #: How long a failed start waits for each actor it had started to stop (a worker's
 #: default shutdown budget).
 _ORPHAN_BUDGET = 5.0
+#: How much longer than its budget a process child's proxy is waited for: it sends SIGKILL
+#: when the budget runs out, and needs a moment to reap the process and report.
+_KILL_MARGIN = 1.0
 
 
 @dataclass(slots=True, eq=False)
@@ -89,7 +93,7 @@ def start_instance(
             raise StartChildError(spec.id, AlreadyStartedError(spec.register, holder))
     with recording_starts() as started:
         try:
-            ref = spec.start(*extra_arguments)
+            ref = _call_start(spec, extra_arguments)
         except BaseException as exc:
             _stop_started(started, spec.id)
             raise StartChildError(spec.id, exc) from exc
@@ -129,6 +133,14 @@ def start_instance(
         assert reason is not None
         on_down(child.key, instance, reason)
     return ref
+
+
+def _call_start(spec: ChildSpec, extra_arguments: tuple[Any, ...]) -> Any:
+    if spec.isolation == "process":
+        return ProcessChild.start(
+            spec.start, *extra_arguments, stop_timeout=spec.shutdown_timeout, name=spec.id
+        )
+    return spec.start(*extra_arguments)
 
 
 def _stop_started(started: list[ActorRef], child_id: str) -> None:
@@ -181,6 +193,8 @@ def stop_instances(children: list[ChildRecord], supervisor: str, deadline: float
         pending.append((child, lifecycle))
     for child, lifecycle in pending:
         budget = child.spec.shutdown_timeout
+        if budget is not None and child.spec.isolation == "process":
+            budget += _KILL_MARGIN  # its proxy sends SIGKILL at the budget: let it report
         until = None if budget is None else started + budget
         if deadline is not None and child.spec.type != ChildType.SUPERVISOR:
             until = deadline if until is None else min(until, deadline)

@@ -141,6 +141,9 @@ class ChildSpec:
         register: a process-wide name for the child (``supervisors.whereis(name)``),
             taken over by each restarted instance; a name held by another live actor
             fails the start with ``AlreadyStartedError`` (OTP's ``already_started``).
+        isolation: ``"thread"`` (a thread actor), or ``"process"``: ``start`` is called in
+            a new OS process (it must be picklable: a top-level function or class), and
+            the child is its ``ProcessChild`` proxy, which ``shutdown`` really kills.
     """
 
     id: str
@@ -151,6 +154,7 @@ class ChildSpec:
     significant: bool = False
     backoff: Backoff | None = field(default=None)
     register: str | None = None
+    isolation: Literal["thread", "process"] = "thread"
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -178,6 +182,16 @@ class ChildSpec:
             raise ChildSpecError(
                 f"child {self.id!r}: register must be a non-empty str name, got {self.register!r}",
                 code="invalid_name",
+            )
+        if self.isolation not in ("thread", "process"):
+            raise ChildSpecError(
+                f"child {self.id!r}: isolation must be 'thread' or 'process', got {self.isolation!r}",
+                code="invalid_isolation",
+            )
+        if self.isolation == "process" and self.type == ChildType.SUPERVISOR:
+            raise ChildSpecError(
+                f"child {self.id!r}: a supervisor runs in this process; isolate its workers instead",
+                code="invalid_isolation",
             )
         if self.backoff is not None and not isinstance(self.backoff, Backoff):
             raise ChildSpecError(
