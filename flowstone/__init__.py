@@ -31,6 +31,7 @@ from flowstone.errors import (
     DependencyNotReadyError,
     EncodeError,
     FlowStoneError,
+    IsolationError,
     LineageError,
     MaterializationError,
     NotMaterializedError,
@@ -107,6 +108,7 @@ __all__ = [
     "EncodeError",
     "DecodeError",
     "StoreUnavailableError",
+    "IsolationError",
     "SchemaVersionError",
     "__version__",
 ]

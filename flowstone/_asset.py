@@ -6,7 +6,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone import partitions
 from flowstone._jobs.records import Unique
@@ -49,6 +49,9 @@ class AssetOptions:
         io: where the value is stored; None uses the node's default IO manager.
         partitions: the partitions this asset accepts; None accepts any valid partition.
         unique: at most one durable job per key and period (``fs.Unique``).
+        isolation: ``"process"`` runs the asset in a supervised worker process (its
+            ``timeout`` kills it; a crash fails only that materialization), ``"thread"``
+            on a runner thread; None uses the node's ``isolation`` (see docs/supervisors.md).
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -58,6 +61,7 @@ class AssetOptions:
     io: IOManager | None = None
     partitions: tuple[partitions.Partition, ...] | None = None
     unique: Unique | None = None
+    isolation: Literal["thread", "process"] | None = None
 
     def __post_init__(self) -> None:
         if self.depends_on is not None:
@@ -70,12 +74,23 @@ class AssetOptions:
             isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0
         ):
             raise ValueError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
+        check_isolation("isolation", self.isolation, optional=True)
         if self.partitions is not None:
             try:
                 declared = partitions.static(self.partitions)
             except PartitionError as exc:
                 raise DefinitionError(f"bad partition declaration: {exc}") from exc
             object.__setattr__(self, "partitions", declared)
+
+
+def check_isolation(name: str, value: object, *, optional: bool = False) -> None:
+    """An ``isolation`` is ``"thread"`` or ``"process"`` (or None where ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be 'thread' or 'process', got {value!r}")
+    if value not in ("thread", "process"):
+        raise ValueError(f"{name} must be 'thread' or 'process', got {value!r}")
 
 
 def make_options(options: Mapping[str, Any]) -> AssetOptions:

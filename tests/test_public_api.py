@@ -15,6 +15,9 @@ SUPERVISORS_CONTRACT = {
     "ExitReason", "Normal", "Shutdown", "Crashed", "Killed",
     "ChildInfo", "TreeNode", "render_tree", "check_child_specs", "monitor", "demonitor", "Down",
     "SupervisorError", "StartChildError", "ChildSpecError",
+    "SupervisorTimeoutError", "AlreadyStartedError", "whereis", "register", "unregister", "registered",
+    "link", "unlink", "Exit", "Linked", "GaveUp", "ProcessChild", "ProcessChildError", "ProcessExitError",
+    "JsonCodec",
 }  # fmt: skip
 
 FLOWSTONE_CONTRACT = {
@@ -24,7 +27,7 @@ FLOWSTONE_CONTRACT = {
     "DependencyNotReadyError", "NotMaterializedError", "AssetNotFoundError", "PartitionError", "LineageError",
     "EncodeError", "StoreUnavailableError", "assets", "asset_info", "graph", "run", "get", "exists", "status",
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
-    "SchemaVersionError",
+    "SchemaVersionError", "IsolationError",
 }  # fmt: skip
 
 

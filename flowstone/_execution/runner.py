@@ -123,7 +123,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.run_id, asset.name, task.partition, task.attempt, task.pipeline, bound, services.resources
     )
     try:
-        value = asset.fn(ctx, **kwargs)
+        value = services.call_asset(asset, ctx, kwargs)  # on this thread, or isolated
     except BaseException as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         # Snooze and Discard steer the job around the run: never retried inside it.
         return _failed(task, services, exc, bound, retryable=not isinstance(exc, Snooze | Discard))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowstone._asset import check_isolation
 from flowstone._jobs.reference import check_patterns
 from flowstone._node.checks import (
     check_bool,
@@ -91,6 +92,8 @@ class NodeConfig:
             intensity exceeded): ``"stop"`` ends the node (health ``down``, runs raise);
             ``"exit"`` also ends the process with status 70 after a clean stop, so that
             an orchestrator restarts it (``flowstone worker``'s default).
+        isolation: where assets without their own ``isolation`` run: ``"thread"`` (a
+            runner thread) or ``"process"`` (a supervised worker process).
     """
 
     name: str = "flowstone"
@@ -122,6 +125,7 @@ class NodeConfig:
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
     on_give_up: Literal["stop", "exit"] = "stop"
+    isolation: Literal["thread", "process"] = "thread"
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -154,6 +158,7 @@ class NodeConfig:
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
         check_give_up(self.on_give_up)
+        check_isolation("isolation", self.isolation)
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.

@@ -31,6 +31,7 @@ from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
 from flowstone._node.give_up import GiveUpWatch
 from flowstone._node.health import Check, Health, check_health
+from flowstone._node.isolation import IsolatedPool, asset_caller, isolated_spec
 from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
@@ -81,11 +82,12 @@ class Node:
             default_retry=config.retry,
             directory=self._directory,
             pool=pool,
+            call_asset=asset_caller(config.isolation, IsolatedPool(self._directory.lookup)),
         )
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
-        extra = [self._jobs.spec] if self._jobs is not None else []
+        extra = [isolated_spec(), *([self._jobs.spec] if self._jobs is not None else [])]
         self._give_up = GiveUpWatch(self.id, self.events, config.on_give_up)
         self._root = start_tree(
             config.name, self._services, self._store, self._io, extra, self._give_up.record

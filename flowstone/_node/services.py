@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pykka import ActorDeadError
@@ -15,12 +15,18 @@ from flowstone.io import SQL, AssetKey, IOManager
 from supervisors import SupervisorError
 
 if TYPE_CHECKING:
+    from flowstone._asset import AssetDef
+    from flowstone._context import Context
     from flowstone._execution.pool import RunnerPool
     from flowstone._pipeline import Pipeline
     from flowstone._store import LineageStore, Store
     from supervisors import SupervisorRef
 
 __all__ = ["Directory", "Services"]
+
+
+def _call_directly(asset: AssetDef, ctx: Context, kwargs: Mapping[str, Any]) -> Any:
+    return asset.fn(ctx, **kwargs)
 
 
 class Directory:
@@ -68,6 +74,9 @@ class Services:
     default_retry: Retry
     directory: Directory
     pool: RunnerPool
+    #: How a runner calls an asset function: directly, or in a worker process
+    #: (``_node/isolation.py``); ``call_asset(asset, ctx, kwargs)``.
+    call_asset: Callable[[AssetDef, Context, Mapping[str, Any]], Any] = field(default=_call_directly)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

@@ -61,6 +61,8 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("allow_imports", "mypipes", TypeError),
     ("on_give_up", "restart", ValueError),
     ("on_give_up", 1, TypeError),
+    ("isolation", "vm", ValueError),
+    ("isolation", None, TypeError),
     ("allow_imports", ["bad pattern!"], ValueError),
     *[(name, math.inf, ValueError) for name in SECONDS],
     *[(name, math.nan, ValueError) for name in SECONDS],
