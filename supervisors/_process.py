@@ -40,6 +40,21 @@ def default_context() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+_preloaded = False
+
+
+def _context(name: str) -> Any:
+    """The multiprocessing context; a forkserver started here preloads this package, so
+    that a child forks with it imported instead of importing it again (the main module
+    stays preloaded too, as multiprocessing does by default)."""
+    global _preloaded
+    mp = multiprocessing.get_context(name)
+    if name == "forkserver" and not _preloaded:
+        _preloaded = True
+        mp.set_forkserver_preload(["__main__", "supervisors._process_main", "supervisors"])
+    return mp
+
+
 class ProcessExitError(Exception):
     """A process child's OS process ended: ``exitcode`` (negative: killed by ``-exitcode``)."""
 
@@ -110,7 +125,7 @@ class ProcessChild(Actor):
 
     # --- start ---------------------------------------------------------------------
     def on_start(self) -> None:
-        mp: Any = multiprocessing.get_context(self._context)
+        mp = _context(self._context)
         conn, child_end = mp.Pipe()
         self._conn = conn
         process = mp.Process(
