@@ -169,7 +169,7 @@ class SupervisorRef:
         try:
             config: SupervisorConfig = self._call("config_snapshot", timeout=timeout)
         except SupervisorTimeoutError:
-            return TreeNode(kind=self.kind, id=self.name, status="running", busy=True)
+            return TreeNode(kind=self.kind, id=self.name, status="busy", busy=True)
         return self._node(config, self.name, timeout)
 
     def _node(self, config: SupervisorConfig, node_id: str, timeout: float | None) -> TreeNode:
@@ -194,6 +194,7 @@ class SupervisorRef:
                         "kind": sub.kind,
                         "strategy": sub.strategy,
                         "busy": sub.busy,
+                        "status": "busy" if sub.busy else node.status,
                         "children": sub.children,
                     }
                 )
@@ -201,7 +202,7 @@ class SupervisorRef:
         return TreeNode(
             kind="dynamic_supervisor" if config.dynamic else "supervisor",
             id=node_id,
-            status="running" if self.is_alive() else "terminated",
+            status="busy" if busy else "running" if self.is_alive() else "terminated",
             strategy=config.strategy.value,
             mailbox=self._actor.actor_inbox.qsize(),  # type: ignore[attr-defined]
             busy=busy,
@@ -284,8 +285,10 @@ class DynamicSupervisor:
         clock: Clock | None = None,
         register: str | None = None,
         extra_arguments: Sequence[Any] = (),
+        on_give_up: Callable[[GaveUp], None] | None = None,
     ) -> SupervisorRef:
-        """Start an empty dynamic supervisor (``register`` as for ``Supervisor.start``).
+        """Start an empty dynamic supervisor (``register``, ``on_give_up`` as for
+        ``Supervisor.start``).
 
         ``extra_arguments`` are prepended to every child's start function call, as in
         Elixir: ``spec.start(*extra_arguments)``.
@@ -304,6 +307,7 @@ class DynamicSupervisor:
             clock=SystemClock() if clock is None else clock,
             register=None if register is None else check_name(register),
             extra_arguments=_arguments(extra_arguments),
+            on_give_up=on_give_up,
         )
         return _launch(config)
 

@@ -31,8 +31,9 @@ class TreeNode:
 
     ``kind`` is ``supervisor``, ``dynamic_supervisor`` or ``worker``; ``started_at`` an ISO
     8601 UTC timestamp; ``last_exit`` a short description and ``last_exit_traceback`` the
-    formatted traceback of a crash. ``busy`` marks a supervisor that did not answer within
-    the ``tree(timeout=...)``: its own node is shown, its children are not.
+    formatted traceback of a crash. ``busy`` (and ``status="busy"``) marks a supervisor
+    that did not answer within the ``tree(timeout=...)``: its own node is shown, its
+    children are not.
     """
 
     kind: str
@@ -94,7 +95,7 @@ def _label(node: TreeNode) -> str:
     parts.append(node.status)
     if node.restarts:
         parts.append(f"restarts={node.restarts}")
-    if node.busy:
+    if node.busy and node.status != "busy":
         parts.append("busy")
     if node.mailbox:
         parts.append(f"mailbox={node.mailbox}")

@@ -92,7 +92,7 @@ def test_tree_returns_what_it_can_read_and_marks_a_busy_subtree(harness: Harness
         (sub,) = node.children
         assert sub.id == "inner"
         assert sub.busy
-        assert sub.status == "running"
+        assert sub.status == "busy"
         assert "busy" in sub.to_dict()
         assert sub.to_dict()["busy"] is True
     finally:
