@@ -156,12 +156,11 @@ class ProcessChild(Actor):
         process = self._process
         process.join()
         self._exitcode = process.exitcode
+        if not self._stopping.is_set():  # before the reap is announced: no ask slips in between
+            lifecycle = self._lifecycle
+            lifecycle.forced_reason = Crashed(ProcessExitError(self._exitcode, self._name))
+            lifecycle.request_shutdown()
         self._reaped.set()
-        if self._stopping.is_set():
-            return
-        lifecycle = self._lifecycle
-        lifecycle.forced_reason = Crashed(ProcessExitError(self._exitcode, self._name))
-        lifecycle.request_shutdown()
 
     def _await_end(self, timeout: float | None) -> bool:
         """Wait for the process to end (reaped by the watcher once there is one)."""
@@ -179,15 +178,16 @@ class ProcessChild(Actor):
     def _read_reply(self) -> list[Any]:
         conn = self._conn
         assert conn is not None
-        ready = wait([conn, self._process.sentinel, self._wake_r])
-        if self._wake_r in ready and conn not in ready:
-            raise ProcessChildError("Shutdown", f"{self._name} was stopped before it answered")
+        sentinel = self._process.sentinel
+        ready = wait([conn, sentinel, self._wake_r])
         if conn in ready:
             try:
                 reply: list[Any] = self._codec.decode(conn.recv_bytes())
                 return reply
             except EOFError:
                 pass
+        elif sentinel not in ready:  # woken by a shutdown request, the child still busy
+            raise ProcessChildError("Shutdown", f"{self._name} was stopped before it answered")
         raise self._ended()
 
     def on_receive(self, message: Any) -> Any:
