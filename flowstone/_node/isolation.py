@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib
+import importlib.util
 import os
 import queue
 import signal
@@ -61,12 +62,11 @@ class _Worker:
     def __init__(self) -> None:
         self._functions: dict[tuple[str, str], Callable[..., Any]] = {}
 
-    def _function(self, module: str, qualname: str) -> Callable[..., Any]:
+    def _function(self, module: str, qualname: str, path: str) -> Callable[..., Any]:
         key = (module, qualname)
         fn = self._functions.get(key)
         if fn is None:
-            loaded = sys.modules.get("__mp_main__") if module == "__main__" else None
-            target: Any = loaded or importlib.import_module(module)
+            target: Any = _module(module, path)
             for part in qualname.split("."):
                 target = getattr(target, part)
             fn = self._functions[key] = target
@@ -75,9 +75,9 @@ class _Worker:
     def on_receive(self, message: Any) -> Any:
         if message == "pid":
             return os.getpid()
-        module, qualname, ctx_fields, kwargs = message
+        module, qualname, path, ctx_fields, kwargs = message
         try:
-            fn = self._function(module, qualname)
+            fn = self._function(module, qualname, path)
             import structlog  # noqa: PLC0415 - the worker's own logger, once imported
 
             run_id, asset, partition, attempt, pipeline = ctx_fields
@@ -86,6 +86,25 @@ class _Worker:
             return ("ok", fn(ctx, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the user-code boundary: sent back to the node
             return ("raised", type(exc).__name__, str(exc), traceback.format_exc())
+
+
+def _module(name: str, path: str) -> Any:
+    """The asset's module: by name, else (not on this process's path, like a test module
+    imported by file) loaded from its file under the same name."""
+    if name == "__main__" and "__mp_main__" in sys.modules:
+        return sys.modules["__mp_main__"]
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        spec = importlib.util.spec_from_file_location(name, path) if path else None
+        if spec is None or spec.loader is None:
+            raise
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        spec.loader.exec_module(loaded)
+        return loaded
 
 
 def worker() -> _Worker:
@@ -141,7 +160,8 @@ class IsolatedPool:
             )
         ref, pid = self._take(asset.name)
         ctx_fields = (ctx.run_id, ctx.asset, ctx.partition, ctx.attempt, ctx.pipeline)
-        message = (fn.__module__, fn.__qualname__, ctx_fields, dict(kwargs))
+        path = getattr(fn.__code__, "co_filename", "") if hasattr(fn, "__code__") else ""
+        message = (fn.__module__, fn.__qualname__, path, ctx_fields, dict(kwargs))
         timeout = asset.options.timeout
         try:
             answer = ref.ask(message, block=False).get(timeout=timeout)

@@ -12,6 +12,13 @@ from isolated_assets import pipeline
 import flowstone as fs
 from supervisors.testing import wait_for
 
+here = fs.Pipeline("isolated_here")
+
+
+@here.asset(isolation="process")
+def defined_in_the_test_module(ctx: fs.Context) -> int:
+    return os.getpid()
+
 
 @pytest.fixture
 def node() -> Iterator[fs.Node]:
@@ -59,6 +66,11 @@ def test_a_node_default_isolates_assets_without_their_own() -> None:
         assert isolated.run(pipeline, "where") != os.getpid()
     with fs.start() as threaded:
         assert threaded.run(pipeline, "where") == os.getpid()
+
+
+def test_an_asset_of_a_module_imported_by_file_runs_isolated_too(node: fs.Node) -> None:
+    # pytest imports this module by file (--import-mode=importlib): the worker does the same
+    assert node.run(here, "defined_in_the_test_module") != os.getpid()
 
 
 def test_a_nested_function_cannot_be_isolated(node: fs.Node) -> None:
