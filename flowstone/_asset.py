@@ -6,7 +6,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone import partitions
 from flowstone._execution.kinds import PLAIN, AssetKind, kind_of
@@ -58,6 +58,9 @@ class AssetOptions:
             is skipped otherwise (docs/routing.md).
         optional: dependencies that may be skipped: the asset then still runs and gets
             None for them (any other skipped dependency skips it too).
+        isolation: ``"process"`` runs the asset in a supervised worker process (its
+            ``timeout`` kills it; a crash fails only that materialization), ``"thread"``
+            on a runner thread; None uses the node's ``isolation`` (see docs/supervisors.md).
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -71,6 +74,7 @@ class AssetOptions:
     on_signal: Callable[..., Any] | None = None
     routed_from: str | None = None
     optional: tuple[str, ...] = ()
+    isolation: Literal["thread", "process"] | None = None
 
     def __post_init__(self) -> None:
         if self.on_signal is not None and not callable(self.on_signal):
@@ -94,6 +98,7 @@ class AssetOptions:
             isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0
         ):
             raise ValueError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
+        check_isolation("isolation", self.isolation, optional=True)
         if self.partitions is not None:
             try:
                 declared = partitions.static(self.partitions)
@@ -102,6 +107,16 @@ class AssetOptions:
             object.__setattr__(self, "partitions", declared)
         if self.scatter is not None and not isinstance(self.scatter, Scatter):
             raise DefinitionError(f"scatter must be a flowstone.Scatter, got {self.scatter!r}")
+
+
+def check_isolation(name: str, value: object, *, optional: bool = False) -> None:
+    """An ``isolation`` is ``"thread"`` or ``"process"`` (or None where ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be 'thread' or 'process', got {value!r}")
+    if value not in ("thread", "process"):
+        raise ValueError(f"{name} must be 'thread' or 'process', got {value!r}")
 
 
 def make_options(options: Mapping[str, Any]) -> AssetOptions:

@@ -45,6 +45,7 @@ __all__ = [
     "EncodeError",
     "FlowStoneError",
     "GateTimeoutError",
+    "IsolationError",
     "LineageError",
     "MaterializationError",
     "NotMaterializedError",
@@ -284,6 +285,14 @@ class EncodeError(FlowStoneError, TypeError):
 
 class DecodeError(FlowStoneError, ValueError):
     """Bytes could not be decoded: not written by this codec, or corrupted."""
+
+
+class IsolationError(FlowStoneError):
+    """An isolated asset (``isolation="process"``) could not run in its worker process: the
+    process ended before answering (a crash or a kill: the exit reason is in the message),
+    the asset raised an exception of a non-built-in type (named in the message), or the
+    asset cannot be isolated (a function nested in another); fix the asset or run it on a
+    thread (``isolation="thread"``)."""
 
 
 class StoreUnavailableError(FlowStoneError):

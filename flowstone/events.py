@@ -36,6 +36,7 @@ __all__ = [
     "MaterializationFailed",
     "MaterializationFinished",
     "MaterializationStarted",
+    "NodeGaveUp",
     "RetryScheduled",
     "ScatterGathered",
     "ScatterKeyDone",
@@ -243,6 +244,21 @@ class ApprovalExpired(WaitEvent):
     __slots__ = ()
 
 
+@dataclass(frozen=True, slots=True)
+class NodeGaveUp:
+    """The node's root supervisor reached its restart intensity: the node is down.
+
+    ``last_exits`` are the most recent child exits (``"child: reason"``), oldest first;
+    ``action`` is the node's ``on_give_up`` (``"stop"`` or ``"exit"``).
+    """
+
+    node: str
+    supervisor: str
+    child: str
+    last_exits: tuple[str, ...]
+    action: str
+
+
 Event: TypeAlias = (
     MaterializationStarted
     | MaterializationFinished
@@ -256,6 +272,7 @@ Event: TypeAlias = (
     | ScatterKeyFailed
     | ScatterGathered
     | WaitEvent
+    | NodeGaveUp
 )
 Callback = Callable[[Event], None]
 

@@ -8,9 +8,20 @@ See ``docs/supervisors.md``.
 
 from supervisors._actor import Actor, ActorRef
 from supervisors._clock import Cancellable, Clock, SystemClock
-from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
+from supervisors._errors import (
+    AlreadyStartedError,
+    ChildSpecError,
+    StartChildError,
+    SupervisorError,
+    SupervisorTimeoutError,
+)
+from supervisors._intensity import GaveUp
+from supervisors._links import Exit, link, unlink
 from supervisors._monitor import Down, Monitor, demonitor, monitor
-from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from supervisors._names import register, registered, unregister, whereis
+from supervisors._process import ProcessChild, ProcessChildError, ProcessExitError
+from supervisors._process_main import JsonCodec
+from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
 from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
 from supervisors._spec import Backoff, ChildSpec, check_child_specs
 from supervisors._tree import ChildInfo, TreeNode, render_tree
@@ -42,4 +53,19 @@ __all__ = [
     "SupervisorError",
     "StartChildError",
     "ChildSpecError",
+    "SupervisorTimeoutError",
+    "AlreadyStartedError",
+    "whereis",
+    "register",
+    "unregister",
+    "registered",
+    "link",
+    "unlink",
+    "Exit",
+    "Linked",
+    "GaveUp",
+    "ProcessChild",
+    "ProcessChildError",
+    "ProcessExitError",
+    "JsonCodec",
 ]

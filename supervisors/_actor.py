@@ -78,12 +78,15 @@ class _Lifecycle:
         "_next_token",
         "_state",
         "exit_reason",
+        "forced_reason",
         "inbox",
         "killed",
         "shutdown_deadline",
         "shutdown_requested",
         "start_error",
         "thread",
+        "traps_exits",
+        "wake",
     )
 
     def __init__(self, inbox: Any) -> None:
@@ -98,6 +101,9 @@ class _Lifecycle:
         self.killed = False
         self.inbox = inbox
         self.thread: threading.Thread | None = None
+        self.forced_reason: ExitReason | None = None  # set by a link: the reason to end with
+        self.traps_exits = False
+        self.wake: Callable[[], None] | None = None  # also told of a shutdown request
 
     # --- start -----------------------------------------------------------------
     def mark_started(self) -> None:
@@ -121,6 +127,8 @@ class _Lifecycle:
         self.shutdown_deadline = deadline
         self.shutdown_requested = True
         self.inbox.put(Envelope(_WAKE))
+        if self.wake is not None:
+            self.wake()
 
     def mark_killed(self) -> None:
         """Its supervisor gave up waiting: whenever it does end, the reason is Killed."""
@@ -195,10 +203,12 @@ def _log_safely(event: str, **fields: Any) -> None:
 
 
 def _call_monitor(callback: DownCallback, reason: ExitReason) -> None:
+    # A BaseException too: one broken callback must not skip the others, nor leave the
+    # callers of ``stop()`` waiting for an exit that never completes.
     try:
         callback(reason)
-    except Exception:
-        log.exception("supervisors.monitor_callback_failed", reason=reason.describe())
+    except BaseException as exc:  # noqa: BLE001 - see above
+        _log_safely("supervisors.monitor_callback_failed", reason=reason.describe(), error=repr(exc))
 
 
 class ActorRef(pykka.ActorRef[Any]):
@@ -229,12 +239,16 @@ class Actor(pykka.ThreadingActor):
     ``tell`` handler, or any ``BaseException`` gives ``Crashed(exc)``. ``on_stop`` runs on
     every exit that is not a crash, ``on_failure`` on every crash (``on_start`` included).
 
-    Set the class attribute ``crash_on_ask_error = True`` to make an exception raised
-    while answering an ``ask`` crash the actor, after the caller has received it (OTP's
-    behaviour; pykka's default is to reply with the error and carry on).
+    An exception raised while answering an ``ask`` crashes the actor, after the caller
+    has received it: OTP's rule (a crash in a ``call`` crashes the server, whose state may
+    be broken). Set the class attribute ``crash_on_ask_error = False`` for pykka's
+    behaviour instead: reply with the error and carry on.
     """
 
-    crash_on_ask_error: ClassVar[bool] = False
+    crash_on_ask_error: ClassVar[bool] = True
+    #: With ``trap_exits = True`` a linked partner's abnormal exit arrives as an
+    #: ``Exit(ref, reason)`` message instead of ending this actor (OTP's ``trap_exit``).
+    trap_exits: ClassVar[bool] = False
     #: Actor threads are daemon threads: a child abandoned after its shutdown budget (a
     #: Python thread cannot be killed) must never hold the process open. Stop your
     #: supervisors before the program ends (FlowStone nodes are stopped at exit).
@@ -250,6 +264,7 @@ class Actor(pykka.ThreadingActor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lifecycle = _Lifecycle(self.actor_inbox)
+        self._lifecycle.traps_exits = self.trap_exits
         self._actor_ref = ActorRef(self)
         self._finish_info: Any = _UNSET
         if _starts.started is not None:
@@ -301,7 +316,7 @@ class Actor(pykka.ThreadingActor):
         lifecycle = self._lifecycle
         while True:
             if lifecycle.shutdown_requested:
-                return Shutdown()
+                return lifecycle.forced_reason or Shutdown()
             envelope = inbox.get()
             message = envelope.message
             if message is _WAKE:

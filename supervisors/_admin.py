@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from supervisors._children import ChildRecord, urn_of
-from supervisors._errors import ChildSpecError, StartChildError, SupervisorError
+from supervisors._children import NO_INFO, ChildRecord, urn_of
+from supervisors._errors import AlreadyStartedError, ChildSpecError, StartChildError, SupervisorError
 from supervisors._spec import ChildSpec, ChildType, Status, Strategy, check_child_specs
 from supervisors._tree import ChildInfo, TreeNode, iso_time
 
@@ -79,10 +79,13 @@ class AdminCalls:
         except StartChildError as error:
             self._log_start_error(child, error)
             self._remove(child)
+            if isinstance(error.__cause__, AlreadyStartedError):
+                raise error.__cause__ from None  # OTP answers {error, {already_started, Pid}}
             raise
+        info = child.info
         if ref is None and (child.temporary or self.config.dynamic):
             self._remove(child)
-        return ref
+        return ref if info is NO_INFO else (ref, info)
 
     def call_terminate_child(self, id_or_ref: Any, deadline: float | None = None) -> None:
         if self.config.dynamic == isinstance(id_or_ref, str):

@@ -7,20 +7,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from supervisors import _names as names
 from supervisors._actor import ActorRef, _Lifecycle, lifecycle_of, recording_starts
 from supervisors._clock import Cancellable
-from supervisors._errors import StartChildError
+from supervisors._errors import AlreadyStartedError, StartChildError
 from supervisors._log import get_logger
+from supervisors._process import ProcessChild
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, ChildType, Restart, Status
 
-__all__ = ["ChildRecord", "start_instance", "stop_instances"]
+__all__ = ["NO_INFO", "ChildRecord", "start_instance", "stop_instances"]
+
+#: ``ChildRecord.info`` when the start function returned a bare ref (OTP's ``{ok, Pid}``).
+NO_INFO: Any = object()
 
 log = get_logger("supervisors")
 
 #: How long a failed start waits for each actor it had started to stop (a worker's
 #: default shutdown budget).
 _ORPHAN_BUDGET = 5.0
+#: How much longer than its budget a process child's proxy is waited for: it sends SIGKILL
+#: when the budget runs out, and needs a moment to reap the process and report.
+_KILL_MARGIN = 1.0
 
 
 @dataclass(slots=True, eq=False)
@@ -42,6 +50,7 @@ class ChildRecord:
     backoff_attempt: int = 0
     zombie: _Lifecycle | None = None  # a killed instance whose thread still runs
     pending: Cancellable | None = None  # a delayed restart
+    info: Any = NO_INFO  # what the start function returned with the ref, as ``(ref, info)``
 
     @property
     def running(self) -> bool:
@@ -66,21 +75,31 @@ def start_instance(
     child: ChildRecord,
     now: float,
     on_down: Callable[[int, int, ExitReason], None],
+    extra_arguments: tuple[Any, ...] = (),
 ) -> Any:
     """Start a new instance of ``child``; returns its ref, or None when the start ignored.
 
     Blocks until the new actor's ``on_start`` has finished, so that start is synchronous
     as in OTP. Raises ``StartChildError`` with the cause when the start fails; the actors
     the start function had started by then are stopped first (as links would end them in
-    OTP), so a failed start leaves no thread behind.
+    OTP), so a failed start leaves no thread behind. The start function is called with
+    ``extra_arguments`` (a DynamicSupervisor's); it may return ``(ref, info)`` (OTP's
+    ``{ok, Pid, Info}``): ``info`` is kept in ``child.info``.
     """
     spec = child.spec
+    if spec.register is not None:
+        holder = names.whereis(spec.register)
+        if holder is not None:
+            raise StartChildError(spec.id, AlreadyStartedError(spec.register, holder))
     with recording_starts() as started:
         try:
-            ref = spec.start()
+            ref = _call_start(spec, extra_arguments)
         except BaseException as exc:
             _stop_started(started, spec.id)
             raise StartChildError(spec.id, exc) from exc
+    child.info = NO_INFO
+    if isinstance(ref, tuple) and len(ref) == 2:
+        ref, child.info = ref
     if ref is None:
         return None
     try:
@@ -92,6 +111,11 @@ def start_instance(
         _stop_started(started, spec.id)
         raise StartChildError(spec.id, exc) from exc
     error = lifecycle.wait_started()
+    if error is None and spec.register is not None:
+        try:
+            names.register(spec.register, ref)
+        except AlreadyStartedError as taken:  # taken between the check and now
+            error = taken
     if error is not None:
         _stop_started(started, spec.id)
         raise StartChildError(spec.id, error) from error
@@ -109,6 +133,14 @@ def start_instance(
         assert reason is not None
         on_down(child.key, instance, reason)
     return ref
+
+
+def _call_start(spec: ChildSpec, extra_arguments: tuple[Any, ...]) -> Any:
+    if spec.isolation == "process":
+        return ProcessChild.start(
+            spec.start, *extra_arguments, stop_timeout=spec.shutdown_timeout, name=spec.id
+        )
+    return spec.start(*extra_arguments)
 
 
 def _stop_started(started: list[ActorRef], child_id: str) -> None:
@@ -161,6 +193,8 @@ def stop_instances(children: list[ChildRecord], supervisor: str, deadline: float
         pending.append((child, lifecycle))
     for child, lifecycle in pending:
         budget = child.spec.shutdown_timeout
+        if budget is not None and child.spec.isolation == "process":
+            budget += _KILL_MARGIN  # its proxy sends SIGKILL at the budget: let it report
         until = None if budget is None else started + budget
         if deadline is not None and child.spec.type != ChildType.SUPERVISOR:
             until = deadline if until is None else min(until, deadline)

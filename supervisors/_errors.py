@@ -2,14 +2,24 @@
 
 The hierarchy::
 
-    SupervisorError          an admin call was refused; ``.code`` is OTP's word for why
-    ├── StartChildError      a child's start function failed; ``.child_id``, cause in ``__cause__``
-    └── ChildSpecError       a child spec or supervisor flag is invalid; ``.code`` says which
+    SupervisorError             an admin call was refused; ``.code`` is OTP's word for why
+    ├── SupervisorTimeoutError  an admin call was not answered in time (also a TimeoutError)
+    ├── AlreadyStartedError     a name is registered to a live actor; ``.holder`` is its ref
+    ├── StartChildError         a child's start function failed; cause in ``__cause__``
+    └── ChildSpecError          a child spec or supervisor flag is invalid; ``.code`` says which
 """
 
 from __future__ import annotations
 
-__all__ = ["ChildSpecError", "StartChildError", "SupervisorError"]
+from typing import Any
+
+__all__ = [
+    "AlreadyStartedError",
+    "ChildSpecError",
+    "StartChildError",
+    "SupervisorError",
+    "SupervisorTimeoutError",
+]
 
 
 class SupervisorError(Exception):
@@ -38,3 +48,25 @@ class StartChildError(SupervisorError):
 
 class ChildSpecError(SupervisorError):
     """A child spec (or supervisor flag) is invalid; ``code`` names the rule it breaks."""
+
+
+class SupervisorTimeoutError(SupervisorError, TimeoutError):
+    """An admin call was not answered within its ``timeout``: the supervisor is busy."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="timeout")
+
+
+class AlreadyStartedError(SupervisorError):
+    """A name is already registered to a live actor (OTP's ``{already_started, Pid}``).
+
+    ``holder`` is the ref that holds the name; ``name`` the name asked for.
+    """
+
+    def __init__(self, name: str, holder: Any) -> None:
+        super().__init__(
+            f"the name {name!r} is already registered to {holder!r}; stop it first or use another name",
+            code="already_started",
+        )
+        self.name = name
+        self.holder = holder

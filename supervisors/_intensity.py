@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
-__all__ = ["RestartWindow"]
+from supervisors._reasons import ExitReason
+
+__all__ = ["GaveUp", "RestartWindow"]
 
 
 class RestartWindow:
@@ -34,3 +37,27 @@ class RestartWindow:
         """Restarts within the window ending at ``now``."""
         horizon = now - self._max_seconds
         return sum(1 for t in self._times if t >= horizon)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GaveUp:
+    """A supervisor reached its restart intensity and is stopping (OTP's
+    ``reached_max_restart_intensity`` report), handed to ``on_give_up``.
+
+    ``last_exits`` holds the most recent child exits, oldest first, as
+    ``(child_id, ExitReason)``; ``child`` is the one whose restart was refused.
+    """
+
+    supervisor: str
+    child: str
+    max_restarts: int
+    max_seconds: float
+    last_exits: tuple[tuple[str, ExitReason], ...]
+
+    def describe(self) -> str:
+        """One line: who gave up, and why its children ended."""
+        reasons = "; ".join(f"{child}: {reason.describe()}" for child, reason in self.last_exits)
+        return (
+            f"supervisor {self.supervisor!r} gave up after more than {self.max_restarts} restarts in "
+            f"{self.max_seconds:g} s (last: {self.child!r}); recent exits: {reasons or 'none'}"
+        )

@@ -11,7 +11,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Crashed", "ExitReason", "Killed", "Normal", "Shutdown"]
+__all__ = ["Crashed", "ExitReason", "Killed", "Linked", "Normal", "Shutdown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +81,35 @@ class Killed(ExitReason):
     @property
     def is_crash(self) -> bool:
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class Linked(ExitReason):
+    """The actor was ended because a linked actor ended abnormally with ``reason``.
+
+    It compares equal to the tuple ``("linked", reason)`` and unpacks like one. It is
+    abnormal, so it propagates through further links and restarts a transient child.
+    """
+
+    reason: ExitReason
+
+    @property
+    def is_crash(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"linked: {self.reason.describe()}"
+
+    def traceback_text(self) -> str | None:
+        return self.reason.traceback_text()
+
+    def __iter__(self) -> Any:
+        return iter(("linked", self.reason))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return other == ("linked", self.reason)
+        return isinstance(other, Linked) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash(("linked", self.reason))

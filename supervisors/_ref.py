@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from pykka import ActorDeadError
+from pykka import ActorDeadError, Timeout
 
 from supervisors._actor import ActorRef, _Lifecycle
 from supervisors._clock import Clock, SystemClock
-from supervisors._errors import ChildSpecError, SupervisorError
+from supervisors._errors import ChildSpecError, SupervisorError, SupervisorTimeoutError
+from supervisors._intensity import GaveUp
+from supervisors._names import check_name
 from supervisors._reasons import ExitReason
 from supervisors._spec import (
     AutoShutdown,
@@ -67,10 +69,19 @@ class SupervisorRef:
             return self._actor.ask(Call(method, args), timeout=timeout)
         except ActorDeadError:
             raise SupervisorError(f"supervisor {self.name!r} is not running", code="noproc") from None
+        except Timeout:
+            raise SupervisorTimeoutError(
+                f"supervisor {self.name!r} did not answer {method} within {timeout} s "
+                "(it is busy, e.g. in a child's start); try again or raise the timeout"
+            ) from None
 
     # --- children ----------------------------------------------------------------
     def start_child(self, spec: ChildSpec) -> Any:
-        """Add and start a child; returns its ref (None if its start ignored)."""
+        """Add and start a child; returns its ref (None if its start ignored).
+
+        If the start function returned ``(ref, info)`` (OTP's ``{ok, Pid, Info}``), so does
+        this; ``which_children`` shows the ref alone.
+        """
         return self._call("start_child", spec)
 
     def terminate_child(self, id_or_ref: Any, *, deadline: float | None = None) -> None:
@@ -89,29 +100,34 @@ class SupervisorRef:
         """Forget the spec of a terminated static child."""
         self._call("delete_child", child_id)
 
-    def get_childspec(self, id_or_ref: Any) -> ChildSpec:
+    def get_childspec(self, id_or_ref: Any, *, timeout: float | None = None) -> ChildSpec:
         """The child's spec with every default filled in."""
-        spec: ChildSpec = self._call("get_childspec", id_or_ref)
+        spec: ChildSpec = self._call("get_childspec", id_or_ref, timeout=timeout)
         return spec
 
-    def which_children(self) -> list[ChildInfo]:
-        """Every child, in start order."""
-        infos: list[ChildInfo] = self._call("which_children")
+    def which_children(self, *, timeout: float | None = None) -> list[ChildInfo]:
+        """Every child, in start order.
+
+        Every read-only admin call takes a ``timeout`` (seconds): past it, it raises
+        ``SupervisorTimeoutError`` (a ``TimeoutError``) instead of waiting behind a busy
+        supervisor, so that a health check cannot hang.
+        """
+        infos: list[ChildInfo] = self._call("which_children", timeout=timeout)
         return infos
 
-    def which_child(self, id_or_ref: Any) -> ChildInfo:
+    def which_child(self, id_or_ref: Any, *, timeout: float | None = None) -> ChildInfo:
         """One child's info; ``SupervisorError(code="not_found")`` if unknown."""
-        info: ChildInfo = self._call("which_child", id_or_ref)
+        info: ChildInfo = self._call("which_child", id_or_ref, timeout=timeout)
         return info
 
-    def count_children(self) -> dict[str, int]:
+    def count_children(self, *, timeout: float | None = None) -> dict[str, int]:
         """``{"specs", "active", "supervisors", "workers"}`` as OTP counts them."""
-        counts: dict[str, int] = self._call("count_children")
+        counts: dict[str, int] = self._call("count_children", timeout=timeout)
         return counts
 
-    def whereis(self, child_id: str) -> Any:
+    def whereis(self, child_id: str, *, timeout: float | None = None) -> Any:
         """The child's current ref, or None while it is not running."""
-        return self._call("whereis", child_id)
+        return self._call("whereis", child_id, timeout=timeout)
 
     # --- the supervisor itself ---------------------------------------------------
     def is_alive(self) -> bool:
@@ -147,15 +163,22 @@ class SupervisorRef:
         """A snapshot of this supervisor and everything below it.
 
         Child supervisors are asked from the calling thread, never from a supervisor, so a
-        busy subtree cannot block its parent.
+        busy subtree cannot block its parent. A supervisor that does not answer within
+        ``timeout`` is shown with ``busy=True`` and no children; the rest is read.
         """
-        config: SupervisorConfig = self._call("config_snapshot", timeout=timeout)
+        try:
+            config: SupervisorConfig = self._call("config_snapshot", timeout=timeout)
+        except SupervisorTimeoutError:
+            return TreeNode(kind=self.kind, id=self.name, status="busy", busy=True)
         return self._node(config, self.name, timeout)
 
     def _node(self, config: SupervisorConfig, node_id: str, timeout: float | None) -> TreeNode:
         children: list[TreeNode] = []
+        busy = False
         try:
             snapshot = self._call("snapshot", timeout=timeout)
+        except SupervisorTimeoutError:
+            snapshot, busy = [], True
         except SupervisorError:
             snapshot = []
         for info, own in snapshot:
@@ -170,6 +193,8 @@ class SupervisorRef:
                         **_fields(node),
                         "kind": sub.kind,
                         "strategy": sub.strategy,
+                        "busy": sub.busy,
+                        "status": "busy" if sub.busy else node.status,
                         "children": sub.children,
                     }
                 )
@@ -177,9 +202,10 @@ class SupervisorRef:
         return TreeNode(
             kind="dynamic_supervisor" if config.dynamic else "supervisor",
             id=node_id,
-            status="running" if self.is_alive() else "terminated",
+            status="busy" if busy else "running" if self.is_alive() else "terminated",
             strategy=config.strategy.value,
             mailbox=self._actor.actor_inbox.qsize(),  # type: ignore[attr-defined]
+            busy=busy,
             children=tuple(children),
         )
 
@@ -211,14 +237,23 @@ class Supervisor:
         auto_shutdown: AutoShutdown | str = AutoShutdown.NEVER,
         name: str | None = None,
         clock: Clock | None = None,
+        register: str | None = None,
+        on_give_up: Callable[[GaveUp], None] | None = None,
     ) -> SupervisorRef:
         """Start a supervisor and its children, in order, before returning.
+
+        ``register`` names it process-wide (``supervisors.whereis(register)``) until it
+        stops; a name held by a live actor raises ``AlreadyStartedError`` (nothing started).
+        ``on_give_up(GaveUp)`` is called (in the supervisor's thread: be quick) when it
+        reaches its restart intensity, before it stops its children and exits.
 
         Raises:
             ChildSpecError: a spec or flag is invalid (nothing was started).
             StartChildError: a child failed to start; the ones already started were
                 stopped in reverse order.
         """
+        if isinstance(children, Iterable) and not isinstance(children, str | bytes):
+            children = tuple(children)  # a generator is read once: here, not by the check
         check_child_specs(children, auto_shutdown=auto_shutdown)
         check_flags(max_restarts, max_seconds)
         config = SupervisorConfig(
@@ -231,6 +266,8 @@ class Supervisor:
             max_children=None,
             clock=SystemClock() if clock is None else clock,
             specs=tuple(children),
+            register=None if register is None else check_name(register),
+            on_give_up=on_give_up,
         )
         return _launch(config)
 
@@ -246,8 +283,16 @@ class DynamicSupervisor:
         max_children: int | None = None,
         name: str | None = None,
         clock: Clock | None = None,
+        register: str | None = None,
+        extra_arguments: Sequence[Any] = (),
+        on_give_up: Callable[[GaveUp], None] | None = None,
     ) -> SupervisorRef:
-        """Start an empty dynamic supervisor."""
+        """Start an empty dynamic supervisor (``register``, ``on_give_up`` as for
+        ``Supervisor.start``).
+
+        ``extra_arguments`` are prepended to every child's start function call, as in
+        Elixir: ``spec.start(*extra_arguments)``.
+        """
         check_flags(max_restarts, max_seconds)
         if max_children is not None and (not isinstance(max_children, int) or max_children < 0):
             raise ChildSpecError(f"invalid max_children {max_children!r}", code="invalid_max_children")
@@ -260,5 +305,16 @@ class DynamicSupervisor:
             auto_shutdown=AutoShutdown.NEVER,
             max_children=max_children,
             clock=SystemClock() if clock is None else clock,
+            register=None if register is None else check_name(register),
+            extra_arguments=_arguments(extra_arguments),
+            on_give_up=on_give_up,
         )
         return _launch(config)
+
+
+def _arguments(extra: Sequence[Any]) -> tuple[Any, ...]:
+    if isinstance(extra, str | bytes) or not isinstance(extra, Sequence):
+        raise ChildSpecError(
+            f"extra_arguments must be a tuple or list, got {extra!r}", code="invalid_extra_arguments"
+        )
+    return tuple(extra)

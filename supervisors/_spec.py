@@ -70,7 +70,7 @@ class Status(StrEnum):
 
 
 ShutdownValue: TypeAlias = float | Literal["brutal_kill", "infinity"]
-StartFunction: TypeAlias = "Callable[[], pykka.ActorRef[Any] | SupervisorRef | None]"
+StartFunction: TypeAlias = "Callable[..., pykka.ActorRef[Any] | SupervisorRef | tuple[Any, Any] | None]"
 
 
 def _enum_value(enum: type[StrEnum], value: object, code: str, what: str) -> Any:
@@ -128,14 +128,22 @@ class ChildSpec:
 
     Args:
         id: the child's name within its supervisor (a label under a DynamicSupervisor).
-        start: called in the supervisor's thread; returns the started child's ref (a
-            ``supervisors.Actor`` ref or a ``SupervisorRef``), or None to "ignore".
+        start: called in the supervisor's thread (with a DynamicSupervisor's
+            ``extra_arguments``, else with none); returns the started child's ref (a
+            ``supervisors.Actor`` ref or a ``SupervisorRef``), ``(ref, info)`` to hand
+            ``info`` back from ``start_child``, or None to "ignore".
         restart: ``permanent`` (always), ``transient`` (after a crash), ``temporary`` (never).
         shutdown: seconds to wait for a clean stop, ``"infinity"``, or ``"brutal_kill"``.
             Defaults to 5.0 for workers and ``"infinity"`` for supervisors, as in OTP.
         type: ``worker`` or ``supervisor``.
         significant: ends the supervisor under ``auto_shutdown`` when it exits by itself.
         backoff: delays restarts of this child; None restarts at once.
+        register: a process-wide name for the child (``supervisors.whereis(name)``),
+            taken over by each restarted instance; a name held by another live actor
+            fails the start with ``AlreadyStartedError`` (OTP's ``already_started``).
+        isolation: ``"thread"`` (a thread actor), or ``"process"``: ``start`` is called in
+            a new OS process (it must be picklable: a top-level function or class), and
+            the child is its ``ProcessChild`` proxy, which ``shutdown`` really kills.
     """
 
     id: str
@@ -145,6 +153,8 @@ class ChildSpec:
     type: ChildType | str = ChildType.WORKER
     significant: bool = False
     backoff: Backoff | None = field(default=None)
+    register: str | None = None
+    isolation: Literal["thread", "process"] = "thread"
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -167,6 +177,21 @@ class ChildSpec:
             raise ChildSpecError(
                 f"child {self.id!r}: a significant child must be transient or temporary",
                 code="invalid_significant",
+            )
+        if self.register is not None and (not isinstance(self.register, str) or not self.register):
+            raise ChildSpecError(
+                f"child {self.id!r}: register must be a non-empty str name, got {self.register!r}",
+                code="invalid_name",
+            )
+        if self.isolation not in ("thread", "process"):
+            raise ChildSpecError(
+                f"child {self.id!r}: isolation must be 'thread' or 'process', got {self.isolation!r}",
+                code="invalid_isolation",
+            )
+        if self.isolation == "process" and self.type == ChildType.SUPERVISOR:
+            raise ChildSpecError(
+                f"child {self.id!r}: a supervisor runs in this process; isolate its workers instead",
+                code="invalid_isolation",
             )
         if self.backoff is not None and not isinstance(self.backoff, Backoff):
             raise ChildSpecError(

@@ -8,12 +8,14 @@ the mailbox (``_RestartRound``), so admin calls and shutdown are served between 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pykka import ActorDeadError
 
+from supervisors import _names as names
 from supervisors._actor import Actor
 from supervisors._admin import AdminCalls
 from supervisors._children import (
@@ -25,7 +27,7 @@ from supervisors._children import (
 )
 from supervisors._clock import Clock
 from supervisors._errors import StartChildError
-from supervisors._intensity import RestartWindow
+from supervisors._intensity import GaveUp, RestartWindow
 from supervisors._log import get_logger
 from supervisors._reasons import ExitReason
 from supervisors._spec import (
@@ -54,6 +56,9 @@ class SupervisorConfig:
     max_children: int | None
     clock: Clock
     specs: tuple[ChildSpec, ...] = ()
+    register: str | None = None
+    extra_arguments: tuple[Any, ...] = ()
+    on_give_up: Callable[[GaveUp], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,9 @@ class Call:
 class SupervisorActor(AdminCalls, Actor):
     """Runs one supervisor; see ``docs/supervisors.md`` for the semantics."""
 
+    #: A refused admin call is its answer (OTP's ``{error, Reason}``), not a crash.
+    crash_on_ask_error = False
+
     def __init__(self, config: SupervisorConfig) -> None:
         super().__init__()
         self.config = config
@@ -88,9 +96,15 @@ class SupervisorActor(AdminCalls, Actor):
         self._next_key = 0
         self._window = RestartWindow(config.max_restarts, config.max_seconds)
         self._stopping = False
+        self._recent_exits: deque[tuple[str, ExitReason]] = deque(maxlen=10)
 
     # --- lifecycle ---------------------------------------------------------------
     def on_start(self) -> None:
+        if self.config.register is not None:  # before any child starts: a taken name fails fast
+            kind = "dynamic_supervisor" if self.config.dynamic else "supervisor"
+            names.register(
+                self.config.register, self.actor_ref, wrap=names.supervisor_wrap(self.config.name, kind)
+            )
         for spec in self.config.specs:
             child = self._add(spec)
             try:
@@ -137,7 +151,9 @@ class SupervisorActor(AdminCalls, Actor):
             del self._by_id[child.spec.id]
 
     def _start_child(self, child: ChildRecord) -> Any:
-        ref = start_instance(child, self.config.clock.monotonic(), self._notify_down)
+        ref = start_instance(
+            child, self.config.clock.monotonic(), self._notify_down, self.config.extra_arguments
+        )
         urn = urn_of(ref)
         if urn is not None:
             self._forget_urn(child)
@@ -200,6 +216,7 @@ class SupervisorActor(AdminCalls, Actor):
         child.ref = child.lifecycle = child.monitor_token = None
         child.status = Status.TERMINATED
         child.last_exit = reason
+        self._recent_exits.append((child.spec.id, reason))
         backoff = child.spec.backoff
         now = self.config.clock.monotonic()
         if backoff and child.started_mono is not None and now - child.started_mono >= backoff.reset_after:
@@ -287,8 +304,13 @@ class SupervisorActor(AdminCalls, Actor):
                 self._log_start_error(member, error)
                 self._retry_after_failure(group, index)
                 return
-            if ref is None and self.config.dynamic:
-                self._remove(member)
+            if ref is None:
+                # OTP: a restart that returns ignore leaves a static child ``undefined``
+                # (terminated, restartable, deletable); a dynamic one is forgotten.
+                if self.config.dynamic:
+                    self._remove(member)
+                else:
+                    member.status = Status.TERMINATED
                 continue
             member.restarts += 1
             log.info("supervisor.child_restarted", supervisor=self.config.name, child=member.spec.id)
@@ -325,6 +347,20 @@ class SupervisorActor(AdminCalls, Actor):
             child=child.spec.id,
             max_restarts=self.config.max_restarts,
             max_seconds=self.config.max_seconds,
+            last_exits=[f"{c}: {r.describe()}" for c, r in self._recent_exits],
         )
+        report = self.config.on_give_up
+        if report is not None:
+            gave_up = GaveUp(
+                supervisor=self.config.name,
+                child=child.spec.id,
+                max_restarts=self.config.max_restarts,
+                max_seconds=self.config.max_seconds,
+                last_exits=tuple(self._recent_exits),
+            )
+            try:
+                report(gave_up)
+            except Exception as exc:  # noqa: BLE001 - a broken hook must not stop the give-up
+                log.error("supervisor.on_give_up_failed", supervisor=self.config.name, error=repr(exc))
         self._remove(child)
         self.finish()

@@ -31,7 +31,9 @@ class TreeNode:
 
     ``kind`` is ``supervisor``, ``dynamic_supervisor`` or ``worker``; ``started_at`` an ISO
     8601 UTC timestamp; ``last_exit`` a short description and ``last_exit_traceback`` the
-    formatted traceback of a crash.
+    formatted traceback of a crash. ``busy`` (and ``status="busy"``) marks a supervisor
+    that did not answer within the ``tree(timeout=...)``: its own node is shown, its
+    children are not.
     """
 
     kind: str
@@ -43,6 +45,7 @@ class TreeNode:
     last_exit: str | None = None
     last_exit_traceback: str | None = None
     mailbox: int = 0
+    busy: bool = False
     children: tuple[TreeNode, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,6 +60,7 @@ class TreeNode:
             "last_exit": self.last_exit,
             "last_exit_traceback": self.last_exit_traceback,
             "mailbox": self.mailbox,
+            "busy": self.busy,
             "children": [child.to_dict() for child in self.children],
         }
 
@@ -91,6 +95,8 @@ def _label(node: TreeNode) -> str:
     parts.append(node.status)
     if node.restarts:
         parts.append(f"restarts={node.restarts}")
+    if node.busy and node.status != "busy":
+        parts.append("busy")
     if node.mailbox:
         parts.append(f"mailbox={node.mailbox}")
     if node.last_exit and node.status != "running":

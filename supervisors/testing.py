@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from supervisors._clock import Cancellable
 from supervisors._ref import SupervisorRef
 from supervisors._spec import ChildSpec, Restart, ShutdownValue
 
-__all__ = ["CrashWorker", "ManualClock", "wait_for", "wait_until_restarted"]
+__all__ = ["CrashWorker", "ManualClock", "process_echo", "wait_for", "wait_until_restarted"]
 
 T = TypeVar("T")
 
@@ -244,3 +245,22 @@ def wait_until_restarted(
         return info.ref if info.restarts >= minimum else None
 
     return wait_for(restarted, timeout, message=f"restart of {child_id!r}")
+
+
+def _echo(message: Any) -> Any:
+    if message == "ping":
+        return "pong"
+    if message == "pid":
+        return os.getpid()
+    if message == "exit":
+        os._exit(3)
+    if message == "hang":
+        threading.Event().wait()
+    return message
+
+
+def process_echo(*_args: Any) -> Callable[[Any], Any]:
+    """A process child's start function, importable in the child: its target answers
+    ``"ping"`` with ``"pong"``, ``"pid"`` with its process id, ends the process on
+    ``"exit"`` (status 3), blocks forever on ``"hang"``, and echoes anything else."""
+    return _echo

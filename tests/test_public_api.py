@@ -15,6 +15,9 @@ SUPERVISORS_CONTRACT = {
     "ExitReason", "Normal", "Shutdown", "Crashed", "Killed",
     "ChildInfo", "TreeNode", "render_tree", "check_child_specs", "monitor", "demonitor", "Down",
     "SupervisorError", "StartChildError", "ChildSpecError",
+    "SupervisorTimeoutError", "AlreadyStartedError", "whereis", "register", "unregister", "registered",
+    "link", "unlink", "Exit", "Linked", "GaveUp", "ProcessChild", "ProcessChildError", "ProcessExitError",
+    "JsonCodec",
 }  # fmt: skip
 
 FLOWSTONE_CONTRACT = {
@@ -28,7 +31,7 @@ FLOWSTONE_CONTRACT = {
     "ApprovalError", "ApprovalRejectedError", "GateTimeoutError",
     "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
     "ScatterCancelledError", "ScatterProgress", "readers",
-    "Fallback", "SKIPPED", "RouteError",
+    "Fallback", "SKIPPED", "RouteError", "IsolationError",
 }  # fmt: skip
 
 

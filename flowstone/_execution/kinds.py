@@ -61,7 +61,7 @@ class Plain:
     cleans_up = False
 
     def call(self, task: Task, services: Services, ctx: Context, kwargs: Mapping[str, Any]) -> Any:
-        return task.asset.fn(ctx, **kwargs)
+        return services.call_asset(task.asset, ctx, kwargs)  # on this thread, or isolated
 
     def attempt_timeout(self, timeout: float | None) -> float | None:
         return timeout

@@ -21,6 +21,8 @@ class StoreActor(supervisors.Actor):
     store restarts everything that depends on it.
     """
 
+    crash_on_ask_error = False  # an error it raises is its answer to the caller
+
     def __init__(self, store: Store) -> None:
         super().__init__()
         self._store = store
@@ -47,6 +49,8 @@ class ResourcesActor(supervisors.Actor):
     A resource with a ``health()`` method is asked during ``node.health()``; one that
     raises makes the node report ``degraded``.
     """
+
+    crash_on_ask_error = False  # an error it raises is its answer to the caller
 
     def __init__(self, resources: Mapping[str, Any]) -> None:
         super().__init__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import supervisors
@@ -23,7 +24,16 @@ __all__ = ["TREE_ORDER", "default_io", "in_tree_order", "job_layer", "start_tree
 #: The root's children in start order, each depending only on those before it: started in
 #: this order, stopped in reverse, and (``rest_for_one``) a restart of one restarts those
 #: after it. The one place the order is written; ``jobs`` is there with a database only.
-TREE_ORDER: tuple[str, ...] = ("store", "resources", "registry", "lineage", "runners", "waits", "jobs")
+TREE_ORDER: tuple[str, ...] = (
+    "store",
+    "resources",
+    "registry",
+    "lineage",
+    "isolated",
+    "runners",
+    "waits",
+    "jobs",
+)
 
 
 def store_for(config: NodeConfig) -> Store:
@@ -81,11 +91,17 @@ def in_tree_order(specs: list[supervisors.ChildSpec]) -> list[supervisors.ChildS
 
 
 def start_tree(
-    name: str, services: Services, store: Store, io: IOManager, extra: list[supervisors.ChildSpec]
+    name: str,
+    services: Services,
+    store: Store,
+    io: IOManager,
+    extra: list[supervisors.ChildSpec],
+    on_give_up: Callable[[supervisors.GaveUp], None] | None = None,
 ) -> supervisors.SupervisorRef:
     """Start the node's root supervisor; ``StoreUnavailableError`` if the store cannot open.
 
-    Its children are started in ``TREE_ORDER`` under ``rest_for_one``.
+    Its children are started in ``TREE_ORDER`` under ``rest_for_one``; ``on_give_up`` hears
+    it reach its restart intensity (``_node/give_up.py``).
     """
 
     def start_runners() -> supervisors.SupervisorRef:
@@ -116,6 +132,7 @@ def start_tree(
             max_restarts=10,
             max_seconds=60.0,
             name=f"node:{name}",
+            on_give_up=on_give_up,
         )
     except supervisors.StartChildError as exc:
         cause = exc.__cause__

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowstone._asset import check_isolation
 from flowstone._jobs.reference import check_patterns
 from flowstone._node.checks import (
     check_bool,
@@ -16,6 +17,7 @@ from flowstone._node.checks import (
     check_seconds,
     check_text,
 )
+from flowstone._node.give_up import check_give_up
 from flowstone._retry import Retry
 from flowstone.io import IOManager
 
@@ -103,6 +105,12 @@ class NodeConfig:
             ``route_decision_ttl`` seconds (the pruner deletes older ones), ``"none"``
             keeps them only in memory while the run goes on.
         route_decision_ttl: seconds ``"keep"`` keeps a decision (default 7 days).
+        on_give_up: what the node does when its root supervisor gives up (restart
+            intensity exceeded): ``"stop"`` ends the node (health ``down``, runs raise);
+            ``"exit"`` also ends the process with status 70 after a clean stop, so that
+            an orchestrator restarts it (``flowstone worker``'s default).
+        isolation: where assets without their own ``isolation`` run: ``"thread"`` (a
+            runner thread) or ``"process"`` (a supervised worker process).
     """
 
     name: str = "flowstone"
@@ -141,6 +149,8 @@ class NodeConfig:
     wait_tick: float = 0.5
     route_decisions: Literal["run", "keep", "none"] = "run"
     route_decision_ttl: float = 7 * 86400.0
+    on_give_up: Literal["stop", "exit"] = "stop"
+    isolation: Literal["thread", "process"] = "thread"
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -187,6 +197,8 @@ class NodeConfig:
             check_seconds(name, getattr(self, name))
         _check_waits(self)
         _check_routing(self)
+        check_give_up(self.on_give_up)
+        check_isolation("isolation", self.isolation)
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.

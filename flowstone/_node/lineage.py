@@ -69,6 +69,8 @@ class _Walk:
 class LineageActor(supervisors.Actor):
     """Owns lineage writes and walks; counts and keeps the failures it meets."""
 
+    crash_on_ask_error = False  # an error it raises is its answer to the caller
+
     def __init__(self, store: LineageStore) -> None:
         super().__init__()
         self._store = store

@@ -29,7 +29,9 @@ from flowstone._jobs.records import Unique
 from flowstone._node.assembly import decisions_for, default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
+from flowstone._node.give_up import GiveUpWatch
 from flowstone._node.health import Check, Health, check_health, with_waits
+from flowstone._node.isolation import IsolatedPool, asset_caller, isolated_spec
 from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
@@ -60,7 +62,7 @@ class Node(WaitsAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
-    lineage → runners``: the dependency order, so a restart of the store restarts
+    lineage → isolated → runners``: the dependency order, so a restart of the store restarts
     everything after it. Two nodes in one process share nothing. A node not stopped by
     ``stop()`` (or ``with``) is stopped when the process exits (``_node/lifecycle.py``).
     """
@@ -91,20 +93,25 @@ class Node(WaitsAPI):
             scatter_workers=config.max_concurrency,
             waits=self._waits,
             decisions=decisions_for(config, self._store),
+            call_asset=asset_caller(config.isolation, IsolatedPool(self._directory.lookup)),
         )
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
         run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
-        extra = [waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
+        extra = [isolated_spec(), waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
         extra += [self._jobs.spec] if self._jobs is not None else []
-        self._root = start_tree(config.name, self._services, self._store, self._io, extra)
+        self._give_up = GiveUpWatch(self.id, self.events, config.on_give_up)
+        self._root = start_tree(
+            config.name, self._services, self._store, self._io, extra, self._give_up.record
+        )
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
         queues = self._jobs.queues if self._jobs is not None else {}
         self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
         LIVE.add(self._lifecycle)
         self._scatter_helper = start_helper(config, self._services, queues)
+        self._give_up.watch(self._root, self._lifecycle, pool)
         log.info("node.started", node=self.id)
 
     # --- durable jobs ------------------------------------------------------------------
@@ -185,6 +192,8 @@ class Node(WaitsAPI):
 
     def health(self) -> Health:
         """The state of every component; never raises."""
+        if self._give_up.gave_up is not None:
+            return Health("down", {"supervision": Check(False, self._give_up.describe())})
         try:
             queues = self._jobs.checks if self._jobs is not None else None
             return check_health(

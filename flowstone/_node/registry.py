@@ -70,6 +70,8 @@ class LookupReference:
 class RegistryActor(supervisors.Actor):
     """Holds ``name → [weakref(pipeline), ...]``; releases a name's memory once none is alive."""
 
+    crash_on_ask_error = False  # an error it raises is its answer to the caller
+
     def __init__(self, release: Callable[[str], None]) -> None:
         super().__init__()
         self._generations: dict[str, list[_Generation]] = {}

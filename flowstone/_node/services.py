@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,12 +18,18 @@ from flowstone.io import SQL, AssetKey, IOManager
 from supervisors import SupervisorError
 
 if TYPE_CHECKING:
+    from flowstone._asset import AssetDef
+    from flowstone._context import Context
     from flowstone._execution.pool import RunnerPool
     from flowstone._pipeline import Pipeline
     from flowstone._store import LineageStore, Store
     from supervisors import SupervisorRef
 
 __all__ = ["Directory", "Services"]
+
+
+def _call_directly(asset: AssetDef, ctx: Context, kwargs: Mapping[str, Any]) -> Any:
+    return asset.fn(ctx, **kwargs)
 
 
 class Directory:
@@ -78,6 +84,9 @@ class Services:
     scatter_barrier: MemoryBarrier = field(default_factory=MemoryBarrier)  # a store without one
     waits: Any = None  # the node's durable waits (flowstone._waits.runtime.Waits)
     decisions: RouteDecisions = field(default_factory=RouteDecisions)  # routers' (docs/routing.md)
+    #: How a runner calls an asset function: directly, or in a worker process
+    #: (``_node/isolation.py``); ``call_asset(asset, ctx, kwargs)``.
+    call_asset: Callable[[AssetDef, Context, Mapping[str, Any]], Any] = field(default=_call_directly)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

@@ -136,6 +136,7 @@ def worker(
             shutdown_grace=shutdown_grace,
             name="worker",
             allow_imports=allow_imports,
+            on_give_up="exit",  # a worker whose tree gave up exits non-zero: its orchestrator restarts it
         )
         click.echo(f"worker {node.id} working {queues} on {node._store.url.split('@')[-1]}", err=True)
         try:
