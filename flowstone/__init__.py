@@ -22,6 +22,7 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._schedules.schedule import Schedule
 from flowstone._store import AuditEntry, Status
 from flowstone.errors import (
     AssetNotFoundError,
@@ -88,6 +89,8 @@ __all__ = [
     "Unique",
     "Snooze",
     "Discard",
+    # schedules and sensors
+    "Schedule",
     # modules
     "codec",
     "events",
