@@ -21,8 +21,9 @@ __all__ = ["TREE_ORDER", "default_io", "in_tree_order", "job_layer", "start_tree
 
 #: The root's children in start order, each depending only on those before it: started in
 #: this order, stopped in reverse, and (``rest_for_one``) a restart of one restarts those
-#: after it. The one place the order is written; ``jobs`` is there with a database only.
-TREE_ORDER: tuple[str, ...] = ("store", "resources", "registry", "lineage", "runners", "jobs")
+#: after it. The one place the order is written; ``jobs`` is there with a database only;
+#: ``schedules`` (and its ticks' runs) come after the jobs they enqueue.
+TREE_ORDER: tuple[str, ...] = ("store", "resources", "registry", "lineage", "runners", "jobs", "schedules")
 
 
 def store_for(config: NodeConfig) -> Store:

@@ -17,9 +17,12 @@ from flowstone._node.checks import (
     check_text,
 )
 from flowstone._retry import Retry
+from flowstone._schedules.checks import check_schedules
 from flowstone.io import IOManager
 
 if TYPE_CHECKING:
+    from flowstone._schedules.clock import WallClock
+    from flowstone._schedules.schedule import Schedule
     from flowstone._store import LineageStore, Store
 
 __all__ = ["NodeConfig", "default_concurrency"]
@@ -86,6 +89,9 @@ class NodeConfig:
             imported. None (the default) allows any importable module; ``flowstone
             worker`` always passes a list (its ``--import`` modules' packages and
             ``--allow-import``).
+        schedules: the ``fs.Schedule``s this node carries (more with ``add_schedule``).
+        clock: the wall clock of schedules and sensors (``fs.testing.ManualClock`` in
+            tests); None: real time.
     """
 
     name: str = "flowstone"
@@ -116,6 +122,8 @@ class NodeConfig:
     statement_timeout: float = 30.0
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
+    schedules: tuple[Schedule, ...] = ()
+    clock: WallClock | None = None
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -147,6 +155,8 @@ class NodeConfig:
         _check_imports(self)
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
+        object.__setattr__(self, "schedules", check_schedules(self.schedules))
+        check_methods("clock", self.clock, ("now", "call_at"), "a wall clock such as fs.testing.ManualClock")
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.

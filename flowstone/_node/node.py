@@ -35,6 +35,10 @@ from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
+from flowstone._schedules.health import schedule_checks
+from flowstone._schedules.info import ScheduleInfo
+from flowstone._schedules.schedule import Schedule
+from flowstone._schedules.wiring import build_schedule_layer
 from flowstone._store import AuditEntry, Status, Store
 from flowstone.errors import FlowStoneError
 from flowstone.events import PROCESS_BUS, EventBus
@@ -55,7 +59,7 @@ class Node:
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
-    lineage → runners``: the dependency order, so a restart of the store restarts
+    lineage → runners → jobs → schedules``: the dependency order, so a restart of the store restarts
     everything after it. Two nodes in one process share nothing. A node not stopped by
     ``stop()`` (or ``with``) is stopped when the process exits (``_node/lifecycle.py``).
     """
@@ -84,7 +88,11 @@ class Node:
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
+        self._schedules = build_schedule_layer(
+            config.schedules, config.clock, config.poll_interval, self._jobs, self._run_scheduled
+        )
         extra = [self._jobs.spec] if self._jobs is not None else []
+        extra.append(self._schedules.spec)
         self._root = start_tree(config.name, self._services, self._store, self._io, extra)
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
@@ -137,6 +145,30 @@ class Node:
             unique=unique,
         )
 
+    # --- schedules -------------------------------------------------------------------
+    def add_schedule(self, schedule: Schedule) -> None:
+        """Carry ``schedule`` from now on; every node on the database sees it in the store."""
+        self._schedules.api.add(schedule)
+
+    def schedules(self) -> list[ScheduleInfo]:
+        """Every schedule in the store: cron, zone, next fire time, last tick, paused."""
+        return self._schedules.api.list()
+
+    def pause_schedule(self, name: str) -> None:
+        """Fire no tick of ``name`` (on any node) until ``resume_schedule``."""
+        self._schedules.api.pause(name)
+
+    def resume_schedule(self, name: str) -> None:
+        """Fire ``name`` again from its next tick (ticks that fell while paused are skipped)."""
+        self._schedules.api.resume(name)
+
+    def remove_schedule(self, name: str) -> None:
+        """Stop firing ``name`` on every node; ``add_schedule`` brings it back."""
+        self._schedules.api.remove(name)
+
+    def _run_scheduled(self, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
+        return self.run(pipeline, asset, partition=partition)
+
     # --- lifecycle -----------------------------------------------------------------
     def stop(self, timeout: float | None = None) -> None:
         """Stop the node; it returns within ``shutdown_grace`` (or ``timeout`` if shorter) + 1 s.
@@ -169,7 +201,8 @@ class Node:
         """The state of every component; never raises."""
         try:
             queues = self._jobs.checks if self._jobs is not None else None
-            return check_health(self._directory, self.config.health_timeout, queues)
+            extra = schedule_checks(self._schedules.api, queues)
+            return check_health(self._directory, self.config.health_timeout, extra)
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
 

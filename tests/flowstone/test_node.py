@@ -55,7 +55,7 @@ class TestTree:
 
     def test_runners_supervisor_holds_max_concurrency_runners(self) -> None:
         with fs.start(max_concurrency=3) as node:
-            runners = node.tree().children[-1]
+            runners = next(child for child in node.tree().children if child.id == "runners")
             assert runners.kind == "dynamic_supervisor"
             assert [c.status for c in runners.children] == ["running"] * 3
 
@@ -92,7 +92,7 @@ class TestTree:
             lambda: node._root.whereis("runners") not in (None, old_runners), message="runners restarted"
         )
         assert not old_runners.is_alive()
-        runners = node.tree().children[-1]
+        runners = next(child for child in node.tree().children if child.id == "runners")
         assert [c.status for c in runners.children] == ["running"] * node.config.max_concurrency
 
     def test_stop_leaves_no_threads(self, sales: fs.Pipeline) -> None:

@@ -32,6 +32,8 @@ __all__ = [
     "metadata",
     "nodes",
     "runs",
+    "schedules",
+    "sensors",
     "values",
 ]
 
@@ -188,4 +190,41 @@ leases = Table(
     Column("name", String(NAME), primary_key=True),
     Column("holder", String(NAME), nullable=False),
     Column("expires_at", Timestamp, nullable=False),
+)
+
+# Schedules and sensors (flowstone/_schedules): their state, shared by every node on the
+# database. Times are epoch seconds of the nodes' injected wall clock, not the database's,
+# so that a test's manual clock drives them.
+schedules = Table(
+    "flowstone_schedules",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("asset", String(NAME), nullable=False),
+    Column("cron", String(NAME), nullable=False),
+    Column("timezone", String(NAME), nullable=False),
+    Column("catch_up", String(16), nullable=False),
+    Column("max_catch_up", Integer, nullable=False),
+    Column("queue", String(NAME), nullable=False),
+    Column("paused", Integer, nullable=False, default=0),
+    Column("removed", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    # The last tick fired (or skipped by the catch-up policy); NULL: none yet.
+    Column("last_tick", Float),
+)
+
+sensors = Table(
+    "flowstone_sensors",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("target", String(NAME), nullable=False),
+    Column("interval", Float, nullable=False),
+    Column("paused", Integer, nullable=False, default=0),
+    # The sensor's cursor, JSON; NULL: it has never advanced.
+    Column("cursor", Text),
+    Column("last_poll", Float),
+    Column("polls", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("last_error", Text),
 )
