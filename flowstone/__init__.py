@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flowstone import codec, events, io, partitions, testing
+from flowstone import codec, events, io, partitions, sensors, testing
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
 from flowstone._default import default_node, start
@@ -22,7 +22,10 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._schedules.info import ScheduleInfo
 from flowstone._schedules.schedule import Schedule
+from flowstone._schedules.sensor import SensorContext, SensorResult
+from flowstone._schedules.sensor_api import SensorInfo
 from flowstone._store import AuditEntry, Status
 from flowstone.errors import (
     AssetNotFoundError,
@@ -91,11 +94,16 @@ __all__ = [
     "Discard",
     # schedules and sensors
     "Schedule",
+    "ScheduleInfo",
+    "SensorResult",
+    "SensorContext",
+    "SensorInfo",
     # modules
     "codec",
     "events",
     "io",
     "partitions",
+    "sensors",
     "testing",
     # errors
     "FlowStoneError",

@@ -24,7 +24,8 @@ FLOWSTONE_CONTRACT = {
     "DependencyNotReadyError", "NotMaterializedError", "AssetNotFoundError", "PartitionError", "LineageError",
     "EncodeError", "StoreUnavailableError", "assets", "asset_info", "graph", "run", "get", "exists", "status",
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
-    "SchemaVersionError", "Schedule",
+    "SchemaVersionError", "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo",
+    "sensors",
 }  # fmt: skip
 
 

@@ -17,10 +17,11 @@ from flowstone._node.checks import (
     check_text,
 )
 from flowstone._retry import Retry
-from flowstone._schedules.checks import check_schedules
+from flowstone._schedules.checks import check_pipelines, check_schedules
 from flowstone.io import IOManager
 
 if TYPE_CHECKING:
+    from flowstone._pipeline import Pipeline
     from flowstone._schedules.clock import WallClock
     from flowstone._schedules.schedule import Schedule
     from flowstone._store import LineageStore, Store
@@ -90,6 +91,7 @@ class NodeConfig:
             worker`` always passes a list (its ``--import`` modules' packages and
             ``--allow-import``).
         schedules: the ``fs.Schedule``s this node carries (more with ``add_schedule``).
+        pipelines: pipelines whose sensors this node polls (besides those it registers).
         clock: the wall clock of schedules and sensors (``fs.testing.ManualClock`` in
             tests); None: real time.
     """
@@ -123,6 +125,7 @@ class NodeConfig:
     upkeep: bool | None = None
     allow_imports: tuple[str, ...] | None = None
     schedules: tuple[Schedule, ...] = ()
+    pipelines: tuple[Pipeline, ...] = ()
     clock: WallClock | None = None
 
     def __post_init__(self) -> None:
@@ -156,6 +159,7 @@ class NodeConfig:
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
         object.__setattr__(self, "schedules", check_schedules(self.schedules))
+        object.__setattr__(self, "pipelines", check_pipelines(self.pipelines))
         check_methods("clock", self.clock, ("now", "call_at"), "a wall clock such as fs.testing.ManualClock")
 
     def __repr__(self) -> str:

@@ -38,6 +38,7 @@ from flowstone._pipeline import Pipeline
 from flowstone._schedules.health import schedule_checks
 from flowstone._schedules.info import ScheduleInfo
 from flowstone._schedules.schedule import Schedule
+from flowstone._schedules.sensor_api import SensorInfo
 from flowstone._schedules.wiring import build_schedule_layer
 from flowstone._store import AuditEntry, Status, Store
 from flowstone.errors import FlowStoneError
@@ -88,9 +89,7 @@ class Node:
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
-        self._schedules = build_schedule_layer(
-            config.schedules, config.clock, config.poll_interval, self._jobs, self._run_scheduled
-        )
+        self._schedules = build_schedule_layer(config, self._services, self._jobs, self._run_scheduled)
         extra = [self._jobs.spec] if self._jobs is not None else []
         extra.append(self._schedules.spec)
         self._root = start_tree(config.name, self._services, self._store, self._io, extra)
@@ -166,6 +165,18 @@ class Node:
         """Stop firing ``name`` on every node; ``add_schedule`` brings it back."""
         self._schedules.api.remove(name)
 
+    def sensors(self) -> list[SensorInfo]:
+        """Every sensor in the store: last poll, cursor, polls and errors."""
+        return self._schedules.sensors.list()
+
+    def pause_sensor(self, name: str) -> None:
+        """Poll ``name`` on no node until ``resume_sensor``."""
+        self._schedules.sensors.pause(name)
+
+    def resume_sensor(self, name: str) -> None:
+        """Poll ``name`` again (with its cursor where it was)."""
+        self._schedules.sensors.resume(name)
+
     def _run_scheduled(self, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
         return self.run(pipeline, asset, partition=partition)
 
@@ -201,7 +212,7 @@ class Node:
         """The state of every component; never raises."""
         try:
             queues = self._jobs.checks if self._jobs is not None else None
-            extra = schedule_checks(self._schedules.api, queues)
+            extra = schedule_checks(self._schedules, queues)
             return check_health(self._directory, self.config.health_timeout, extra)
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})

@@ -5,41 +5,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import supervisors
-from flowstone._schedules.schedule import Schedule
 from supervisors._log import get_logger
 
-__all__ = ["RunTick", "ScheduleRunsActor"]
+__all__ = ["Run", "ScheduleRunsActor"]
 
 log = get_logger("flowstone.schedules")
 
 
 @dataclass(frozen=True, slots=True)
-class RunTick:
-    schedule: Schedule
-    tick: datetime
+class Run:
+    """Materialize ``asset`` for ``partition``, because of ``origin`` (a schedule's tick, a sensor)."""
+
+    pipeline: Any
+    asset: str
+    partition: Any
+    origin: str
 
 
 class ScheduleRunsActor(supervisors.Actor):
-    """Materializes ``RunTick``s with ``run(pipeline, asset, partition)``; a failure is logged."""
+    """Materializes ``Run``s with ``run(pipeline, asset, partition)``; a failure is logged."""
 
     def __init__(self, run: Callable[[Any, str, Any], Any]) -> None:
         super().__init__()
         self._run = run
 
     def on_receive(self, message: Any) -> Any:
-        if isinstance(message, RunTick):
-            schedule = message.schedule
+        if isinstance(message, Run):
             try:
-                self._run(schedule.pipeline, schedule.asset, schedule.partition(message.tick))
+                self._run(message.pipeline, message.asset, message.partition)
             except Exception as exc:  # noqa: BLE001 - recorded by the run; the schedule goes on
                 log.warning(
                     "schedule.run_failed",
-                    schedule=schedule.name,
-                    tick=message.tick.isoformat(),
+                    origin=message.origin,
+                    asset=message.asset,
                     error=f"{type(exc).__name__}: {exc}",
                 )
             return None

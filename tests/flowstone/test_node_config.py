@@ -63,6 +63,8 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("schedules", "daily", TypeError),
     ("schedules", [object()], TypeError),
     ("clock", object(), TypeError),
+    ("pipelines", "sales", TypeError),
+    ("pipelines", [object()], TypeError),
     *[(name, math.inf, ValueError) for name in SECONDS],
     *[(name, math.nan, ValueError) for name in SECONDS],
     *[(name, 0, ValueError) for name in SECONDS],
