@@ -41,3 +41,20 @@ def loaded(ctx: fs.Context) -> str:
 @ingest.sensor(target="loaded", interval=30.0)
 def new_items(ctx: fs.SensorContext, cursor: Any) -> fs.SensorResult:
     return FEED.poll(cursor)
+
+
+after = fs.Pipeline("after")
+
+
+@after.asset
+def raw(ctx: fs.Context) -> str:
+    return str(ctx.partition)
+
+
+@after.asset
+def cleaned(ctx: fs.Context) -> str:
+    ctx.resources["recorder"].add(ctx.partition)
+    return str(ctx.partition)
+
+
+after.sensor(fs.sensors.asset_materialized(after, "raw", target="cleaned"), interval=5.0)
