@@ -105,8 +105,8 @@ def build_schedule_layer(
         api = jobs.api
         for schedule in config.schedules:
             reference_of(schedule.pipeline)  # a worker must be able to import it: fail at start
-        state = SQLScheduleState(api)
-        sensor_state = SQLSensorState(api)
+        state = SQLScheduleState(api.table, api)
+        sensor_state = SQLSensorState(api.table, api)
         check = reference_of
 
         def on_triggered(sensor: SensorDef) -> None:

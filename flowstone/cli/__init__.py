@@ -13,6 +13,7 @@ from flowstone.cli._health import health
 from flowstone.cli._inspect import assets, graph, lineage, status
 from flowstone.cli._ops import db, jobs, tree
 from flowstone.cli._run import backfill, run
+from flowstone.cli._schedules import schedules, sensors
 from flowstone.cli._worker import worker
 
 __all__ = ["main"]
@@ -34,5 +35,19 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     configure_logging(verbose)
 
 
-for command in (run, backfill, status, assets, graph, lineage, tree, health, jobs, db, worker):
+for command in (
+    run,
+    backfill,
+    status,
+    assets,
+    graph,
+    lineage,
+    tree,
+    health,
+    jobs,
+    db,
+    worker,
+    schedules,
+    sensors,
+):
     main.add_command(command)
