@@ -76,6 +76,7 @@ class SchedulesActor(supervisors.Actor):
         self._timer: supervisors.Cancellable | None = None
         self._timer_at: datetime | None = None
         self._poll: supervisors.Cancellable | None = None
+        self._version: int | None = None  # the state's version at the last refresh
         self._real = supervisors.SystemClock()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -121,8 +122,9 @@ class SchedulesActor(supervisors.Actor):
             self._start()
             return None
         if message == "poll":
-            self._refresh()
-            self._fire_due()
+            if self._env.state.version() != self._version:  # one aggregate when nothing changed
+                self._refresh()
+                self._fire_due()
             self._arm_poll()
             return None
         if message == "refresh":
@@ -146,6 +148,7 @@ class SchedulesActor(supervisors.Actor):
     # --- the work ----------------------------------------------------------------------
     def _refresh(self) -> None:
         """Re-read the rows; a schedule whose row changed gets its next tick recomputed."""
+        self._version = self._env.state.version()
         rows = {row.name: row for row in self._env.state.rows()}
         for name, row in rows.items():
             if self._rows.get(name) != row:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from flowstone._jobs.records import Unique
 from flowstone._jobs.reference import reference_of
@@ -68,11 +68,21 @@ class SQLScheduleState:
         with self._store._write("register a schedule in") as c:
             definition = {field: getattr(row, field) for field in _DEFINITION}
             statement = self._table._insert(c)(S).values(
-                name=row.name, paused=0, removed=0, created_at=row.created_at, last_tick=None, **definition
+                name=row.name,
+                paused=0,
+                removed=0,
+                created_at=row.created_at,
+                last_tick=None,
+                revision=0,
+                **definition,
             )
-            c.execute(
-                statement.on_conflict_do_update(index_elements=[S.c.name], set_={**definition, "removed": 0})
-            )
+            changes = {**definition, "removed": 0, "revision": S.c.revision + 1}
+            c.execute(statement.on_conflict_do_update(index_elements=[S.c.name], set_=changes))
+
+    def version(self) -> int:
+        with self._store._read("read the schedules' revision in") as c:
+            found = c.execute(select(func.count(), func.sum(S.c.revision))).one()
+            return int(found[0]) * 1_000_003 + int(found[1] or 0)
 
     def rows(self) -> list[ScheduleRow]:
         with self._store._read("read the schedules in") as c:
@@ -86,7 +96,8 @@ class SQLScheduleState:
     def update(self, name: str, **changes: Any) -> None:
         values = {key: int(value) if isinstance(value, bool) else value for key, value in changes.items()}
         with self._store._write("update a schedule in") as c:
-            if c.execute(update(S).where(S.c.name == name).values(**values)).rowcount != 1:
+            statement = update(S).where(S.c.name == name).values(**values, revision=S.c.revision + 1)
+            if c.execute(statement).rowcount != 1:
                 raise UnknownScheduleError(f"no schedule named {name!r}; node.schedules() lists them")
 
     def fire(self, schedule: Schedule, old: float | None, new: float, ticks: Sequence[datetime]) -> bool:
@@ -111,7 +122,7 @@ class SQLScheduleState:
             statement = (
                 update(S)
                 .where(S.c.name == schedule.name, S.c.paused == 0, S.c.removed == 0, claimed)
-                .values(last_tick=new)
+                .values(last_tick=new, revision=S.c.revision + 1)
             )
             if c.execute(statement).rowcount != 1:
                 return False  # another node fired it, or it was paused or removed meanwhile

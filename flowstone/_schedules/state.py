@@ -64,6 +64,9 @@ class ScheduleState(Protocol):
         """Insert the row, or update the definition of an existing one (it is no longer
         removed; its pause, creation time and last tick stay)."""
 
+    def version(self) -> int:
+        """A number that changes whenever any row does (a cheap poll)."""
+
     def rows(self) -> list[ScheduleRow]:
         """Every schedule, removed ones included, by name."""
 
@@ -85,6 +88,11 @@ class MemoryScheduleState:
         self._rows: dict[str, ScheduleRow] = {}
         self._lock = threading.Lock()
         self._start_run = start_run
+        self._version = 0
+
+    def version(self) -> int:
+        with self._lock:
+            return self._version
 
     def register(self, row: ScheduleRow) -> None:
         with self._lock:
@@ -94,6 +102,7 @@ class MemoryScheduleState:
                     row, paused=old.paused, created_at=old.created_at, last_tick=old.last_tick
                 )
             self._rows[row.name] = row
+            self._version += 1
 
     def rows(self) -> list[ScheduleRow]:
         with self._lock:
@@ -109,6 +118,7 @@ class MemoryScheduleState:
             if old is None:
                 raise UnknownScheduleError(f"no schedule named {name!r}; node.schedules() lists them")
             self._rows[name] = dataclasses.replace(old, **changes)
+            self._version += 1
 
     def fire(self, schedule: Schedule, old: float | None, new: float, ticks: Sequence[datetime]) -> bool:
         with self._lock:
@@ -116,6 +126,7 @@ class MemoryScheduleState:
             if row is None or row.paused or row.removed or row.last_tick != old:
                 return False
             self._rows[schedule.name] = dataclasses.replace(row, last_tick=new)
+            self._version += 1
         for tick in ticks:
             self._start_run(schedule, tick)
         return True

@@ -58,10 +58,9 @@ def to_instant(wall: datetime, zone: ZoneInfo) -> datetime:
 
 def iter_ticks(cron: str, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
     """Every tick strictly after the aware instant ``after``, in order, each once."""
-    start = after.astimezone(zone).replace(tzinfo=None)
-    # Step back an hour and a half so that a wall-clock time re-read after a fall-back
-    # (or within a gap) is not missed; ticks at or before ``after`` are dropped below.
-    walls = croniter(cron, start - timedelta(minutes=90))
+    # Walking on from ``after``'s wall-clock time is enough: a wall-clock time before it
+    # maps to an instant before it, also across a gap or a repeated hour.
+    walls = croniter(cron, after.astimezone(zone).replace(tzinfo=None))
     last: datetime | None = None
     while True:
         wall = walls.get_next(datetime)
@@ -79,7 +78,11 @@ def next_tick(cron: str, zone: ZoneInfo, after: datetime) -> datetime:
 
 def _ticks_back(cron: str, zone: ZoneInfo, *, after: datetime, now: datetime) -> Iterator[datetime]:
     """Ticks in ``(after, now]``, newest first, each once."""
-    walls = croniter(cron, now.astimezone(zone).replace(tzinfo=None) + timedelta(minutes=90))
+    local = now.astimezone(zone)
+    # From just after now's wall-clock time; in the second pass of a repeated hour, the
+    # wall-clock times up to an hour later were (fold 0) before now as well.
+    start = local.replace(tzinfo=None) + timedelta(seconds=1, hours=1 if local.fold else 0)
+    walls = croniter(cron, start)
     seen: datetime | None = None
     while True:
         instant = to_instant(walls.get_prev(datetime), zone)

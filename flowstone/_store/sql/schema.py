@@ -211,6 +211,9 @@ schedules = Table(
     Column("created_at", Float, nullable=False),
     # The last tick fired (or skipped by the catch-up policy); NULL: none yet.
     Column("last_tick", Float),
+    # Incremented by every change of the row: a node polls the sum and re-reads the rows
+    # only when it moved.
+    Column("revision", Integer, nullable=False, default=0),
 )
 
 sensors = Table(

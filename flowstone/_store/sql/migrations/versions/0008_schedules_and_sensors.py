@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("removed", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("last_tick", sa.Float(), nullable=True),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_flowstone_schedules"),
     )
     op.create_table(
