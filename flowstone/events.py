@@ -28,6 +28,9 @@ __all__ = [
     "MaterializationFinished",
     "MaterializationStarted",
     "RetryScheduled",
+    "ScheduleFired",
+    "SensorPollFailed",
+    "SensorPolled",
     "Subscription",
     "subscribe",
 ]
@@ -94,12 +97,40 @@ class BackfillProgress:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleFired:
+    """A node claimed ``ticks`` of a schedule (ISO instants) and started or enqueued their runs."""
+
+    schedule: str
+    ticks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPolled:
+    """A sensor's poll committed its cursor with ``partitions`` triggered."""
+
+    sensor: str
+    partitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPollFailed:
+    """A sensor's poll raised (``error``); ``errors`` counts its failed polls so far."""
+
+    sensor: str
+    error: str
+    errors: int
+
+
 Event: TypeAlias = (
     MaterializationStarted
     | MaterializationFinished
     | MaterializationFailed
     | RetryScheduled
     | BackfillProgress
+    | ScheduleFired
+    | SensorPolled
+    | SensorPollFailed
 )
 Callback = Callable[[Event], None]
 

@@ -23,6 +23,7 @@ from flowstone._schedules.clock import WallClock
 from flowstone._schedules.schedule import Schedule
 from flowstone._schedules.state import ScheduleRow, ScheduleState, row_of
 from flowstone._schedules.ticks import CatchUp, due_ticks
+from flowstone.events import EventBus, ScheduleFired
 from supervisors._log import get_logger
 
 __all__ = ["GRACE", "RETRY", "Add", "ScheduleEnv", "SchedulesActor"]
@@ -49,6 +50,7 @@ class ScheduleEnv:
     definitions: dict[str, Schedule] = field(default_factory=dict)
     on_fired: Callable[[Schedule, list[datetime]], None] = lambda schedule, ticks: None
     on_definition: Callable[[Schedule], None] = lambda schedule: None
+    events: EventBus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class SchedulesActor(supervisors.Actor):
         self._env = env
         self._rows: dict[str, ScheduleRow] = {}
         self._next: dict[str, datetime] = {}  # the next tick of each active schedule
+        self._overdue: dict[str, datetime] = {}  # the tick a failing schedule has owed since
         self._timer: supervisors.Cancellable | None = None
         self._timer_at: datetime | None = None
         self._poll: supervisors.Cancellable | None = None
@@ -181,7 +184,10 @@ class SchedulesActor(supervisors.Actor):
                 log.warning(
                     "schedule.fire_failed", schedule=schedule.name, error=f"{type(exc).__name__}: {exc}"
                 )
+                self._overdue.setdefault(schedule.name, upcoming or now)
                 self._next[schedule.name] = now + RETRY
+            else:
+                self._overdue.pop(schedule.name, None)
         self._arm_timer()
 
     def _fire(self, schedule: Schedule, row: ScheduleRow, now: datetime) -> None:
@@ -203,6 +209,8 @@ class SchedulesActor(supervisors.Actor):
             newest = passed[-1].timestamp()
             if self._env.state.fire(schedule, row.last_tick, newest, due):
                 self._env.on_fired(schedule, due)
+                if due and self._env.events is not None:
+                    self._env.events.emit(ScheduleFired(schedule.name, tuple(t.isoformat() for t in due)))
                 for tick in due:
                     log.info("schedule.fired", schedule=schedule.name, tick=tick.isoformat())
                 if not due:
@@ -253,7 +261,7 @@ class SchedulesActor(supervisors.Actor):
         now = self._env.clock.now()
         late = {}
         for schedule, _ in self._active():
-            upcoming = self._next.get(schedule.name)
-            if upcoming is not None and (now - upcoming).total_seconds() > schedule.interval(upcoming):
-                late[schedule.name] = (now - upcoming).total_seconds()
+            owed = self._overdue.get(schedule.name, self._next.get(schedule.name))
+            if owed is not None and (now - owed).total_seconds() > schedule.interval(owed):
+                late[schedule.name] = (now - owed).total_seconds()
         return late

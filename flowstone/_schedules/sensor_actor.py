@@ -16,6 +16,7 @@ from flowstone._schedules.actor import _Wake
 from flowstone._schedules.clock import WallClock
 from flowstone._schedules.sensor import SensorContext, SensorDef, SensorResult
 from flowstone._schedules.sensor_state import SensorState
+from flowstone.events import EventBus, SensorPolled, SensorPollFailed
 from supervisors._log import get_logger
 
 __all__ = ["SensorEnv", "SensorsActor"]
@@ -33,6 +34,7 @@ class SensorEnv:
     resources: Mapping[str, Any] = field(default_factory=dict)
     store: Any = None
     on_triggered: Callable[[SensorDef], None] = lambda sensor: None
+    events: EventBus | None = None
 
 
 def lease_seconds(interval: float) -> float:
@@ -148,10 +150,14 @@ class SensorsActor(supervisors.Actor):
             error = f"{type(exc).__name__}: {exc}"
             state.failed(sensor.name, at, error)
             log.warning("sensor.poll_failed", sensor=sensor.name, error=error, errors=row.errors + 1)
+            if self._env.events is not None:
+                self._env.events.emit(SensorPollFailed(sensor.name, error, row.errors + 1))
             return
         if committed and result.partitions:
             self._env.on_triggered(sensor)
         log.info("sensor.polled", sensor=sensor.name, partitions=len(result.partitions), committed=committed)
+        if committed and self._env.events is not None:
+            self._env.events.emit(SensorPolled(sensor.name, len(result.partitions)))
 
     def _arm_timer(self) -> None:
         when = min(self._next.values(), default=None)

@@ -120,6 +120,7 @@ def build_schedule_layer(
             on_definition=lambda schedule: api._register(schedule.pipeline),
         )
     env.definitions.update({schedule.name: schedule for schedule in config.schedules})
+    env.events = services.events
     sensor_env = SensorEnv(
         state=sensor_state,
         clock=wall,
@@ -129,6 +130,7 @@ def build_schedule_layer(
         resources=services.resources,
         store=services.store,
         on_triggered=on_triggered,
+        events=services.events,
     )
 
     def start_runs() -> Any:

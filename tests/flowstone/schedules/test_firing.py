@@ -175,3 +175,33 @@ def test_a_pause_on_one_node_takes_effect_on_every_node(
     # tick before it polled, it would catch the tick up as "latest"): the next tick fires.
     clock.advance(timedelta(hours=1))
     assert recorder.wait(1) == ["2026-01-05T08:00:00+00:00"]
+
+
+def test_a_schedule_that_cannot_fire_for_longer_than_its_interval_is_a_health_warning(
+    start_node: StartNode, clock: ManualClock, recorder: Recorder
+) -> None:
+    node = start_node(None, schedules=[hourly()])
+    assert node.health().checks["schedules"].ok
+    env = node._schedules.env
+
+    def broken(*args: object) -> bool:
+        raise RuntimeError("the store is away")
+
+    env.state.fire = broken  # type: ignore[method-assign]
+    clock.advance(timedelta(minutes=45))  # 06:15: the 06:00 tick failed, retried every 5 s
+    assert node.health().checks["schedules"].ok  # late, but by less than an hour
+    clock.advance(timedelta(hours=1))
+    check = node.health().checks["schedules"]
+    assert not check.ok
+    assert "hourly" in check.detail
+    assert recorder.seen == []
+
+
+def test_a_fired_tick_is_an_event(start_node: StartNode, clock: ManualClock, recorder: Recorder) -> None:
+    node = start_node(None, schedules=[hourly()])
+    events: list[object] = []
+    with node.events.subscribe(events.append):
+        clock.advance(timedelta(hours=1))
+        recorder.wait(1)
+    fired = [e for e in events if isinstance(e, fs.events.ScheduleFired)]
+    assert fired == [fs.events.ScheduleFired("hourly", ("2026-01-05T06:00:00+00:00",))]

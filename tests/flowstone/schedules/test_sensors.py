@@ -92,8 +92,11 @@ def test_a_sensor_crashing_mid_poll_is_counted_shown_in_health_and_polls_again_w
     assert health.status == "degraded"
     assert not health.checks["sensors"].ok
     assert "new_items" in health.checks["sensors"].detail
-    clock.advance(30)
-    assert recorder.wait(1) == ["a"]
+    events: list[object] = []
+    with node.events.subscribe(events.append):
+        clock.advance(30)
+        assert recorder.wait(1) == ["a"]
+    assert fs.events.SensorPolled("new_items", 1) in events
     assert FEED.cursors == [None, None]
     assert node.sensors()[0].last_error is None
     assert node.health().checks["sensors"].ok
