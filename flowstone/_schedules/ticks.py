@@ -16,18 +16,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+if TYPE_CHECKING:
+    from croniter import croniter as Croniter  # noqa: N812
 
 __all__ = ["CatchUp", "due_ticks", "iter_ticks", "next_tick", "to_instant", "valid_cron"]
 
 CatchUp: TypeAlias = Literal["latest", "all", "none"]
 
 
+def _croniter(cron: str, start: datetime) -> Croniter:
+    # croniter (and dateutil) load on first use: ``import flowstone`` stays fast.
+    from croniter import croniter  # noqa: PLC0415
+
+    return croniter(cron, start)
+
+
 def valid_cron(expression: str) -> bool:
     """Whether ``croniter`` accepts ``expression`` (five fields, or six with seconds)."""
+    from croniter import croniter  # noqa: PLC0415
+
     return isinstance(expression, str) and bool(expression.strip()) and croniter.is_valid(expression)
 
 
@@ -60,7 +70,7 @@ def iter_ticks(cron: str, zone: ZoneInfo, after: datetime) -> Iterator[datetime]
     """Every tick strictly after the aware instant ``after``, in order, each once."""
     # Walking on from ``after``'s wall-clock time is enough: a wall-clock time before it
     # maps to an instant before it, also across a gap or a repeated hour.
-    walls = croniter(cron, after.astimezone(zone).replace(tzinfo=None))
+    walls = _croniter(cron, after.astimezone(zone).replace(tzinfo=None))
     last: datetime | None = None
     while True:
         wall = walls.get_next(datetime)
@@ -82,7 +92,7 @@ def _ticks_back(cron: str, zone: ZoneInfo, *, after: datetime, now: datetime) ->
     # From just after now's wall-clock time; in the second pass of a repeated hour, the
     # wall-clock times up to an hour later were (fold 0) before now as well.
     start = local.replace(tzinfo=None) + timedelta(seconds=1, hours=1 if local.fold else 0)
-    walls = croniter(cron, start)
+    walls = _croniter(cron, start)
     seen: datetime | None = None
     while True:
         instant = to_instant(walls.get_prev(datetime), zone)
