@@ -27,6 +27,16 @@ class ScheduleInfo:
     next_fire: datetime | None
     last_tick: datetime | None
 
+    @property
+    def zone(self) -> str:
+        """The same as ``timezone``."""
+        return self.timezone
+
+    @property
+    def next_fire_time(self) -> datetime | None:
+        """The same as ``next_fire``."""
+        return self.next_fire
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
