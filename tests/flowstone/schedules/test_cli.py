@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
+import structlog
 from click.testing import CliRunner
 from schedule_pipelines import reports
 from sensor_pipelines import FEED, ingest
@@ -16,6 +18,14 @@ from flowstone.cli import main
 from supervisors.testing import wait_for
 
 StartNode = Callable[..., fs.Node]
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """The command configures structlog for its process: put this one's back."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def invoke(*args: str) -> tuple[int, str]:
