@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flowstone import codec, events, io, partitions, readers, testing
+from flowstone import codec, events, io, partitions, readers, sensors, testing
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
 from flowstone._default import default_node, start
@@ -25,6 +25,10 @@ from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
 from flowstone._scatter.batching import BatchInfo
 from flowstone._scatter.options import Batch, Rate, Scatter
+from flowstone._schedules.info import ScheduleInfo
+from flowstone._schedules.schedule import Schedule
+from flowstone._schedules.sensor import SensorContext, SensorResult
+from flowstone._schedules.sensor_api import SensorInfo
 from flowstone._store import AuditEntry, Status
 from flowstone._store.barrier import Progress as ScatterProgress
 from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
@@ -118,12 +122,19 @@ __all__ = [
     "RequestApproval",
     "ApprovalInfo",
     "ApprovalDecision",
+    # schedules and sensors
+    "Schedule",
+    "ScheduleInfo",
+    "SensorResult",
+    "SensorContext",
+    "SensorInfo",
     # modules
     "codec",
     "events",
     "io",
     "partitions",
     "readers",
+    "sensors",
     "testing",
     # errors
     "FlowStoneError",

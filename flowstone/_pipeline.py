@@ -13,6 +13,7 @@ from flowstone._options import build_options
 from flowstone._routing.options import RouterOptions
 from flowstone._routing.router import Router
 from flowstone._routing.validate import check_routing
+from flowstone._schedules.sensor import SensorDef, SensorFunction, define_sensor
 from flowstone.errors import AssetNotFoundError, DefinitionError
 
 __all__ = ["Pipeline"]
@@ -39,6 +40,7 @@ class Pipeline:
         "_module",
         "_order",
         "_rules_out",
+        "_sensors",
         "description",
         "name",
         "reference",
@@ -69,6 +71,7 @@ class Pipeline:
         self._order: tuple[str, ...] = ()
         self._closures: dict[str, tuple[str, ...]] = {}
         self._rules_out = False
+        self._sensors: dict[str, SensorDef] = {}
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name!r} assets={len(self._assets)}>"
@@ -125,6 +128,33 @@ class Pipeline:
             return function
 
         return register
+
+    def sensor(
+        self,
+        fn: SensorFunction | None = None,
+        /,
+        *,
+        target: str | None = None,
+        interval: float = 30.0,
+        name: str | None = None,
+    ) -> Any:
+        """Declare a sensor: ``@pipeline.sensor(target="ingest", interval=30.0)`` over a
+        function ``(ctx, cursor) -> fs.SensorResult``, or ``pipeline.sensor(built_in,
+        interval=5.0)`` with one of ``flowstone.sensors``. Returns the function unchanged.
+        Nodes given this pipeline (``fs.start(pipelines=[...])``) or that register it poll it."""
+
+        def register(function: SensorFunction) -> SensorFunction:
+            definition = define_sensor(self, function, target=target, interval=interval, name=name)
+            if definition.name in self._sensors:
+                raise DefinitionError(f"pipeline {self.name!r}: sensor {definition.name!r} is defined twice")
+            self._sensors[definition.name] = definition
+            return function
+
+        return register(fn) if fn is not None else register
+
+    def sensors(self) -> list[SensorDef]:
+        """The sensors declared on this pipeline, in declaration order."""
+        return list(self._sensors.values())
 
     def _add(self, asset: AssetDef) -> None:
         if self._closed:

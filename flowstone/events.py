@@ -43,6 +43,9 @@ __all__ = [
     "ScatterKeyFailed",
     "ScatterStarted",
     "RouteDecided",
+    "ScheduleFired",
+    "SensorPollFailed",
+    "SensorPolled",
     "Subscription",
     "subscribe",
 ]
@@ -259,6 +262,31 @@ class NodeGaveUp:
     action: str
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleFired:
+    """A node claimed ``ticks`` of a schedule (ISO instants) and started or enqueued their runs."""
+
+    schedule: str
+    ticks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPolled:
+    """A sensor's poll committed its cursor with ``partitions`` triggered."""
+
+    sensor: str
+    partitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPollFailed:
+    """A sensor's poll raised (``error``); ``errors`` counts its failed polls so far."""
+
+    sensor: str
+    error: str
+    errors: int
+
+
 Event: TypeAlias = (
     MaterializationStarted
     | MaterializationFinished
@@ -273,6 +301,9 @@ Event: TypeAlias = (
     | ScatterGathered
     | WaitEvent
     | NodeGaveUp
+    | ScheduleFired
+    | SensorPolled
+    | SensorPollFailed
 )
 Callback = Callable[[Event], None]
 

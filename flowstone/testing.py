@@ -11,10 +11,11 @@ from flowstone._context import Context
 from flowstone._jobs.records import JobInfo
 from flowstone._node.node import Node
 from flowstone._pipeline import Pipeline
+from flowstone._schedules.clock import ManualClock
 from flowstone.errors import DefinitionError
 from supervisors._log import get_logger
 
-__all__ = ["assert_enqueued", "drain", "run_asset"]
+__all__ = ["ManualClock", "assert_enqueued", "drain", "run_asset"]
 
 
 def run_asset(

@@ -32,6 +32,7 @@ FLOWSTONE_CONTRACT = {
     "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
     "ScatterCancelledError", "ScatterProgress", "readers",
     "Fallback", "SKIPPED", "RouteError", "IsolationError",
+    "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo", "sensors",
 }  # fmt: skip
 
 

@@ -19,9 +19,13 @@ from flowstone._node.checks import (
 )
 from flowstone._node.give_up import check_give_up
 from flowstone._retry import Retry
+from flowstone._schedules.checks import check_pipelines, check_schedules
 from flowstone.io import IOManager
 
 if TYPE_CHECKING:
+    from flowstone._pipeline import Pipeline
+    from flowstone._schedules.clock import WallClock
+    from flowstone._schedules.schedule import Schedule
     from flowstone._store import LineageStore, Store
 
 __all__ = ["NodeConfig", "default_concurrency"]
@@ -111,6 +115,10 @@ class NodeConfig:
             an orchestrator restarts it (``flowstone worker``'s default).
         isolation: where assets without their own ``isolation`` run: ``"thread"`` (a
             runner thread) or ``"process"`` (a supervised worker process).
+        schedules: the ``fs.Schedule``s this node carries (more with ``add_schedule``).
+        pipelines: pipelines whose sensors this node polls (besides those it registers).
+        clock: the wall clock of schedules and sensors (``fs.testing.ManualClock`` in
+            tests); None: real time.
     """
 
     name: str = "flowstone"
@@ -151,6 +159,9 @@ class NodeConfig:
     route_decision_ttl: float = 7 * 86400.0
     on_give_up: Literal["stop", "exit"] = "stop"
     isolation: Literal["thread", "process"] = "thread"
+    schedules: tuple[Schedule, ...] = ()
+    pipelines: tuple[Pipeline, ...] = ()
+    clock: WallClock | None = None
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -199,6 +210,9 @@ class NodeConfig:
         _check_routing(self)
         check_give_up(self.on_give_up)
         check_isolation("isolation", self.isolation)
+        object.__setattr__(self, "schedules", check_schedules(self.schedules))
+        object.__setattr__(self, "pipelines", check_pipelines(self.pipelines))
+        check_methods("clock", self.clock, ("now", "call_at"), "a wall clock such as fs.testing.ManualClock")
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.

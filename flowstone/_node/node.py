@@ -37,10 +37,12 @@ from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
-from flowstone._scatter.driver import barrier_of
 from flowstone._scatter.helper import start_helper
+from flowstone._scatter.node_api import ScattersAPI
+from flowstone._schedules.health import schedule_checks
+from flowstone._schedules.node_api import SchedulesAPI
+from flowstone._schedules.wiring import build_schedule_layer
 from flowstone._store import AuditEntry, Status, Store
-from flowstone._store.barrier import Progress as ScatterProgress
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.wiring import new_waits, waits_spec
 from flowstone.errors import FlowStoneError
@@ -58,13 +60,14 @@ __all__ = ["Node"]
 log = get_logger("flowstone")
 
 
-class Node(WaitsAPI):
+class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
-    lineage → isolated → runners``: the dependency order, so a restart of the store restarts
-    everything after it. Two nodes in one process share nothing. A node not stopped by
-    ``stop()`` (or ``with``) is stopped when the process exits (``_node/lifecycle.py``).
+    lineage → isolated → runners → waits → jobs → schedules``: the dependency order, so a
+    restart of the store restarts everything after it. Two nodes in one process share
+    nothing. A node not stopped by ``stop()`` (or ``with``) is stopped when the process
+    exits (``_node/lifecycle.py``).
     """
 
     def __init__(self, config: NodeConfig) -> None:
@@ -99,8 +102,10 @@ class Node(WaitsAPI):
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
         run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
+        self._schedules = build_schedule_layer(config, self._services, self._jobs, self._run_scheduled)
         extra = [isolated_spec(), waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
         extra += [self._jobs.spec] if self._jobs is not None else []
+        extra.append(self._schedules.spec)
         self._give_up = GiveUpWatch(self.id, self.events, config.on_give_up)
         self._root = start_tree(
             config.name, self._services, self._store, self._io, extra, self._give_up.record
@@ -158,6 +163,9 @@ class Node(WaitsAPI):
             unique=unique,
         )
 
+    def _run_scheduled(self, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
+        return self.run(pipeline, asset, partition=partition)
+
     # --- lifecycle -----------------------------------------------------------------
     def stop(self, timeout: float | None = None) -> None:
         """Stop the node; it returns within ``shutdown_grace`` (or ``timeout`` if shorter) + 1 s.
@@ -196,9 +204,8 @@ class Node(WaitsAPI):
             return Health("down", {"supervision": Check(False, self._give_up.describe())})
         try:
             queues = self._jobs.checks if self._jobs is not None else None
-            return check_health(
-                self._directory, self.config.health_timeout, with_waits(self._directory, queues)
-            )
+            extra = schedule_checks(self._schedules, with_waits(self._directory, queues))
+            return check_health(self._directory, self.config.health_timeout, extra)
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never swallowed
             return Health("down", {"node": Check(False, f"{type(exc).__name__}: {exc}")})
 
@@ -414,15 +421,3 @@ class Node(WaitsAPI):
     def audit(self, limit: int = 100) -> list[AuditEntry]:
         """The newest audit-log entries (runs, invalidations, admin actions), newest first."""
         return self._store.audit_entries(limit)
-
-    # --- scatters ----------------------------------------------------------------------
-    def scatter_progress(self, run_id: str, asset: str) -> ScatterProgress | None:
-        """How far a scatter asset of a run is (total if known, done, failed, running);
-        None if the run has no scatter of that asset."""
-        return barrier_of(self._services).progress(run_id, asset)
-
-    def cancel(self, run_id: str) -> bool:
-        """Stop starting the remaining keys of the run's scatters on this node: the keys
-        running finish, and the asset ends as cancelled (``ScatterCancelledError``).
-        Whether a scatter of that run was running here."""
-        return self._services.scatters.cancel(run_id)

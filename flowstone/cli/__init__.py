@@ -13,6 +13,7 @@ from flowstone.cli._health import health
 from flowstone.cli._inspect import assets, graph, lineage, status
 from flowstone.cli._ops import db, jobs, tree
 from flowstone.cli._run import backfill, run
+from flowstone.cli._schedules import schedules, sensors
 from flowstone.cli._waits import approvals, gates, signal
 from flowstone.cli._worker import worker
 
@@ -50,5 +51,7 @@ for command in (
     signal,
     gates,
     approvals,
+    schedules,
+    sensors,
 ):
     main.add_command(command)

@@ -109,9 +109,10 @@ def worker(
         )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    imported = []
     for module in imports:
         try:
-            importlib.import_module(module)
+            imported.append(importlib.import_module(module))
         except ImportError as exc:
             raise click.BadParameter(f"cannot import {module!r}: {exc}", param_hint="--import") from exc
 
@@ -137,6 +138,8 @@ def worker(
             name="worker",
             allow_imports=allow_imports,
             on_give_up="exit",  # a worker whose tree gave up exits non-zero: its orchestrator restarts it
+            # The sensors of the imported modules' pipelines are polled by the workers.
+            pipelines=[p for m in imported for p in vars(m).values() if isinstance(p, fs.Pipeline)],
         )
         click.echo(f"worker {node.id} working {queues} on {node._store.url.split('@')[-1]}", err=True)
         try:

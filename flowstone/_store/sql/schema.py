@@ -37,6 +37,8 @@ __all__ = [
     "scatter_units",
     "scatters",
     "settings",
+    "schedules",
+    "sensors",
     "values",
     "waits",
 ]
@@ -295,4 +297,44 @@ route_decisions = Table(
     Column("decided_at", Timestamp, nullable=False),
     UniqueConstraint("run_id", "router", "partition_key", name="uq_flowstone_route_decisions_key"),
     Index("ix_flowstone_route_decisions_decided_at", "decided_at"),
+)
+
+# Schedules and sensors (flowstone/_schedules): their state, shared by every node on the
+# database. Times are epoch seconds of the nodes' injected wall clock, not the database's,
+# so that a test's manual clock drives them.
+schedules = Table(
+    "flowstone_schedules",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("asset", String(NAME), nullable=False),
+    Column("cron", String(NAME), nullable=False),
+    Column("timezone", String(NAME), nullable=False),
+    Column("catch_up", String(16), nullable=False),
+    Column("max_catch_up", Integer, nullable=False),
+    Column("queue", String(NAME), nullable=False),
+    Column("paused", Integer, nullable=False, default=0),
+    Column("removed", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    # The last tick fired (or skipped by the catch-up policy); NULL: none yet.
+    Column("last_tick", Float),
+    # Incremented by every change of the row: a node polls the sum and re-reads the rows
+    # only when it moved.
+    Column("revision", Integer, nullable=False, default=0),
+)
+
+sensors = Table(
+    "flowstone_sensors",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("pipeline", String(NAME), nullable=False),
+    Column("target", String(NAME), nullable=False),
+    Column("interval", Float, nullable=False),
+    Column("paused", Integer, nullable=False, default=0),
+    # The sensor's cursor, JSON; NULL: it has never advanced.
+    Column("cursor", Text),
+    Column("last_poll", Float),
+    Column("polls", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("last_error", Text),
 )

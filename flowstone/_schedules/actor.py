@@ -1,0 +1,267 @@
+"""``SchedulesActor``: the node's child that fires the ticks of the schedules it carries.
+
+It owns the timers and the view of the store's rows; the rows themselves (paused, last
+tick) live in the store, shared by every node. One timer waits for the earliest next tick
+of all the schedules (a thousand schedules cost one timer, not a thousand); with a
+database, a second one re-reads the rows every ``poll_interval`` (real time), so that a
+change made on another node takes effect here within one interval. A tick is claimed by a
+compare-and-set of the schedule's last tick in the store, in the transaction that enqueues
+its runs: on any number of nodes each tick runs once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import supervisors
+from flowstone._schedules.clock import WallClock
+from flowstone._schedules.schedule import Schedule
+from flowstone._schedules.state import ScheduleRow, ScheduleState, row_of
+from flowstone._schedules.ticks import CatchUp, due_ticks
+from flowstone.events import EventBus, ScheduleFired
+from supervisors._log import get_logger
+
+__all__ = ["GRACE", "RETRY", "Add", "ScheduleEnv", "SchedulesActor"]
+
+log = get_logger("flowstone.schedules")
+
+#: A tick due no longer ago than this is on time (fired whatever the catch-up policy).
+GRACE = timedelta(seconds=60)
+#: When firing failed (the store unreachable), how long until the next try.
+RETRY = timedelta(seconds=5)
+
+
+@dataclass(slots=True, kw_only=True)
+class ScheduleEnv:
+    """What the actor needs, kept by the node so that a restarted actor finds it again.
+
+    ``definitions`` (name → schedule) is changed only by the actor: the ones the node was
+    started with, and those added at run time.
+    """
+
+    state: ScheduleState
+    clock: WallClock
+    poll_interval: float | None  # None: nothing else changes the state (a memory node)
+    definitions: dict[str, Schedule] = field(default_factory=dict)
+    on_fired: Callable[[Schedule, list[datetime]], None] = lambda schedule, ticks: None
+    on_definition: Callable[[Schedule], None] = lambda schedule: None
+    events: EventBus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Add:
+    schedule: Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class _Wake:
+    done: threading.Event | None = None
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class SchedulesActor(supervisors.Actor):
+    """Fires due ticks; answers ``"refresh"``, ``"late"``, ``"ping"`` and ``Add``."""
+
+    def __init__(self, env: ScheduleEnv) -> None:
+        super().__init__()
+        self._env = env
+        self._rows: dict[str, ScheduleRow] = {}
+        self._next: dict[str, datetime] = {}  # the next tick of each active schedule
+        self._overdue: dict[str, datetime] = {}  # the tick a failing schedule has owed since
+        self._timer: supervisors.Cancellable | None = None
+        self._timer_at: datetime | None = None
+        self._poll: supervisors.Cancellable | None = None
+        self._version: int | None = None  # the state's version at the last refresh
+        self._real = supervisors.SystemClock()
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def on_start(self) -> None:
+        # Armed before the node's start returns, so that no tick can pass unseen.
+        now = self._env.clock.now()
+        for schedule in self._env.definitions.values():
+            self._env.state.register(row_of(schedule, now))
+        self._refresh()
+        self._fire_due()
+        self._arm_poll()
+        # Registering the pipelines asks the node's registry, which must not be looked
+        # up while the supervisor is starting this child: a message does it next.
+        self.actor_ref.tell("start")
+
+    def _start(self) -> None:
+        for schedule in self._env.definitions.values():
+            self._env.on_definition(schedule)
+
+    def on_stop(self) -> None:
+        self._cancel()
+
+    def on_failure(self, *_exc: object) -> None:
+        self._cancel()
+
+    def _cancel(self) -> None:
+        for timer in (self._timer, self._poll):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._poll = None
+
+    # --- messages ----------------------------------------------------------------------
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _Wake):
+            try:
+                self._timer = self._timer_at = None  # it has fired
+                self._fire_due()
+            finally:
+                if message.done is not None:
+                    message.done.set()
+            return None
+        if message == "start":
+            self._start()
+            return None
+        if message == "poll":
+            if self._env.state.version() != self._version:  # one aggregate when nothing changed
+                self._refresh()
+                self._fire_due()
+            self._arm_poll()
+            return None
+        if message == "refresh":
+            self._refresh()
+            self._fire_due()
+            return None
+        if isinstance(message, Add):
+            self._env.state.register(row_of(message.schedule, self._env.clock.now()))
+            self._env.definitions[message.schedule.name] = message.schedule
+            self._env.on_definition(message.schedule)
+            self._next.pop(message.schedule.name, None)
+            self._refresh()
+            self._fire_due()
+            return None
+        if message == "late":
+            return self._late()
+        if message == "ping":
+            return "pong"
+        raise TypeError(f"schedules actor got an unexpected message {message!r}")
+
+    # --- the work ----------------------------------------------------------------------
+    def _refresh(self) -> None:
+        """Re-read the rows; a schedule whose row changed gets its next tick recomputed."""
+        self._version = self._env.state.version()
+        rows = {row.name: row for row in self._env.state.rows()}
+        for name, row in rows.items():
+            if self._rows.get(name) != row:
+                self._next.pop(name, None)
+        for name in set(self._rows) - set(rows):
+            self._next.pop(name, None)
+        self._rows = rows
+        for name, row in rows.items():
+            if row.removed and name in self._env.definitions:
+                del self._env.definitions[name]  # removed on some node: carried by none
+                log.info("schedule.removed", schedule=name)
+
+    def _active(self) -> list[tuple[Schedule, ScheduleRow]]:
+        active = []
+        for name, schedule in self._env.definitions.items():
+            row = self._rows.get(name)
+            if row is not None and not row.paused and not row.removed:
+                active.append((schedule, row))
+        return active
+
+    def _fire_due(self) -> None:
+        now = self._env.clock.now()
+        for schedule, row in self._active():
+            upcoming = self._next.get(schedule.name)
+            if upcoming is not None and upcoming > now:
+                continue
+            try:
+                self._fire(schedule, row, now)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is away: try again soon
+                log.warning(
+                    "schedule.fire_failed", schedule=schedule.name, error=f"{type(exc).__name__}: {exc}"
+                )
+                self._overdue.setdefault(schedule.name, upcoming or now)
+                self._next[schedule.name] = now + RETRY
+            else:
+                self._overdue.pop(schedule.name, None)
+        self._arm_timer()
+
+    def _fire(self, schedule: Schedule, row: ScheduleRow, now: datetime) -> None:
+        after = _instant(row.last_tick if row.last_tick is not None else row.created_at)
+        catch_up: CatchUp = schedule.catch_up
+        due = due_ticks(
+            schedule.cron,
+            schedule.zone,
+            after=after,
+            now=now,
+            catch_up=catch_up,
+            max_catch_up=schedule.max_catch_up,
+            grace=GRACE,
+        )
+        passed = due_ticks(
+            schedule.cron, schedule.zone, after=after, now=now, catch_up="latest", max_catch_up=1, grace=GRACE
+        )
+        if passed:
+            newest = passed[-1].timestamp()
+            if self._env.state.fire(schedule, row.last_tick, newest, due):
+                self._env.on_fired(schedule, due)
+                if due and self._env.events is not None:
+                    self._env.events.emit(ScheduleFired(schedule.name, tuple(t.isoformat() for t in due)))
+                for tick in due:
+                    log.info("schedule.fired", schedule=schedule.name, tick=tick.isoformat())
+                if not due:
+                    log.info("schedule.skipped", schedule=schedule.name, tick=passed[-1].isoformat())
+            fresh = self._env.state.row(schedule.name)  # ours, or the node's that won
+            if fresh is not None:
+                self._rows[schedule.name] = fresh
+                row = fresh
+            after = _instant(row.last_tick) if row.last_tick is not None else after
+        self._next[schedule.name] = schedule.next_after(max(after, now))
+
+    def _arm_timer(self) -> None:
+        upcoming = [self._next[s.name] for s, _ in self._active() if s.name in self._next]
+        when = min(upcoming, default=None)
+        if when == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = when
+        if when is not None:
+            ref = self.actor_ref
+
+            def wake() -> threading.Event | None:
+                done = threading.Event()
+                try:
+                    ref.tell(_Wake(done))
+                except Exception:  # noqa: BLE001 - the actor stopped: nothing to wake
+                    return None
+                return done
+
+            self._timer = self._env.clock.call_at(when, wake)
+
+    def _arm_poll(self) -> None:
+        interval = self._env.poll_interval
+        if interval is None:
+            return
+        ref = self.actor_ref
+
+        def poll() -> None:
+            with contextlib.suppress(Exception):  # the actor stopped: nothing to poll
+                ref.tell("poll")
+
+        self._poll = self._real.call_later(interval, poll)
+
+    def _late(self) -> dict[str, float]:
+        """Active schedules whose next tick is overdue by more than their interval: seconds late."""
+        now = self._env.clock.now()
+        late = {}
+        for schedule, _ in self._active():
+            owed = self._overdue.get(schedule.name, self._next.get(schedule.name))
+            if owed is not None and (now - owed).total_seconds() > schedule.interval(owed):
+                late[schedule.name] = (now - owed).total_seconds()
+        return late
