@@ -140,11 +140,15 @@ class Scheduler(Deadlines):
         self._runs.add(run)
         for asset in plan:
             run.waiting[asset] = sum(1 for d in deps[asset] if d in planned)
+        queued: set[str] = set()
         if ruled:
             self._skip(run, ruled)
             if run.finished:
                 return
+            queued = {asset for other, asset, _ in self._ready if other is run}  # made ready by a skip
         for asset in plan:
+            if asset in queued:
+                continue
             if resume is not None and asset == resume[0]:
                 self._ready.append((run, asset, resume[1]))
             elif run.waiting[asset] == 0 and asset not in run.skipped and asset not in run.suspended:

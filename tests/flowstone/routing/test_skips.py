@@ -129,6 +129,25 @@ class TestPropagation:
             node.run(p, "either")
         assert sorted(e.asset for e in events) == ["fast", "one", "three", "two"]
 
+    def test_an_asset_made_ready_by_a_stored_routers_skip_runs_once(self, node: fs.Node) -> None:
+        """The router and ``slow`` are stored by an earlier run; the next run's plan has
+        ``fast`` ruled out by the stored decision, which makes ``either`` ready: it is
+        queued by that skip only, never a second time by the run's start."""
+        ran: list[str] = []
+        p = three_levels("slow", ran)
+        calls: list[str] = []
+
+        @p.asset(optional=("three",))
+        def late(ctx: fs.Context, three: int | None, slow: int) -> Any:
+            calls.append(ctx.run_id)
+            return (three, slow)
+
+        assert node.run(p, "slow") == 2
+        for _ in range(5):
+            calls.clear()
+            assert node.run(p, "late", force=True) == (None, 2)
+            assert len(calls) == 1, calls
+
     def test_lineage_leaves_out_the_skipped_dependencies(self, node: fs.Node) -> None:
         ran: list[str] = []
         p = three_levels("slow", ran)
