@@ -29,13 +29,18 @@ class RequestApproval(Suspension):
     """Return it from an asset to wait until a person approves or rejects.
 
     Once approved the asset's function is called again, with ``ctx.approval`` set (who,
-    why, when); once rejected it fails with ``fs.ApprovalRejectedError``.
+    why, when); once rejected it fails with ``fs.ApprovalRejectedError``. With
+    ``on_timeout="retry"`` an approval that expires undecided is asked again, at most
+    ``max_timeout_retries`` times; then the asset fails with ``fs.GateTimeoutError``.
     """
 
     message: str
     timeout: float | None = field(default=None, kw_only=True)
     on_timeout: str = field(default="fail", kw_only=True)
     context: Mapping[str, Any] | None = field(default=None, kw_only=True)
+    max_timeout_retries: int = field(default=3, kw_only=True)
+    # How many approvals of this materialization expired before this one (set on a retry).
+    _retries: int = field(default=0, kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.message, str) or not self.message:
@@ -47,6 +52,9 @@ class RequestApproval(Suspension):
             raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         if self.on_timeout not in ON_TIMEOUT:
             raise ValueError(f"on_timeout must be one of {ON_TIMEOUT}, got {self.on_timeout!r}")
+        retries = self.max_timeout_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"max_timeout_retries must be an int ≥ 0, got {retries!r}")
 
     def persist(self, ctx: Context, waits: Waits) -> str:
         from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
@@ -65,7 +73,8 @@ class RequestApproval(Suspension):
             created_at=at,
             expires_at=waits.expiry(self.timeout, at),
             on_timeout=self.on_timeout,
-            max_timeout_retries=0,
+            max_timeout_retries=self.max_timeout_retries,
+            timeout_retries=self._retries,
             metadata=dict(self.context or {}),
             message=self.message,
         )
@@ -153,11 +162,12 @@ class ApprovalResumption(Resumption):
                 "undecided (on_timeout='cancel'): the asset ends cancelled",
                 **where,
             )
-        if record.on_timeout == "retry":
+        if record.on_timeout == "retry" and record.timeout_retries < record.max_timeout_retries:
             return None
         return GateTimeoutError(
             f"approval {record.id} of asset {record.asset!r} (run {record.run_id}) expired undecided "
-            f"at {record.expires_at}; run it again, or give it a longer timeout",
+            f"at {record.expires_at} after {record.timeout_retries} timeout retries; run it again, or "
+            "give it a longer timeout",
             **where,
         )
 
@@ -170,4 +180,8 @@ class ApprovalResumption(Resumption):
             at = record.decided_at or now()
             decision = ApprovalDecision(record.id, record.decided_by or "", record.reason, at)
             return asset.fn(dataclasses.replace(ctx, approval=decision), **kwargs)
-        return asset.fn(ctx, **kwargs)  # expired with on_timeout="retry": asks again
+        # Expired with on_timeout="retry": asks again, counting the retry.
+        value = asset.fn(ctx, **kwargs)
+        if isinstance(value, RequestApproval):
+            value = dataclasses.replace(value, _retries=record.timeout_retries + 1)
+        return value

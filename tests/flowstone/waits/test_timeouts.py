@@ -56,6 +56,17 @@ class TestOnTimeout:
         wait_for(lambda: node.status(wp.gated, "transcoded").state == "completed", message="resumed")
         assert node.get(wp.gated, "transcoded")["url"] == "new"
 
+    def test_an_approval_that_expires_is_asked_again_until_its_retries_run_out(
+        self, start_node: Callable[..., fs.Node], calls: wp.Calls
+    ) -> None:
+        resources = {"approval_timeout": 0.2, "on_timeout": "retry", "max_timeout_retries": 2}
+        node = start_node(resources=resources)
+        with pytest.raises(fs.MaterializationError) as failed:
+            node.run(wp.approvals, "publish", timeout=10)
+        assert isinstance(failed.value.__cause__, fs.GateTimeoutError)
+        assert calls.counts["publish"] == 3  # the first request and two retries
+        assert [a.state for a in node.approvals(state=None)] == ["expired"] * 3
+
     def test_cancel_ends_the_asset_cancelled(
         self, start_node: Callable[..., fs.Node], calls: wp.Calls
     ) -> None:

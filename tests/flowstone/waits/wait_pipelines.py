@@ -97,7 +97,11 @@ def publish(ctx: fs.Context, report: list[int]) -> Any:
         timeout = ctx.resources.get("approval_timeout")
         on_timeout = ctx.resources.get("on_timeout", "fail")
         return fs.RequestApproval(
-            "Publish the Q3 report?", timeout=timeout, on_timeout=on_timeout, context={"rows": len(report)}
+            "Publish the Q3 report?",
+            timeout=timeout,
+            on_timeout=on_timeout,
+            context={"rows": len(report)},
+            max_timeout_retries=ctx.resources.get("max_timeout_retries", 3),
         )
     return {"rows": len(report), "by": ctx.approval.by, "reason": ctx.approval.reason}
 
