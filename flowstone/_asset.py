@@ -14,7 +14,7 @@ from flowstone._jobs.records import Unique
 from flowstone._options import build_options
 from flowstone._retry import Retry
 from flowstone._scatter.options import Scatter
-from flowstone.errors import DefinitionError, PartitionError
+from flowstone.errors import DefinitionError, OptionError, PartitionError
 
 if TYPE_CHECKING:
     from flowstone.io import IOManager
@@ -78,26 +78,26 @@ class AssetOptions:
 
     def __post_init__(self) -> None:
         if self.on_signal is not None and not callable(self.on_signal):
-            raise TypeError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
+            raise OptionError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
         if self.routed_from is not None and (
             not isinstance(self.routed_from, str) or not self.routed_from.isidentifier()
         ):
-            raise TypeError(f"routed_from must be the name of a router asset, got {self.routed_from!r}")
+            raise OptionError(f"routed_from must be the name of a router asset, got {self.routed_from!r}")
         if isinstance(self.optional, str) or not isinstance(self.optional, Iterable):
-            raise TypeError(f"optional must be a list of dependency names, got {self.optional!r}")
+            raise OptionError(f"optional must be a list of dependency names, got {self.optional!r}")
         object.__setattr__(self, "optional", tuple(self.optional))
         if not all(isinstance(name, str) for name in self.optional):
-            raise TypeError(f"optional must be a list of dependency names, got {self.optional!r}")
+            raise OptionError(f"optional must be a list of dependency names, got {self.optional!r}")
         if self.depends_on is not None:
             if isinstance(self.depends_on, str) or not isinstance(self.depends_on, Iterable):
-                raise TypeError(f"depends_on must be a list of asset names, got {self.depends_on!r}")
+                raise OptionError(f"depends_on must be a list of asset names, got {self.depends_on!r}")
             object.__setattr__(self, "depends_on", tuple(self.depends_on))
         if self.retry is not None and not isinstance(self.retry, Retry):
-            raise TypeError(f"retry must be a flowstone.Retry, got {self.retry!r}")
+            raise OptionError(f"retry must be a flowstone.Retry, got {self.retry!r}")
         if self.timeout is not None and (
             isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or self.timeout <= 0
         ):
-            raise ValueError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
+            raise OptionError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
         check_isolation("isolation", self.isolation, optional=True)
         if self.partitions is not None:
             try:
@@ -114,9 +114,9 @@ def check_isolation(name: str, value: object, *, optional: bool = False) -> None
     if value is None and optional:
         return
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be 'thread' or 'process', got {value!r}")
+        raise OptionError(f"{name} must be 'thread' or 'process', got {value!r}")
     if value not in ("thread", "process"):
-        raise ValueError(f"{name} must be 'thread' or 'process', got {value!r}")
+        raise OptionError(f"{name} must be 'thread' or 'process', got {value!r}")
 
 
 def make_options(options: Mapping[str, Any]) -> AssetOptions:

@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from flowstone.errors import OptionError
+
 __all__ = ["build_options"]
 
 T = TypeVar("T")
@@ -19,7 +21,7 @@ def build_options(cls: type[T], options: Mapping[str, Any], what: str) -> T:
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = sorted(set(options) - set(names))
     if unknown:
-        raise TypeError(
+        raise OptionError(
             f"unknown {what} option(s) {', '.join(map(repr, unknown))}; valid options are {', '.join(names)}"
         )
     return cls(**options)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, Self, TypeAlias, get_args
 
+from flowstone.errors import OptionError
+
 __all__ = ["Backoff", "Retry"]
 
 Backoff: TypeAlias = Literal["exponential", "linear", "constant"]
@@ -48,25 +50,25 @@ class Retry:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise TypeError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
+            raise OptionError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
         if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1 (1 means no retries), got {self.max_attempts!r}")
+            raise OptionError(f"max_attempts must be >= 1 (1 means no retries), got {self.max_attempts!r}")
         if self.backoff not in _BACKOFFS:
             allowed = ", ".join(repr(name) for name in _BACKOFFS)
-            raise ValueError(f"backoff must be one of {allowed}, got {self.backoff!r}")
+            raise OptionError(f"backoff must be one of {allowed}, got {self.backoff!r}")
         for field in ("base_delay", "max_delay", "jitter"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(f"{field} must be a number of seconds, got {value!r}")
+                raise OptionError(f"{field} must be a number of seconds, got {value!r}")
         # Written as "not (in range)" so NaN, which fails every comparison, is rejected too.
         if not 0 <= self.base_delay < math.inf:
-            raise ValueError(f"base_delay must be a finite number of seconds >= 0, got {self.base_delay!r}")
+            raise OptionError(f"base_delay must be a finite number of seconds >= 0, got {self.base_delay!r}")
         if not self.base_delay <= self.max_delay < math.inf:
-            raise ValueError(
+            raise OptionError(
                 f"max_delay must be finite and >= base_delay ({self.base_delay!r}), got {self.max_delay!r}"
             )
         if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be in the range [0, 1), got {self.jitter!r}")
+            raise OptionError(f"jitter must be in the range [0, 1), got {self.jitter!r}")
 
     @classmethod
     def none(cls) -> Self:
@@ -85,9 +87,9 @@ class Retry:
             ValueError: ``retry_number`` is less than 1.
         """
         if isinstance(retry_number, bool) or not isinstance(retry_number, int):
-            raise TypeError(f"retry_number must be an int >= 1, got {retry_number!r}")
+            raise OptionError(f"retry_number must be an int >= 1, got {retry_number!r}")
         if retry_number < 1:
-            raise ValueError(f"retry_number must be >= 1, got {retry_number!r}")
+            raise OptionError(f"retry_number must be >= 1, got {retry_number!r}")
         capped = self._capped(retry_number)
         if self.jitter == 0 or capped == 0:
             return capped

@@ -3,6 +3,7 @@
 The hierarchy::
 
     FlowStoneError
+    ├── OptionError                  an option or argument has a bad value (also a ValueError and a TypeError)
     ├── DefinitionError              a pipeline is defined wrongly (raised at definition/validation)
     │   └── CycleError               the dependency graph has a cycle (``.cycle`` names it)
     ├── PartitionError               a partition value is outside the documented type set
@@ -49,6 +50,7 @@ __all__ = [
     "LineageError",
     "MaterializationError",
     "NotMaterializedError",
+    "OptionError",
     "PartitionError",
     "ScatterCancelledError",
     "ScatterError",
@@ -64,6 +66,12 @@ __all__ = [
 
 class FlowStoneError(Exception):
     """The root of every error FlowStone raises on purpose."""
+
+
+class OptionError(FlowStoneError, ValueError, TypeError):
+    """An option or argument has a bad value or type: the message names it and says what
+    it takes. It is a ``ValueError`` and a ``TypeError`` too, so code written against
+    the built-in errors keeps working."""
 
 
 class DefinitionError(FlowStoneError):

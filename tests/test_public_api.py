@@ -31,7 +31,7 @@ FLOWSTONE_CONTRACT = {
     "ApprovalError", "ApprovalRejectedError", "GateTimeoutError",
     "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
     "ScatterCancelledError", "ScatterProgress", "readers",
-    "Fallback", "SKIPPED", "RouteError", "IsolationError",
+    "Fallback", "SKIPPED", "RouteError", "IsolationError", "OptionError",
     "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo", "sensors",
 }  # fmt: skip
 

@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flowstone.errors import OptionError
+
 __all__ = [
     "check_bool",
     "check_int",
@@ -21,41 +23,41 @@ __all__ = [
 def check_text(name: str, value: object) -> None:
     """A non-empty ``str``."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {value!r}")
+        raise OptionError(f"{name} must be a str, got {value!r}")
     if not value:
-        raise ValueError(f"{name} must not be empty")
+        raise OptionError(f"{name} must not be empty")
 
 
 def check_bool(name: str, value: object) -> None:
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise OptionError(f"{name} must be True or False, got {value!r}")
 
 
 def check_int(name: str, value: object, minimum: int) -> None:
     """An ``int`` (not a bool) ≥ ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int ≥ {minimum}, got {value!r}")
+        raise OptionError(f"{name} must be an int ≥ {minimum}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be an int ≥ {minimum}, got {value!r}")
+        raise OptionError(f"{name} must be an int ≥ {minimum}, got {value!r}")
 
 
 def check_seconds(name: str, value: object) -> None:
     """A finite number of seconds > 0: infinity would never fire, and cannot be waited for."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+        raise OptionError(f"{name} must be a number of seconds, got {value!r}")
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+        raise OptionError(f"{name} must be a finite number of seconds > 0, got {value!r}")
 
 
 def check_names(name: str, value: object) -> Mapping[Any, Any]:
     """A mapping whose keys are non-empty ``str``; returns it."""
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a mapping of names, got {value!r}")
+        raise OptionError(f"{name} must be a mapping of names, got {value!r}")
     for key in value:
         if not isinstance(key, str):
-            raise TypeError(f"{name} must be keyed by str names, got the key {key!r}")
+            raise OptionError(f"{name} must be keyed by str names, got the key {key!r}")
         if not key:
-            raise ValueError(f"{name} must not have an empty name")
+            raise OptionError(f"{name} must not have an empty name")
     return value
 
 
@@ -65,4 +67,4 @@ def check_methods(name: str, value: object, methods: Iterable[str], what: str) -
         return
     missing = [method for method in methods if not callable(getattr(value, method, None))]
     if missing:
-        raise TypeError(f"{name} must be {what}; {value!r} has no {', '.join(missing)}")
+        raise OptionError(f"{name} must be {what}; {value!r} has no {', '.join(missing)}")

@@ -20,6 +20,7 @@ from flowstone._node.checks import (
 from flowstone._node.give_up import check_give_up
 from flowstone._retry import Retry
 from flowstone._schedules.checks import check_pipelines, check_schedules
+from flowstone.errors import OptionError
 from flowstone.io import IOManager
 
 if TYPE_CHECKING:
@@ -178,14 +179,14 @@ class NodeConfig:
             check_int(name, getattr(self, name), minimum=1)
         for name in ("retry", "job_retry"):
             if not isinstance(getattr(self, name), Retry):
-                raise TypeError(f"{name} must be a flowstone.Retry, got {getattr(self, name)!r}")
+                raise OptionError(f"{name} must be a flowstone.Retry, got {getattr(self, name)!r}")
         if self.lineage_failure not in ("log", "fail"):
-            raise ValueError(f"lineage_failure must be 'log' or 'fail', got {self.lineage_failure!r}")
+            raise OptionError(f"lineage_failure must be 'log' or 'fail', got {self.lineage_failure!r}")
         check_names("resources", self.resources)
         for queue, limit in check_names("queues", self.queues).items():
             check_int(f"queues[{queue!r}]", limit, minimum=0)
         if self.io is not None and not isinstance(self.io, IOManager):
-            raise TypeError(f"io must be an IO manager (see flowstone.io), got {self.io!r}")
+            raise OptionError(f"io must be an IO manager (see flowstone.io), got {self.io!r}")
         check_methods("store", self.store, _STORE_METHODS, "a store (see flowstone/_store/base.py)")
         check_methods("lineage_store", self.lineage_store, ("record_lineage",), "a lineage store")
         for name in (
@@ -198,11 +199,13 @@ class NodeConfig:
         ):
             check_seconds(name, getattr(self, name))
         if self.queues and self.database_url is None and self.store is None:
-            raise ValueError(
+            raise OptionError(
                 "job queues need a database: pass database_url='sqlite:///flowstone.db' (or postgresql)"
             )
         if self.upkeep is not None and not isinstance(self.upkeep, bool):
-            raise TypeError(f"upkeep must be True, False or None (if it works a queue), got {self.upkeep!r}")
+            raise OptionError(
+                f"upkeep must be True, False or None (if it works a queue), got {self.upkeep!r}"
+            )
         _check_imports(self)
         for name in ("connect_timeout", "statement_timeout"):
             check_seconds(name, getattr(self, name))
@@ -228,9 +231,9 @@ class NodeConfig:
 def _check_routing(config: NodeConfig) -> None:
     policy = config.route_decisions
     if not isinstance(policy, str):
-        raise TypeError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
+        raise OptionError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
     if policy not in ("run", "keep", "none"):
-        raise ValueError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
+        raise OptionError(f"route_decisions must be 'run', 'keep' or 'none', got {policy!r}")
     check_seconds("route_decision_ttl", config.route_decision_ttl)
 
 
@@ -238,7 +241,7 @@ def _check_imports(config: NodeConfig) -> None:
     if config.allow_imports is None:
         return
     if isinstance(config.allow_imports, str) or not isinstance(config.allow_imports, Iterable):
-        raise TypeError(
+        raise OptionError(
             f"allow_imports must be None or a sequence of module patterns such as "
             f"('mypipes',), got {config.allow_imports!r}"
         )
@@ -250,11 +253,11 @@ def _check_waits(config: NodeConfig) -> None:
 
     if config.signal_secret is not None:
         if not isinstance(config.signal_secret, str | bytes):
-            raise TypeError("signal_secret must be a str or bytes")
+            raise OptionError("signal_secret must be a str or bytes")
         as_secret(config.signal_secret)
     previous = config.previous_signal_secrets
     if isinstance(previous, str | bytes) or not isinstance(previous, Iterable):
-        raise TypeError("previous_signal_secrets must be a sequence of secrets")
+        raise OptionError("previous_signal_secrets must be a sequence of secrets")
     object.__setattr__(config, "previous_signal_secrets", tuple(previous))
     for secret in config.previous_signal_secrets:
         as_secret(secret)

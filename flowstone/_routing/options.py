@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from flowstone._asset import check_name
+from flowstone.errors import OptionError
 
 __all__ = ["SKIPPED", "Fallback", "RouterOptions", "Skipped"]
 
@@ -46,7 +47,7 @@ class Fallback:
 
     def __post_init__(self) -> None:
         if not isinstance(self.branch, str) or not self.branch:
-            raise TypeError(f"fs.Fallback needs a branch name, got {self.branch!r}")
+            raise OptionError(f"fs.Fallback needs a branch name, got {self.branch!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,20 +70,20 @@ class RouterOptions:
     def __post_init__(self) -> None:
         branches: Any = self.branches
         if isinstance(branches, str) or not isinstance(branches, Iterable):
-            raise TypeError(f"branches must be a sequence of asset names, got {branches!r}")
+            raise OptionError(f"branches must be a sequence of asset names, got {branches!r}")
         names = tuple(branches)
         if not names:
-            raise ValueError("a router needs at least one branch")
+            raise OptionError("a router needs at least one branch")
         for name in names:
             if not isinstance(name, str) or not name.isidentifier():
-                raise ValueError(f"a branch is the name of an asset, got {name!r}")
+                raise OptionError(f"a branch is the name of an asset, got {name!r}")
             check_name("branch", name)
         if len(set(names)) != len(names):
-            raise ValueError(f"branches lists a branch twice: {names!r}")
+            raise OptionError(f"branches lists a branch twice: {names!r}")
         object.__setattr__(self, "branches", names)
         if self.default is not None and self.default not in names:
-            raise ValueError(f"default {self.default!r} is not one of the branches {names!r}")
+            raise OptionError(f"default {self.default!r} is not one of the branches {names!r}")
         if self.on_error != "fail" and not isinstance(self.on_error, Fallback):
-            raise ValueError(f"on_error must be 'fail' or fs.Fallback(branch), got {self.on_error!r}")
+            raise OptionError(f"on_error must be 'fail' or fs.Fallback(branch), got {self.on_error!r}")
         if isinstance(self.on_error, Fallback) and self.on_error.branch not in names:
-            raise ValueError(f"fs.Fallback({self.on_error.branch!r}) is not one of the branches {names!r}")
+            raise OptionError(f"fs.Fallback({self.on_error.branch!r}) is not one of the branches {names!r}")

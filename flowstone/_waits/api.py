@@ -9,7 +9,7 @@ from flowstone._execution.run import load_value
 from flowstone._waits import approvals, gates
 from flowstone._waits.records import ApprovalInfo, GateInfo
 from flowstone._waits.watch import Ended
-from flowstone.errors import MaterializationError
+from flowstone.errors import MaterializationError, OptionError
 
 if TYPE_CHECKING:
     from flowstone._node.services import Services
@@ -42,8 +42,9 @@ class WaitsAPI:
         return gates.signal(self._waits, token, payload)
 
     def gates(self, state: str | None = "waiting") -> list[GateInfo]:
-        """The gates in ``state`` (``waiting``, ``signaled``, ``expired``, ``cancelled``; None: all)."""
-        states = None if state is None else (state,)
+        """The gates in ``state`` (``waiting``, ``signaled``, ``expired``, ``cancelled``;
+        ``"all"`` or None: all)."""
+        states = _states("gates", state, GATE_STATES)
         records = self._waits.store.select(kind=gates.KIND, states=states)
         return [gates.gate_info(self._waits, record) for record in records]
 
@@ -52,8 +53,9 @@ class WaitsAPI:
         return gates.cancel_gate(self._waits, token, self.id)
 
     def approvals(self, state: str | None = "pending") -> list[ApprovalInfo]:
-        """The approvals in ``state`` (``pending``, ``approved``, ``rejected``, ``expired``; None: all)."""
-        states = None if state is None else (state,)
+        """The approvals in ``state`` (``pending``, ``approved``, ``rejected``, ``expired``;
+        ``"all"`` or None: all)."""
+        states = _states("approvals", state, APPROVAL_STATES)
         return [
             approvals.approval_info(r) for r in self._waits.store.select(kind=approvals.KIND, states=states)
         ]
@@ -119,3 +121,15 @@ def await_run(
     if value is None:  # resumed here: its value is stored
         return load_value(services, pipeline, asset, partition)
     return value
+
+
+GATE_STATES = ("waiting", "signaled", "expired", "cancelled")
+APPROVAL_STATES = ("pending", "approved", "rejected", "expired")
+
+
+def _states(what: str, state: str | None, known: tuple[str, ...]) -> tuple[str, ...] | None:
+    if state is None or state == "all":
+        return None
+    if state not in known:
+        raise OptionError(f"{what}(state=...) takes one of {known}, 'all' or None; got {state!r}")
+    return (state,)

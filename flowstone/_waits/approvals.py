@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from flowstone._waits.records import ON_TIMEOUT, ApprovalDecision, ApprovalInfo, WaitRecord
 from flowstone._waits.runtime import Waits, new_wait_id, now
 from flowstone._waits.suspension import Resumption, Suspension
-from flowstone.errors import ApprovalError, ApprovalRejectedError, GateTimeoutError, WaitCancelledError
+from flowstone.errors import (
+    ApprovalError,
+    ApprovalRejectedError,
+    GateTimeoutError,
+    OptionError,
+    WaitCancelledError,
+)
 from flowstone.events import ApprovalApproved, ApprovalRejected, ApprovalRequested
 
 if TYPE_CHECKING:
@@ -44,17 +50,17 @@ class RequestApproval(Suspension):
 
     def __post_init__(self) -> None:
         if not isinstance(self.message, str) or not self.message:
-            raise ValueError(f"an approval needs a message (a non-empty str), got {self.message!r}")
+            raise OptionError(f"an approval needs a message (a non-empty str), got {self.message!r}")
         timeout = self.timeout
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
         ):
-            raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+            raise OptionError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         if self.on_timeout not in ON_TIMEOUT:
-            raise ValueError(f"on_timeout must be one of {ON_TIMEOUT}, got {self.on_timeout!r}")
+            raise OptionError(f"on_timeout must be one of {ON_TIMEOUT}, got {self.on_timeout!r}")
         retries = self.max_timeout_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"max_timeout_retries must be an int ≥ 0, got {retries!r}")
+            raise OptionError(f"max_timeout_retries must be an int ≥ 0, got {retries!r}")
 
     def persist(self, ctx: Context, waits: Waits) -> str:
         from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
@@ -115,9 +121,9 @@ def _partition(key: str) -> Any:
 def decide(waits: Waits, approval_id: str, *, approve: bool, by: str, reason: str | None) -> ApprovalInfo:
     """Approve or reject a pending approval (one conditional update); ``ApprovalError`` otherwise."""
     if not isinstance(by, str) or not by.strip():
-        raise ValueError("an approval is decided by someone: pass by='name'")
+        raise OptionError("an approval is decided by someone: pass by='name'")
     if not approve and (not isinstance(reason, str) or not reason.strip()):
-        raise ValueError("a rejection needs a reason: pass reason='...'")
+        raise OptionError("a rejection needs a reason: pass reason='...'")
     to = "approved" if approve else "rejected"
     audit = waits.audit_entry(f"approval.{to}", by, "approve" if approve else "reject", reason=reason)
     record, changed = waits.store.resolve(

@@ -14,7 +14,7 @@ from flowstone._waits.records import ON_TIMEOUT, GateInfo, WaitRecord
 from flowstone._waits.runtime import Waits, new_wait_id, now
 from flowstone._waits.suspension import Resumption, Suspension
 from flowstone._waits.tokens import verify
-from flowstone.errors import EncodeError, GateTimeoutError, SignalError, WaitCancelledError
+from flowstone.errors import EncodeError, GateTimeoutError, OptionError, SignalError, WaitCancelledError
 from flowstone.events import GateCancelled, GateCreated, GateSignaled
 
 if TYPE_CHECKING:
@@ -50,15 +50,15 @@ def _check(key: object, timeout: object, on_timeout: object, max_timeout_retries
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
     ):
-        raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+        raise OptionError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
     if on_timeout not in ON_TIMEOUT:
-        raise ValueError(f"on_timeout must be one of {ON_TIMEOUT}, got {on_timeout!r}")
+        raise OptionError(f"on_timeout must be one of {ON_TIMEOUT}, got {on_timeout!r}")
     if (
         isinstance(max_timeout_retries, bool)
         or not isinstance(max_timeout_retries, int)
         or max_timeout_retries < 0
     ):
-        raise ValueError(f"max_timeout_retries must be an int ≥ 0, got {max_timeout_retries!r}")
+        raise OptionError(f"max_timeout_retries must be an int ≥ 0, got {max_timeout_retries!r}")
 
 
 def open_gate(

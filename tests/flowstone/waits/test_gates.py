@@ -161,3 +161,14 @@ class TestBackfill:
         for partition in ("a", "b", "c"):
             wait_for(lambda p=partition: node.status(wp.gated, "raw", p).state == "completed", timeout=10)
         assert node.get(wp.gated, "raw", "b") == '"b"'
+
+
+class TestListing:
+    def test_an_unknown_state_is_refused_naming_the_states(self, start_node: Callable[..., fs.Node]) -> None:
+        node = start_node()
+        for listing in (node.gates, node.approvals):
+            with pytest.raises(fs.OptionError, match="takes one of"):
+                listing(state="bogus")
+            with pytest.raises(ValueError):  # an OptionError is a ValueError too
+                listing(state="WAITING")
+            assert listing(state="all") == listing(state=None)
