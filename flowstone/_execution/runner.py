@@ -30,6 +30,7 @@ from flowstone.errors import (
     EncodeError,
     LineageError,
     MaterializationError,
+    ScatterCancelledError,
     WaitCancelledError,
     WaitEndedError,
 )
@@ -323,7 +324,7 @@ def record_failure(task: Task, services: Services, cause: BaseException) -> Fail
         at=_now(),
         error=_describe(cause),
         actor=services.node_id,
-        status="cancelled" if isinstance(cause, WaitCancelledError) else "failed",
+        status="cancelled" if isinstance(cause, WaitCancelledError | ScatterCancelledError) else "failed",
     )
     if task.deferred:
         return failure

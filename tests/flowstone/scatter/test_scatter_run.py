@@ -319,6 +319,7 @@ def test_cancel_stops_dispatching_and_ends_the_asset_cancelled(node: fs.Node) ->
     progress = node.scatter_progress(started.run_id, "long")
     assert progress is not None
     assert (progress.state, progress.done) == ("cancelled", 2)
+    assert node.status(pipeline, "long").state == "cancelled"
     assert not node.cancel("no-such-run")
 
 
