@@ -23,6 +23,12 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print machine-read
 @click.option("--partition", help="YYYY-MM-DD, an aware datetime, an int, or text.")
 @click.option("--partition-str", is_flag=True, help="Take --partition as a plain string.")
 @click.option("--force", is_flag=True, help="Re-run the asset even if it is materialized.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Seconds to wait for a run that waits (a gate, an approval); it stays waiting after.",
+)
 @_json
 @database_option
 @click.pass_context
@@ -33,12 +39,15 @@ def run(
     partition: str | None,
     partition_str: bool,
     force: bool,
+    timeout: float | None,
     as_json: bool,
     database_url: str,
 ) -> None:
     """Materialize ASSET of the pipeline TARGET and print its value and run id.
 
-    TARGET is path/to/file.py:pipeline or package.module:pipeline.
+    TARGET is path/to/file.py:pipeline or package.module:pipeline. A run that waits
+    (docs/waits.md) says on stderr what it waits for and which command resumes it, and
+    this command returns once the run ends (or after --timeout, exit 1, the run waiting).
 
     \b
     Example:
@@ -51,9 +60,18 @@ def run(
 
     def body() -> int:
         from flowstone.cli._scatter import scatter_bars  # noqa: PLC0415
+        from flowstone.cli._waiting import announce_waits  # noqa: PLC0415
 
-        with fs.start(database_url=database_url) as node, scatter_bars(node, enabled=not as_json):
-            value = node.run(pipeline, asset, partition=value_partition, force=force)
+        with (
+            fs.start(database_url=database_url) as node,
+            scatter_bars(node, enabled=not as_json),
+            announce_waits(node),
+        ):
+            try:
+                value = node.run(pipeline, asset, partition=value_partition, force=force, timeout=timeout)
+            except TimeoutError as exc:
+                click.echo(f"error: {exc}", err=True)
+                return EXIT_FAILURE
             status = node.status(pipeline, asset, value_partition)
         skipped = value is fs.SKIPPED  # no router selected it: no value (docs/routing.md)
         if as_json:

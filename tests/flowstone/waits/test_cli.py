@@ -135,3 +135,18 @@ class TestApprovals:
         assert done.returncode == 0, done.stderr
         wait_for(lambda: node.status(wp.approvals, "publish").state == "failed", timeout=10)
         assert cli("approvals", "approve", "nope", "--by", "x").returncode == 1
+
+
+class TestRunThatWaits:
+    def test_run_says_what_it_waits_for_and_gives_up_after_its_timeout_leaving_the_run_waiting(
+        self, cli: Callable[..., subprocess.CompletedProcess[str]], start_node: Callable[..., fs.Node]
+    ) -> None:
+        done = cli("run", "wait_pipelines:gated", "published", "--timeout", "1")
+
+        assert done.returncode == 1
+        assert "waits on gate" in done.stderr and "flowstone signal " in done.stderr
+        assert "still waiting" in done.stderr
+        node = start_node()
+        [gate] = node.gates()
+        assert gate.token in done.stderr  # the line gives the command that resumes it
+        assert node.status(wp.gated, "transcoded").state == "waiting"
