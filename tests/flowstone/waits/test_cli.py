@@ -144,7 +144,8 @@ class TestRunThatWaits:
         done = cli("run", "wait_pipelines:gated", "published", "--timeout", "1")
 
         assert done.returncode == 1
-        assert "waits on gate" in done.stderr and "flowstone signal " in done.stderr
+        assert "waits on gate" in done.stderr
+        assert "flowstone signal " in done.stderr
         assert "still waiting" in done.stderr
         node = start_node()
         [gate] = node.gates()

@@ -169,6 +169,6 @@ class TestListing:
         for listing in (node.gates, node.approvals):
             with pytest.raises(fs.OptionError, match="takes one of"):
                 listing(state="bogus")
-            with pytest.raises(ValueError):  # an OptionError is a ValueError too
+            with pytest.raises(ValueError, match="takes one of"):  # an OptionError is a ValueError too
                 listing(state="WAITING")
             assert listing(state="all") == listing(state=None)
