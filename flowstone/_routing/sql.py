@@ -20,6 +20,8 @@ from flowstone._store.sql.schema import route_decisions
 __all__ = ["SQLDecisions"]
 
 D = route_decisions
+PRUNE_BATCH = 1_000
+PRUNE_BATCHES = 10
 
 
 class SQLDecisions:
@@ -62,8 +64,17 @@ class SQLDecisions:
             return int(c.execute(delete(D).where(D.c.run_id == run_id)).rowcount)
 
     def prune(self, before: datetime) -> int:
-        with self._store._write("prune route decisions in") as c:
-            return int(c.execute(delete(D).where(D.c.decided_at < before)).rowcount)
+        """In batches of ``PRUNE_BATCH`` rows, at most ``PRUNE_BATCHES`` per call (a tick of
+        the pruner), each its own transaction, as jobs are pruned: no long locks."""
+        pruned = 0
+        for _ in range(PRUNE_BATCHES):
+            with self._store._write("prune route decisions in") as c:
+                batch = select(D.c.id).where(D.c.decided_at < before).limit(PRUNE_BATCH).scalar_subquery()
+                count = int(c.execute(delete(D).where(D.c.id.in_(batch))).rowcount)
+            pruned += count
+            if count < PRUNE_BATCH:
+                break
+        return pruned
 
     def count(self) -> int:
         with self._store._read("count route decisions in") as c:
