@@ -65,8 +65,16 @@ class ScatterHelper:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(max(deadline - time.monotonic(), 0.0))
 
+    def _node_alive(self) -> bool:
+        # A node stopped without ``Node.stop`` (its lifecycle at process exit, or a test's
+        # direct stop) ends its tree: the helper ends with it.
+        root = self._services.directory.root
+        return root is None or root.is_alive()
+
     def _loop(self) -> None:
         while not self._stopping.wait(self._interval):
+            if not self._node_alive():
+                return
             try:
                 for head in self._barrier.helpable(16):
                     if self._stopping.is_set():
