@@ -57,7 +57,7 @@ class Node(WaitsAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
-    lineage → runners``: the dependency order, so a restart of the store restarts
+    lineage → runners → waits``: the dependency order, so a restart of the store restarts
     everything after it. Two nodes in one process share nothing. A node not stopped by
     ``stop()`` (or ``with``) is stopped when the process exits (``_node/lifecycle.py``).
     """

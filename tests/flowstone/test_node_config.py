@@ -27,6 +27,7 @@ SECONDS = (
     "health_timeout",
     "connect_timeout",
     "statement_timeout",
+    "wait_tick",
 )
 
 BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
@@ -60,6 +61,12 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("upkeep", "yes", TypeError),
     ("allow_imports", "mypipes", TypeError),
     ("allow_imports", ["bad pattern!"], ValueError),
+    ("signal_secret", "short", ValueError),
+    ("signal_secret", 12345, TypeError),
+    ("previous_signal_secrets", "one-secret-not-a-list!!", TypeError),
+    ("previous_signal_secrets", ["short"], ValueError),
+    ("max_signal_bytes", 0, ValueError),
+    ("max_signal_bytes", "1MB", TypeError),
     *[(name, math.inf, ValueError) for name in SECONDS],
     *[(name, math.nan, ValueError) for name in SECONDS],
     *[(name, 0, ValueError) for name in SECONDS],
