@@ -33,6 +33,7 @@ __all__ = [
     "GateCreated",
     "GateExpired",
     "GateSignaled",
+    "GateSignalled",
     "MaterializationFailed",
     "MaterializationFinished",
     "MaterializationStarted",
@@ -209,6 +210,9 @@ class GateSignaled(WaitEvent):
     """A signal was accepted for a gate."""
 
     __slots__ = ()
+
+
+GateSignalled = GateSignaled  # the British spelling, as the issue writes it
 
 
 class GateExpired(WaitEvent):

@@ -170,6 +170,14 @@ class UpkeepQueries(SQLBase):
             # rowcount is unreliable for INSERT ... ON CONFLICT; a returned row is not.
             return c.execute(statement.returning(leases.c.holder)).first() is not None
 
+    def holds_lease(self, name: str, holder: str) -> bool:
+        """Whether ``holder`` holds the lease ``name`` now (a read: nothing is taken)."""
+        with self._store._read("read a lease in") as c:
+            found = c.execute(
+                select(leases.c.holder).where(leases.c.name == name, leases.c.expires_at > self.now(c))
+            ).scalar()
+        return bool(found == holder)
+
     def prune(self, older_than: float, batch: int = 1000, max_batches: int = 10) -> int:
         """Delete terminal jobs finished more than ``older_than`` seconds ago, in batches."""
         removed = 0

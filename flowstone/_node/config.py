@@ -254,12 +254,20 @@ def _check_waits(config: NodeConfig) -> None:
     if config.signal_secret is not None:
         if not isinstance(config.signal_secret, str | bytes):
             raise OptionError("signal_secret must be a str or bytes")
-        as_secret(config.signal_secret)
+        try:
+            as_secret(config.signal_secret)
+        except ValueError as exc:
+            raise OptionError(f"signal_secret: {exc}") from None
     previous = config.previous_signal_secrets
     if isinstance(previous, str | bytes) or not isinstance(previous, Iterable):
         raise OptionError("previous_signal_secrets must be a sequence of secrets")
     object.__setattr__(config, "previous_signal_secrets", tuple(previous))
     for secret in config.previous_signal_secrets:
-        as_secret(secret)
+        if not isinstance(secret, str | bytes):
+            raise TypeError("previous_signal_secrets must hold str or bytes secrets")
+        try:
+            as_secret(secret)
+        except ValueError as exc:
+            raise ValueError(f"previous_signal_secrets: {exc}") from None
     check_int("max_signal_bytes", config.max_signal_bytes, minimum=1)
     check_seconds("wait_tick", config.wait_tick)

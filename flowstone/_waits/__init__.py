@@ -21,8 +21,8 @@ Modules: ``records`` (rows and public views), ``store`` (the protocol, ``MemoryW
 ``suspension`` (the two hooks), ``gates``, ``approvals``, ``kinds`` (kind → resumption),
 ``suspend`` (the runner's side), ``resume`` (``Resumer``), ``timeouts`` (``fire_due``),
 ``watch`` (``node.run`` waiting for a parked run), ``actor`` (the node's ``waits`` child:
-a tick that fires timeouts under the ``waits`` lease and sweeps resolved waits, plus
-PostgreSQL LISTEN), ``wiring`` and ``api`` (the node's methods).
+a tick that fires timeouts (on a database, while it holds the jobs' ``pruner`` lease)
+and sweeps resolved waits, plus PostgreSQL LISTEN), ``wiring`` and ``api`` (the node's methods).
 
 Adding a kind of wait (a scatter barrier, a parallel join, a schedule):
 

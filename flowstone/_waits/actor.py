@@ -1,7 +1,7 @@
 """``WaitsActor``: the node's child that keeps waits moving without holding any of them.
 
 Every ``wait_tick`` seconds it fires due timeouts (on a database, only while it holds
-the ``waits`` lease: one node at a time) and offers the resolved waits nobody took to
+the jobs' ``pruner`` lease: one node at a time) and offers the resolved waits nobody took to
 this node's ``Resumer`` (another process signalled them, or their node is gone). On
 PostgreSQL a LISTEN on ``flowstone_waits`` wakes it as soon as a wait is resolved.
 It owns the resumer: stopping it stops (and joins) the resume threads.
@@ -42,8 +42,11 @@ class WaitsEnv:
     resumer: Resumer
     tick: float
     clock: supervisors.Clock
-    lease: Callable[[float], bool] | None = None  # take the ``waits`` lease for ttl seconds
+    lease: Callable[[float], bool] | None = None  # whether this node holds the jobs' ``pruner`` lease
     listen: str | None = None  # a libpq conninfo: LISTEN for resolved waits
+    # Whether it fires every due timeout (a node with upkeep, under the lease; a memory
+    # node), or only those of its own waits (a database node that only runs or submits).
+    everyone: bool = True
 
 
 class WaitsActor(supervisors.Actor):
@@ -98,7 +101,9 @@ class WaitsActor(supervisors.Actor):
     def _tick(self) -> None:
         env = self._env
         try:
-            if env.lease is None or env.lease(env.tick * 4):
+            if not env.everyone:
+                fire_due(env.waits, only_node=env.waits.node_id)
+            elif env.lease is None or env.lease(env.tick * 4):
                 fire_due(env.waits)
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             log.warning("waits.timeouts_failed", error=f"{type(exc).__name__}: {exc}")
@@ -145,15 +150,24 @@ class WaitsActor(supervisors.Actor):
         ref = self.actor_ref
         delay = 0.1
         while not self._halt.is_set():
+            connection = None
             try:
-                with psycopg.connect(self._env.listen or "", autocommit=True) as connection:
-                    connection.execute(f"LISTEN {NOTIFY_WAITS}")
-                    delay = 0.1
-                    while not self._halt.is_set():
-                        for note in connection.notifies(timeout=0.2):  # bounds the stop latency
+                connection = psycopg.connect(self._env.listen or "", autocommit=True, connect_timeout=5)
+                connection.execute(f"LISTEN {NOTIFY_WAITS}")
+                delay = 0.1
+                while not self._halt.is_set():
+                    notes = connection.notifies(timeout=0.2)  # bounds the stop latency
+                    try:
+                        for note in notes:
                             with contextlib.suppress(ActorDeadError):
                                 ref.tell(Resolved(note.payload))
+                    finally:
+                        notes.close()
             except Exception as exc:  # noqa: BLE001 - logged; polling carries on meanwhile
                 log.warning("waits.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
                 self._halt.wait(delay)
                 delay = min(delay * 2, 5.0)
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.close()

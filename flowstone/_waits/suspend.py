@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["resume_point", "suspend", "undefer"]
 
 
-def resume_point(task: Task) -> dict[str, Any]:
+def resume_point(task: Task, node_id: str) -> dict[str, Any]:
     """What a node needs to continue the run of ``task`` (JSON: it is stored)."""
     run = task.run
     reference = None
@@ -41,6 +41,7 @@ def resume_point(task: Task) -> dict[str, Any]:
         "plan": [task.asset.name] if run is None or not run.plan else list(run.plan),
         "options": {k: v for k, v in options.items() if isinstance(v, str | int | float | bool | None)},
         "job_id": None if run is None else run.job_id,
+        "node": node_id,
     }
 
 
@@ -74,7 +75,7 @@ def suspend(task: Task, services: Services, ctx: Context, value: Suspension) -> 
     at = datetime.now(UTC)
     if not services.store.suspend(task.pipeline, task.asset.name, task.partition_key, task.run_id, at):
         raise TimeoutError("its run gave up on it (a timeout) before it suspended")
-    record, inline = waits.store.arm(wait_id, resume_point(task))
+    record, inline = waits.store.arm(wait_id, resume_point(task, services.node_id))
     if not inline:
         return None
     services.store.mark_running(

@@ -70,13 +70,17 @@ def waits_spec(
     resolve = _resolver(config, services, None if jobs is None else jobs.env.resolve)
     lease = None
     listen = None
-    if jobs is not None:
+    upkeep = config.upkeep if config.upkeep is not None else any(n > 0 for n in config.queues.values())
+    if jobs is not None and upkeep:
         table = jobs.env.table
 
-        def lease_for(ttl: float) -> bool:
-            return bool(table.acquire_lease("waits", services.node_id, ttl=ttl))
+        def lease_for(_ttl: float) -> bool:
+            # The node holding the jobs' upkeep lease (``pruner``, renewed by its
+            # maintenance tick) fires every due timeout: one node at a time, no lease of its own.
+            return bool(table.holds_lease("pruner", services.node_id))
 
         lease = lease_for
+    if jobs is not None:
         url = getattr(services.store, "url", "")
         if url.startswith("postgresql"):
             from flowstone._jobs.maintenance import libpq_conninfo  # noqa: PLC0415
@@ -96,6 +100,7 @@ def waits_spec(
             clock=supervisors.SystemClock(),
             lease=lease,
             listen=listen,
+            everyone=jobs is None or upkeep,
         )
         return WaitsActor.start(env)
 

@@ -28,6 +28,7 @@ SECONDS = (
     "connect_timeout",
     "statement_timeout",
     "route_decision_ttl",
+    "wait_tick",
 )
 
 BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
@@ -77,6 +78,12 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("clock", object(), TypeError),
     ("pipelines", "sales", TypeError),
     ("pipelines", [object()], TypeError),
+    ("signal_secret", "short", ValueError),
+    ("signal_secret", 12345, TypeError),
+    ("previous_signal_secrets", "one-secret-not-a-list!!", TypeError),
+    ("previous_signal_secrets", ["short"], ValueError),
+    ("max_signal_bytes", 0, ValueError),
+    ("max_signal_bytes", "1MB", TypeError),
     *[(name, math.inf, ValueError) for name in SECONDS],
     *[(name, math.nan, ValueError) for name in SECONDS],
     *[(name, 0, ValueError) for name in SECONDS],

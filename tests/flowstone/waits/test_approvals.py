@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import wait_pipelines as wp
-from conftest import Background
+from wait_support import Background
 
 import flowstone as fs
 from supervisors.testing import wait_for

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import wait_pipelines as wp
-from conftest import HERE, SECRET, Background, python
+from wait_support import HERE, SECRET, Background, python
 
 import flowstone as fs
 from supervisors.testing import wait_for

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import wait_pipelines as wp
-from conftest import Background
+from wait_support import Background
 
 import flowstone as fs
 from supervisors.testing import wait_for

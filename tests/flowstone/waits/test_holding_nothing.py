@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import wait_pipelines as wp
-from conftest import Background
+from wait_support import Background
 
 import flowstone as fs
 from flowstone import events

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import wait_pipelines as wp
-from conftest import SECRET, Background
+from wait_support import SECRET, Background
 
 import flowstone as fs
 from flowstone._waits.tokens import Secrets, TokenClaims, sign
@@ -125,7 +125,7 @@ class TestSecrets:
         wait_for(lambda: node.status(wp.gated, "transcoded").state == "completed", message="resumed")
 
     def test_a_short_secret_is_refused_at_start(self) -> None:
-        with pytest.raises(ValueError, match="at least 16 bytes"):
+        with pytest.raises(ValueError, match="signal_secret: a signal secret must be at least 16 bytes"):
             fs.start(signal_secret="short")
 
     def test_the_secret_is_not_shown_in_the_config(self, start_node: Callable[..., fs.Node]) -> None:

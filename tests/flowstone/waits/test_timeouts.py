@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import wait_pipelines as wp
-from conftest import Background
+from wait_support import Background
 
 import flowstone as fs
 from supervisors.testing import wait_for
@@ -86,7 +87,8 @@ class TestOnTimeout:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 class TestWithTheCreatingNodeStopped:
-    """Another node on the database fires the timeout of a wait whose node is gone."""
+    """Another node on the database (one that keeps it up: a worker, or ``upkeep=True``)
+    fires the timeout of a wait whose node is gone."""
 
     @pytest.mark.parametrize(
         ("on_timeout", "state", "error"),
@@ -103,7 +105,7 @@ class TestWithTheCreatingNodeStopped:
         creator = start_node(resources={"gate_timeout": 0.5, "on_timeout": on_timeout})
         park(creator, wp.gated, "published")
         creator.stop()
-        other = start_node(resources={"gate_timeout": 0.5, "on_timeout": on_timeout})
+        other = start_node(resources={"gate_timeout": 0.5, "on_timeout": on_timeout}, upkeep=True)
         wait_for(lambda: other.status(wp.gated, "transcoded").state == state, timeout=10, message=state)
         assert error in (other.status(wp.gated, "transcoded").error or "")
         assert other.status(wp.gated, "published").state == "pending"  # never ran
@@ -116,7 +118,7 @@ class TestWithTheCreatingNodeStopped:
         park(creator, wp.gated, "published")
         first = creator.gates()[0]
         creator.stop()
-        other = start_node(resources={**resources, "gate_timeout": 3600})
+        other = start_node(resources={**resources, "gate_timeout": 3600}, upkeep=True)
         renewed = wait_for(
             lambda: [g for g in other.gates() if g.id == first.id and g.token != first.token], timeout=10
         )[0]
@@ -124,3 +126,27 @@ class TestWithTheCreatingNodeStopped:
         wait_for(lambda: other.status(wp.gated, "published").state == "completed", timeout=10)
         assert other.get(wp.gated, "published") == "v1 at after-retry"
         assert calls.counts["transcoded"] == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_node_without_upkeep_fires_only_its_own_timeouts_and_takes_no_lease(
+    start_node: Callable[..., fs.Node], park: Callable[..., Background], url: str
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    creator = start_node(resources={"gate_timeout": 0.3})
+    park(creator, wp.gated, "transcoded")
+    creator.stop()
+    bystander = start_node()  # runs and submits only
+    engine = create_engine(url)
+    try:
+        wait_for(
+            lambda: bystander.gates(state=None)[0].expires_at < datetime.now(UTC) - timedelta(seconds=0.5)
+        )
+        assert bystander.gates()[0].state == "waiting"  # not its wait: left to a node with upkeep
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM flowstone_leases")).scalar() == 0
+        keeper = start_node(upkeep=True)
+        wait_for(lambda: keeper.status(wp.gated, "transcoded").state == "failed", timeout=10)
+    finally:
+        engine.dispose()
