@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowstone._waits.records import ON_TIMEOUT, ApprovalDecision, ApprovalInfo, WaitRecord
+from flowstone._waits.records import ON_TIMEOUT, ApprovalDecision, ApprovalInfo, WaitRecord, check_metadata
 from flowstone._waits.runtime import Waits, new_wait_id, now
 from flowstone._waits.suspension import Resumption, Suspension
 from flowstone.errors import (
@@ -58,6 +58,7 @@ class RequestApproval(Suspension):
             raise OptionError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         if self.on_timeout not in ON_TIMEOUT:
             raise OptionError(f"on_timeout must be one of {ON_TIMEOUT}, got {self.on_timeout!r}")
+        check_metadata("RequestApproval(context=...)", self.context)
         retries = self.max_timeout_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise OptionError(f"max_timeout_retries must be an int ≥ 0, got {retries!r}")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flowstone import codec
-from flowstone._waits.records import ON_TIMEOUT, GateInfo, WaitRecord
+from flowstone._waits.records import ON_TIMEOUT, GateInfo, WaitRecord, check_metadata
 from flowstone._waits.runtime import Waits, new_wait_id, now
 from flowstone._waits.suspension import Resumption, Suspension
 from flowstone._waits.tokens import verify
@@ -74,6 +74,7 @@ def open_gate(
     """The gate ``key`` of this materialization, written now (the same one if called again;
     a fresh generation when its timeout is retrying it)."""
     _check(key, timeout, on_timeout, max_timeout_retries)
+    check_metadata("ctx.gate(metadata=...)", metadata)
     from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
 
     partition_key = partitions.serialize(ctx.partition)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
+from flowstone.errors import EncodeError, OptionError
+
 __all__ = [
     "OPEN",
     "ApprovalDecision",
@@ -121,3 +123,19 @@ class ApprovalDecision:
     by: str
     reason: str | None
     at: datetime
+
+
+def check_metadata(name: str, value: object) -> None:
+    """A wait's ``metadata`` (a gate's) or ``context`` (an approval's) is stored as JSON: a
+    mapping of JSON values, refused now (``EncodeError`` with the part's path) rather
+    than turned into text or lost when it is written."""
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise OptionError(f"{name} must be a mapping (a dict of JSON values) or None, got {value!r}")
+    from flowstone import codec  # noqa: PLC0415 - avoids an import cycle at load
+
+    try:
+        codec.encode_json(dict(value))
+    except EncodeError as exc:
+        raise EncodeError(f"{name}: {exc}", path=exc.path) from exc

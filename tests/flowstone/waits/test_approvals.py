@@ -115,3 +115,12 @@ class TestApprovals:
             fs.RequestApproval("ok?", timeout=-1)
         with pytest.raises(ValueError, match="message"):
             fs.RequestApproval("")
+
+
+class TestContext:
+    def test_a_context_that_is_not_json_is_refused_with_its_path_when_requested(self) -> None:
+        with pytest.raises(fs.EncodeError, match="context") as refused:
+            fs.RequestApproval("Publish?", context={"rows": [1, object()]})
+        assert refused.value.path == "value['rows'][1]"
+        with pytest.raises(fs.OptionError, match="mapping"):
+            fs.RequestApproval("Publish?", context=["rows"])  # type: ignore[arg-type]

@@ -172,3 +172,19 @@ class TestListing:
             with pytest.raises(ValueError, match="takes one of"):  # an OptionError is a ValueError too
                 listing(state="WAITING")
             assert listing(state="all") == listing(state=None)
+
+    def test_metadata_that_is_not_json_fails_the_asset_with_its_path_and_writes_no_gate(
+        self, start_node: Callable[..., fs.Node]
+    ) -> None:
+        p = fs.Pipeline("bad_metadata")
+
+        @p.asset
+        def waits(ctx: fs.Context) -> Any:
+            return ctx.gate("k", timeout=60, metadata={"when": object()})
+
+        node = start_node()
+        with pytest.raises(fs.MaterializationError) as failed:
+            node.run(p, "waits", timeout=10)
+        assert isinstance(failed.value.__cause__, fs.EncodeError)
+        assert failed.value.__cause__.path == "value['when']"
+        assert node.gates(state=None) == []
