@@ -98,13 +98,18 @@ class JSONLines:
         items: list[Any] = []
         with self.path.open("rb") as file:
             file.seek(cursor or 0)
-            for number, line in enumerate(_lines(file)):
+            while True:
+                start = file.tell()
+                line = file.readline()
+                if not line:
+                    break
                 if line.strip():
                     try:
                         items.append(json.loads(line))
                     except ValueError as exc:
                         raise ValueError(
-                            f"{self.path}: line after byte {cursor or 0} (+{number}) is not JSON: {exc}"
+                            f"{self.path}: the line at byte {start} is not JSON ({exc}); fix or remove "
+                            "it, then run again: the scatter resumes from the page it was reading"
                         ) from exc
                     if len(items) == limit:
                         offset = file.tell()

@@ -75,6 +75,12 @@ class TestJSONLines:
         path.write_text('{"n": 0}\n{"n": 1}\n')
         assert readers.JSONLines(path).read(None, 2) == ([{"n": 0}, {"n": 1}], None)
 
+    def test_a_line_that_is_not_json_is_named_by_its_byte_offset(self, tmp_path: Path) -> None:
+        path = tmp_path / "items.jsonl"
+        path.write_text('{"id": 1}\nnot json\n')
+        with pytest.raises(ValueError, match="the line at byte 10 is not JSON"):
+            readers.JSONLines(path).read(None, 10)
+
 
 class TestCSV:
     def test_one_dict_per_row_keyed_by_the_header(self, tmp_path: Path) -> None:
