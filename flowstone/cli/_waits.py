@@ -7,7 +7,6 @@ stderr (``error: signal refused (already_signaled): ...``); bad usage exits 2.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,13 +45,16 @@ def _waits(database_url: str) -> Iterator[Any]:
 def _payload(text: str | None) -> Any:
     if text is None:
         return None
+    from flowstone import codec  # noqa: PLC0415
+    from flowstone.errors import DecodeError  # noqa: PLC0415
+
     try:
         if text.startswith("@"):
-            return json.loads(Path(text[1:]).read_text(encoding="utf-8"))
-        return json.loads(text)
+            return codec.decode_json(Path(text[1:]).read_text(encoding="utf-8"))
+        return codec.decode_json(text)
     except OSError as exc:
         fail(f"cannot read the payload file {text[1:]!r}: {exc}", code=2)
-    except json.JSONDecodeError as exc:
+    except DecodeError as exc:  # not JSON, or NaN / Infinity, which JSON does not have
         fail(f"the payload is not JSON: {exc}", code=2)
 
 

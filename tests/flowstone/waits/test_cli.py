@@ -75,6 +75,7 @@ class TestSignal:
         assert cli("signal", "not-a-token").returncode == 1
         assert "malformed" in cli("signal", "not-a-token").stderr
         assert cli("signal", token, "--payload", "{not json").returncode == 2
+        assert cli("signal", token, "--payload", '{"a": NaN}').returncode == 2  # not JSON either
         payload = tmp_path / "payload.json"
         payload.write_text('{"url": "from a file"}')
         done = cli("signal", token, "--payload", f"@{payload}")
