@@ -66,6 +66,11 @@ class Context:
         from flowstone._waits.gates import open_gate  # noqa: PLC0415 - loaded when first used
         from flowstone.errors import FlowStoneError  # noqa: PLC0415
 
+        if self._waits is None and (self.scatter_key is not None or self.batch is not None):
+            raise FlowStoneError(
+                f"asset {self.asset!r}: a scatter's key or batch cannot wait on a gate (it runs as a "
+                "part of its asset's attempt); gate in an asset downstream of the scatter instead"
+            )
         if self._waits is None:
             raise FlowStoneError(
                 f"asset {self.asset!r}: ctx.gate needs a node (run the asset with node.run or submit)"

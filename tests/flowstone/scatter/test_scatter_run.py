@@ -341,3 +341,15 @@ def test_the_gathered_value_records_its_scatter(any_node: fs.Node) -> None:
     assert entry.details["scatter_run_id"] == run_id
     assert (entry.details["total"], entry.details["done"], entry.details["failed"]) == (2, 2, 0)
     assert [ref.asset for ref in any_node.lineage.upstream(pipeline, "sales")] == ["regions"]
+
+
+def test_a_key_that_asks_for_a_gate_fails_saying_why(any_node: fs.Node) -> None:
+    pipeline = fs.Pipeline("gated_keys")
+
+    @pipeline.asset(scatter=fs.Scatter(keys=lambda ctx: range(2)))
+    def keyed(ctx: fs.Context) -> Any:
+        return ctx.gate("k", timeout=5)
+
+    with pytest.raises(fs.MaterializationError) as failed:
+        any_node.run(pipeline, "keyed")
+    assert "cannot wait on a gate" in str(failed.value.__cause__)
