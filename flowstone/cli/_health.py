@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded
-from flowstone.cli._output import echo_json
+from flowstone.cli._output import echo_json, table_console
 
 __all__ = ["health"]
 
@@ -51,7 +51,6 @@ def health(ctx: click.Context, as_json: bool, timeout: float, database_url: str)
 
 
 def _print(found: Any) -> None:
-    from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=f"health: {found.health.status}")
@@ -63,4 +62,4 @@ def _print(found: Any) -> None:
         heartbeat = f"heartbeat {beat.heartbeat_age_s:.1f} s ago (rescue_after {beat.judged_by:g} s)"
         state = "[red]stale[/]" if beat.stale else "live"
         table.add_row(f"node {beat.node_id}", state, f"{beat.describe()}, {heartbeat}", "")
-    Console().print(table)
+    table_console().print(table)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded
-from flowstone.cli._output import echo_json
+from flowstone.cli._output import echo_json, table_console
 
 __all__ = ["db", "jobs", "tree"]
 
@@ -143,7 +143,6 @@ def list_jobs(
         if as_json:
             echo_json(found)
             return EXIT_OK
-        from rich.console import Console  # noqa: PLC0415
         from rich.table import Table  # noqa: PLC0415
 
         table = Table()
@@ -160,7 +159,7 @@ def list_jobs(
                 f"{job.attempt}/{job.max_attempts}",
                 last,
             )
-        Console().print(table)
+        table_console().print(table)
         return EXIT_OK
 
     guarded(ctx, body)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import click
 
-__all__ = ["echo_json", "jsonable", "pretty"]
+__all__ = ["echo_json", "jsonable", "pretty", "table_console"]
 
 
 def jsonable(value: Any) -> Any:
@@ -43,3 +43,14 @@ def pretty(value: Any, *, max_length: int = 20, max_string: int = 200) -> str:
     from rich.pretty import pretty_repr  # noqa: PLC0415 - rich loads only for the CLI
 
     return pretty_repr(value, max_width=100, max_length=max_length, max_string=max_string)
+
+
+def table_console() -> Any:
+    """A console for tables on stdout: a terminal's width, or, when stdout is a pipe or a
+    file, as wide as the rows need, so that no cell (a token, an id) is wrapped mid-word
+    at rich's default 80 columns."""
+    import sys  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415 - rich loads only for the CLI
+
+    return Console() if sys.stdout.isatty() else Console(width=100_000, soft_wrap=False)

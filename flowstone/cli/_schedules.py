@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from flowstone.cli._common import EXIT_OK, database_option, fail, guarded
-from flowstone.cli._output import echo_json
+from flowstone.cli._output import echo_json, table_console
 
 __all__ = ["schedules", "sensors"]
 
@@ -47,7 +47,6 @@ def _show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, empty: 
     if not rows:
         click.echo(empty)
         return EXIT_OK
-    from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table()
@@ -55,7 +54,7 @@ def _show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, empty: 
         table.add_column(column.replace("_", " "))
     for row in rows:
         table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(table)
+    table_console().print(table)
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, fail, guarded
-from flowstone.cli._output import echo_json
+from flowstone.cli._output import echo_json, table_console
 from flowstone.errors import ApprovalError, SignalError
 
 __all__ = ["approvals", "gates", "signal"]
@@ -130,7 +130,6 @@ def gates(ctx: click.Context, state: str, as_json: bool, database_url: str) -> N
 
 
 def _print_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table()
@@ -138,7 +137,7 @@ def _print_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> N
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    table_console().print(table)
 
 
 _approval_state = click.option(

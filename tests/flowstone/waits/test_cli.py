@@ -96,6 +96,8 @@ class TestSignal:
             ("transcoded", "waiting", node.gates()[0].token)
         ]
         assert json.loads(cli("gates", "--state", "signaled", "--json").stdout) == []
+        table = cli("gates").stdout  # piped: the table is as wide as its rows, never wrapped
+        assert any(node.gates()[0].token in line for line in table.splitlines())
 
 
 class TestApprovals:
