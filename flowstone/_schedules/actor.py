@@ -63,6 +63,33 @@ class _Wake:
     done: threading.Event | None = None
 
 
+def rearm(
+    ref: Any,
+    clock: Any,
+    timer: supervisors.Cancellable | None,
+    timer_at: datetime | None,
+    when: datetime | None,
+) -> tuple[supervisors.Cancellable | None, datetime | None]:
+    """The actor's one timer moved to ``when`` (None: none), telling it ``_Wake(done)``
+    then; left as it is when ``when`` has not changed. The new (timer, time)."""
+    if when == timer_at:
+        return timer, timer_at
+    if timer is not None:
+        timer.cancel()
+    if when is None:
+        return None, None
+
+    def wake() -> threading.Event | None:
+        done = threading.Event()
+        try:
+            ref.tell(_Wake(done))
+        except Exception:  # noqa: BLE001 - the actor stopped: nothing to wake
+            return None
+        return done
+
+    return clock.call_at(when, wake), when
+
+
 def _instant(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -225,24 +252,9 @@ class SchedulesActor(supervisors.Actor):
     def _arm_timer(self) -> None:
         upcoming = [self._next[s.name] for s, _ in self._active() if s.name in self._next]
         when = min(upcoming, default=None)
-        if when == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = when
-        if when is not None:
-            ref = self.actor_ref
-
-            def wake() -> threading.Event | None:
-                done = threading.Event()
-                try:
-                    ref.tell(_Wake(done))
-                except Exception:  # noqa: BLE001 - the actor stopped: nothing to wake
-                    return None
-                return done
-
-            self._timer = self._env.clock.call_at(when, wake)
+        self._timer, self._timer_at = rearm(
+            self.actor_ref, self._env.clock, self._timer, self._timer_at, when
+        )
 
     def _arm_poll(self) -> None:
         interval = self._env.poll_interval

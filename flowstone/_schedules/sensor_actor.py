@@ -5,14 +5,13 @@ the runs it triggers."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import supervisors
-from flowstone._schedules.actor import _Wake
+from flowstone._schedules.actor import _Wake, rearm
 from flowstone._schedules.clock import WallClock
 from flowstone._schedules.sensor import SensorContext, SensorDef, SensorResult
 from flowstone._schedules.sensor_state import SensorState
@@ -161,24 +160,9 @@ class SensorsActor(supervisors.Actor):
 
     def _arm_timer(self) -> None:
         when = min(self._next.values(), default=None)
-        if when == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = when
-        if when is not None:
-            ref = self.actor_ref
-
-            def wake() -> threading.Event | None:
-                done = threading.Event()
-                try:
-                    ref.tell(_Wake(done))
-                except Exception:  # noqa: BLE001 - the actor stopped: nothing to wake
-                    return None
-                return done
-
-            self._timer = self._env.clock.call_at(when, wake)
+        self._timer, self._timer_at = rearm(
+            self.actor_ref, self._env.clock, self._timer, self._timer_at, when
+        )
 
     def _arm_look(self) -> None:
         ref = self.actor_ref
