@@ -13,11 +13,11 @@ from flowstone._jobs.records import Unique
 from flowstone._jobs.reference import reference_of
 from flowstone._schedules.sensor import SensorDef, SensorResult
 from flowstone._schedules.sensor_state import SensorRow, UnknownSensorError, encode_cursor
+from flowstone._schedules.sql_base import SQLStateBase
 from flowstone._store.sql.schema import jobs, sensors
 
 if TYPE_CHECKING:
-    from flowstone._jobs.api import JobsAPI
-    from flowstone._jobs.table import JobTable
+    pass
 
 __all__ = ["SQLSensorState", "run_key"]
 
@@ -45,20 +45,8 @@ def _row(found: Any) -> SensorRow:
     )
 
 
-class SQLSensorState:
+class SQLSensorState(SQLStateBase):
     """``SensorState`` over the node's SQL store, job table and leases."""
-
-    def __init__(self, table: JobTable, jobs_api: JobsAPI | None = None) -> None:
-        """``jobs_api`` builds the jobs a firing enqueues: without it (the CLI) the rows
-        can be read and changed, not fired."""
-        self._jobs_api = jobs_api
-        self._table = table
-        self._store: Any = table._store
-
-    @property
-    def _jobs(self) -> JobsAPI:
-        assert self._jobs_api is not None, "a state without the jobs API cannot enqueue"
-        return self._jobs_api
 
     def register(self, sensor: SensorDef) -> None:
         fields = {"pipeline": sensor.pipeline.name, "target": sensor.target, "interval": sensor.interval}

@@ -12,12 +12,12 @@ from sqlalchemy import Connection, func, select, update
 from flowstone._jobs.records import Unique
 from flowstone._jobs.reference import reference_of
 from flowstone._schedules.schedule import Schedule
+from flowstone._schedules.sql_base import SQLStateBase
 from flowstone._schedules.state import ScheduleRow, UnknownScheduleError
 from flowstone._store.sql.schema import jobs, schedules
 
 if TYPE_CHECKING:
-    from flowstone._jobs.api import JobsAPI
-    from flowstone._jobs.table import JobTable, NewJob
+    from flowstone._jobs.table import NewJob
 
 __all__ = ["SQLScheduleState", "tick_key"]
 
@@ -49,20 +49,8 @@ def _row(found: Any) -> ScheduleRow:
     )
 
 
-class SQLScheduleState:
+class SQLScheduleState(SQLStateBase):
     """``ScheduleState`` over the node's SQL store and job table."""
-
-    def __init__(self, table: JobTable, jobs_api: JobsAPI | None = None) -> None:
-        """``jobs_api`` builds the jobs a firing enqueues: without it (the CLI) the rows
-        can be read and changed, not fired."""
-        self._jobs_api = jobs_api
-        self._table = table
-        self._store: Any = table._store
-
-    @property
-    def _jobs(self) -> JobsAPI:
-        assert self._jobs_api is not None, "a state without the jobs API cannot enqueue"
-        return self._jobs_api
 
     def register(self, row: ScheduleRow) -> None:
         with self._store._write("register a schedule in") as c:
