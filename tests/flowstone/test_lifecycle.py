@@ -65,6 +65,11 @@ def hung(ctx):
 
 PRELUDE = """
 import os, signal, sys, threading, time
+# A process may inherit SIGINT ignored (started from a shell's background job) or blocked
+# (by its parent's signal mask), and Python then installs no handler: give the script what
+# a start from a terminal would have.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import flowstone as fs
 from lifecycle_pipes import pipeline, started
 

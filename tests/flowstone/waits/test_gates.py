@@ -78,7 +78,8 @@ class TestSuspendAndResume:
         node.signal(gate_a.token, {"url": "for-a"})
 
         assert first.result() == {"video": "a", "url": "for-a"}
-        assert node.status(wp.gated, "transcoded", "b").state == "waiting"
+        # b's gate is written when ctx.gate is called, a moment before its asset suspends
+        wait_for(lambda: node.status(wp.gated, "transcoded", "b").state == "waiting", message="b waits")
         with pytest.raises(fs.SignalError) as refused:
             node.signal(gate_a.token, {"url": "for-b"})
         assert refused.value.reason == "already_signaled"
