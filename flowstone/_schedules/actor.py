@@ -23,6 +23,7 @@ from flowstone._schedules.clock import WallClock
 from flowstone._schedules.schedule import Schedule
 from flowstone._schedules.state import ScheduleRow, ScheduleState, row_of
 from flowstone._schedules.ticks import CatchUp, due_ticks
+from flowstone.errors import StoreUnavailableError
 from flowstone.events import EventBus, ScheduleFired
 from supervisors._log import get_logger
 
@@ -107,16 +108,15 @@ class SchedulesActor(supervisors.Actor):
         self._timer_at: datetime | None = None
         self._poll: supervisors.Cancellable | None = None
         self._version: int | None = None  # the state's version at the last refresh
+        self._registered = False  # this node's definitions are in the store
         self._real = supervisors.SystemClock()
 
     # --- lifecycle ---------------------------------------------------------------------
     def on_start(self) -> None:
-        # Armed before the node's start returns, so that no tick can pass unseen.
-        now = self._env.clock.now()
-        for schedule in self._env.definitions.values():
-            self._env.state.register(row_of(schedule, now))
-        self._refresh()
-        self._fire_due()
+        # Armed before the node's start returns, so that no tick can pass unseen. A store
+        # that is away does not fail the start (a restart storm would end the node): the
+        # polls register and refresh once it is back.
+        self._store_work(self._register_and_fire)
         self._arm_poll()
         # Registering the pipelines asks the node's registry, which must not be looked
         # up while the supervisor is starting this child: a message does it next.
@@ -143,7 +143,7 @@ class SchedulesActor(supervisors.Actor):
         if isinstance(message, _Wake):
             try:
                 self._timer = self._timer_at = None  # it has fired
-                self._fire_due()
+                self._store_work(self._fire_due)
             finally:
                 if message.done is not None:
                     message.done.set()
@@ -152,10 +152,10 @@ class SchedulesActor(supervisors.Actor):
             self._start()
             return None
         if message == "poll":
-            if self._env.state.version() != self._version:  # one aggregate when nothing changed
-                self._refresh()
-                self._fire_due()
-            self._arm_poll()
+            try:
+                self._store_work(self._poll_store)
+            finally:
+                self._arm_poll()
             return None
         if message == "refresh":
             self._refresh()
@@ -176,6 +176,31 @@ class SchedulesActor(supervisors.Actor):
         raise TypeError(f"schedules actor got an unexpected message {message!r}")
 
     # --- the work ----------------------------------------------------------------------
+    def _store_work(self, work: Callable[[], None]) -> None:
+        """Do ``work``; a store that is away is logged and tried again at the next poll."""
+        try:
+            work()
+        except StoreUnavailableError as exc:
+            log.warning("schedules.store_unavailable", error=f"{type(exc).__name__}: {exc}")
+            self._version = None  # re-read everything once it is back
+
+    def _poll_store(self) -> None:
+        if not self._registered:
+            self._register_and_fire()
+        elif self._env.state.version() != self._version:  # one aggregate when nothing changed
+            self._refresh_and_fire()
+
+    def _register_and_fire(self) -> None:
+        now = self._env.clock.now()
+        for schedule in self._env.definitions.values():
+            self._env.state.register(row_of(schedule, now))
+        self._registered = True
+        self._refresh_and_fire()
+
+    def _refresh_and_fire(self) -> None:
+        self._refresh()
+        self._fire_due()
+
     def _refresh(self) -> None:
         """Re-read the rows; a schedule whose row changed gets its next tick recomputed."""
         self._version = self._env.state.version()

@@ -15,6 +15,7 @@ from flowstone._schedules.actor import _Wake, rearm
 from flowstone._schedules.clock import WallClock
 from flowstone._schedules.sensor import SensorContext, SensorDef, SensorResult
 from flowstone._schedules.sensor_state import SensorState
+from flowstone.errors import StoreUnavailableError
 from flowstone.events import EventBus, SensorPolled, SensorPollFailed
 from supervisors._log import get_logger
 
@@ -79,10 +80,14 @@ class SensorsActor(supervisors.Actor):
                     message.done.set()
             return None
         if message in ("look", "refresh"):
-            self._look_around()
-            self._poll_due()
-            if message == "look":
-                self._arm_look()
+            try:
+                self._look_around()
+                self._poll_due()
+            except StoreUnavailableError as exc:  # the store away: the next look tries again
+                log.warning("sensor.look_failed", error=f"{type(exc).__name__}: {exc}")
+            finally:
+                if message == "look":
+                    self._arm_look()
             return None
         if message == "failing":
             return {row.name: row.last_error for row in self._env.state.rows() if row.last_error}
