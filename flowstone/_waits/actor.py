@@ -152,7 +152,7 @@ class WaitsActor(supervisors.Actor):
         while not self._halt.is_set():
             connection = None
             try:
-                connection = psycopg.connect(self._env.listen or "", autocommit=True)
+                connection = psycopg.connect(self._env.listen or "", autocommit=True, connect_timeout=5)
                 connection.execute(f"LISTEN {NOTIFY_WAITS}")
                 delay = 0.1
                 while not self._halt.is_set():
