@@ -200,6 +200,8 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         read = _sqlite_engine(parsed, "BEGIN", timeouts)
         write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", timeouts)
+        for each in (read, write):
+            _close_when_outlived(each)
         return Engines(read, write, write, (read, write))
     connect_args = timeouts.postgres_connect_args() if parsed.get_backend_name() == "postgresql" else {}
     try:
@@ -210,6 +212,7 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
             "and use a postgresql+psycopg:// URL"
         ) from exc
     _ping_idle_connections(engine)
+    _close_when_outlived(engine)
     # A pool of its own, whose connections stay in autocommit mode: switching one pooled
     # connection's isolation level on every checkout and back on checkin, and rolling it
     # back on return, cost as much Python as the statement it ran.
@@ -222,6 +225,7 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
         connect_args=connect_args,
     )
     _ping_idle_connections(autocommit)
+    _close_when_outlived(autocommit)
     if parsed.get_backend_name() == "postgresql":
         for each in (engine, autocommit):
             _limit_statements(each, timeouts)
@@ -258,6 +262,32 @@ def _share_disconnects(*engines: Engine) -> None:
                     other.dispose()
 
         event.listen(engine, "handle_error", on_error)
+
+
+def _close_when_outlived(engine: Engine) -> None:
+    """Close a connection that comes back after its pool was disposed.
+
+    ``Engine.dispose`` (on closing the store, or on a disconnect seen by another pool)
+    closes the connections checked in; one checked out by a thread still at work went
+    back to the old pool later and stayed open until that pool was garbage collected,
+    when the driver warned that an open connection was deleted. Each connection is
+    tagged with the pool's generation; one from an earlier generation is invalidated
+    (closed) as it is checked in.
+    """
+    generation = [0]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info["flowstone.generation"] = generation[0]
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None and record.info.get("flowstone.generation") != generation[0]:
+            record.invalidate()
+
+    @event.listens_for(engine, "engine_disposed")
+    def _on_disposed(_engine: Any) -> None:
+        generation[0] += 1
 
 
 def _ping_idle_connections(engine: Engine) -> None:
