@@ -24,7 +24,8 @@ __all__ = ["TREE_ORDER", "default_io", "in_tree_order", "job_layer", "start_tree
 #: The root's children in start order, each depending only on those before it: started in
 #: this order, stopped in reverse, and (``rest_for_one``) a restart of one restarts those
 #: after it. The one place the order is written; ``jobs`` is there with a database only;
-#: ``schedules`` (and its ticks' runs) come after the jobs they enqueue.
+#: ``schedules`` (and its ticks' runs) come after the jobs they enqueue; ``scatters`` (the
+#: keys of scatters suspended on their barrier) after ``waits``, which their settling resumes.
 TREE_ORDER: tuple[str, ...] = (
     "store",
     "resources",
@@ -33,6 +34,7 @@ TREE_ORDER: tuple[str, ...] = (
     "isolated",
     "runners",
     "waits",
+    "scatters",
     "jobs",
     "schedules",
 )

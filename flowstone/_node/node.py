@@ -37,7 +37,8 @@ from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._pipeline import Pipeline
-from flowstone._scatter.helper import start_helper
+from flowstone._scatter.actor import scatters_spec
+from flowstone._scatter.helper import helper_for
 from flowstone._scatter.node_api import ScattersAPI
 from flowstone._schedules.health import schedule_checks
 from flowstone._schedules.node_api import SchedulesAPI
@@ -64,7 +65,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
-    lineage → isolated → runners → waits → jobs → schedules``: the dependency order, so a
+    lineage → isolated → runners → waits → scatters → jobs → schedules``: the dependency order, so a
     restart of the store restarts everything after it. Two nodes in one process share
     nothing. A node not stopped by ``stop()`` (or ``with``) is stopped when the process
     exits (``_node/lifecycle.py``).
@@ -104,6 +105,9 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
         self._schedules = build_schedule_layer(config, self._services, self._jobs, self._run_scheduled)
         extra = [isolated_spec(), waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
+        queues = self._jobs.queues if self._jobs is not None else {}
+        helper = helper_for(config, self._services, queues)
+        extra.append(scatters_spec(helper, config.poll_interval, config.shutdown_grace))
         extra += [self._jobs.spec] if self._jobs is not None else []
         extra.append(self._schedules.spec)
         self._give_up = GiveUpWatch(self.id, self.events, config.on_give_up)
@@ -112,10 +116,8 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         )
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
-        queues = self._jobs.queues if self._jobs is not None else {}
         self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
         LIVE.add(self._lifecycle)
-        self._scatter_helper = start_helper(config, self._services, queues)
         self._give_up.watch(self._root, self._lifecycle, pool)
         log.info("node.started", node=self.id)
 
@@ -176,8 +178,6 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         """
         grace = self.config.shutdown_grace if timeout is None else min(timeout, self.config.shutdown_grace)
         deadline = time.monotonic() + grace
-        if self._scatter_helper is not None:
-            self._scatter_helper.stop(deadline)
         self._lifecycle.stop(deadline)
         self._waits.watch.close()
 

@@ -1,30 +1,39 @@
-"""A scatter asset's attempt: write its keys, run them, gather their results.
+"""A scatter asset's attempt: write its keys, then wait on its barrier.
 
 This is the scatter's kind of asset (``flowstone/_execution/kinds.py``): the runner calls
-it in place of the asset's function. A run that finds an open scatter of the same asset and
-partition (its node died mid-scatter, and the job runs again under a new run id) adopts
-its barrier: keys finished are not run again, and it gathers once, the head's move from
-``open`` to ``gathering`` being taken by one worker only.
+it in place of the asset's function. It writes the keys, hands them to the node's
+``scatters`` child and returns a ``ScatterWait`` (``wait.py``): the runner is free while
+the keys run, and the run resumes to gather once the last key has ended. A run that
+cannot wait (recorded only after it ends) runs its keys within its attempt instead.
+
+A run that finds an open scatter of the same asset and partition (its node died
+mid-scatter, and the job runs again under a new run id) adopts its barrier: keys
+finished are not run again, and it gathers once, the head's move from ``open`` to
+``gathering`` being taken by one worker only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flowstone._scatter.dispatch import POLL, Dispatch, dispatch
+from pykka import ActorDeadError
+
+from flowstone._scatter.actor import Drive
+from flowstone._scatter.dispatch import Dispatch, dispatch
 from flowstone._scatter.expand import Expansion, expand
+from flowstone._scatter.gather import Gathering, barrier_of, gather
 from flowstone._scatter.options import Scatter
-from flowstone._scatter.results import Results, check_tolerance
 from flowstone._scatter.units import UnitWork, record, run_unit
+from flowstone._scatter.wait import ScatterWait, settle
 from flowstone._store.barrier import ScatterBarrier
-from flowstone._store.records import AuditEntry
 from flowstone.errors import ScatterCancelledError, ScatterError, ScatterKeyError
-from flowstone.events import ScatterGathered, ScatterStarted
+from flowstone.events import ScatterStarted
 from supervisors._log import get_logger
 
 if TYPE_CHECKING:
@@ -36,12 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["ScatterBody", "barrier_of"]
 
 log = get_logger("flowstone")
-
-
-def barrier_of(services: Services) -> ScatterBarrier:
-    """The store's barrier (a custom store without one gets the node's in memory)."""
-    barrier: ScatterBarrier | None = getattr(services.store, "barrier", None)
-    return services.scatter_barrier if barrier is None else barrier
 
 
 class ScatterBody:
@@ -76,27 +79,71 @@ class ScatterBody:
         if head is None:
             head = barrier.begin(task.pipeline, task.run_id, asset.name, task.partition_key, _reference(task))
         run_id = head.run_id  # the crashed run's, when adopted
+        if head.state == "open":
+            limit = scatter.max_key_bytes or services.max_scatter_key_bytes
+            total = expand(scatter, Expansion(barrier, run_id, asset.name, limit), head, ctx, deps)
+            adopted_from = run_id if run_id != task.run_id else None
+            ctx.log.info("scatter.started", total=total, adopted_from=adopted_from)
+            if services.events.active:
+                services.events.emit(ScatterStarted(task.pipeline, asset.name, task.partition, run_id, total))
+            runner = services.directory.lookup("scatters")
+            if runner is not None and _can_wait(task, services):
+                # Suspend on the barrier: no runner is held while the keys run.
+                stopping = services.scatters.register(run_id)
+                body = self._body(task, services, ctx, deps, barrier, run_id, total, stopping)
+                return ScatterWait(run_id, lambda: _hand_over(runner, asset.name, body, stopping))
+            self._inline(task, services, ctx, deps, barrier, run_id, total)
+        return gather(Gathering(services, asset, ctx, run_id), cancelled=False)
+
+    def _inline(
+        self,
+        task: Task,
+        services: Services,
+        ctx: Context,
+        deps: Mapping[str, Any],
+        barrier: ScatterBarrier,
+        run_id: str,
+        total: int,
+    ) -> None:
+        """A run that cannot wait (recorded only after it ends) runs its keys in its attempt."""
         stopping = services.scatters.register(task.run_id)
-        if run_id != task.run_id:
-            adopted = services.scatters.register(run_id)
+        adopted = services.scatters.register(run_id) if run_id != task.run_id else None
         try:
-            if head.state == "open":
-                limit = scatter.max_key_bytes or services.max_scatter_key_bytes
-                total = expand(scatter, Expansion(barrier, run_id, asset.name, limit), head, ctx, deps)
-                ctx.log.info(
-                    "scatter.started", total=total, adopted_from=run_id if run_id != task.run_id else None
-                )
-                if services.events.active:
-                    services.events.emit(
-                        ScatterStarted(task.pipeline, asset.name, task.partition, run_id, total)
-                    )
-                with _Waiting(task, services):
-                    self._run_units(task, services, ctx, deps, barrier, run_id, total, stopping)
-            return self._gather(task, services, ctx, barrier, run_id, stopping)
+            with _Waiting(task, services):
+                self._run_units(task, services, ctx, deps, barrier, run_id, total, stopping)
+                if adopted is not None and adopted.is_set():
+                    stopping.set()
+            if stopping.is_set():
+                gather(Gathering(services, task.asset, ctx, run_id), cancelled=True)
         finally:
             services.scatters.unregister(task.run_id, stopping)
-            if run_id != task.run_id:
+            if adopted is not None:
                 services.scatters.unregister(run_id, adopted)
+
+    def _body(
+        self,
+        task: Task,
+        services: Services,
+        ctx: Context,
+        deps: Mapping[str, Any],
+        barrier: ScatterBarrier,
+        run_id: str,
+        total: int,
+        stopping: threading.Event,
+    ) -> Callable[[threading.Event], None]:
+        """What the ``scatters`` child runs: the keys, then the wait settled (resolved when
+        every key has ended or on ``node.cancel``; left open when the node stops)."""
+        name = task.asset.name
+
+        def body(halting: threading.Event) -> None:
+            try:
+                self._run_units(task, services, ctx, deps, barrier, run_id, total, stopping)
+            finally:
+                services.scatters.unregister(run_id, stopping)
+            cancelled = stopping.is_set() and not halting.is_set()
+            settle(services.waits, barrier, run_id, name, cancelled=cancelled)
+
+        return body
 
     def _run_units(
         self,
@@ -148,81 +195,6 @@ class ScatterBody:
         if stopping.is_set():
             barrier.release(run_id, asset.name, holder)
 
-    def _gather(
-        self,
-        task: Task,
-        services: Services,
-        ctx: Context,
-        barrier: ScatterBarrier,
-        run_id: str,
-        stopping: Any,
-    ) -> Any:
-        scatter = self.scatter
-        name = task.asset.name
-        head = barrier.head(run_id, name)
-        if stopping.is_set() or (head is not None and head.state == "cancelled"):
-            barrier.finish(run_id, name, from_states=["open"], to="cancelled")
-            raise ScatterCancelledError(
-                f"asset {name!r} (run {run_id}): the scatter was cancelled (node.cancel); no more keys "
-                "were started. Run the asset again to start afresh",
-                asset=name,
-                run_id=run_id,
-            )
-        progress = barrier.progress(run_id, name)
-        assert progress is not None
-        total = progress.total if progress.total is not None else progress.finished
-        if progress.failed:
-            first = [(key, error) for key, error in Results(barrier, run_id, name, done=0).failed[:5]]
-            try:
-                check_tolerance(
-                    asset=name,
-                    run_id=run_id,
-                    total=total,
-                    failed=progress.failed,
-                    tolerate=scatter.tolerate,
-                    first=first,
-                )
-            except ScatterError:
-                barrier.finish(run_id, name, from_states=["open"], to="failed")
-                raise
-        if not barrier.finish(run_id, name, from_states=["open"], to="gathering"):
-            return self._gathered_elsewhere(task, barrier, run_id)
-        results = Results(barrier, run_id, name, done=progress.done)
-        value = scatter.gather(ctx, results) if scatter.gather is not None else list(results.values())
-        barrier.finish(run_id, name, from_states=["gathering"], to="gathered")
-        ctx.log.info("scatter.gathered", done=progress.done, failed=progress.failed)
-        _record_gather(task, services, run_id, total, progress.done, progress.failed)
-        if services.events.active:
-            services.events.emit(
-                ScatterGathered(task.pipeline, name, task.partition, run_id, progress.done, progress.failed)
-            )
-        return value
-
-    def _gathered_elsewhere(self, task: Task, barrier: ScatterBarrier, run_id: str) -> Any:
-        """Another process sharing the scatter gathers it: wait for its value (a bounded
-        poll: only the database says when) rather than gathering twice."""
-        name = task.asset.name
-        while (head := barrier.head(run_id, name)) is not None and head.state == "gathering":
-            time.sleep(POLL)
-        if head is None or head.state != "gathered":
-            raise ScatterError(
-                f"asset {name!r} (run {run_id}): the process gathering this scatter ended it as "
-                f"{None if head is None else head.state!r}; run the asset again",
-                asset=name,
-                run_id=run_id,
-                total=0,
-                failed=0,
-                tolerate=self.scatter.tolerate,
-            )
-        deadline = time.monotonic() + 30.0
-        while True:  # its value is committed just after the head says gathered
-            try:
-                return task.io.load(task.key)
-            except KeyError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(POLL)
-
 
 def _reference(task: Task) -> str | None:
     """How another worker imports the pipeline to help with its keys (None if it cannot)."""
@@ -237,21 +209,22 @@ def _reference(task: Task) -> str | None:
         return None
 
 
-def _record_gather(task: Task, services: Services, run_id: str, total: int, done: int, failed: int) -> None:
-    """The gathered value's provenance: which scatter (run id, whose barrier holds the keys
-    and their results) and how many keys, in the audit log next to the run's lineage."""
-    entry = AuditEntry(
-        datetime.now(UTC),
-        "scatter.gathered",
-        services.node_id,
-        f"{task.pipeline}/{task.asset.name}/{task.partition_key}",
-        "gather",
-        {"run_id": task.run_id, "scatter_run_id": run_id, "total": total, "done": done, "failed": failed},
-    )
+def _can_wait(task: Task, services: Services) -> bool:
+    """Whether the run can suspend (a one-asset run recorded after it ends must have its
+    start to record; ``backfill`` without ``durable`` has none)."""
+    if services.waits is None:
+        return False
+    return not task.deferred or (task.run is not None and task.run.start is not None)
+
+
+def _hand_over(
+    runner: Any, name: str, body: Callable[[threading.Event], None], stopping: threading.Event
+) -> None:
+    """Give the keys to the ``scatters`` child; run them here if it has just stopped."""
     try:
-        services.store.audit(entry)
-    except Exception as exc:  # noqa: BLE001 - provenance is logged, never fails the gather
-        log.warning("scatter.audit_failed", asset=task.asset.name, run_id=task.run_id, error=str(exc))
+        runner.tell(Drive(name, body, stopping))
+    except ActorDeadError:
+        body(threading.Event())
 
 
 class _Waiting:

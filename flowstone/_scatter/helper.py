@@ -2,11 +2,12 @@
 open scatter in the database whose pipeline it can import.
 
 The scatter's own attempt (on the worker that took its job) writes the keys, runs them
-and gathers; a helper only claims keys from the same barrier, under the same
+(once its wait resumes); a helper only claims keys from the same barrier, under the same
 ``max_concurrent`` and rate, and stops when none is left to claim, so that every worker
-on the database shares the scatter and none gathers but its driver. It looks for open
-scatters every ``poll_interval`` (a bounded poll: only the database knows of them) and on
-a wake-up when its node stops.
+on the database shares the scatter. A helper that ran the last key settles the scatter's
+wait, so that its run resumes even when its driver is gone. The node's ``scatters`` child
+looks for open scatters every ``poll_interval`` (a bounded poll: only the database knows
+of them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone import partitions
 from flowstone._scatter.dispatch import Dispatch, dispatch
 from flowstone._scatter.units import UnitWork, record, run_unit
+from flowstone._scatter.wait import settle
 from flowstone._store.barrier import ScatterBarrier, ScatterHead
 from flowstone.io import AssetKey
 from supervisors._log import get_logger
@@ -26,62 +28,41 @@ from supervisors._log import get_logger
 if TYPE_CHECKING:
     from flowstone._node.services import Services
 
-__all__ = ["ScatterHelper", "start_helper"]
+__all__ = ["Helper", "helper_for"]
 
 log = get_logger("flowstone")
 
 
-class ScatterHelper:
-    """One thread per node, started with the node and joined when it stops."""
+class Helper:
+    """A node's help with other nodes' scatters: ``help_once`` is one look at the open
+    scatters, run by the ``scatters`` child on its help thread; ``stop`` stops the help in
+    progress (keys not started go back unrun)."""
 
     def __init__(
-        self,
-        services: Services,
-        barrier: ScatterBarrier,
-        *,
-        interval: float,
-        allowed: tuple[str, ...] | None,
+        self, services: Services, barrier: ScatterBarrier, *, allowed: tuple[str, ...] | None
     ) -> None:
         self._services = services
         self._barrier = barrier
-        self._interval = interval
         self._allowed = allowed
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scatter-helper", daemon=True)
-        self._refused: set[str] = set()
+        self._refused: set[str] = set()  # references this node cannot import: never asked again
         self._lock = threading.Lock()
         self._current: threading.Event | None = None  # the help in progress, stopped with the node
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, deadline: float) -> None:
-        """Stop helping (keys not started go back unrun); wait for the keys running until
-        ``deadline`` (``time.monotonic()``), then abandon them to their lease."""
+    def stop(self) -> None:
         self._stopping.set()
         with self._lock:
             if self._current is not None:
                 self._current.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(max(deadline - time.monotonic(), 0.0))
 
-    def _node_alive(self) -> bool:
-        # A node stopped without ``Node.stop`` (its lifecycle at process exit, or a test's
-        # direct stop) ends its tree: the helper ends with it.
-        root = self._services.directory.root
-        return root is None or root.is_alive()
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._interval):
-            if not self._node_alive():
-                return
-            try:
-                for head in self._barrier.helpable(16):
-                    if self._stopping.is_set():
-                        return
-                    self._help(head)
-            except Exception as exc:  # noqa: BLE001 - a store outage: try again next time
-                log.warning("scatter.help_failed", error=f"{type(exc).__name__}: {exc}")
+    def help_once(self) -> None:
+        try:
+            for head in self._barrier.helpable(16):
+                if self._stopping.is_set():
+                    return
+                self._help(head)
+        except Exception as exc:  # noqa: BLE001 - a store outage: try again next time
+            log.warning("scatter.help_failed", error=f"{type(exc).__name__}: {exc}")
 
     def _help(self, head: ScatterHead) -> None:
         services = self._services
@@ -150,6 +131,8 @@ class ScatterHelper:
         try:
             bound.info("scatter.helping")
             dispatch(plan, lambda unit: run_unit(work, unit), lambda ended: record(work, ended))
+            if not stopping.is_set():  # it may have run the last key: then the scatter resumes
+                settle(services.waits, self._barrier, head.run_id, asset.name, cancelled=False)
         finally:
             if stopping.is_set():
                 self._barrier.release(head.run_id, asset.name, holder)
@@ -158,11 +141,9 @@ class ScatterHelper:
                 self._current = None
 
 
-def start_helper(config: Any, services: Services, queues: Any) -> ScatterHelper | None:
-    """A started helper for a node that works queues on a database; None otherwise."""
+def helper_for(config: Any, services: Services, queues: Any) -> Helper | None:
+    """The help of a node that works queues on a database; None otherwise."""
     barrier: ScatterBarrier | None = getattr(services.store, "barrier", None)
     if not queues or barrier is None or config.database_url is None:
         return None
-    helper = ScatterHelper(services, barrier, interval=config.poll_interval, allowed=config.allow_imports)
-    helper.start()
-    return helper
+    return Helper(services, barrier, allowed=config.allow_imports)
