@@ -12,6 +12,10 @@ each a ``dagster.materialize([...])`` call in-process (Dagster's in-process exec
 - ``partitions``: one asset with a ``DailyPartitionsDefinition``, 30 separate
   ``materialize(..., partition_key=day)`` runs (fresh days every repeat), on one instance
   per store as above;
+- ``scatter``: dynamic mapping over 1,000 keys in one graph-backed asset
+  (``keys().map(work).collect()`` then a sum: an op with ``DynamicOut`` yielding one
+  ``DynamicOutput`` per key), ``materialize`` on a new ephemeral instance with
+  ``mem_io_manager``; 3 measured repeats at most (a repeat takes tens of seconds);
 - ``import``: ``python -c "import dagster"`` minus ``python -c pass`` in fresh interpreters.
 
 Asset definitions are built once, outside the timings. The console logger runs at
@@ -110,6 +114,44 @@ def daily(context: dg.AssetExecutionContext) -> int:
     return len(context.partition_key)
 
 
+KEYS = 1_000
+
+
+@dg.op(out=dg.DynamicOut())
+def scatter_keys() -> Any:
+    for key in range(KEYS):
+        yield dg.DynamicOutput(key, mapping_key=str(key))
+
+
+@dg.op
+def scatter_work(key: int) -> int:
+    return key
+
+
+@dg.op
+def scatter_sum(values: list[int]) -> int:
+    return sum(values)
+
+
+@dg.graph_asset(name="scattered")
+def scattered() -> Any:
+    return scatter_sum(scatter_keys().map(scatter_work).collect())
+
+
+def scatter_ms(runs: int) -> dict[str, Any]:
+    """The 1,000-key dynamic mapping, one warm-up then ``runs`` repeats (``scatter``)."""
+    samples = []
+    for repeat in range(runs + 1):
+        started = time.perf_counter()
+        result = dg.materialize([scattered], run_config=QUIET, resources={"io_manager": dg.mem_io_manager})
+        elapsed = time.perf_counter() - started
+        assert result.success
+        assert result.output_for_node("scattered") == KEYS * (KEYS - 1) // 2
+        if repeat:
+            samples.append(elapsed)
+    return summary(samples, KEYS, "keys")
+
+
 def import_ms(runs: int) -> dict[str, Any]:
     def wall(code: str) -> float:
         started = time.perf_counter()
@@ -196,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = max(5, args.runs or (5 if args.quick else 7))
     workloads = measure(runs)
+    workloads["scatter_memory"] = scatter_ms(min(runs, 3))
     workloads["import"] = import_ms(max(runs, 7))
     print(
         json.dumps(

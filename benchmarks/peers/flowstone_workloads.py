@@ -7,6 +7,9 @@ Workloads (trivial assets returning a small int, in-process, one node per store)
 - ``partitions``: ``node.backfill`` of one asset over 30 fresh days (``parallel=1``).
 - each of the above on an in-memory node (``fs.start()``) and on the embedded SQLite store
   (``fs.start(database_url="sqlite:///<tmp>/fs.db")``: records and values in the database);
+- ``scatter``: one asset scattered over 1,000 keys (``fs.Scatter(keys=...)``, each key's
+  function returning its key) and gathered by a streaming sum, on an in-memory node, a
+  fresh partition per repeat; 3 measured repeats at most, as Dagster's side;
 - ``import``: ``python -c "import flowstone"`` minus ``python -c pass`` in fresh interpreters.
 
 One warm-up repeat is not counted; repeats are interleaved across workloads.
@@ -78,6 +81,31 @@ def daily() -> fs.Pipeline:
     pipeline = fs.Pipeline("peers_daily")
     pipeline.asset(_asset_fn("daily"))
     return pipeline
+
+
+KEYS = 1_000
+
+
+def scatter_ms(runs: int) -> dict[str, Any]:
+    """The 1,000-key scatter, one warm-up then ``runs`` repeats (``scatter``)."""
+    pipeline = fs.Pipeline("peers_scatter")
+
+    @pipeline.asset(
+        scatter=fs.Scatter(keys=lambda ctx: range(KEYS), gather=lambda ctx, rs: sum(v for _, v in rs))
+    )
+    def scattered(ctx: fs.Context) -> int:
+        return int(ctx.scatter_key)
+
+    samples = []
+    with fs.start(name="peers-scatter") as node:
+        for repeat in range(runs + 1):
+            started = time.perf_counter()
+            value = node.run(pipeline, "scattered", partition=repeat)
+            elapsed = time.perf_counter() - started
+            assert value == KEYS * (KEYS - 1) // 2, value
+            if repeat:
+                samples.append(elapsed)
+    return summary(samples, KEYS, "keys")
 
 
 def import_ms(runs: int) -> dict[str, Any]:
@@ -152,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = max(5, args.runs or (5 if args.quick else 7))
     workloads = measure(runs)
+    workloads["scatter_memory"] = scatter_ms(min(runs, 3))
     workloads["import"] = import_ms(max(runs, 7))
     print(
         json.dumps(
