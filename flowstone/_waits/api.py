@@ -94,7 +94,9 @@ def await_run(
 
     def look() -> Ended | None:
         record = services.store.latest(pipeline.name, asset, key)
-        if record is None or record.run_id != run_id or record.status not in _ENDED:
+        if record is not None and record.run_id != run_id:
+            return overtaken()
+        if record is None or record.status not in _ENDED:
             return None
         if record.status == "completed":
             return load_value(services, pipeline, asset, partition), None
@@ -105,6 +107,22 @@ def await_run(
             partition=partition,
             run_id=run_id,
             attempts=record.attempts,
+        )
+
+    def overtaken() -> Ended | None:
+        """A later run of the same asset and partition has the latest record (runs that
+        waited at once, as processes sharing one scatter): this run's own record says."""
+        status = services.store.run_records(run_id).get(asset)
+        if status not in _ENDED:
+            return None
+        if status == "completed":
+            return load_value(services, pipeline, asset, partition), None
+        return None, MaterializationError(
+            f"asset {asset!r} (pipeline {pipeline.name!r}, run {run_id}) ended {status} after "
+            "waiting; see node.status(...) and the audit log",
+            asset=asset,
+            partition=partition,
+            run_id=run_id,
         )
 
     durable = hasattr(type(services.store), "engines")
