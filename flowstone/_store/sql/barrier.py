@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, or_, select, text, update
 
 from flowstone._store.barrier import PAGE, HeadState, NewUnit, Progress, ScatterHead, Unit
 from flowstone._store.memory_barrier import rate_allows
@@ -44,6 +44,10 @@ def _head(row: Any) -> ScatterHead:
         float(row.next_start_at),
         row.pipeline_ref,
     )
+
+
+ANALYZE_FROM = 1_000
+"""A scatter with this many keys or more refreshes the planner's statistics (PostgreSQL)."""
 
 
 class SQLBarrier:
@@ -158,7 +162,19 @@ class SQLBarrier:
             if total is not None:
                 values["total"] = total
             connection.execute(update(S).where(S.c.run_id == run_id, S.c.asset == asset).values(**values))
-            return new
+            postgres = connection.dialect.name == "postgresql"
+        if postgres and expanded and (total or 0) >= ANALYZE_FROM:
+            self._analyze()
+        return new
+
+    def _analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the units table once a big scatter's keys are
+        written. Without them (a table filled faster than autovacuum looks) the planner
+        picks the ``(run_id, asset, state, position)`` index for ``position IN (...)`` and
+        filters every row of the scatter: each claim and commit read all its keys
+        (12 ms at 30,000 keys, against 0.3 ms by the primary key once analyzed)."""
+        with self._write("analyze scatter keys") as connection:
+            connection.execute(text("ANALYZE flowstone_scatter_units"))
 
     def claim(
         self,
@@ -192,15 +208,18 @@ class SQLBarrier:
             if wanted <= 0:
                 return []
             claimable = or_(U.c.state == "pending", and_(U.c.state == "running", U.c.lease_until < now))
-            positions = [
-                row.position
-                for row in connection.execute(
-                    select(U.c.position)
-                    .where(self._ids(run_id, asset), claimable)
-                    .order_by(U.c.position)
-                    .limit(wanted)
-                )
-            ]
+            # Two index range scans on (run_id, asset, state, position), each reading at most
+            # ``wanted`` rows: one query with the OR walks the primary key in position order
+            # past every finished row, so each claim got slower as the scatter advanced.
+            found: list[int] = []
+            for state, extra in (("pending", None), ("running", U.c.lease_until < now)):
+                query = select(U.c.position).where(self._ids(run_id, asset), U.c.state == state)
+                if extra is not None:
+                    query = query.where(extra)
+                found += [
+                    row.position for row in connection.execute(query.order_by(U.c.position).limit(wanted))
+                ]
+            positions = sorted(found)[:wanted]
             if interval is not None and positions:
                 allowed, next_start = rate_allows(
                     float(head.next_start_at), now, interval, burst, len(positions)
