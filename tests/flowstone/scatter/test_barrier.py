@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from flowstone import codec
 from flowstone._scatter.keys import digest
@@ -202,3 +203,32 @@ def test_what_is_committed_survives_a_new_store(
     second = open_barrier()
     assert claim(second, "w2", limit=5, now=500.0) == [1, 2]
     assert [codec.decode(r) for _, _, r in second.results(RUN, ASSET)] == ["A"]
+
+
+class TestPostgresPlans:
+    """A big scatter's claims and commits read only their own keys (PostgreSQL)."""
+
+    def test_once_a_big_scatter_is_written_updates_by_position_use_the_primary_key(
+        self, postgres_database: str
+    ) -> None:
+        store = SQLStore(postgres_database)
+        store.open()
+        engine = create_engine(postgres_database)
+        try:
+            started(store.barrier, list(range(5_000)))
+            with engine.connect() as connection:
+                plan = "\n".join(
+                    row[0]
+                    for row in connection.execute(
+                        text(
+                            "EXPLAIN UPDATE flowstone_scatter_units SET attempts = attempts "
+                            "WHERE run_id = :run AND asset = :asset AND position IN (1, 2, 3)"
+                        ),
+                        {"run": RUN, "asset": ASSET},
+                    )
+                )
+        finally:
+            engine.dispose()
+            store.close()
+        # The state index would filter all 5,000 rows of the scatter for three of them.
+        assert "pk_flowstone_scatter_units" in plan, plan
