@@ -20,6 +20,7 @@ from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health
 from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
+from flowstone._parallel.options import Branch, BranchResult
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
@@ -48,6 +49,8 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     OptionError,
+    ParallelBranchError,
+    ParallelTimeoutError,
     PartitionError,
     RouteError,
     ScatterCancelledError,
@@ -164,6 +167,11 @@ __all__ = [
     "ApprovalRejectedError",
     "WaitCancelledError",
     "__version__",
+    # parallel branches (docs/routing.md)
+    "Branch",
+    "BranchResult",
+    "ParallelBranchError",
+    "ParallelTimeoutError",
 ]
 
 

@@ -179,6 +179,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         if self._scatter_helper is not None:
             self._scatter_helper.stop(deadline)
         self._lifecycle.stop(deadline)
+        self._services.branch_runs.stop(deadline)  # after the runners: a branch cut short ends
         self._waits.watch.close()
 
     def __enter__(self) -> Node:

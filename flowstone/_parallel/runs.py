@@ -1,0 +1,93 @@
+"""``BranchRuns``: the threads that run a node's parallel branches, one per branch.
+
+A branch is an ordinary run of its final asset (``run_target``: it schedules on the
+node's runners like ``node.run``), started by the parallel asset and ended by recording
+how it went in the group's rows; the parallel asset itself holds no thread while it
+waits. The node stops these threads after its runners (``node.stop``): a branch cut
+short by the stop records nothing, so that a later run adopts the group and runs it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flowstone._parallel.verdict import Ended
+from supervisors._log import get_logger
+
+if TYPE_CHECKING:
+    from flowstone._node.services import Services
+    from flowstone._pipeline import Pipeline
+    from flowstone.partitions import Partition
+
+__all__ = ["BranchRuns", "run_branch"]
+
+log = get_logger("flowstone")
+
+
+def _describe(exc: BaseException) -> str:
+    cause = exc.__cause__
+    shown = cause if cause is not None else exc
+    return f"{type(shown).__name__}: {shown}"
+
+
+def run_branch(services: Services, pipeline: Pipeline, final: str, partition: Partition) -> Ended:
+    """Materialize ``final`` (and what it needs) for ``partition``: how it ended."""
+    from flowstone._execution.run import run_target  # noqa: PLC0415 - an import cycle at load
+    from flowstone._routing.options import SKIPPED  # noqa: PLC0415
+    from flowstone._waits.api import await_run  # noqa: PLC0415
+
+    try:
+        result = run_target(pipeline, final, partition, services, run_id=uuid.uuid4().hex)
+        value = result.value
+        if result.waiting:  # the branch waits durably itself (a gate): this thread waits for it
+            assert result.run_id is not None
+            value = await_run(services.waits, services, pipeline, final, partition, result.run_id, None)
+    except Exception as exc:  # noqa: BLE001 - a branch's failure is an outcome of the group
+        return Ended(False, _describe(exc))
+    if value is SKIPPED:
+        return Ended(False, None, skipped=True)
+    return Ended(True)
+
+
+class BranchRuns:
+    """The branch threads of one node; safe from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self.stopping = threading.Event()
+
+    def start(self, name: str, body: Callable[[], Ended], ended: Callable[[Ended], Any]) -> bool:
+        """Run ``body`` on a thread of its own and hand its outcome to ``ended``, unless the
+        node is stopping (then neither runs); whether it started."""
+
+        def main() -> None:
+            try:
+                outcome = body()
+                if not self.stopping.is_set():  # cut short by the stop: left for a later run
+                    ended(outcome)
+            except Exception as exc:  # noqa: BLE001 - logged: the group's timeout still ends it
+                log.error("parallel.branch_crashed", branch=name, error=f"{type(exc).__name__}: {exc}")
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        with self._lock:
+            if self.stopping.is_set():
+                return False
+            thread = threading.Thread(target=main, name=f"flowstone-branch-{name}", daemon=True)
+            self._threads.add(thread)
+            thread.start()
+        return True
+
+    def stop(self, deadline: float) -> None:
+        """Start no more branches, and join those running until ``deadline`` (monotonic)."""
+        self.stopping.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
