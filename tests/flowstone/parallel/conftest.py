@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import flowstone as fs
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # the tests import their shared pipelines from here
+    sys.path.insert(0, str(HERE))
 
 TICK = 0.02  # how often a node looks for due timeouts: small, so that timeout tests are quick
 

@@ -7,46 +7,10 @@ import threading
 from typing import Any
 
 import pytest
+from parallel_pipelines import two_reports
 
 import flowstone as fs
 from supervisors.testing import wait_for
-
-
-def two_reports(
-    joins: list[dict[str, fs.BranchResult]],
-    *,
-    eu: Any = None,
-    us: Any = None,
-    **parallel: Any,
-) -> fs.Pipeline:
-    """orders → eu_report, us_report (branches) → reports (the join). ``eu``/``us`` run
-    inside their branch's final asset (to block, to fail) before it returns."""
-    p = fs.Pipeline("reports")
-
-    @p.asset
-    def orders(ctx: fs.Context) -> list[int]:
-        return [3, 4, 5]
-
-    @p.asset
-    def eu_report(ctx: fs.Context, orders: list[int]) -> int:
-        if eu is not None:
-            eu()
-        return sum(orders)
-
-    @p.asset
-    def us_report(ctx: fs.Context, orders: list[int]) -> int:
-        if us is not None:
-            us()
-        return len(orders)
-
-    parallel.setdefault("branches", {"eu": "eu_report", "us": "us_report"})
-
-    @p.parallel(**parallel)
-    def reports(ctx: fs.Context, branches: dict[str, fs.BranchResult], orders: list[int]) -> dict[str, Any]:
-        joins.append(dict(branches))
-        return {name: b.value for name, b in branches.items() if b.ok}
-
-    return p
 
 
 def test_the_join_runs_once_with_the_value_of_every_branch(node: fs.Node) -> None:
