@@ -101,6 +101,8 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
+        if self._jobs is not None and self._jobs.queues:  # parallel branches run as jobs
+            self._services.branch_runs.jobs = self._jobs.api
         run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
         self._schedules = build_schedule_layer(config, self._services, self._jobs, self._run_scheduled)
         extra = [isolated_spec(), waits_spec(config, self._services, self._waits, self._jobs, run_ended)]

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from flowstone._parallel.jobs import submit_branch
 from flowstone._parallel.join import Joining, JoinResumption
 from flowstone._parallel.options import ParallelOptions
 from flowstone._parallel.rows import KIND, Group, open_group, read_ended, record_end, settle
@@ -95,8 +96,13 @@ class Parallel:
         group = Group(record, self.options)
         ended = read_ended(waits, group)
         started = []
+        jobs = services.branch_runs.jobs
         for name, branch in self.options.branches.items():
             if name in ended:
+                continue
+            if jobs is not None:  # a node that works queues: any worker may run the branch
+                submit_branch(jobs, self.pipeline, record, name, branch.final, task.partition)
+                started.append(name)
                 continue
             body = _body(services, self.pipeline, branch.final, task.partition)
             if services.branch_runs.start(name, body, _ending(waits, group, name)):

@@ -60,6 +60,8 @@ class BranchRuns:
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self.stopping = threading.Event()
+        #: The node's jobs when it works queues: then branches run as jobs (``jobs.py``).
+        self.jobs: Any = None
 
     def start(self, name: str, body: Callable[[], Ended], ended: Callable[[Ended], Any]) -> bool:
         """Run ``body`` on a thread of its own and hand its outcome to ``ended``, unless the
