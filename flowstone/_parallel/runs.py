@@ -10,9 +10,9 @@ short by the stop records nothing, so that a later run adopts the group and runs
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from flowstone._parallel.verdict import Ended
@@ -54,18 +54,22 @@ def run_branch(services: Services, pipeline: Pipeline, final: str, partition: Pa
 
 
 class BranchRuns:
-    """The branch threads of one node; safe from any thread."""
+    """The branch threads of one node (a pool, started when first needed); safe from any thread."""
+
+    #: Branches running at once on one node; more wait for a thread. A branch holds its
+    #: thread only while its run goes on (the runners do the work).
+    MAX_THREADS = 64
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
+        self._pool: ThreadPoolExecutor | None = None
         self.stopping = threading.Event()
         #: The node's jobs when it works queues: then branches run as jobs (``jobs.py``).
         self.jobs: Any = None
 
     def start(self, name: str, body: Callable[[], Ended], ended: Callable[[Ended], Any]) -> bool:
-        """Run ``body`` on a thread of its own and hand its outcome to ``ended``, unless the
-        node is stopping (then neither runs); whether it started."""
+        """Run ``body`` on a thread of the pool and hand its outcome to ``ended``, unless the
+        node is stopping (then neither runs); whether it was started."""
 
         def main() -> None:
             try:
@@ -74,22 +78,21 @@ class BranchRuns:
                     ended(outcome)
             except Exception as exc:  # noqa: BLE001 - logged: the group's timeout still ends it
                 log.error("parallel.branch_crashed", branch=name, error=f"{type(exc).__name__}: {exc}")
-            finally:
-                with self._lock:
-                    self._threads.discard(threading.current_thread())
 
         with self._lock:
             if self.stopping.is_set():
                 return False
-            thread = threading.Thread(target=main, name=f"flowstone-branch-{name}", daemon=True)
-            self._threads.add(thread)
-            thread.start()
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.MAX_THREADS, thread_name_prefix="flowstone-branch")
+            self._pool.submit(main)
         return True
 
     def stop(self, deadline: float) -> None:
-        """Start no more branches, and join those running until ``deadline`` (monotonic)."""
-        self.stopping.set()
+        """Start no more branches (those not started are left, as their rows say, for a later
+        run), and join the pool's threads: the node's runners are closed by then, so a
+        branch still running ends at once."""
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+            self.stopping.set()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
