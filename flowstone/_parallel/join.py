@@ -94,6 +94,7 @@ class JoinResumption(Resumption):
         if verdict.outcome == "wait":
             return _Rearm(self.record, group, verdict)
         if verdict.outcome == "fail":
+            _close(waits, self.record, "failed")  # a later run runs its branches afresh
             raise _failed(ctx, verdict)
         results: dict[str, BranchResult] = {}
         for name, branch in kind.options.branches.items():
@@ -111,7 +112,14 @@ class JoinResumption(Resumption):
             ok=sorted(n for n, r in results.items() if r.ok),
             left_out=list(verdict.left_out),
         )
-        return asset.fn(ctx, branches=results, **kwargs)
+        value = asset.fn(ctx, branches=results, **kwargs)
+        _close(waits, self.record, "joined")  # nothing left to adopt: a later run starts afresh
+        return value
+
+
+def _close(waits: Waits, record: WaitRecord, to: str) -> None:
+    """The group is done with: out of the states a later run adopts from (``kind._adopt``)."""
+    waits.store.resolve(record.id, generation=None, states=("signaled", "expired"), to=to, at=now())
 
 
 def _failed(ctx: Context, verdict: Verdict) -> ParallelBranchError:

@@ -113,7 +113,8 @@ class Parallel:
 
     def _adopt(self, task: Task, services: Services, waits: Waits) -> dict[str, Ended]:
         """The branches that ended in an earlier run of this asset and partition that never
-        joined (its node died); its group is cancelled, so that its run ends."""
+        joined (its node died); its group is cancelled, so that its run ends. Groups that
+        joined or failed are ``joined``/``failed``: only live ones are looked at."""
         earlier = [
             r
             for r in waits.store.select(kind=KIND, states=(*OPEN, "signaled", "expired"))

@@ -137,3 +137,20 @@ class TestPartial:
         us = seen["us"]
         if not us.skipped:  # it had ended (its row written) before the required branch did
             assert us == fs.BranchResult(False, None, "ValueError: no EU data", False)
+
+
+def test_running_a_failed_parallel_asset_again_runs_its_failed_branch_again(node: fs.Node) -> None:
+    attempts: list[str] = []
+
+    def flaky() -> None:
+        attempts.append("eu")
+        if len(attempts) == 1:
+            boom()
+
+    joins: list[dict[str, fs.BranchResult]] = []
+    p = two_reports(joins, eu=flaky)
+    with pytest.raises(fs.MaterializationError):
+        node.run(p, "reports", timeout=15)
+    assert node.run(p, "reports", timeout=15) == {"eu": 12, "us": 3}
+    assert attempts == ["eu", "eu"]
+    assert len(joins) == 1
