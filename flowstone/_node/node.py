@@ -180,6 +180,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         deadline = time.monotonic() + grace
         if self._scatter_helper is not None:
             self._scatter_helper.stop(deadline)
+        self._services.branch_runs.halt()  # a branch the stop cuts short records nothing
         self._lifecycle.stop(deadline)
         self._services.branch_runs.stop(deadline)  # after the runners: a branch cut short ends
         self._waits.watch.close()

@@ -87,6 +87,11 @@ class BranchRuns:
             self._pool.submit(main)
         return True
 
+    def halt(self) -> None:
+        """The node is stopping: branches that end from now on record nothing (their runs
+        are cut short by the stop, not failed), and none starts."""
+        self.stopping.set()
+
     def stop(self, deadline: float) -> None:
         """Start no more branches (those not started are left, as their rows say, for a later
         run), and join the pool's threads: the node's runners are closed by then, so a
