@@ -53,12 +53,16 @@ def join_function(pipeline: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def check_parallel(
     pipeline: str, assets: Mapping[str, AssetDef], deps: Mapping[str, tuple[str, ...]]
 ) -> None:
-    """Raise ``DefinitionError`` unless every branch's final asset exists and does not
-    depend on its parallel asset (a branch cannot need what it joins into)."""
+    """Raise ``DefinitionError`` unless every branch has its own name, and its final asset
+    exists and does not depend on its parallel asset (a branch cannot need what it joins into)."""
     for name, asset in assets.items():
         if not isinstance(asset.kind, Parallel):
             continue
         where = f"pipeline {pipeline!r}, parallel asset {name!r}"
+        for duplicate in asset.kind.options.duplicates:
+            raise DefinitionError(
+                f"{where}: branch name {duplicate!r} is given twice; give each branch its own name"
+            )
         for branch, spec in asset.kind.options.branches.items():
             final = spec.final
             if final not in assets:

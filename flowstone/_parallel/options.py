@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from flowstone.errors import DefinitionError, OptionError
+from flowstone.errors import OptionError
 
 __all__ = ["Branch", "BranchResult", "FailureMode", "ParallelOptions"]
 
@@ -82,9 +82,13 @@ class ParallelOptions:
     branches: Mapping[str, Branch] = field(default_factory=dict)
     failure_mode: FailureMode = "all"
     timeout: float | None = None
+    #: Branch names given more than once (pairs): a ``DefinitionError`` at validation.
+    duplicates: tuple[str, ...] = field(default=(), init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "branches", _normalize(self.branches))
+        branches, duplicates = _normalize(self.branches)
+        object.__setattr__(self, "branches", branches)
+        object.__setattr__(self, "duplicates", duplicates)
         if self.failure_mode not in FAILURE_MODES:
             raise OptionError(f"failure_mode must be one of {FAILURE_MODES}, got {self.failure_mode!r}")
         _check_timeout("@pipeline.parallel(timeout=...)", self.timeout)
@@ -99,7 +103,7 @@ class ParallelOptions:
         return found
 
 
-def _normalize(branches: object) -> dict[str, Branch]:
+def _normalize(branches: object) -> tuple[dict[str, Branch], tuple[str, ...]]:
     if isinstance(branches, Mapping):
         pairs: Iterable[Any] = branches.items()
     elif isinstance(branches, Iterable) and not isinstance(branches, str | bytes):
@@ -109,12 +113,14 @@ def _normalize(branches: object) -> dict[str, Branch]:
     else:
         raise OptionError(f"branches must map names to final assets, got {branches!r}")
     found: dict[str, Branch] = {}
+    duplicates: list[str] = []
     for name, final in pairs:
         if not isinstance(name, str) or not name.isidentifier() or len(name) > 100:
             raise OptionError(f"a branch name must be an identifier of at most 100 characters, got {name!r}")
         if name in found:
-            raise DefinitionError(f"branch name {name!r} is given twice; give each branch its own name")
+            duplicates.append(name)
+            continue
         found[name] = final if isinstance(final, Branch) else Branch(final)
     if not found:
         raise OptionError("@pipeline.parallel needs at least one branch: branches={'name': 'final_asset'}")
-    return found
+    return found, tuple(duplicates)

@@ -32,9 +32,10 @@ def test_an_unknown_final_asset_is_refused_at_validation() -> None:
         p.validate()
 
 
-def test_a_duplicate_branch_name_is_refused() -> None:
+def test_a_duplicate_branch_name_is_refused_at_validation() -> None:
+    p = pipeline_with(branches=[("x", "a"), ("x", "a")])
     with pytest.raises(fs.DefinitionError, match="branch name 'x' is given twice"):
-        pipeline_with(branches=[("x", "a"), ("x", "a")])
+        p.validate()
 
 
 def test_a_final_that_depends_on_the_parallel_asset_is_refused() -> None:
