@@ -33,7 +33,9 @@ class TestAll:
         assert status.state == "failed"
         assert "ParallelBranchError" in (status.error or "")
         assert "no EU data" in (status.error or "")
-        assert "eu" in str(caught.value) or "eu" in (status.error or "")
+        cause = caught.value.__cause__
+        assert isinstance(cause, fs.ParallelBranchError)
+        assert cause.failures == {"eu": "ValueError: no EU data"}
 
     def test_the_error_names_the_failed_branches(self, node: fs.Node) -> None:
         joins: list[dict[str, fs.BranchResult]] = []

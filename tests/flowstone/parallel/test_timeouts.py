@@ -21,10 +21,14 @@ def test_a_branch_past_its_timeout_fails_the_group_with_a_timeout_error(node: fs
         branches={"eu": fs.Branch("eu_report", timeout=0.3), "us": "us_report"},
     )
     try:
-        with pytest.raises(fs.MaterializationError):
+        with pytest.raises(fs.MaterializationError) as caught:
             node.run(p, "reports", timeout=15)
     finally:
         hung.set()
+    cause = caught.value.__cause__
+    assert isinstance(cause, fs.ParallelTimeoutError)
+    assert isinstance(cause, TimeoutError)
+    assert list(cause.failures) == ["eu"]
     error = node.status(p, "reports").error or ""
     assert error.startswith("ParallelTimeoutError")
     assert "'eu'" in error
