@@ -115,7 +115,9 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
         queues = self._jobs.queues if self._jobs is not None else {}
-        self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
+        self._lifecycle = NodeLifecycle(
+            self.id, self._root, queues, pool, config.shutdown_grace, self._services.branch_runs.halt
+        )
         LIVE.add(self._lifecycle)
         self._scatter_helper = start_helper(config, self._services, queues)
         self._give_up.watch(self._root, self._lifecycle, pool)
@@ -180,7 +182,6 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         deadline = time.monotonic() + grace
         if self._scatter_helper is not None:
             self._scatter_helper.stop(deadline)
-        self._services.branch_runs.halt()  # a branch the stop cuts short records nothing
         self._lifecycle.stop(deadline)
         self._services.branch_runs.stop(deadline)  # after the runners: a branch cut short ends
         self._waits.watch.close()
