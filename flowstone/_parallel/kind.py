@@ -96,7 +96,7 @@ class Parallel:
         group = Group(record, self.options)
         ended = read_ended(waits, group)
         started = []
-        jobs = services.branch_runs.jobs
+        jobs = services.branch_runs.jobs if _importable(self.pipeline) else None
         for name, branch in self.options.branches.items():
             if name in ended:
                 continue
@@ -135,6 +135,17 @@ class Parallel:
             if changed and cancelled is not None:
                 waits.kick(cancelled)
         return adopted
+
+
+def _importable(pipeline: Pipeline) -> bool:
+    """Whether a worker can import the pipeline (a job needs it); else branches run here."""
+    from flowstone._jobs.reference import reference_of  # noqa: PLC0415 - imports the pipeline module
+
+    try:
+        reference_of(pipeline)
+    except FlowStoneError:
+        return False
+    return True
 
 
 def _body(services: Services, pipeline: Pipeline, final: str, partition: Partition) -> Any:

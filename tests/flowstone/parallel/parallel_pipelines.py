@@ -12,11 +12,12 @@ def two_reports(
     *,
     eu: Any = None,
     us: Any = None,
+    name: str = "reports",
     **parallel: Any,
 ) -> fs.Pipeline:
     """orders → eu_report, us_report (branches) → reports (the join). ``eu``/``us`` run
     inside their branch's final asset (to block, to fail) before it returns."""
-    p = fs.Pipeline("reports")
+    p = fs.Pipeline(name)
 
     @p.asset
     def orders(ctx: fs.Context) -> list[int]:
@@ -42,3 +43,14 @@ def two_reports(
         return {name: b.value for name, b in branches.items() if b.ok}
 
     return p
+
+
+def _boom() -> None:
+    raise ValueError("no EU data")
+
+
+# Module-level pipelines, which a worker can import: their branches may run as jobs.
+JOINS: list[dict[str, fs.BranchResult]] = []
+as_jobs = two_reports(JOINS, name="as_jobs")
+FAILED_JOINS: list[dict[str, fs.BranchResult]] = []
+failing_as_jobs = two_reports(FAILED_JOINS, eu=_boom, name="failing_as_jobs")
