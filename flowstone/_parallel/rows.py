@@ -20,6 +20,7 @@ from flowstone._parallel.options import ParallelOptions
 from flowstone._parallel.verdict import Ended, Verdict, decide
 from flowstone._waits.records import OPEN, WaitRecord
 from flowstone._waits.runtime import Waits, new_wait_id, now
+from flowstone._waits.store import MemoryWaits
 
 if TYPE_CHECKING:
     from flowstone._context import Context
@@ -135,10 +136,19 @@ def _decode(payload: bytes | None) -> Ended:
 def read_ended(waits: Waits, group: Group) -> dict[str, Ended]:
     """The branches of ``group`` that have ended, and how."""
     found: dict[str, Ended] = {}
-    for name in group.options.branches:
-        row = waits.store.find(group.run_id, group.asset, group.partition_key, branch_key(name))
-        if row is not None and row.state == ENDED:
-            found[name] = _decode(row.payload)
+    if isinstance(waits.store, MemoryWaits):  # a dict lookup each; its select scans every row
+        for name in group.options.branches:
+            row = waits.store.find(group.run_id, group.asset, group.partition_key, branch_key(name))
+            if row is not None and row.state == ENDED:
+                found[name] = _decode(row.payload)
+        return found
+    keys = {branch_key(name): name for name in group.options.branches}
+    # A database: one query for the run's ended branch rows, not one per branch (the group
+    # is settled after every branch end: 8 branches made 64 queries, and 3x the time).
+    for row in waits.store.select(kind=BRANCH_KIND, states=(ENDED,), run_id=group.run_id):
+        branch = keys.get(row.key)
+        if branch is not None and row.asset == group.asset and row.partition_key == group.partition_key:
+            found[branch] = _decode(row.payload)
     return found
 
 
