@@ -136,3 +136,29 @@ def test_a_retried_join_is_called_again_without_running_the_branches_again(node:
 
     assert node.run(p, "joined", timeout=30) == 1
     assert runs == ["part", "join", "join"]
+
+
+def test_the_assets_downstream_of_the_join_run_after_it_in_the_same_run(node: fs.Node) -> None:
+    joins: list[dict[str, fs.BranchResult]] = []
+    p = fs.Pipeline("downstream")
+
+    @p.asset
+    def left(ctx: fs.Context) -> int:
+        return 1
+
+    @p.asset
+    def right(ctx: fs.Context) -> int:
+        return 2
+
+    @p.parallel(branches={"l": "left", "r": "right"})
+    def both(ctx: fs.Context, branches: dict[str, fs.BranchResult]) -> int:
+        joins.append(dict(branches))
+        return int(branches["l"].value) + int(branches["r"].value)
+
+    @p.asset
+    def published(ctx: fs.Context, both: int) -> str:
+        return f"published {both}"
+
+    assert node.run(p, "published", timeout=30) == "published 3"
+    assert len(joins) == 1
+    assert node.status(p, "both").run_id == node.status(p, "published").run_id
