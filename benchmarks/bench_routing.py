@@ -14,6 +14,13 @@ the median time per run over the measured runs (after warm-up runs), and the rat
 routed ÷ plain; goal (issue 16): ≤ 1.2×. Measured in memory and on SQLite (a temporary
 file), and on SQLite with ``route_decisions="none"`` (no decision written) for context.
 
+Parallel joins (the other half of issue 16): a parallel asset over 2 and over 8 trivial
+branches (each its own final asset) against the baseline of the same run, a plain asset
+that depends on the same finals (a fan-in the scheduler runs concurrently anyway). The
+parallel run pays what a durable join costs: the group's rows, a thread (or job) per
+branch, the suspension and the resumer's claim. Median per run and the ratio, in memory
+and on SQLite.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_routing.py [--quick] [--runs N]
@@ -91,6 +98,32 @@ def plain() -> fs.Pipeline:
     return p
 
 
+def fanned(branches: int, *, joined: bool) -> fs.Pipeline:
+    """``report`` over ``branches`` finals: a parallel asset (``joined``) or a plain fan-in."""
+    p = fs.Pipeline(f"{'parallel' if joined else 'fan_in'}_{branches}")
+    names = [f"b{i}" for i in range(branches)]
+    for name in names:
+
+        def final(ctx: Any) -> int:
+            return 1
+
+        final.__name__ = name
+        p.asset(final)
+    if joined:
+
+        @p.parallel(branches={name: name for name in names})
+        def report(ctx: Any, branches: dict[str, fs.BranchResult]) -> int:
+            return sum(b.value for b in branches.values())
+
+    else:
+
+        @p.asset(depends_on=names)
+        def report(ctx: Any, **finals: int) -> int:
+            return sum(finals.values())
+
+    return p
+
+
 def per_run(node: fs.Node, pipeline: fs.Pipeline, partitions: Iterator[int], runs: int) -> float:
     """Median seconds of one ``node.run`` of ``report`` for a fresh partition."""
     times = []
@@ -100,6 +133,21 @@ def per_run(node: fs.Node, pipeline: fs.Pipeline, partitions: Iterator[int], run
         node.run(pipeline, "report", partition=partition)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def measure_parallel(kind: str, branches: int, runs: int, rounds: int) -> tuple[float, float]:
+    """(parallel, plain fan-in) medians over the same finals, interleaved in rounds."""
+    with started(kind, "run") as node:
+        numbers = iter(range(10**9))
+        joined, plain_p = fanned(branches, joined=True), fanned(branches, joined=False)
+        per_run(node, joined, numbers, 10)  # warm-up
+        per_run(node, plain_p, numbers, 10)
+        joined_t: list[float] = []
+        plain_t: list[float] = []
+        for _ in range(rounds):
+            joined_t.append(per_run(node, joined, numbers, runs))
+            plain_t.append(per_run(node, plain_p, numbers, runs))
+        return statistics.median(joined_t), statistics.median(plain_t)
 
 
 @contextmanager
@@ -133,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (200 per round, 3 rounds)")
     parser.add_argument("--runs", type=int, default=None, help="runs per round (default 1,000)")
+    parser.add_argument("--parallel-only", action="store_true", help="only the parallel joins")
     options = parser.parse_args(argv)
     runs = options.runs or (200 if options.quick else 1_000)
     rounds = 3 if options.quick else 5
@@ -140,6 +189,25 @@ def main(argv: list[str] | None = None) -> int:
         f"flowstone {fs.__version__}, Python {sys.version.split()[0]}, "
         f"{rounds} rounds of {runs} runs (median)"
     )
+    missed = False
+    if not options.parallel_only:
+        missed = routing(runs, rounds)
+    joins(max(runs // 10, 20), rounds)
+    return 1 if missed else 0
+
+
+def joins(runs: int, rounds: int) -> None:
+    print(f"\nparallel joins, {rounds} rounds of {runs} runs (median)")
+    print(f"{'store, branches':<28} {'parallel':>10} {'fan-in':>10} {'ratio':>7}")
+    for kind in ("memory", "sqlite"):
+        for branches in (2, 8):
+            joined_s, plain_s = measure_parallel(kind, branches, runs, rounds)
+            label = f"{kind}, {branches} branches"
+            print(f"{label:<28} {joined_s * 1e3:>8.2f}ms {plain_s * 1e3:>8.2f}ms {joined_s / plain_s:>6.2f}×")
+
+
+def routing(runs: int, rounds: int) -> bool:
+    """The routed runs' table; whether the memory target was missed."""
     print(f"{'store':<28} {'routed':>10} {'plain':>10} {'ratio':>7}")
     missed = False
     for kind, policy in (("memory", "run"), ("sqlite", "run"), ("sqlite", "none")):
@@ -150,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "memory":
             missed = ratio > TARGET_RATIO
     print(f"\ntarget (memory): ≤ {TARGET_RATIO}× — {'MISSED' if missed else 'met'}")
-    return 1 if missed else 0
+    return missed
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health
 from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
+from flowstone._parallel.kind import Parallel
+from flowstone._parallel.options import Branch, BranchResult
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
@@ -48,6 +50,8 @@ from flowstone.errors import (
     MaterializationError,
     NotMaterializedError,
     OptionError,
+    ParallelBranchError,
+    ParallelTimeoutError,
     PartitionError,
     RouteError,
     ScatterCancelledError,
@@ -164,6 +168,11 @@ __all__ = [
     "ApprovalRejectedError",
     "WaitCancelledError",
     "__version__",
+    # parallel branches (docs/routing.md)
+    "Branch",
+    "BranchResult",
+    "ParallelBranchError",
+    "ParallelTimeoutError",
 ]
 
 
@@ -181,7 +190,12 @@ def graph(pipeline: Pipeline, format: Literal["ascii", "mermaid", "dot"] = "asci
     """The dependency graph drawn as text, a Mermaid ``graph TD`` or Graphviz dot."""
     descriptions = {name: pipeline.get(name).options.description or "" for name in pipeline.assets()}
     routes = {name: r for name in pipeline.assets() if (r := pipeline.get(name).options.routed_from)}
-    return _render(pipeline.name, pipeline.deps, descriptions, format, routes)
+    parallels = {
+        name: {branch: b.final for branch, b in kind.options.branches.items()}
+        for name in pipeline.assets()
+        if isinstance(kind := pipeline.get(name).kind, Parallel)
+    }
+    return _render(pipeline.name, pipeline.deps, descriptions, format, routes, parallels)
 
 
 def run(pipeline: Pipeline, asset: str, **options: Any) -> Any:

@@ -229,6 +229,7 @@ def render(
     descriptions: Mapping[str, str] | None = None,
     format: RenderFormat = "ascii",
     routes: Mapping[str, str] | None = None,
+    parallels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """Draw the graph as layered text, a Mermaid flowchart or a Graphviz digraph.
 
@@ -236,7 +237,9 @@ def render(
     first line of a description is shown, so long docstrings keep the drawing readable.
     ``routes`` maps each routed asset (a branch) to its router: routers are drawn as
     decisions (``[router]``, a Mermaid rhombus, a dot diamond) and the edge from a router
-    to a branch as a dashed, labelled one.
+    to a branch as a dashed, labelled one. ``parallels`` maps each parallel asset to its
+    branches (name → final asset): it is drawn as a join (``[parallel: ...]``, a Mermaid
+    subroutine, a doubled dot box), fed by a thick, labelled edge from each final.
 
     Raises:
         ValueError: ``format`` is not one of the supported formats.
@@ -250,11 +253,12 @@ def render(
         if name in deps and (line := _first_line(text))
     }
     routed = dict(routes or {})
+    joins = {name: dict(branches) for name, branches in (parallels or {}).items() if name in deps}
     if format == "mermaid":
-        return _mermaid(deps, summaries, routed)
+        return _mermaid(deps, summaries, routed, joins)
     if format == "dot":
-        return _dot(pipeline, deps, summaries, routed)
-    return _ascii(pipeline, deps, summaries, routed)
+        return _dot(pipeline, deps, summaries, routed, joins)
+    return _ascii(pipeline, deps, summaries, routed, joins)
 
 
 def _first_line(text: str) -> str:
@@ -269,7 +273,12 @@ def _branches(routed: Mapping[str, str]) -> dict[str, list[str]]:
     return found
 
 
-def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]) -> str:
+Joins = Mapping[str, Mapping[str, str]]
+
+
+def _ascii(
+    pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str], joins: Joins
+) -> str:
     routers = _branches(routed)
     layers = levels(deps)
     if not layers:
@@ -285,6 +294,8 @@ def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapp
                 line += f"  [router: {' | '.join(routers[name])}]"
             if name in routed:
                 line += f"  [branch of {routed[name]}]"
+            if name in joins:
+                line += "  [parallel: " + " | ".join(f"{b}={f}" for b, f in joins[name].items()) + "]"
             if name in summaries:
                 line += f"  # {summaries[name]}"
             lines.append(line)
@@ -294,7 +305,7 @@ def _ascii(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapp
 _MERMAID_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _mermaid(deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]) -> str:
+def _mermaid(deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str], joins: Joins) -> str:
     # Plain identifiers are used as node ids so edges read "orders --> report". Mermaid
     # treats "end" as a keyword and chokes on punctuation, so such names get a generated
     # id and keep their name as the label.
@@ -309,6 +320,9 @@ def _mermaid(deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]
         if name in routers:  # a decision: a rhombus
             escaped = label.replace('"', "#quot;")
             lines.append(f'    {ids[name]}{{"{escaped}"}}')
+        elif name in joins:  # a join: a subroutine box
+            escaped = label.replace('"', "#quot;")
+            lines.append(f'    {ids[name]}[["{escaped}"]]')
         elif label != ids[name]:
             escaped = label.replace('"', "#quot;")
             lines.append(f'    {ids[name]}["{escaped}"]')
@@ -320,6 +334,10 @@ def _mermaid(deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]
                 lines.append(f"    {ids[dep]} -.->|{name}| {ids[name]}")
             else:
                 lines.append(f"    {ids[dep]} --> {ids[name]}")
+    for name, branches in joins.items():
+        for branch, final in branches.items():
+            if final in ids:
+                lines.append(f"    {ids[final]} ==>|{branch}| {ids[name]}")
     return "\n".join(lines)
 
 
@@ -328,7 +346,9 @@ def _dot_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _dot(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str]) -> str:
+def _dot(
+    pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mapping[str, str], joins: Joins
+) -> str:
     routers = set(routed.values())
     lines = [f"digraph {_dot_quote(pipeline)} {{"]
     for name in deps:
@@ -338,6 +358,8 @@ def _dot(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mappin
             attributes.append(f"label={label}")
         if name in routers:
             attributes.append("shape=diamond")
+        if name in joins:
+            attributes.append("peripheries=2")
         shown = f" [{', '.join(attributes)}]" if attributes else ""
         lines.append(f"    {_dot_quote(name)}{shown};")
     for name, needs in deps.items():
@@ -346,5 +368,11 @@ def _dot(pipeline: str, deps: Deps, summaries: Mapping[str, str], routed: Mappin
             if routed.get(name) == dep:
                 edge += f" [style=dashed, label={_dot_quote(name)}]"
             lines.append(edge + ";")
+    for name, branches in joins.items():
+        for branch, final in branches.items():
+            if final in deps:
+                lines.append(
+                    f"    {_dot_quote(final)} -> {_dot_quote(name)} [style=bold, label={_dot_quote(branch)}];"
+                )
     lines.append("}")
     return "\n".join(lines)

@@ -10,6 +10,9 @@ from typing import Any, overload
 from flowstone import _graph
 from flowstone._asset import AssetDef, AssetInfo, check_name, make_options
 from flowstone._options import build_options
+from flowstone._parallel.define import check_parallel, join_function
+from flowstone._parallel.kind import Parallel
+from flowstone._parallel.options import ParallelOptions
 from flowstone._routing.options import RouterOptions
 from flowstone._routing.router import Router
 from flowstone._routing.validate import check_routing
@@ -129,6 +132,35 @@ class Pipeline:
 
         return register
 
+    def parallel(self, fn: AssetFunction | None = None, /, **options: Any) -> Any:
+        """Define a parallel asset: ``@pipeline.parallel(branches={"eu": "eu_report", "us":
+        fs.Branch("us_report", required=False, timeout=600)}, failure_mode="all", timeout=None)``,
+        and any asset option.
+
+        Each branch (the sub-graph ending at its final asset) runs concurrently; the
+        function is the join, called once as ``fn(ctx, branches, **deps)`` with
+        ``branches`` mapping names to ``fs.BranchResult`` (docs/routing.md).
+        """
+        if fn is not None:
+            raise DefinitionError(
+                f"pipeline {self.name!r}: @pipeline.parallel needs its branches: "
+                "@pipeline.parallel(branches={'name': 'final_asset'})"
+            )
+        parallel_fields = {"branches", "failure_mode", "timeout"}
+        kind = Parallel(
+            build_options(
+                ParallelOptions, {k: v for k, v in options.items() if k in parallel_fields}, "parallel"
+            ),
+            self,
+        )
+        asset_options = make_options({k: v for k, v in options.items() if k not in parallel_fields})
+
+        def register(function: AssetFunction) -> AssetFunction:
+            self._add(AssetDef.define(self.name, join_function(self.name, function), asset_options, kind))
+            return function
+
+        return register
+
     def sensor(
         self,
         fn: SensorFunction | None = None,
@@ -173,6 +205,7 @@ class Pipeline:
         check_routing(self.name, self._assets)
         deps = {name: asset.deps for name, asset in self._assets.items()}
         _graph.check_graph(self.name, deps)
+        check_parallel(self.name, self._assets, deps)
         self._rules_out = any(asset.kind.rules_out for asset in self._assets.values())
         self._deps = deps
         self._dependants = _graph.dependants(deps)

@@ -23,7 +23,9 @@ The hierarchy::
     ├── WaitEndedError               a durable wait ended without resuming its asset
     │   ├── GateTimeoutError         a gate or approval expired (``on_timeout="fail"``)
     │   ├── ApprovalRejectedError    a person rejected the approval
-    │   └── WaitCancelledError       the wait was cancelled (``on_timeout="cancel"``, cancel_gate)
+    │   ├── WaitCancelledError       the wait was cancelled (``on_timeout="cancel"``, cancel_gate)
+    │   └── ParallelBranchError      a parallel asset's branches failed: it did not join
+    │       └── ParallelTimeoutError a branch (or the group) ran past its timeout
     └── StoreUnavailableError        the database cannot be reached, or cannot be used
         └── SchemaVersionError       its schema is at a revision this FlowStone cannot use
 
@@ -61,6 +63,8 @@ __all__ = [
     "StoreUnavailableError",
     "WaitCancelledError",
     "WaitEndedError",
+    "ParallelBranchError",
+    "ParallelTimeoutError",
 ]
 
 
@@ -392,3 +396,28 @@ class ApprovalRejectedError(WaitEndedError):
 class WaitCancelledError(WaitEndedError):
     """The wait was cancelled (``node.cancel_gate``, or ``on_timeout="cancel"``): the
     materialization ends ``cancelled`` and its downstream assets do not run."""
+
+
+class ParallelBranchError(WaitEndedError):
+    """A parallel asset did not join: a branch it needed failed (any branch with
+    ``failure_mode="all"``, a required one with ``"partial"``). Never retried.
+
+    Attributes:
+        failures: branch name → the error that ended it (``"TypeName: message"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str,
+        partition: Any = None,
+        run_id: str | None = None,
+        failures: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
+        self.failures = dict(failures or {})
+
+
+class ParallelTimeoutError(ParallelBranchError, TimeoutError):
+    """A branch the parallel asset needed (or the whole group) ran past its timeout."""

@@ -22,7 +22,8 @@ __all__ = ["ClaimedJob", "claimed_from_row", "readable_errors"]
 
 log = get_logger("flowstone")
 
-_OPTIONS = ("force", "retry", "unique_states")  # what NewJob rows carry in ``options``
+# What NewJob rows carry in ``options``; "parallel": a branch's group (flowstone/_parallel/jobs.py).
+_OPTIONS = ("force", "retry", "unique_states", "parallel")
 _RETRY_FIELDS = tuple(f.name for f in dataclasses.fields(Retry))
 
 

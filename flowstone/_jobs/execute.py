@@ -15,6 +15,7 @@ from flowstone._jobs.claimed import ClaimedJob
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._jobs.table import JobTable
 from flowstone._node.services import Services
+from flowstone._parallel.jobs import BRANCH_OPTION, branch_job_ended
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store.records import WholeRun
@@ -59,8 +60,12 @@ def execute_job(job: ClaimedJob, env: JobEnv, defer: Callable[[PendingAck], None
     bound = log.bind(
         job_id=job.id, queue=job.queue, asset=job.asset, partition=job.partition_key, attempt=job.attempt
     )
+    branch = BRANCH_OPTION in job.options  # a parallel asset's branch (flowstone/_parallel/jobs.py)
     try:
-        outcome = _run(job, env, bound, defer)
+        # A branch's value must be stored when its end is recorded: no group commit for it.
+        outcome = _run(job, env, bound, None if branch else defer)
+        if branch:
+            branch_job_ended(job, env, outcome)
     finally:
         with env.finished:
             env.finished.notify_all()

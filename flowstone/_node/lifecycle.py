@@ -54,8 +54,10 @@ class NodeLifecycle:
         queues: Mapping[str, QueueEnv],
         runners: IdlePool,
         shutdown_grace: float,
+        halting: Callable[[], None] | None = None,
     ) -> None:
         self.node_id = node_id
+        self._halting = halting  # told first: work the stop cuts short is not a failure
         self.shutdown_grace = shutdown_grace
         self._root = root
         self._queues = queues
@@ -82,6 +84,8 @@ class NodeLifecycle:
         """
         with self._lock:
             try:
+                if self._halting is not None:
+                    self._halting()
                 if self._root.is_alive():
                     self.stop_claiming()
                     self._stop_work(deadline)

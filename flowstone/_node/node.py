@@ -102,6 +102,8 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)
         self._jobs = job_layer(config, self._services, self._store)
+        if self._jobs is not None and self._jobs.queues:  # parallel branches run as jobs
+            self._services.branch_runs.jobs = self._jobs.api
         run_ended = self._jobs.api.waited_run_ended if self._jobs is not None else None
         self._schedules = build_schedule_layer(config, self._services, self._jobs, self._run_scheduled)
         extra = [isolated_spec(), waits_spec(config, self._services, self._waits, self._jobs, run_ended)]
@@ -116,7 +118,9 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         )
         self._directory.root = self._root
         self.lineage = LineageAPI(self._directory.lookup)
-        self._lifecycle = NodeLifecycle(self.id, self._root, queues, pool, config.shutdown_grace)
+        self._lifecycle = NodeLifecycle(
+            self.id, self._root, queues, pool, config.shutdown_grace, self._services.branch_runs.halt
+        )
         LIVE.add(self._lifecycle)
         self._give_up.watch(self._root, self._lifecycle, pool)
         log.info("node.started", node=self.id)
@@ -179,6 +183,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         grace = self.config.shutdown_grace if timeout is None else min(timeout, self.config.shutdown_grace)
         deadline = time.monotonic() + grace
         self._lifecycle.stop(deadline)
+        self._services.branch_runs.stop(deadline)  # after the runners: a branch cut short ends
         self._waits.watch.close()
 
     def __enter__(self) -> Node:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pykka import ActorDeadError
 
+from flowstone._parallel.runs import BranchRuns
 from flowstone._retry import Retry
 from flowstone._routing.decisions import RouteDecisions
 from flowstone._scatter.control import ScatterControl
@@ -87,6 +88,8 @@ class Services:
     #: How a runner calls an asset function: directly, or in a worker process
     #: (``_node/isolation.py``); ``call_asset(asset, ctx, kwargs)``.
     call_asset: Callable[[AssetDef, Context, Mapping[str, Any]], Any] = field(default=_call_directly)
+    #: The threads running parallel assets' branches (``flowstone/_parallel/``).
+    branch_runs: BranchRuns = field(default_factory=BranchRuns)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+from flowstone._parallel.join import JoinResumption
 from flowstone._scatter.wait import ScatterResumption
 from flowstone._waits.approvals import ApprovalResumption
 from flowstone._waits.gates import GateResumption
@@ -16,7 +17,12 @@ __all__ = ["EXPIRED_EVENTS", "RESUMPTIONS", "resumption_for"]
 
 #: kind → the continuation of a resolved wait of that kind.
 RESUMPTIONS: Mapping[str, Callable[[WaitRecord], Resumption]] = MappingProxyType(
-    {"gate": GateResumption, "approval": ApprovalResumption, "scatter": ScatterResumption}
+    {
+        "gate": GateResumption,
+        "approval": ApprovalResumption,
+        "scatter": ScatterResumption,
+        "parallel": JoinResumption,
+    }
 )
 #: kind → the event sent when its timeout fires.
 EXPIRED_EVENTS: Mapping[str, type[WaitEvent]] = MappingProxyType(
