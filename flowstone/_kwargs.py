@@ -92,3 +92,4 @@ class NodeKwargs(TypedDict, total=False):
     schedules: Iterable[Schedule]
     pipelines: Iterable[Pipeline]
     clock: WallClock | None
+    testing: Literal["inline"] | None

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from flowstone._jobs.handle import RunHandle
     from flowstone._jobs.records import Unique
     from flowstone._jobs.wiring import JobLayer
+    from flowstone._node.config import NodeConfig
     from flowstone._pipeline import Pipeline
 
 __all__ = ["JobsNodeAPI"]
@@ -30,6 +31,8 @@ class JobsNodeAPI:
     """Mixed into ``Node``: the durable jobs of its database, and ``submit``."""
 
     _jobs: JobLayer | None
+    config: NodeConfig
+    run: Callable[..., Any]
 
     @property
     def jobs(self) -> JobsAPI:
@@ -90,7 +93,13 @@ class JobsNodeAPI:
         Any node with a worker for ``queue`` on the same database may run it; it survives
         restarts and retries by the asset's ``fs.Retry`` (or the node's ``job_retry``).
         ``asset`` is a name, or the asset's function for a handle typed to its return.
+        On a node started with ``testing="inline"`` the job runs at once, in the caller,
+        and is not stored (``flowstone/_jobs/inline.py``).
         """
+        if self.config.testing == "inline":
+            from flowstone._jobs.inline import run_inline  # noqa: PLC0415 - only tests use it
+
+            return run_inline(self.run, pipeline, pipeline.name_of(asset), partition, force)
         return self.jobs.submit(
             pipeline,
             pipeline.name_of(asset),
