@@ -7,6 +7,7 @@ See ``docs/supervisors.md``.
 """
 
 from supervisors._actor import Actor, ActorRef
+from supervisors._backoff import backoff_delay
 from supervisors._clock import Cancellable, Clock, SystemClock
 from supervisors._errors import (
     AlreadyStartedError,
@@ -34,6 +35,7 @@ __all__ = [
     "Actor",
     "ActorRef",
     "Backoff",
+    "backoff_delay",
     "ExitReason",
     "Normal",
     "Shutdown",
