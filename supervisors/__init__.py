@@ -25,7 +25,7 @@ from supervisors._process_main import JsonCodec
 from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
 from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
 from supervisors._spec import Backoff, ChildSpec, check_child_specs
-from supervisors._tree import ChildInfo, TreeNode, render_tree
+from supervisors._tree import ChildInfo, TreeNode, draw_tree, render_tree
 
 __all__ = [
     "Supervisor",
@@ -44,6 +44,7 @@ __all__ = [
     "ChildInfo",
     "TreeNode",
     "render_tree",
+    "draw_tree",
     "check_child_specs",
     "monitor",
     "demonitor",
