@@ -1,8 +1,9 @@
 """User code type-checks under ``mypy --strict``: typed options, partitions, values and logs.
 
-mypy runs in a subprocess over small files: ``tests/typing_cases/typed_pipeline.py`` and the
-code blocks of ``docs/typing.md`` must pass; ``tests/typing_cases/option_typos.py`` must fail
-with exactly the errors its ``# E:`` comments name, on their lines and nowhere else.
+mypy runs in a subprocess over small files: ``tests/typing_cases/typed_pipeline.py``, the
+runnable ``examples/`` and the code blocks of ``docs/typing.md`` and ``docs/testing.md`` must
+pass; ``tests/typing_cases/option_typos.py`` must fail with exactly the errors its ``# E:``
+comments name, on their lines and nowhere else.
 """
 
 from __future__ import annotations
@@ -25,19 +26,25 @@ CASES = ROOT / "tests" / "typing_cases"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<message>.*)$")
 EXPECTED = re.compile(r"# E: (.*)$")
+TYPED_DOCS = ("typing.md", "testing.md")  # pages whose code is written for mypy --strict
 
 
 @pytest.fixture(scope="module")
 def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[int, str]]]:
     """One mypy --strict run over every case (one run: mypy's start-up is most of its cost)."""
     where = tmp_path_factory.mktemp("typing")
-    docs = BLOCK.findall((ROOT / "docs" / "typing.md").read_text())
-    assert docs, "docs/typing.md has no python block to check"
-    files = [CASES / "typed_pipeline.py", CASES / "option_typos.py"]
-    for number, code in enumerate(docs, start=1):
-        path = where / f"docs_typing_block_{number}.py"
-        path.write_text(code)
-        files.append(path)
+    files = [
+        CASES / "typed_pipeline.py",
+        CASES / "option_typos.py",
+        *sorted((ROOT / "examples").glob("*.py")),
+    ]
+    for page in TYPED_DOCS:
+        blocks = BLOCK.findall((ROOT / "docs" / page).read_text())
+        assert blocks, f"docs/{page} has no python block to check"
+        for number, code in enumerate(blocks, start=1):
+            path = where / f"docs_{page.removesuffix('.md')}_block_{number}.py"
+            path.write_text(code)
+            files.append(path)
     result = subprocess.run(
         [
             sys.executable,
@@ -68,9 +75,14 @@ def test_the_typed_example_passes_mypy_strict(mypy_errors: dict[str, list[tuple[
     assert mypy_errors.get("typed_pipeline.py", []) == []
 
 
-def test_the_docs_typing_examples_pass_mypy_strict(mypy_errors: dict[str, list[tuple[int, str]]]) -> None:
-    from_docs = {name: found for name, found in mypy_errors.items() if name.startswith("docs_typing_block_")}
-    assert from_docs == {}
+def test_the_examples_pass_mypy_strict(mypy_errors: dict[str, list[tuple[int, str]]]) -> None:
+    examples = {path.name for path in (ROOT / "examples").glob("*.py")}
+    assert examples
+    assert {name: found for name, found in mypy_errors.items() if name in examples} == {}
+
+
+def test_the_typed_docs_examples_pass_mypy_strict(mypy_errors: dict[str, list[tuple[int, str]]]) -> None:
+    assert {name: found for name, found in mypy_errors.items() if name.startswith("docs_")} == {}
 
 
 def test_option_typos_fail_with_the_expected_errors(mypy_errors: dict[str, list[tuple[int, str]]]) -> None:
