@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from flowstone import partitions
 from flowstone._asset import AssetDef, AssetOptions
 from flowstone._context import Context
+from flowstone._execution.kinds import PLAIN
 from flowstone._pipeline import Pipeline
 from flowstone.errors import DefinitionError
 from supervisors._log import get_logger
@@ -133,7 +134,8 @@ def _with_values(pipeline: Pipeline, asset: str, given: Mapping[str, Any]) -> Pi
 
     The copy keeps the pipeline's name (so records and IO keys read as the real ones) and
     every other definition as it is; a stand-in keeps the partitions and IO manager of the
-    asset it replaces, and nothing else (no dependencies, retries or scatter).
+    asset it replaces, and nothing else (no dependencies, retries or scatter); a router's
+    stays a router, whose given value is the branch it takes.
     """
     unknown = [name for name in given if name not in pipeline]
     if unknown:
@@ -160,5 +162,7 @@ def _stand_in(definition: AssetDef, value: Any) -> AssetDef:
         io=definition.options.io,
         partitions=definition.options.partitions,
     )
-    stand_in = AssetDef.define("materialize", given_value, options)
+    # A router's stand-in stays a router, so its given value (a branch) still selects.
+    kind = definition.kind if definition.kind.rules_out else PLAIN
+    stand_in = AssetDef.define("materialize", given_value, options, kind)
     return dataclasses.replace(stand_in, name=definition.name)

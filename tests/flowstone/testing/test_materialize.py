@@ -112,3 +112,38 @@ def test_the_original_pipeline_is_left_as_it_was() -> None:
     with fs.start() as node, pytest.raises(fs.MaterializationError):
         node.run(pipeline, "cleaned")  # the real raw runs (and fails) here
     assert calls[-1] == "raw"
+
+
+def routed_pipeline() -> fs.Pipeline:
+    pipeline = fs.Pipeline("routed")
+
+    @pipeline.asset
+    def size(ctx: fs.Context) -> int:
+        raise AssertionError("given by the test")
+
+    @pipeline.router(branches=("big", "small"))
+    def pick(ctx: fs.Context, size: int) -> str:
+        return "big" if size > 3 else "small"
+
+    @pipeline.asset(routed_from="pick")
+    def big(ctx: fs.Context) -> str:
+        return "big order"
+
+    @pipeline.asset(routed_from="pick")
+    def small(ctx: fs.Context) -> str:
+        return "small order"
+
+    return pipeline
+
+
+def test_a_router_decides_on_the_given_upstream_values() -> None:
+    pipeline = routed_pipeline()
+    assert fs.testing.materialize(pipeline, "big", upstream={"size": 9}).value == "big order"
+    skipped = fs.testing.materialize(pipeline, "small", upstream={"size": 9})
+    assert skipped.value is fs.SKIPPED
+    assert skipped.records["small"].state == "skipped"
+
+
+def test_a_routers_value_can_be_given_as_the_branch_it_takes() -> None:
+    pipeline = routed_pipeline()
+    assert fs.testing.materialize(pipeline, "small", upstream={"pick": "small"}).value == "small order"
