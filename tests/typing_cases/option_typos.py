@@ -17,6 +17,11 @@ def late(ctx: fs.Context) -> int:
     return 1
 
 
+@pipeline.router(branchs=("a", "b"))  # E: Unexpected keyword argument "branchs"
+def choose(ctx: fs.Context) -> str:
+    return "a"
+
+
 def misuse(ctx: fs.Context) -> None:
     text: str = ctx.partition_date  # E: Incompatible types in assignment
     ctx.log.infoo("x")  # E: has no attribute "infoo"
