@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -73,6 +73,10 @@ class Materialization(Generic[T]):
     run_id: str | None
     records: Mapping[str, Status]
     lineage: list[LineageRef]
+
+    def __iter__(self) -> Iterator[Any]:
+        """``value, records = fs.testing.materialize(...)``: the two things most tests want."""
+        return iter((self.value, self.records))
 
 
 @overload

@@ -44,6 +44,12 @@ def test_the_asset_runs_through_the_engine_on_the_given_upstream_values() -> Non
     assert [(ref.asset, ref.depth) for ref in result.lineage] == [("cleaned", 1), ("raw", 2)]
 
 
+def test_the_result_unpacks_as_the_value_and_the_records() -> None:
+    value, records = fs.testing.materialize(orders_pipeline([]), "cleaned", upstream={"raw": [1, -2]})
+    assert value == [1]
+    assert records["cleaned"].state == "completed"
+
+
 def test_given_values_stop_the_computation_at_the_asset_they_replace() -> None:
     calls: list[str] = []
     pipeline = orders_pipeline(calls)
