@@ -341,9 +341,19 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         )
 
     # --- reading -------------------------------------------------------------------
-    def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any:
-        """The stored value; ``NotMaterializedError`` if there is none."""
-        return load_value(self._services, pipeline, asset, partition)
+    @overload
+    def get(
+        self, pipeline: Pipeline, asset: Callable[..., T], partition: partitions.Partition = None
+    ) -> T: ...
+    @overload
+    def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any: ...
+
+    def get(
+        self, pipeline: Pipeline, asset: str | Callable[..., Any], partition: partitions.Partition = None
+    ) -> Any:
+        """The stored value; ``NotMaterializedError`` if there is none. Given the asset's
+        function rather than its name, the value is typed as what the function returns."""
+        return load_value(self._services, pipeline, pipeline.name_of(asset), partition)
 
     def exists(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> bool:
         """Whether a value is stored for the asset and partition."""

@@ -25,9 +25,31 @@ __all__ = ["Materialization", "materialize", "run_asset"]
 T = TypeVar("T")
 
 
+@overload
+def run_asset(
+    pipeline: Pipeline,
+    asset: Callable[..., T],
+    *,
+    deps: Mapping[str, Any] | None = None,
+    partition: partitions.Partition = None,
+    resources: Mapping[str, Any] | None = None,
+    attempt: int = 1,
+) -> T: ...
+@overload
 def run_asset(
     pipeline: Pipeline,
     asset: str,
+    *,
+    deps: Mapping[str, Any] | None = None,
+    partition: partitions.Partition = None,
+    resources: Mapping[str, Any] | None = None,
+    attempt: int = 1,
+) -> Any: ...
+
+
+def run_asset(
+    pipeline: Pipeline,
+    asset: str | Callable[..., Any],
     *,
     deps: Mapping[str, Any] | None = None,
     partition: partitions.Partition = None,
@@ -39,8 +61,10 @@ def run_asset(
     Example: ``run_asset(pipeline, "doubled", deps={"numbers": [1, 2]}) == [2, 4]``.
     Nothing is stored and no node is started; exceptions propagate unchanged. An
     ``optional`` dependency left out of ``deps`` gets None, as when it is skipped; a
-    router's function returns what it returns (its branch is not checked).
+    router's function returns what it returns (its branch is not checked). ``asset`` is a
+    name, or the asset's function for a result typed to its return.
     """
+    asset = pipeline.name_of(asset)
     definition = pipeline.get(asset)
     given = dict(deps or {})
     optional = definition.options.optional  # left out: None, as for a skipped dependency

@@ -35,3 +35,6 @@ def total(ctx: fs.Context) -> int:
 
 node = fs.start(max_paralel=3)  # E: Unexpected keyword argument "max_paralel" for "start"
 count: str = node.run(pipeline, total)  # E: Incompatible types in assignment (expression has type "int"
+stored: str = node.get(pipeline, total)  # E: Incompatible types in assignment (expression has type "int"
+tested: str = fs.testing.run_asset(pipeline, total)  # E: Incompatible types in assignment
+handle: fs.RunHandle[str] = node.submit(pipeline, total)  # E: Argument 2 to "submit"

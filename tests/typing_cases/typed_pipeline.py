@@ -31,6 +31,16 @@ def main() -> None:
         value: int = node.run(pipeline, total, partition=dt.date(2025, 1, 2))
         name: str = node.run(pipeline, region_name, partition="eu")
         assert (value, name) == (3, "EU")
+        stored: list[int] = node.get(pipeline, orders, dt.date(2025, 1, 2))
+        assert stored == [2, 1]
+
+
+def unit_test() -> None:
+    doubled: int = fs.testing.run_asset(pipeline, total, deps={"orders": [1, 2]})
+    result: fs.testing.Materialization[int] = fs.testing.materialize(
+        pipeline, total, upstream={"orders": [4]}, partition=dt.date(2025, 1, 1)
+    )
+    assert (doubled, result.value) == (3, 4)
 
 
 def submit_later(node: fs.Node) -> int:
@@ -40,3 +50,4 @@ def submit_later(node: fs.Node) -> int:
 
 if __name__ == "__main__":
     main()
+    unit_test()
