@@ -25,7 +25,7 @@ pipeline = fs.Pipeline("routing-example")
 @pipeline.asset
 def orders(ctx: fs.Context) -> list[int]:
     """A day's orders: busier at the weekend."""
-    count = 150 if ctx.partition.weekday() >= 5 else 40
+    count = 150 if ctx.partition_date.weekday() >= 5 else 40
     return list(range(count))
 
 

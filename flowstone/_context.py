@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowstone._scatter.batching import BatchInfo
-from flowstone.partitions import Partition
+from flowstone.errors import PartitionError
+from flowstone.partitions import Partition, describe
 
 if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
     from flowstone._waits.gates import Gate
     from flowstone._waits.records import ApprovalDecision
 
 __all__ = ["Context"]
+
+_P = TypeVar("_P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +32,8 @@ class Context:
         partition: the partition being materialized (None when unpartitioned).
         attempt: 1 for the first try, 2 for the first retry, and so on.
         pipeline: the pipeline's name.
-        log: a structlog logger with run_id, asset and partition bound.
+        log: a structlog logger with run_id, asset and partition bound (typed as
+            structlog's ``FilteringBoundLogger``: ``ctx.log.info("event", key=value)``).
         resources: the node's resources by name (read-only).
         scatter_key: in a scatter asset, the key this run of the function is for (None
             otherwise, and when the scatter runs batches).
@@ -40,7 +47,7 @@ class Context:
     partition: Partition
     attempt: int
     pipeline: str
-    log: Any
+    log: FilteringBoundLogger
     resources: Mapping[str, Any]
     scatter_key: Any = None
     batch: BatchInfo | None = None
@@ -83,4 +90,49 @@ class Context:
             on_timeout=on_timeout,
             max_timeout_retries=max_timeout_retries,
             metadata=metadata,
+        )
+
+    # --- typed partition accessors --------------------------------------------------------
+    # ``partition`` is the union of every partition shape, so typed code would need a cast
+    # for each use; these narrow it once, and a wrong shape is a PartitionError naming the
+    # asset and the partition rather than an AttributeError further down.
+    @property
+    def partition_date(self) -> date:
+        """The partition as a ``date`` (a daily partition); ``PartitionError`` otherwise."""
+        if isinstance(self.partition, datetime):  # a datetime is a date too: refuse it
+            raise self._wrong_partition("a date (not a datetime)")
+        return self._partition_as(date, "a date")
+
+    @property
+    def partition_datetime(self) -> datetime:
+        """The partition as a ``datetime`` (an hourly partition); ``PartitionError`` otherwise."""
+        return self._partition_as(datetime, "a datetime")
+
+    @property
+    def partition_str(self) -> str:
+        """The partition as a ``str`` (a region, a key); ``PartitionError`` otherwise."""
+        return self._partition_as(str, "a str")
+
+    @property
+    def partition_int(self) -> int:
+        """The partition as an ``int``; ``PartitionError`` otherwise (``bool`` is refused)."""
+        if isinstance(self.partition, bool):
+            raise self._wrong_partition("an int")
+        return self._partition_as(int, "an int")
+
+    @property
+    def partition_tuple(self) -> tuple[Partition, ...]:
+        """The partition as a tuple (a multi-dimensional partition); ``PartitionError`` otherwise."""
+        return self._partition_as(tuple, "a tuple")
+
+    def _partition_as(self, kind: type[_P], wanted: str) -> _P:
+        if not isinstance(self.partition, kind):
+            raise self._wrong_partition(wanted)
+        return self.partition
+
+    def _wrong_partition(self, wanted: str) -> PartitionError:
+        return PartitionError(
+            f"asset {self.asset!r} (run {self.run_id}) expected its partition to be {wanted}, got "
+            f"{describe(self.partition)!r} ({type(self.partition).__name__}); declare the partitions "
+            "it accepts with @pipeline.asset(partitions=...) or use ctx.partition"
         )

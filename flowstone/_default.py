@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Unpack
 
+from flowstone._kwargs import NodeKwargs
 from flowstone._node.config import NodeConfig
 from flowstone._node.node import Node
 from flowstone._options import build_options
@@ -21,11 +22,13 @@ _lock = threading.Lock()
 _default: Node | None = None
 
 
-def start(**options: Any) -> Node:
-    """Start a node: ``with fs.start() as node: ...``. Options are ``NodeConfig`` fields."""
-    if "database_url" not in options:
-        options["database_url"] = os.environ.get("FLOWSTONE_DATABASE_URL") or None
-    return Node(build_options(NodeConfig, options, "node"))
+def start(**options: Unpack[NodeKwargs]) -> Node:
+    """Start a node: ``with fs.start() as node: ...``. Options are ``NodeConfig`` fields
+    (typed, so a type checker rejects a misspelt one)."""
+    given: dict[str, Any] = dict(options)
+    if "database_url" not in given:
+        given["database_url"] = os.environ.get("FLOWSTONE_DATABASE_URL") or None
+    return Node(build_options(NodeConfig, given, "node"))
 
 
 def default_node() -> Node:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, overload
+from typing import Any, TypeVar, Unpack, overload
 
 from flowstone import _graph
 from flowstone._asset import AssetDef, AssetInfo, check_name, make_options
+from flowstone._kwargs import AssetKwargs, RouterKwargs
 from flowstone._options import build_options
 from flowstone._parallel.define import check_parallel, join_function
 from flowstone._parallel.kind import Parallel
@@ -22,6 +23,7 @@ from flowstone.errors import AssetNotFoundError, DefinitionError
 __all__ = ["Pipeline"]
 
 AssetFunction = Callable[..., Any]
+_F = TypeVar("_F", bound=AssetFunction)
 
 
 class Pipeline:
@@ -79,14 +81,14 @@ class Pipeline:
     def __repr__(self) -> str:
         return f"<Pipeline {self.name!r} assets={len(self._assets)}>"
 
+    # The function comes back with its own type (``_F``), so ``node.run(pipeline, fn)`` can
+    # be typed to what it returns.
     @overload
-    def asset(self, fn: AssetFunction, /) -> AssetFunction: ...
+    def asset(self, fn: _F, /) -> _F: ...
     @overload
-    def asset(self, fn: None = None, /, **options: Any) -> Callable[[AssetFunction], AssetFunction]: ...
+    def asset(self, fn: None = None, /, **options: Unpack[AssetKwargs]) -> Callable[[_F], _F]: ...
 
-    def asset(
-        self, fn: AssetFunction | None = None, /, **options: Any
-    ) -> AssetFunction | Callable[[AssetFunction], AssetFunction]:
+    def asset(self, fn: _F | None = None, /, **options: Unpack[AssetKwargs]) -> _F | Callable[[_F], _F]:
         """Define an asset: ``@pipeline.asset`` or ``@pipeline.asset(**AssetOptions)``.
 
         Dependencies are the function's parameters after ``ctx`` unless ``depends_on`` is
@@ -94,20 +96,18 @@ class Pipeline:
         """
         asset_options = make_options(options)
 
-        def register(function: AssetFunction) -> AssetFunction:
+        def register(function: _F) -> _F:
             self._add(AssetDef.define(self.name, function, asset_options))
             return function
 
         return register(fn) if fn is not None else register
 
     @overload
-    def router(self, fn: AssetFunction, /) -> AssetFunction: ...
+    def router(self, fn: _F, /) -> _F: ...
     @overload
-    def router(self, fn: None = None, /, **options: Any) -> Callable[[AssetFunction], AssetFunction]: ...
+    def router(self, fn: None = None, /, **options: Unpack[RouterKwargs]) -> Callable[[_F], _F]: ...
 
-    def router(
-        self, fn: AssetFunction | None = None, /, **options: Any
-    ) -> AssetFunction | Callable[[AssetFunction], AssetFunction]:
+    def router(self, fn: _F | None = None, /, **options: Unpack[RouterKwargs]) -> _F | Callable[[_F], _F]:
         """Define a router: ``@pipeline.router(branches=("fast", "slow"), default=None,
         on_error="fail")``, and any asset option.
 
@@ -126,7 +126,7 @@ class Pipeline:
         )
         asset_options = make_options({k: v for k, v in options.items() if k not in router_fields})
 
-        def register(function: AssetFunction) -> AssetFunction:
+        def register(function: _F) -> _F:
             self._add(AssetDef.define(self.name, function, asset_options, kind))
             return function
 
@@ -269,6 +269,27 @@ class Pipeline:
                 asset=name,
                 pipeline=self.name,
             ) from None
+
+    def name_of(self, asset: str | AssetFunction) -> str:
+        """The asset's name, given its name or the function it was defined with.
+
+        ``node.run(pipeline, total)`` takes the function so that a type checker knows what
+        it returns; a function that is not one of this pipeline's assets is an
+        ``AssetNotFoundError`` (checked by identity, not by name, so a look-alike from
+        another pipeline is refused).
+        """
+        if isinstance(asset, str):
+            return asset
+        name = getattr(asset, "__name__", repr(asset))
+        found = self._assets.get(name) if isinstance(name, str) else None
+        if found is None or found.fn is not asset:
+            raise AssetNotFoundError(
+                f"pipeline {self.name!r} has no asset defined by the function {name!r}; "
+                "pass an asset of this pipeline (its function or its name)",
+                asset=str(name),
+                pipeline=self.name,
+            )
+        return found.name
 
     def info(self, name: str) -> AssetInfo:
         """``AssetInfo`` for one asset."""

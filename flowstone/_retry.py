@@ -1,6 +1,8 @@
 """Retry policies: how often an asset is retried and how long to wait before each retry.
 
-``Retry`` is option data with a pure schedule. It never sleeps and never reads a clock;
+``Retry`` is option data over the one backoff schedule of the runtime
+(``supervisors.backoff_delay``, shared with supervisor restarts and reconnect loops). It
+never sleeps and never reads a clock;
 the runner asks it for a delay and waits on its own injected clock, so tests of retry
 timing run instantly.
 """
@@ -11,10 +13,10 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal, Self, TypeAlias, get_args
 
 from flowstone.errors import OptionError
+from supervisors import backoff_delay
 
 __all__ = ["Backoff", "Retry"]
 
@@ -90,11 +92,14 @@ class Retry:
             raise OptionError(f"retry_number must be an int >= 1, got {retry_number!r}")
         if retry_number < 1:
             raise OptionError(f"retry_number must be >= 1, got {retry_number!r}")
-        capped = self._capped(retry_number)
-        if self.jitter == 0 or capped == 0:
-            return capped
-        rng = rng if rng is not None else random.Random()
-        return capped * rng.uniform(1 - self.jitter, 1 + self.jitter)
+        return backoff_delay(
+            retry_number,
+            base=self.base_delay,
+            cap=self.max_delay,
+            growth=self.backoff,
+            jitter=self.jitter,
+            rng=rng,
+        )
 
     def delays(self, rng: random.Random | None = None) -> Iterator[float]:
         """The delay before each retry in turn: ``max_attempts - 1`` values."""
@@ -102,27 +107,3 @@ class Retry:
             rng = random.Random()
         for retry_number in range(1, self.max_attempts):
             yield self.delay(retry_number, rng)
-
-    def _capped(self, n: int) -> float:
-        """The un-jittered delay before retry ``n``, capped at ``max_delay``.
-
-        The cap is decided before converting to a float, so a huge ``n`` never builds a
-        number too large for a float (which would raise ``OverflowError``).
-        """
-        base, cap = float(self.base_delay), float(self.max_delay)
-        if base == 0:
-            return 0.0
-        if self.backoff == "constant":
-            return base
-        if self.backoff == "linear":
-            # Exact arithmetic: float(n) alone overflows for huge n, and cap / base can round.
-            exact = Fraction(base) * n
-            return cap if exact >= cap else float(exact)
-        # base lies in [2**(base_exp-1), 2**base_exp) and cap below 2**cap_exp. Once
-        # n-1 > cap_exp - base_exp, base * 2**(n-1) >= 2**cap_exp > cap; below that the
-        # product stays under 2**cap_exp <= 2**1024 and ldexp cannot overflow.
-        _, base_exp = math.frexp(base)
-        _, cap_exp = math.frexp(cap)
-        if n - 1 > cap_exp - base_exp:
-            return cap
-        return min(math.ldexp(base, n - 1), cap)

@@ -7,6 +7,7 @@ See ``docs/supervisors.md``.
 """
 
 from supervisors._actor import Actor, ActorRef
+from supervisors._backoff import backoff_delay
 from supervisors._clock import Cancellable, Clock, SystemClock
 from supervisors._errors import (
     AlreadyStartedError,
@@ -24,7 +25,7 @@ from supervisors._process_main import JsonCodec
 from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
 from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
 from supervisors._spec import Backoff, ChildSpec, check_child_specs
-from supervisors._tree import ChildInfo, TreeNode, render_tree
+from supervisors._tree import ChildInfo, TreeNode, draw_tree, render_tree
 
 __all__ = [
     "Supervisor",
@@ -34,6 +35,7 @@ __all__ = [
     "Actor",
     "ActorRef",
     "Backoff",
+    "backoff_delay",
     "ExitReason",
     "Normal",
     "Shutdown",
@@ -42,6 +44,7 @@ __all__ = [
     "ChildInfo",
     "TreeNode",
     "render_tree",
+    "draw_tree",
     "check_child_specs",
     "monitor",
     "demonitor",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from supervisors._backoff import backoff_delay
 from supervisors._errors import ChildSpecError
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ class Backoff:
     """Delays between restarts of one child (beyond OTP, which restarts at once).
 
     The first restart waits ``initial``; each next one ``factor`` times longer, capped at
-    ``max``, spread by ±``jitter`` (a fraction). Once the child has run ``reset_after``
+    ``max``, then spread by ±``jitter`` (a fraction; so a capped delay may exceed ``max`` by
+    that fraction: ``supervisors.backoff_delay``). Once the child has run ``reset_after``
     seconds, the next crash starts again from ``initial``.
     """
 
@@ -113,13 +115,14 @@ class Backoff:
                 )
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """The delay before restart number ``attempt`` (1-based) since the last reset."""
-        exponent = min(attempt - 1, 1024)
-        base = min(self.max, self.initial * math.pow(self.factor, exponent))
-        if self.jitter:
-            spread = (rng or random).uniform(1.0 - self.jitter, 1.0 + self.jitter)
-            base *= spread
-        return base
+        """The delay before restart number ``attempt`` (1-based) since the last reset.
+
+        The schedule is ``supervisors.backoff_delay``, the one FlowStone's retries and
+        reconnect loops use too: jitter is applied after the cap and not clamped again.
+        """
+        return backoff_delay(
+            attempt, base=self.initial, cap=self.max, factor=self.factor, jitter=self.jitter, rng=rng
+        )
 
 
 @dataclass(frozen=True, slots=True)

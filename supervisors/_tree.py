@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["ChildInfo", "TreeNode", "render_tree"]
+__all__ = ["ChildInfo", "TreeNode", "draw_tree", "render_tree"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +107,26 @@ def _label(node: TreeNode) -> str:
     return " ".join(parts)
 
 
-def render_tree(node: TreeNode) -> str:
-    """Draw a tree like ``pstree``: one line per node with its status and restarts."""
-    lines = [_label(node)]
+def draw_tree(root: T, label: Callable[[T], str], children: Callable[[T], Sequence[T]]) -> str:
+    """Draw any tree like ``pstree``: ``label(root)``, then each child on its own line
+    under ``├──``/``└──`` guides, depth first.
 
-    def draw(children: tuple[TreeNode, ...], prefix: str) -> None:
-        for index, child in enumerate(children):
-            last = index == len(children) - 1
-            lines.append(f"{prefix}{'└── ' if last else '├── '}{_label(child)}")
-            draw(child.children, prefix + ("    " if last else "│   "))
+    The one tree drawing of both packages: the supervision tree (``render_tree``) and the
+    CLI's lineage trees use it, so they look alike and a pipe gets plain text (no
+    terminal codes, no wrapping).
+    """
+    lines = [label(root)]
 
-    draw(node.children, "")
+    def draw(nodes: Sequence[T], prefix: str) -> None:
+        for index, child in enumerate(nodes):
+            last = index == len(nodes) - 1
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{label(child)}")
+            draw(children(child), prefix + ("    " if last else "│   "))
+
+    draw(children(root), "")
     return "\n".join(lines)
+
+
+def render_tree(node: TreeNode) -> str:
+    """Draw a supervision tree like ``pstree``: one line per node with its status and restarts."""
+    return draw_tree(node, _label, lambda each: each.children)

@@ -56,6 +56,18 @@ class AdminQueries(SQLBase):
                 ).rowcount
             )
 
+    def make_due(self, states: Sequence[str], queue: str | None) -> int:
+        """Make every job in ``states`` (``scheduled``, ``retryable``) due now; how many.
+
+        For ``fs.testing.drain(with_scheduled=..., with_retries=...)``: a conditional update,
+        so a job another worker claimed or ended meanwhile is left alone.
+        """
+        query = update(J).where(J.c.state.in_(tuple(states)))
+        if queue is not None:
+            query = query.where(J.c.queue == queue)
+        with self._store._write("make jobs due in") as c:
+            return int(c.execute(query.values(scheduled_at=self.now(c))).rowcount)
+
     def retry(self, job_id: int) -> bool:
         with self._store._write("retry a job in") as c:
             changed = c.execute(

@@ -98,7 +98,7 @@ class JobsAPI:
         scheduled_at: datetime | None = None,
         queue: str = "assets",
         unique: Unique | None = None,
-    ) -> RunHandle:
+    ) -> RunHandle[Any]:
         """Persist a job and return at once; a duplicate of a unique job returns the existing one."""
         self._register(pipeline)
         job = self._new_job(
@@ -114,7 +114,7 @@ class JobsAPI:
         )
         job_id, _ = self.table.insert(job)
         self._wake(queue)
-        return RunHandle(self, job_id, pipeline, asset, partition)
+        return RunHandle[Any](self, job_id, pipeline, asset, partition)
 
     def _wake(self, queue: str) -> None:
         env = self._queues.get(queue)

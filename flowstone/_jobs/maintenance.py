@@ -24,6 +24,7 @@ from pykka import ActorDeadError
 
 import supervisors
 from flowstone._jobs.table import NOTIFY_CHANNEL, JobTable
+from flowstone._reconnect import RECONNECT
 from supervisors._log import get_logger
 
 __all__ = ["ListenerActor", "MaintenanceActor", "MaintenanceEnv"]
@@ -162,19 +163,20 @@ class ListenerActor(supervisors.Actor):
     def _listen(self) -> None:
         import psycopg  # noqa: PLC0415 - only PostgreSQL nodes load the driver
 
-        delay = 0.1
+        failures = 0  # in a row: the reconnect backoff starts again after a success
         while not self._halt.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    delay = 0.1
+                    failures = 0
                     while not self._halt.is_set():
                         for note in connection.notifies(timeout=0.2):  # bounds the stop latency
                             self._wake(note.payload)
             except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
+                failures += 1
+                delay = RECONNECT.delay(failures)
                 log.warning("jobs.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
                 self._halt.wait(delay)
-                delay = min(delay * 2, 5.0)
 
 
 def libpq_conninfo(url: str) -> str:

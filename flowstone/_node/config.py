@@ -120,6 +120,8 @@ class NodeConfig:
         pipelines: pipelines whose sensors this node polls (besides those it registers).
         clock: the wall clock of schedules and sensors (``fs.testing.ManualClock`` in
             tests); None: real time.
+        testing: ``"inline"`` makes ``node.submit`` run the job at once in the caller,
+            without storing it (docs/testing.md); None: jobs are stored and run by workers.
     """
 
     name: str = "flowstone"
@@ -163,6 +165,7 @@ class NodeConfig:
     schedules: tuple[Schedule, ...] = ()
     pipelines: tuple[Pipeline, ...] = ()
     clock: WallClock | None = None
+    testing: Literal["inline"] | None = None
 
     def __post_init__(self) -> None:
         check_text("name", self.name)
@@ -216,6 +219,8 @@ class NodeConfig:
         object.__setattr__(self, "schedules", check_schedules(self.schedules))
         object.__setattr__(self, "pipelines", check_pipelines(self.pipelines))
         check_methods("clock", self.clock, ("now", "call_at"), "a wall clock such as fs.testing.ManualClock")
+        if self.testing not in (None, "inline"):
+            raise OptionError(f"testing must be None or 'inline', got {self.testing!r}")
 
     def __repr__(self) -> str:
         # The database URL's password is masked, as in every message and log line.

@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from pykka import ActorDeadError
 
@@ -25,7 +25,7 @@ from flowstone._execution.backfill import (
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
-from flowstone._jobs.records import Unique
+from flowstone._jobs.node_api import JobsNodeAPI
 from flowstone._node.assembly import decisions_for, default_io, job_layer, start_tree, store_for
 from flowstone._node.config import NodeConfig
 from flowstone._node.flights import run_shared
@@ -46,22 +46,21 @@ from flowstone._schedules.wiring import build_schedule_layer
 from flowstone._store import AuditEntry, Status, Store
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.wiring import new_waits, waits_spec
-from flowstone.errors import FlowStoneError
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager
 from supervisors._log import get_logger
 
 if TYPE_CHECKING:
-    from flowstone._jobs.api import JobsAPI
-    from flowstone._jobs.execute import JobEnv
-    from flowstone._jobs.handle import RunHandle
+    pass
 
 __all__ = ["Node"]
+
+T = TypeVar("T")
 
 log = get_logger("flowstone")
 
 
-class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
+class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
@@ -124,50 +123,6 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         LIVE.add(self._lifecycle)
         self._give_up.watch(self._root, self._lifecycle, pool)
         log.info("node.started", node=self.id)
-
-    # --- durable jobs ------------------------------------------------------------------
-    @property
-    def jobs(self) -> JobsAPI:
-        """Durable jobs on this node's database (``get``, ``list``, ``retry``, ``pause``, ...)."""
-        if self._jobs is None:
-            raise FlowStoneError(
-                "durable jobs need a database: start the node with database_url='sqlite:///flowstone.db' "
-                "or a postgresql+psycopg:// URL"
-            )
-        return self._jobs.api
-
-    def _jobs_env(self) -> JobEnv:
-        self.jobs  # noqa: B018 - raises the clear error when there is no database
-        assert self._jobs is not None
-        return self._jobs.env
-
-    def submit(
-        self,
-        pipeline: Pipeline,
-        asset: str,
-        *,
-        partition: partitions.Partition = None,
-        force: bool = False,
-        priority: int = 0,
-        scheduled_at: datetime | None = None,
-        queue: str = "assets",
-        unique: Unique | None = None,
-    ) -> RunHandle:
-        """Persist a job that materializes ``asset`` and return its handle at once.
-
-        Any node with a worker for ``queue`` on the same database may run it; it survives
-        restarts and retries by the asset's ``fs.Retry`` (or the node's ``job_retry``).
-        """
-        return self.jobs.submit(
-            pipeline,
-            asset,
-            partition=partition,
-            force=force,
-            priority=priority,
-            scheduled_at=scheduled_at,
-            queue=queue,
-            unique=unique,
-        )
 
     def _run_scheduled(self, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
         return self.run(pipeline, asset, partition=partition)
@@ -234,6 +189,18 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         return self._services.resolve_io(pipeline.get(asset).options.io)
 
     # --- running -------------------------------------------------------------------
+    @overload
+    def run(
+        self,
+        pipeline: Pipeline,
+        asset: Callable[..., T],
+        *,
+        partition: partitions.Partition = None,
+        force: bool = False,
+        with_deps: bool = True,
+        timeout: float | None = None,
+    ) -> T: ...
+    @overload
     def run(
         self,
         pipeline: Pipeline,
@@ -243,8 +210,22 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         force: bool = False,
         with_deps: bool = True,
         timeout: float | None = None,
+    ) -> Any: ...
+
+    def run(
+        self,
+        pipeline: Pipeline,
+        asset: str | Callable[..., Any],
+        *,
+        partition: partitions.Partition = None,
+        force: bool = False,
+        with_deps: bool = True,
+        timeout: float | None = None,
     ) -> Any:
         """Materialize ``asset`` (and missing upstream assets) and return its value.
+
+        ``asset`` is a name, or the asset's function: then the value is typed as what the
+        function returns (``node.run(pipeline, total)`` is an ``int`` to mypy).
 
         Concurrent calls for the same pipeline, asset and partition share one run: a later
         call waits for the run in flight and returns its value (or raises its error), up
@@ -257,6 +238,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
             MaterializationError: an asset failed; ``__cause__`` is its exception.
         """
         pipeline.validate()
+        asset = pipeline.name_of(asset)
         pipeline.get(asset)
 
         def run(run_id: str) -> Any:
@@ -364,9 +346,19 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         )
 
     # --- reading -------------------------------------------------------------------
-    def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any:
-        """The stored value; ``NotMaterializedError`` if there is none."""
-        return load_value(self._services, pipeline, asset, partition)
+    @overload
+    def get(
+        self, pipeline: Pipeline, asset: Callable[..., T], partition: partitions.Partition = None
+    ) -> T: ...
+    @overload
+    def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any: ...
+
+    def get(
+        self, pipeline: Pipeline, asset: str | Callable[..., Any], partition: partitions.Partition = None
+    ) -> Any:
+        """The stored value; ``NotMaterializedError`` if there is none. Given the asset's
+        function rather than its name, the value is typed as what the function returns."""
+        return load_value(self._services, pipeline, pipeline.name_of(asset), partition)
 
     def exists(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> bool:
         """Whether a value is stored for the asset and partition."""

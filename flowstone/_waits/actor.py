@@ -19,6 +19,7 @@ from typing import Any
 from pykka import ActorDeadError
 
 import supervisors
+from flowstone._reconnect import RECONNECT
 from flowstone._waits.resume import Resumer
 from flowstone._waits.runtime import Waits, now
 from flowstone._waits.timeouts import fire_due
@@ -148,13 +149,13 @@ class WaitsActor(supervisors.Actor):
         from flowstone._waits.sql import NOTIFY_WAITS  # noqa: PLC0415
 
         ref = self.actor_ref
-        delay = 0.1
+        failures = 0  # in a row: the reconnect backoff starts again after a success
         while not self._halt.is_set():
             connection = None
             try:
                 connection = psycopg.connect(self._env.listen or "", autocommit=True, connect_timeout=5)
                 connection.execute(f"LISTEN {NOTIFY_WAITS}")
-                delay = 0.1
+                failures = 0
                 while not self._halt.is_set():
                     notes = connection.notifies(timeout=0.2)  # bounds the stop latency
                     try:
@@ -164,9 +165,10 @@ class WaitsActor(supervisors.Actor):
                     finally:
                         notes.close()
             except Exception as exc:  # noqa: BLE001 - logged; polling carries on meanwhile
+                failures += 1
+                delay = RECONNECT.delay(failures)
                 log.warning("waits.listener_reconnecting", error=f"{type(exc).__name__}: {exc}", delay=delay)
                 self._halt.wait(delay)
-                delay = min(delay * 2, 5.0)
             finally:
                 if connection is not None:
                     with contextlib.suppress(Exception):

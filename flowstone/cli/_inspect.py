@@ -15,6 +15,9 @@ _partition = click.option("--partition", help="YYYY-MM-DD, an aware datetime, an
 _partition_str = click.option("--partition-str", is_flag=True, help="Take --partition as a plain string.")
 
 
+_Branch = tuple[str, list["_Branch"]]  # a lineage tree: its label and its children
+
+
 def _console() -> object:
     from rich.console import Console  # noqa: PLC0415
 
@@ -192,7 +195,7 @@ def lineage(
     value = parse_one(partition, as_string=partition_str)
 
     def body() -> int:
-        from rich.tree import Tree  # noqa: PLC0415
+        from supervisors import draw_tree  # noqa: PLC0415 - the one tree drawing (supervisors/_tree.py)
 
         with fs.start(database_url=database_url) as node:
             walk = node.lineage.downstream if downstream else node.lineage.upstream
@@ -201,25 +204,27 @@ def lineage(
                 echo_json([{"asset": r.asset, "partition": r.partition, "depth": r.depth} for r in refs])
                 return EXIT_OK
             arrow = "computed into" if downstream else "computed from"
-            root = Tree(f"[bold]{asset}[/] [{fs.partitions.describe(value)}] ({arrow})")
+            root: _Branch = (f"{asset} [{fs.partitions.describe(value)}] ({arrow})", [])
             seen: set[tuple[str, object]] = set()
 
-            def expand(branch: Tree, name: str, part: object, level: int) -> None:
+            def expand(branch: _Branch, name: str, part: object, level: int) -> None:
                 if depth is not None and level >= depth:
                     return
                 for ref in walk(pipeline, name, part, 1):  # type: ignore[arg-type]
                     label = f"{ref.asset} [{fs.partitions.describe(ref.partition)}]"
                     key = (ref.asset, fs.partitions.serialize(ref.partition))
                     if key in seen:
-                        branch.add(f"{label} (see above)")
+                        branch[1].append((f"{label} (see above)", []))
                         continue
                     seen.add(key)
-                    expand(branch.add(label), ref.asset, ref.partition, level + 1)
+                    child: _Branch = (label, [])
+                    branch[1].append(child)
+                    expand(child, ref.asset, ref.partition, level + 1)
 
             expand(root, asset, value, 0)
-            if not root.children:
-                root.add("(no lineage recorded)")
-        _console().print(root)  # type: ignore[attr-defined]
+            if not root[1]:
+                root[1].append(("(no lineage recorded)", []))
+        click.echo(draw_tree(root, lambda branch: branch[0], lambda branch: branch[1]))
         return EXIT_OK
 
     guarded(ctx, body)

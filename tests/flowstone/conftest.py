@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -30,10 +31,16 @@ def sales_pipeline(name: str = "sales") -> fs.Pipeline:
 
 
 @pytest.fixture
-def node() -> Iterator[fs.Node]:
-    """A fresh in-memory node with four runners, stopped after the test."""
-    with fs.start(max_concurrency=4, max_parallel=4) as started:
-        yield started
+def flowstone_node_options() -> dict[str, Any]:
+    """The shipped plugin's nodes (``flowstone._testing.plugin``) get four runners here."""
+    return {"max_concurrency": 4, "max_parallel": 4}
+
+
+@pytest.fixture
+def node(flowstone_node: fs.Node) -> fs.Node:
+    """A fresh in-memory node with four runners, stopped after the test: the plugin's
+    ``flowstone_node``, so the project's own tests use the fixture it ships."""
+    return flowstone_node
 
 
 @pytest.fixture

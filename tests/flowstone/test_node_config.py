@@ -76,6 +76,8 @@ BAD_OPTIONS: list[tuple[str, Any, type[Exception]]] = [
     ("schedules", "daily", TypeError),
     ("schedules", [object()], TypeError),
     ("clock", object(), TypeError),
+    ("testing", "eager", ValueError),
+    ("testing", True, ValueError),
     ("pipelines", "sales", TypeError),
     ("pipelines", [object()], TypeError),
     ("signal_secret", "short", ValueError),
