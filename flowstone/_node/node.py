@@ -45,6 +45,7 @@ from flowstone._schedules.node_api import SchedulesAPI
 from flowstone._schedules.wiring import build_schedule_layer
 from flowstone._store import AuditEntry, Status, Store
 from flowstone._waits.api import WaitsAPI, await_run
+from flowstone._waits.settle import settle_waiting
 from flowstone._waits.wiring import new_waits, waits_spec
 from flowstone.events import PROCESS_BUS, EventBus
 from flowstone.io import AssetKey, IOManager
@@ -278,7 +279,8 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         options = self._backfill_options(parallel, timeout, force, on_error, progress)
         self._register(pipeline)
         pipeline.get(asset)
-        return run_backfill(pipeline, asset, partitions, options, self._services)
+        results = run_backfill(pipeline, asset, partitions, options, self._services)
+        return settle_waiting(results, self._waits, self._services, pipeline, asset, timeout)
 
     def backfill(
         self,

@@ -69,6 +69,7 @@ def _kind(asset: AssetDef) -> Parallel:
 class JoinResumption(Resumption):
     """A resolved group: call the join with the branches' results, or fail the asset."""
 
+    ends_by_itself = True
     record: WaitRecord
 
     def ends(self, partition: Any) -> BaseException | None:

@@ -103,6 +103,7 @@ def settle(waits: Waits | None, barrier: ScatterBarrier, run_id: str, asset: str
 class ScatterResumption(Resumption):
     """Every key of the scatter has ended (or it was cancelled): gather, once."""
 
+    ends_by_itself = True
     record: WaitRecord
 
     def call(self, asset: AssetDef, ctx: Context, kwargs: Mapping[str, Any]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from flowstone._asset import AssetDef
@@ -39,6 +39,10 @@ class Resumption(ABC):
     """
 
     __slots__ = ()
+
+    #: Whether the wait is resolved by work its run started (a join's branches, a
+    #: scatter's keys), not by somebody: a backfill then waits for its run to end.
+    ends_by_itself: ClassVar[bool] = False
 
     def ends(self, partition: Any) -> BaseException | None:
         """The error that ends the asset without calling user code, if the wait ended so

@@ -109,12 +109,29 @@ def test_partitions_join_separately_in_a_backfill(node: fs.Node) -> None:
         return int(branches["l"].value) + int(branches["r"].value)
 
     report = node.backfill(p, "summed", range(4), parallel=2, timeout=60)
-    # A backfill does not hold a thread per waiting partition: a partition whose branches
-    # are still running is reported waiting, and joins as they end.
-    assert (report.succeeded + report.waiting, report.failed) == (4, 0)
-    for n in range(4):
-        wait_for(lambda n=n: node.status(p, "summed", n).state == "completed", timeout=10, message="join")
+    # Branches end by themselves: the backfill reports each partition once it has joined
+    # (a gate, which waits for somebody, would be reported waiting).
+    assert (report.succeeded, report.waiting, report.failed) == (4, 0, 0)
+    assert all(node.status(p, "summed", n).state == "completed" for n in range(4))
     assert [node.get(p, "summed", n) for n in range(4)] == [0, 11, 22, 33]
+
+
+def test_a_failed_join_is_a_failed_partition_of_the_backfill(node: fs.Node) -> None:
+    p = fs.Pipeline("per_day_failing")
+
+    @p.asset
+    def left(ctx: fs.Context) -> int:
+        if ctx.partition == 1:
+            raise ValueError("no data for day 1")
+        return int(ctx.partition)
+
+    @p.parallel(branches={"l": "left"})
+    def joined(ctx: fs.Context, branches: dict[str, fs.BranchResult]) -> int:
+        return int(branches["l"].value)
+
+    report = node.backfill(p, "joined", range(3), timeout=60)
+    assert (report.succeeded, report.failed, report.waiting) == (2, 1, 0)
+    assert [f.partition for f in report.failures] == [1]
 
 
 @pytest.mark.parametrize("url", ["memory"], indirect=True)
