@@ -19,7 +19,7 @@ from flowstone import codec
 from flowstone._parallel.options import ParallelOptions
 from flowstone._parallel.verdict import Ended, Verdict, decide
 from flowstone._waits.records import OPEN, WaitRecord
-from flowstone._waits.runtime import Waits, new_wait_id, now
+from flowstone._waits.runtime import Waits, now, wait_of
 from flowstone._waits.store import MemoryWaits
 
 if TYPE_CHECKING:
@@ -74,23 +74,6 @@ def _first(deadlines: Any) -> float | None:
     return min(found) if found else None
 
 
-def _row(ctx: Context, kind: str, key: str, **fields: Any) -> WaitRecord:
-    from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
-
-    return WaitRecord(
-        id=new_wait_id(),
-        kind=kind,
-        key=key,
-        run_id=ctx.run_id,
-        pipeline=ctx.pipeline,
-        asset=ctx.asset,
-        partition_key=partitions.serialize(ctx.partition),
-        attempt=ctx.attempt,
-        created_at=now(),
-        **fields,
-    )
-
-
 def open_group(
     ctx: Context, waits: Waits, options: ParallelOptions, adopted: Mapping[str, Ended]
 ) -> WaitRecord:
@@ -100,7 +83,7 @@ def open_group(
     deadlines = options.deadlines(started)
     first = _first(deadlines.values())
     group = waits.store.create(
-        _row(
+        wait_of(
             ctx,
             KIND,
             GROUP_KEY,
@@ -112,7 +95,7 @@ def open_group(
     for name in options.branches:
         ended = adopted.get(name)
         waits.store.create(
-            _row(
+            wait_of(
                 ctx,
                 BRANCH_KIND,
                 branch_key(name),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone import partitions
 from flowstone._waits.records import WaitRecord
-from flowstone._waits.runtime import Waits, new_wait_id, now
+from flowstone._waits.runtime import Waits, now, wait_of
 from flowstone._waits.suspension import Resumption, Suspension
 from supervisors._log import get_logger
 
@@ -50,19 +50,7 @@ class ScatterWait(Suspension):
         existing = waits.store.find(ctx.run_id, ctx.asset, partition_key, _KEY)
         if existing is None:
             existing = waits.store.create(
-                WaitRecord(
-                    id=new_wait_id(),
-                    kind=KIND,
-                    key=_KEY,
-                    run_id=ctx.run_id,
-                    pipeline=ctx.pipeline,
-                    asset=ctx.asset,
-                    partition_key=partition_key,
-                    attempt=ctx.attempt,
-                    state="waiting",
-                    created_at=now(),
-                    metadata={"scatter_run_id": self.scatter_run_id},
-                )
+                wait_of(ctx, KIND, _KEY, metadata={"scatter_run_id": self.scatter_run_id})
             )
         self.drive()
         return existing.id

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowstone._waits.records import ON_TIMEOUT, ApprovalDecision, ApprovalInfo, WaitRecord, check_metadata
-from flowstone._waits.runtime import Waits, new_wait_id, now
+from flowstone._waits.runtime import Waits, now, wait_of
 from flowstone._waits.suspension import Resumption, Suspension
 from flowstone.errors import (
     ApprovalError,
@@ -64,18 +64,11 @@ class RequestApproval(Suspension):
             raise OptionError(f"max_timeout_retries must be an int ≥ 0, got {retries!r}")
 
     def persist(self, ctx: Context, waits: Waits) -> str:
-        from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
-
         at = now()
-        record = WaitRecord(
-            id=new_wait_id(),
-            kind=KIND,
-            key=f"approval-{uuid.uuid4().hex[:12]}",
-            run_id=ctx.run_id,
-            pipeline=ctx.pipeline,
-            asset=ctx.asset,
-            partition_key=partitions.serialize(ctx.partition),
-            attempt=ctx.attempt,
+        record = wait_of(
+            ctx,
+            KIND,
+            f"approval-{uuid.uuid4().hex[:12]}",
             state="pending",
             created_at=at,
             expires_at=waits.expiry(self.timeout, at),

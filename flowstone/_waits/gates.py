@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone import codec
 from flowstone._waits.records import ON_TIMEOUT, GateInfo, WaitRecord, check_metadata
-from flowstone._waits.runtime import Waits, new_wait_id, now
+from flowstone._waits.runtime import Waits, now, wait_of
 from flowstone._waits.suspension import Resumption, Suspension
 from flowstone._waits.tokens import verify
 from flowstone.errors import EncodeError, GateTimeoutError, OptionError, SignalError, WaitCancelledError
@@ -87,16 +87,10 @@ def open_gate(
                 waits.emit(GateCreated, renewed)
                 existing = renewed
         return _gate(waits, existing)
-    record = WaitRecord(
-        id=new_wait_id(),
-        kind=KIND,
-        key=key,
-        run_id=ctx.run_id,
-        pipeline=ctx.pipeline,
-        asset=ctx.asset,
-        partition_key=partition_key,
-        attempt=ctx.attempt,
-        state="waiting",
+    record = wait_of(
+        ctx,
+        KIND,
+        key,
         created_at=at,
         expires_at=waits.expiry(timeout, at),
         on_timeout=on_timeout,

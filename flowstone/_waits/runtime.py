@@ -23,10 +23,19 @@ from flowstone.events import WaitEvent
 from supervisors._log import get_logger
 
 if TYPE_CHECKING:
+    from flowstone._context import Context
     from flowstone._node.services import Services
     from flowstone._waits.resume import Resumer
 
-__all__ = ["DEFAULT_MAX_SIGNAL_BYTES", "WaitSettings", "Waits", "new_wait_id", "now", "wait_store_for"]
+__all__ = [
+    "DEFAULT_MAX_SIGNAL_BYTES",
+    "WaitSettings",
+    "Waits",
+    "new_wait_id",
+    "now",
+    "wait_of",
+    "wait_store_for",
+]
 
 log = get_logger("flowstone")
 
@@ -39,6 +48,25 @@ def now() -> datetime:
 
 def new_wait_id() -> str:
     return uuid.uuid4().hex
+
+
+def wait_of(ctx: Context, kind: str, key: str, **fields: Any) -> WaitRecord:
+    """A new wait of the materialization ``ctx`` describes (``fields``: state, timeout, ...)."""
+    from flowstone import partitions  # noqa: PLC0415 - avoids an import cycle at load
+
+    fields.setdefault("state", "waiting")
+    fields.setdefault("created_at", now())
+    return WaitRecord(
+        id=new_wait_id(),
+        kind=kind,
+        key=key,
+        run_id=ctx.run_id,
+        pipeline=ctx.pipeline,
+        asset=ctx.asset,
+        partition_key=partitions.serialize(ctx.partition),
+        attempt=ctx.attempt,
+        **fields,
+    )
 
 
 def wait_store_for(store: object) -> WaitStore:
