@@ -209,11 +209,11 @@ def invalidate(pipeline: Pipeline, asset: str, partition: Any = None, *, cascade
     return default_node().invalidate(pipeline, asset, partition, cascade=cascade)
 
 
-def backfill(pipeline: Pipeline, asset: str, partitions: Any, **options: Any) -> BackfillReport:
+def backfill(pipeline: Pipeline, asset: str, partitions: Any = None, **options: Any) -> BackfillReport:
     """``node.backfill`` on the default node."""
     return default_node().backfill(pipeline, asset, partitions, **options)
 
 
-def backfill_iter(pipeline: Pipeline, asset: str, partitions: Any, **options: Any) -> Any:
+def backfill_iter(pipeline: Pipeline, asset: str, partitions: Any = None, **options: Any) -> Any:
     """``node.backfill_iter`` on the default node."""
     return default_node().backfill_iter(pipeline, asset, partitions, **options)

@@ -49,7 +49,10 @@ class AssetOptions:
         retry: retry policy; None uses the node's default.
         timeout: seconds one attempt may run before it counts as failed; None for no limit.
         io: where the value is stored; None uses the node's default IO manager.
-        partitions: the partitions this asset accepts; None accepts any valid partition.
+        partitions: the partition set this asset has (``fs.partitions.Daily(...)``,
+            ``Hourly``, ``Static``, ``Multi``; a plain list is a ``Static`` set); None
+            accepts any valid partition. A run or backfill of a partition outside it is
+            refused before anything runs.
         unique: at most one durable job per key and period (``fs.Unique``).
         scatter: run the asset once per key (or batch) and gather the results (``fs.Scatter``).
         on_signal: ``on_signal(ctx, payload, **deps)`` computes the asset's value once a
@@ -68,7 +71,7 @@ class AssetOptions:
     retry: Retry | None = None
     timeout: float | None = None
     io: IOManager | None = None
-    partitions: tuple[partitions.Partition, ...] | None = None
+    partitions: partitions.PartitionSet | None = None
     unique: Unique | None = None
     scatter: Scatter | None = None
     on_signal: Callable[..., Any] | None = None
@@ -99,9 +102,9 @@ class AssetOptions:
         ):
             raise OptionError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
         check_isolation("isolation", self.isolation, optional=True)
-        if self.partitions is not None:
+        if self.partitions is not None and not isinstance(self.partitions, partitions.PartitionSet):
             try:
-                declared = partitions.static(self.partitions)
+                declared = partitions.Static(self.partitions)
             except PartitionError as exc:
                 raise DefinitionError(f"bad partition declaration: {exc}") from exc
             object.__setattr__(self, "partitions", declared)
@@ -210,9 +213,4 @@ class AssetDef:
         """Raise ``PartitionError`` if this asset does not accept ``partition``."""
         declared = self.options.partitions
         if declared is not None and partition not in declared:
-            shown = ", ".join(partitions.describe(p) for p in declared[:5])
-            more = ", ..." if len(declared) > 5 else ""
-            raise PartitionError(
-                f"pipeline {pipeline!r}, asset {self.name!r}: partition "
-                f"{partitions.describe(partition)!r} is not declared; declared: {shown}{more}"
-            )
+            declared.check(partition, f"pipeline {pipeline!r}, asset {self.name!r}: ")

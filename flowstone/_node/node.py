@@ -22,6 +22,7 @@ from flowstone._execution.backfill import (
     PartitionResult,
     run_backfill,
 )
+from flowstone._execution.declared import backfill_partitions
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
@@ -279,7 +280,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         self,
         pipeline: Pipeline,
         asset: str,
-        partitions: Iterable[partitions.Partition],
+        partitions: Iterable[partitions.Partition] | None = None,
         *,
         parallel: int = 1,
         timeout: float = 1800.0,
@@ -287,17 +288,20 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         on_error: Literal["continue", "halt"] = "continue",
         progress: Callable[[int, int | None], None] | None = None,
     ) -> Iterator[PartitionResult]:
-        """Materialize ``asset`` for each partition, yielding a result as each finishes."""
+        """Materialize ``asset`` for each partition, yielding a result as each finishes.
+
+        Without ``partitions``, the asset's declared partition set is backfilled.
+        """
         options = self._backfill_options(parallel, timeout, force, on_error, progress)
         self._register(pipeline)
-        pipeline.get(asset)
-        return run_backfill(pipeline, asset, partitions, options, self._services)
+        items = backfill_partitions(pipeline, asset, partitions)
+        return run_backfill(pipeline, asset, items, options, self._services)
 
     def backfill(
         self,
         pipeline: Pipeline,
         asset: str,
-        partitions: Iterable[partitions.Partition],
+        partitions: Iterable[partitions.Partition] | None = None,
         *,
         parallel: int = 1,
         timeout: float = 1800.0,
@@ -313,9 +317,12 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         priority than normal runs, and progress is read from the jobs table: any worker on
         the database may run them, and they survive restarts (``parallel`` and ``timeout``
         then do not apply: the queues' concurrency does).
+
+        Without ``partitions``, the asset's declared partition set is backfilled (up to
+        now for an open-ended time set); a set or list with a partition outside the
+        declared set raises ``PartitionError`` before anything runs.
         """
         if durable:
-            pipeline.get(asset)
             return self.jobs.backfill(
                 pipeline, asset, partitions, force=force, queue=queue, progress=progress
             )

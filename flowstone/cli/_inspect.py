@@ -6,7 +6,7 @@ import click
 
 from flowstone.cli._common import EXIT_OK, database_option, guarded, load_target
 from flowstone.cli._output import echo_json
-from flowstone.cli._partitions import parse_one
+from flowstone.cli._partitions import declared_set, parse_one
 
 __all__ = ["assets", "graph", "lineage", "status"]
 
@@ -47,7 +47,8 @@ def status(
     import flowstone as fs  # noqa: PLC0415
 
     pipeline = load_target(target)
-    value = parse_one(partition, as_string=partition_str)
+    within = None if asset is None else declared_set(pipeline, asset)
+    value = parse_one(partition, as_string=partition_str, within=within)
 
     def body() -> int:
         from flowstone.cli._scatter import describe, progress_of  # noqa: PLC0415
@@ -189,7 +190,8 @@ def lineage(
     import flowstone as fs  # noqa: PLC0415
 
     pipeline = load_target(target)
-    value = parse_one(partition, as_string=partition_str)
+    within = None if asset is None else declared_set(pipeline, asset)
+    value = parse_one(partition, as_string=partition_str, within=within)
 
     def body() -> int:
         from rich.tree import Tree  # noqa: PLC0415
