@@ -20,6 +20,7 @@ from flowstone._node.config import NodeConfig
 from flowstone._node.health import Check, Health
 from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
+from flowstone._partition_status import PartitionStatus
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
@@ -164,6 +165,8 @@ __all__ = [
     "ApprovalRejectedError",
     "WaitCancelledError",
     "__version__",
+    # issue 19 (partitions)
+    "PartitionStatus",
 ]
 
 

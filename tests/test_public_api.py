@@ -33,6 +33,7 @@ FLOWSTONE_CONTRACT = {
     "ScatterCancelledError", "ScatterProgress", "readers",
     "Fallback", "SKIPPED", "RouteError", "IsolationError", "OptionError",
     "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo", "sensors",
+    "PartitionStatus",
 }  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
+from flowstone._partition_status import PartitionStatus, partition_status
 from flowstone._pipeline import Pipeline
 from flowstone._scatter.helper import start_helper
 from flowstone._scatter.node_api import ScattersAPI
@@ -391,6 +392,12 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
             record.attempts,
             record.error,
         )
+
+    def partition_status(self, pipeline: Pipeline, asset: str) -> PartitionStatus:
+        """How many partitions of ``asset`` are in each state, and which (docs/partitions.md)."""
+        options = pipeline.get(asset).options
+        states = self._store.partition_states(pipeline.name, asset)
+        return partition_status(asset, options.partitions, states)
 
     def invalidate(
         self,

@@ -330,6 +330,13 @@ class MemoryStore:
                     found[key] = done
             return found
 
+    def partition_states(self, pipeline: str, asset: str) -> dict[str, str]:
+        with self._lock:
+            state = self._pipelines.get(pipeline)
+            if state is None:
+                return {}
+            return {key: r.status for (name, key), r in state.records.items() if name == asset}
+
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._lock:
             state = self._pipelines.get(pipeline)

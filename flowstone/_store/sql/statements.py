@@ -102,6 +102,15 @@ STATUSES = (
     .order_by(M.c.id)
 )
 CHUNK = 500  # bound parameters per IN list
+# The newest record of every partition of one asset: the max id per key, found on the
+# (pipeline, asset, partition_key, id) index, joined back for its status.
+_NEWEST = (
+    select(M.c.partition_key, func.max(M.c.id).label("id"))
+    .where(M.c.pipeline == bindparam("b_pipeline"), M.c.asset == bindparam("b_asset"))
+    .group_by(M.c.partition_key)
+    .subquery()
+)
+PARTITION_STATES = select(M.c.partition_key, M.c.status).join(_NEWEST, M.c.id == _NEWEST.c.id)
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -120,6 +129,7 @@ __all__ = [
     "RUN_RECORDS",
     "RUN_STATUS",
     "STATUSES",
+    "PARTITION_STATES",
     "SUSPEND",
     "WHERE_KEY",
     "WHERE_RECORD",
