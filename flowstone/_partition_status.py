@@ -14,7 +14,6 @@ from typing import Any, Final, TypeVar
 
 from flowstone import partitions
 from flowstone._partition_format import Partition
-from flowstone.errors import PartitionError
 
 __all__ = ["MISSING", "PartitionStatus", "partition_status"]
 
@@ -123,15 +122,11 @@ def partition_status(
 def _timed(asset: str, pset: partitions.TimeSet, states: Mapping[str, str]) -> PartitionStatus:
     first, last = pset._first, pset._bound()
     positions: dict[str, list[int]] = {}
+    position_of = pset._key_position
     for key, state in states.items():
-        try:
-            partition = partitions.deserialize(key)
-        except PartitionError:
-            continue
-        if partition in pset:
-            position = pset._order(partition)
-            if position <= last:
-                positions.setdefault(state, []).append(position)
+        position = position_of(key)
+        if position is not None and first <= position <= last:
+            positions.setdefault(state, []).append(position)
     recorded = sorted(p for group in positions.values() for p in group)
     positions[MISSING] = list(_gaps(recorded, first, last))
     counts: dict[str, int] = {}

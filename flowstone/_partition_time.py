@@ -15,7 +15,7 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowstone._partition_base import PartitionSet
-from flowstone._partition_format import Partition
+from flowstone._partition_format import Partition, decode
 from flowstone._partition_text import parse_one, to_text
 from flowstone.errors import OptionError, PartitionError
 
@@ -72,6 +72,13 @@ class TimeSet(PartitionSet):
 
     @abstractmethod
     def _position(self, partition: object) -> int | None: ...
+
+    def _key_position(self, key: str) -> int | None:
+        """The position of the partition whose stored text is ``key`` (None if none)."""
+        try:
+            return self._position(decode(key))
+        except PartitionError:
+            return None
 
     def __contains__(self, partition: object) -> bool:
         position = self._position(partition)
@@ -136,6 +143,16 @@ class Daily(TimeSet):
 
     def _position(self, partition: object) -> int | None:
         return partition.toordinal() if type(partition) is date else None
+
+    def _key_position(self, key: str) -> int | None:
+        # A bare 10-character key with a dash at 4 is a date's isoformat: the hot case of
+        # an overview of many days, parsed without the general decoder.
+        if len(key) == 10 and key[4] == "-":
+            try:
+                return date.fromisoformat(key).toordinal()
+            except ValueError:
+                return None
+        return None
 
     def _parse(self, text: str) -> Partition:
         value = parse_one(text)

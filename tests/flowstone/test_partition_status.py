@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert
 
 import flowstone as fs
 from flowstone._partition_status import partition_status
 from flowstone._store.sql.schema import materializations
-from flowstone.partitions import Daily, Static, serialize
+from flowstone.partitions import Daily, Hourly, Static, serialize
 
 JANUARY = Daily("2025-01-01", "2025-01-31")
 
@@ -136,3 +138,13 @@ def test_the_memory_store_gives_the_same_overview(node: fs.Node) -> None:
     status = node.partition_status(pipeline, "orders")
     assert status.counts == {"completed": 2, "failed": 1, "missing": 7}
     assert status.describe("completed") == ["2025-01-01", "2025-01-03"]
+
+
+class TestKeyPositions:
+    """The overview reads stored keys by a fast path; it must agree with the decoder."""
+
+    @given(st.one_of(st.dates(), st.text(max_size=12), st.integers(), st.datetimes(timezones=st.just(UTC))))
+    def test_a_stored_key_is_placed_exactly_where_its_partition_is(self, value: object) -> None:
+        for pset in (Daily("0001-01-01"), Hourly("1970-01-01T00:00:00+00:00")):
+            expected = pset._position(value)  # type: ignore[attr-defined]
+            assert pset._key_position(serialize(value)) == expected  # type: ignore[attr-defined,arg-type]

@@ -369,7 +369,7 @@ class SQLStore(Waiting, History, Skips):
     def partition_states(self, pipeline: str, asset: str) -> dict[str, str]:
         with self._read("read") as c:
             rows = c.execute(statements.PARTITION_STATES, {"b_pipeline": pipeline, "b_asset": asset})
-            return {row.partition_key: row.status for row in rows}
+            return {key: status for key, status in rows}  # noqa: C416 - newest (last) wins
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._write("delete from") as c:

@@ -53,3 +53,56 @@ def test_a_backfill_without_partitions_of_an_asset_without_a_set_is_a_usage_erro
     result = flowstone("backfill", "pipe.py:pipeline", "total")
     assert result.returncode == 2
     assert "declares no partition set: give --partitions" in result.stderr
+
+
+def test_status_without_a_partition_shows_an_overview_line_per_asset(
+    flowstone: Flowstone, project: Path
+) -> None:
+    target = write(project)
+    database = ["--database-url", f"sqlite:///{project / 'overview.db'}"]
+    assert flowstone("run", target, "sales", "--partition", "eu|2025-01-01", *database).returncode == 0
+    assert flowstone("run", target, "sales", "--partition", "us|2025-01-01", *database).returncode == 0
+    result = flowstone("status", target, "sales", *database)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sales: 2 of 6 partitions materialized"
+
+
+def test_status_json_without_a_partition_gives_the_same_data(flowstone: Flowstone, project: Path) -> None:
+    target = write(project)
+    database = ["--database-url", f"sqlite:///{project / 'overview.db'}"]
+    assert flowstone("run", target, "sales", "--partition", "eu|2025-01-02", *database).returncode == 0
+    result = flowstone("status", target, "--json", *database)
+    assert result.returncode == 0, result.stderr
+    (sales,) = json.loads(result.stdout)
+    assert sales["counts"] == {"completed": 1, "missing": 5}
+    assert sales["partitions"]["completed"] == ["eu|2025-01-02"]
+    assert sales["summary"] == "1 of 6 partitions materialized"
+
+
+FAILING = """
+import flowstone as fs
+
+pipeline = fs.Pipeline("failing_days")
+
+
+@pipeline.asset(partitions=fs.partitions.Daily("2025-01-01", "2025-01-06"))
+def orders(ctx):
+    if ctx.partition.day in (3, 4):
+        raise ValueError("no orders")
+    return 1
+"""
+
+
+def test_status_lists_the_failed_partitions_as_ranges(flowstone: Flowstone, project: Path) -> None:
+    (project / "failing.py").write_text(FAILING)
+    database = ["--database-url", f"sqlite:///{project / 'failing.db'}"]
+    backfill = flowstone(
+        "backfill", "failing.py:pipeline", "orders", "--partitions", "2025-01-01..2025-01-05", *database
+    )
+    assert backfill.returncode == 1
+    result = flowstone("status", "failing.py:pipeline", *database)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "orders: 3 of 6 days materialized, 2 failed",
+        "  failed: 2025-01-03..2025-01-04",
+    ]

@@ -1,0 +1,124 @@
+"""Benchmark partition sets: ``node.partition_status`` of 100,000 daily partitions on SQLite.
+
+A ``Daily`` asset of 100,000 days gets one record per day (one in a thousand failed),
+written straight into a fresh SQLite store, then ``node.partition_status`` is timed over
+several rounds; the figure is the median. The floor, measured in the same rounds, is the
+store's one query alone (``Store.partition_states``: the newest state of every key), so
+the ratio is what building the overview (decoding keys, compressing ranges) adds to
+reading the rows. The set's own ``len`` and iteration are timed as well, for information.
+
+Target (issue 19): ``partition_status`` of 100,000 partitions ≤ 100 ms on SQLite.
+Issue 19's other two figures (the staleness check per asset in a 1,000-asset chain, and a
+365-day backfill with a 7-day window mapping) are not measured: staleness and mappings
+are not built yet, and the script says so.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_partitions.py [--quick] [--rounds R] [--count N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import structlog
+from sqlalchemy import create_engine, insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+import flowstone as fs
+from flowstone._store.sql.schema import materializations
+
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+TARGET_MS = 100.0
+
+
+def build(count: int) -> tuple[fs.Pipeline, fs.partitions.Daily]:
+    days = fs.partitions.Daily("1800-01-01", date(1800, 1, 1) + timedelta(days=count - 1))
+    pipeline = fs.Pipeline("bench_partitions")
+
+    @pipeline.asset(partitions=days)
+    def daily(ctx: fs.Context) -> int:
+        return 1
+
+    return pipeline, days
+
+
+def seed(url: str, days: fs.partitions.Daily) -> None:
+    engine = create_engine(url)
+    try:
+        rows = [
+            {
+                "pipeline": "bench_partitions",
+                "asset": "daily",
+                "partition_key": fs.partitions.serialize(day),
+                "run_id": "seed",
+                "status": "failed" if index % 1000 == 0 else "completed",
+                "attempts": 1,
+            }
+            for index, day in enumerate(days)
+        ]
+        with engine.begin() as connection:
+            connection.execute(insert(materializations), rows)
+    finally:
+        engine.dispose()
+
+
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--count", type=int, default=100_000)
+    args = parser.parse_args()
+    rounds = args.rounds or (3 if args.quick else 9)
+    pipeline, days = build(args.count)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        with fs.start(database_url=url) as node:
+            seed(url, days)
+            store = node._store
+            ours: list[float] = []
+            floor: list[float] = []
+            listing: list[float] = []
+            for _ in range(rounds):  # interleaved, so noise hits both alike
+                floor.append(timed(lambda: store.partition_states("bench_partitions", "daily")))
+                ours.append(timed(lambda: node.partition_status(pipeline, "daily")))
+                listing.append(timed(lambda: (len(days), sum(1 for _ in days))))
+            status = node.partition_status(pipeline, "daily")
+    assert status.counts == {
+        "completed": args.count - (args.count + 999) // 1000,
+        "failed": (args.count + 999) // 1000,
+    }
+    median, base = statistics.median(ours), statistics.median(floor)
+    met = median <= TARGET_MS
+    print(f"partition sets, {args.count:,} daily partitions on SQLite, {rounds} rounds (medians)")
+    print(f"{'metric':<44} {'ours':>10} {'floor':>10} {'ratio':>7} {'target':>10} met")
+    print(
+        f"{'partition_status':<44} {median:>8.1f}ms {base:>8.1f}ms {median / base:>7.2f} "
+        f"{'≤ 100 ms':>10} {'yes' if met else 'NO'}"
+    )
+    print(f"{'len + iterate the Daily set (information)':<44} {statistics.median(listing):>8.1f}ms")
+    print(
+        f"{'staleness check per asset, 1,000-asset chain':<44} {'not built (staleness not implemented)':>40}"
+    )
+    print(f"{'365-day backfill, Window(-6, 0) vs none':<44} {'not built (mappings not implemented)':>40}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
