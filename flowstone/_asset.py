@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone import partitions
@@ -64,6 +65,10 @@ class AssetOptions:
         isolation: ``"process"`` runs the asset in a supervised worker process (its
             ``timeout`` kills it; a crash fails only that materialization), ``"thread"``
             on a runner thread; None uses the node's ``isolation`` (see docs/supervisors.md).
+        deps: dependency name → partition mapping (``fs.partitions.Unpartitioned()``,
+            ``All()``, ``Window(start, end)``, ``Last()``, ``Identity()`` or a function
+            partition → upstream partitions): which upstream partitions each partition
+            reads (docs/partitions.md). Unlisted ones get the default mapping.
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -78,6 +83,7 @@ class AssetOptions:
     routed_from: str | None = None
     optional: tuple[str, ...] = ()
     isolation: Literal["thread", "process"] | None = None
+    deps: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.on_signal is not None and not callable(self.on_signal):
@@ -102,6 +108,7 @@ class AssetOptions:
         ):
             raise OptionError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
         check_isolation("isolation", self.isolation, optional=True)
+        object.__setattr__(self, "deps", _frozen_deps(self.deps))
         if self.partitions is not None and not isinstance(self.partitions, partitions.PartitionSet):
             try:
                 declared = partitions.Static(self.partitions)
@@ -120,6 +127,22 @@ def check_isolation(name: str, value: object, *, optional: bool = False) -> None
         raise OptionError(f"{name} must be 'thread' or 'process', got {value!r}")
     if value not in ("thread", "process"):
         raise OptionError(f"{name} must be 'thread' or 'process', got {value!r}")
+
+
+def _frozen_deps(value: object) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise OptionError(f"deps must be a dict of dependency name → partition mapping, got {value!r}")
+    return MappingProxyType(dict(value))
+
+
+def _check_mapped(where: str, options: AssetOptions, deps: tuple[str, ...]) -> None:
+    for dep in options.deps or {}:
+        if dep not in deps:
+            raise DefinitionError(
+                f"{where}: deps= maps {dep!r}, which is not one of its dependencies {deps!r}"
+            )
 
 
 def make_options(options: Mapping[str, Any]) -> AssetOptions:
@@ -188,6 +211,7 @@ class AssetDef:
                 )
         if len(set(deps)) != len(deps):
             raise DefinitionError(f"{where}: depends_on lists a dependency twice: {deps!r}")
+        _check_mapped(where, options, deps)
         for dep in options.optional:
             if dep not in deps:
                 raise DefinitionError(

@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
 from flowstone._partition_format import MAX_BYTES, MAX_DEPTH, Partition, decode, encode
+from flowstone._partition_mappings import All, Identity, Last, PartitionMapping, Unpartitioned, Window
 from flowstone._partition_sets import Daily, Hourly, Multi, PartitionSet, Static, TimeSet
 from flowstone._partition_text import RANGE_EXAMPLE, parse_bound, parse_one, split_list, split_range, to_text
 from flowstone.errors import PartitionError
@@ -63,6 +64,12 @@ __all__ = [
     "Multi",
     "PartitionSet",
     "TimeSet",
+    "PartitionMapping",
+    "Identity",
+    "Unpartitioned",
+    "All",
+    "Window",
+    "Last",
     "MAX_BYTES",
     "MAX_DEPTH",
 ]

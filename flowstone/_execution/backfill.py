@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flowstone import partitions
+from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import RunRecorder
 from flowstone._execution.scheduler import PartitionRun, Scheduler
@@ -246,6 +247,7 @@ class _Lookahead:
         self._pipeline = pipeline
         self._asset = asset
         self._closure = pipeline.closure(asset)
+        self._seen: set[tuple[str, str]] = set()  # mapped upstream partitions known done
         self._source = source
         self._services = services
         self._window = min(max(window, 1), self.MAX_WINDOW)
@@ -270,6 +272,7 @@ class _Lookahead:
             try:
                 key = partitions.serialize(partition)
                 definition.check_partition(self._pipeline.name, partition)
+                ensure_upstream(self._pipeline, self._asset, partition, self._services, self._seen)
             except FlowStoneError as exc:
                 self._buffer.append(_Next(partition, "", set(), exc))
                 continue

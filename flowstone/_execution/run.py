@@ -9,6 +9,7 @@ from typing import Any
 
 from flowstone import partitions
 from flowstone._execution.loading import load_value
+from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import emit_recorded
 from flowstone._execution.scheduler import PartitionRun, Scheduler
@@ -64,6 +65,7 @@ def run_target(
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
     definition.check_partition(pipeline.name, partition)
+    ensure_upstream(pipeline, asset, partition, services)
     if target_done is False and not definition.deps:
         done: set[str] = set()  # a job's claim looked: not done, and nothing else to ask about
     else:
