@@ -272,7 +272,6 @@ class _Lookahead:
             try:
                 key = partitions.serialize(partition)
                 definition.check_partition(self._pipeline.name, partition)
-                ensure_upstream(self._pipeline, self._asset, partition, self._services, self._seen)
             except FlowStoneError as exc:
                 self._buffer.append(_Next(partition, "", set(), exc))
                 continue
@@ -285,7 +284,16 @@ class _Lookahead:
         except FlowStoneError as exc:  # the store is down: each of these partitions fails
             self._buffer.extend(_Next(p, k, set(), exc) for p, k in valid)
             return
-        self._buffer.extend(_Next(p, k, done.get(k, set())) for p, k in valid)
+        for partition, key in valid:
+            stored = done.get(key, set())
+            error: FlowStoneError | None = None
+            if self._asset not in stored:  # it runs: what it reads through mappings first
+                try:
+                    planned = [a for a in self._closure if a not in stored]
+                    ensure_upstream(self._pipeline, planned, partition, self._services, self._seen)
+                except FlowStoneError as exc:
+                    error = exc
+            self._buffer.append(_Next(partition, key, stored, error))
 
 
 def _start(

@@ -10,7 +10,7 @@ loads them with :func:`load_mapped` and records exactly the partitions read as l
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,23 +52,27 @@ def mapped_deps(pipeline: Pipeline, asset: str, services: Services) -> Mapping[s
 
 def ensure_upstream(
     pipeline: Pipeline,
-    asset: str,
+    planned: Iterable[str],
     partition: partitions.Partition,
     services: Services,
     seen: set[tuple[str, str]] | None = None,
+    *,
+    materialize: bool = True,
 ) -> None:
-    """Materialize the missing upstream partitions that ``asset``'s run of ``partition`` reads.
+    """Materialize the missing upstream partitions that the ``planned`` assets of a run of
+    ``partition`` read through their mappings (nothing for a run that reuses its value).
 
     ``seen`` remembers (asset, key) pairs known done, so a backfill asks the store once
     per upstream partition, not once per downstream partition.
 
     Raises:
+        DependencyNotReadyError: one is missing and not ``materialize`` (``with_deps=False``).
         FlowStoneError: an upstream run failed (its own error).
     """
     from flowstone._execution.run import run_target  # noqa: PLC0415 - run imports this module
 
     known = seen if seen is not None else set()
-    for name in pipeline.closure(asset):
+    for name in planned:
         for dep, mapping in pipeline.mappings(name).items():
             upstream_set = pipeline.get(dep).options.partitions
             wanted = mapping.upstream(partition, upstream_set)
@@ -81,6 +85,16 @@ def ensure_upstream(
                     if (dep, key) in known:
                         continue
                     if dep not in done.get(key, ()):
+                        if not materialize:
+                            raise DependencyNotReadyError(
+                                f"asset {name!r}, partition {partitions.describe(partition)!r} (pipeline "
+                                f"{pipeline.name!r}): upstream {dep!r}, partition "
+                                f"{partitions.describe(upstream)!r} (through its partition mapping) not "
+                                "materialized; run with with_deps=True or materialize it first",
+                                asset=name,
+                                partition=partition,
+                                missing=(dep,),
+                            )
                         run_target(pipeline, dep, upstream, services)
                     known.add((dep, key))
 

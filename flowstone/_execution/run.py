@@ -65,7 +65,6 @@ def run_target(
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
     definition.check_partition(pipeline.name, partition)
-    ensure_upstream(pipeline, asset, partition, services)
     if target_done is False and not definition.deps:
         done: set[str] = set()  # a job's claim looked: not done, and nothing else to ask about
     else:
@@ -73,6 +72,7 @@ def run_target(
     plan = plan_run(pipeline, asset, partition, force=force, with_deps=with_deps, is_done=done.__contains__)
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
+    ensure_upstream(pipeline, plan, partition, services, materialize=with_deps)
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline, job_id=job_id)
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)

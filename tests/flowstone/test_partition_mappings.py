@@ -192,3 +192,21 @@ class TestEveryMappingStaysInsideTheUpstreamSet:
         assert list(All().upstream(down, JANUARY)) == list(JANUARY)
         assert list(Last().upstream(down, JANUARY)) == [day(30)]
         assert list(Unpartitioned().upstream(down, None)) == [None]
+
+
+class TestWhenUpstreamRunsHappen:
+    def test_without_deps_a_missing_mapped_upstream_fails_and_nothing_else_runs(self, node: fs.Node) -> None:
+        calls: list[tuple[str, Any]] = []
+        missing = r"upstream 'settings', partition 'None' \(through its partition mapping\) not materialized"
+        with pytest.raises(fs.DependencyNotReadyError, match=missing):
+            node.run(shop(calls), "orders", partition=day(2), with_deps=False)
+        assert calls == []
+
+    def test_a_stored_value_is_reused_without_running_its_mapped_upstream(self, node: fs.Node) -> None:
+        calls: list[tuple[str, Any]] = []
+        pipeline = shop(calls)
+        node.run(pipeline, "weekly", partition=day(3))
+        node.invalidate(pipeline, "orders", day(1))
+        calls.clear()
+        assert node.run(pipeline, "weekly", partition=day(3)) == [(day(n), 2 * n) for n in range(1, 4)]
+        assert calls == []  # weekly was stored: orders[2025-01-01] is not run again for it
