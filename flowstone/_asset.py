@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import linecache
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_NAME_LENGTH", "AssetDef", "AssetInfo", "AssetOptions", "check_name", "make_options"]
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 MAX_NAME_LENGTH = 200
 """The longest pipeline or asset name: the store keeps names in columns this wide."""
 
@@ -69,6 +73,9 @@ class AssetOptions:
             ``All()``, ``Window(start, end)``, ``Last()``, ``Identity()`` or a function
             partition → upstream partitions): which upstream partitions each partition
             reads (docs/partitions.md). Unlisted ones get the default mapping.
+        code_version: the version of the asset's code, recorded with each value so that
+            values of older code read as stale; by default a hash of the function's
+            source and options, so editing either makes its stored values stale.
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -84,6 +91,7 @@ class AssetOptions:
     optional: tuple[str, ...] = ()
     isolation: Literal["thread", "process"] | None = None
     deps: Mapping[str, Any] | None = None
+    code_version: str | None = None
 
     def __post_init__(self) -> None:
         if self.on_signal is not None and not callable(self.on_signal):
@@ -109,6 +117,10 @@ class AssetOptions:
             raise OptionError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
         check_isolation("isolation", self.isolation, optional=True)
         object.__setattr__(self, "deps", _frozen_deps(self.deps))
+        if self.code_version is not None and (
+            not isinstance(self.code_version, str) or not 1 <= len(self.code_version) <= 64
+        ):
+            raise OptionError(f"code_version must be text of 1 to 64 characters, got {self.code_version!r}")
         if self.partitions is not None and not isinstance(self.partitions, partitions.PartitionSet):
             try:
                 declared = partitions.Static(self.partitions)
@@ -145,6 +157,28 @@ def _check_mapped(where: str, options: AssetOptions, deps: tuple[str, ...]) -> N
             )
 
 
+def code_hash(fn: Callable[..., Any], options: AssetOptions) -> str:
+    """The default code version: a hash of the function's source and its options.
+
+    Options are hashed by their text without memory addresses (``<function f at 0x...>``
+    differs in every process) and without the ``io`` manager; a function without readable
+    source is hashed by its bytecode.
+    """
+    try:
+        linecache.checkcache(inspect.getsourcefile(fn))  # a reloaded module: read it anew
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        code = getattr(fn, "__code__", None)
+        source = code.co_code.hex() if code is not None else repr(fn)
+    shown = {
+        f.name: _ADDRESS.sub("", repr(getattr(options, f.name)))
+        for f in dataclasses.fields(options)
+        if f.name != "io"
+    }
+    text = source + "\0" + repr(sorted(shown.items()))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def make_options(options: Mapping[str, Any]) -> AssetOptions:
     """Build ``AssetOptions`` from keyword options, naming the valid ones on a typo."""
     return build_options(AssetOptions, options, "asset")
@@ -175,6 +209,7 @@ class AssetDef:
     options: AssetOptions
     accepts_all: bool = field(default=False)
     kind: AssetKind = field(default=PLAIN)
+    version: str = field(default="")  # the code version recorded with its values
 
     @classmethod
     def define(
@@ -228,7 +263,9 @@ class AssetDef:
             description = inspect.cleandoc(fn.__doc__).splitlines()[0]
         if description != options.description:
             options = dataclasses.replace(options, description=description)
-        return cls(name, fn, tuple(deps), params, options, accepts_all, kind_of(kind, options, where))
+        kind_def = kind_of(kind, options, where)
+        version = options.code_version or code_hash(fn, options)
+        return cls(name, fn, tuple(deps), params, options, accepts_all, kind_def, version)
 
     def info(self) -> AssetInfo:
         return AssetInfo(self.name, self.deps, self.options.description, self.options)

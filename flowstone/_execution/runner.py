@@ -198,6 +198,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         then_running=task.then_running,
         lineage=upstream if inline else (),
         fence=task.fence,
+        code_version=asset.version,
     )
     try:
         # Values kept in the database are encoded once: for the store, and for dependants

@@ -44,6 +44,7 @@ from flowstone._scatter.node_api import ScattersAPI
 from flowstone._schedules.health import schedule_checks
 from flowstone._schedules.node_api import SchedulesAPI
 from flowstone._schedules.wiring import build_schedule_layer
+from flowstone._staleness import run_stale, stale_reasons
 from flowstone._store import AuditEntry, Status, Store
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.wiring import new_waits, waits_spec
@@ -240,8 +241,12 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         force: bool = False,
         with_deps: bool = True,
         timeout: float | None = None,
+        stale_only: bool = False,
     ) -> Any:
         """Materialize ``asset`` (and missing upstream assets) and return its value.
+
+        ``stale_only=True`` re-runs the stale values it needs (and what depends on them),
+        leaving fresh ones alone (``node.status(...).stale_reasons`` says why).
 
         Concurrent calls for the same pipeline, asset and partition share one run: a later
         call waits for the run in flight and returns its value (or raises its error), up
@@ -255,6 +260,8 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         """
         pipeline.validate()
         pipeline.get(asset)
+        if stale_only:
+            return run_stale(self._store, self.run, pipeline, asset, partition)
 
         def run(run_id: str) -> Any:
             started = time.monotonic()
@@ -383,6 +390,7 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
         record = self._store.latest(pipeline.name, asset, key)
         if record is None:
             return Status("not_found", partition)
+        reasons = stale_reasons(self._store, pipeline, asset, key, record)
         return Status(
             record.status,
             partition,
@@ -391,6 +399,8 @@ class Node(WaitsAPI, SchedulesAPI, ScattersAPI):
             record.finished_at,
             record.attempts,
             record.error,
+            bool(reasons),
+            reasons,
         )
 
     def partition_status(self, pipeline: Pipeline, asset: str) -> PartitionStatus:

@@ -23,6 +23,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print machine-read
 @click.option("--partition", help="YYYY-MM-DD, an aware datetime, an int, or text.")
 @click.option("--partition-str", is_flag=True, help="Take --partition as a plain string.")
 @click.option("--force", is_flag=True, help="Re-run the asset even if it is materialized.")
+@click.option("--stale", "stale_only", is_flag=True, help="Re-run only the stale values it needs.")
 @click.option(
     "--timeout",
     type=float,
@@ -39,6 +40,7 @@ def run(
     partition: str | None,
     partition_str: bool,
     force: bool,
+    stale_only: bool,
     timeout: float | None,
     as_json: bool,
     database_url: str,
@@ -68,7 +70,14 @@ def run(
             announce_waits(node),
         ):
             try:
-                value = node.run(pipeline, asset, partition=value_partition, force=force, timeout=timeout)
+                value = node.run(
+                    pipeline,
+                    asset,
+                    partition=value_partition,
+                    force=force,
+                    timeout=timeout,
+                    stale_only=stale_only,
+                )
             except TimeoutError as exc:
                 click.echo(f"error: {exc}", err=True)
                 return EXIT_FAILURE

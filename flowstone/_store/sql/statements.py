@@ -67,6 +67,7 @@ COMPLETE = (
         attempts=bindparam("b_attempt"),
         finished_at=bindparam("b_at"),
         duration_ms=bindparam("b_duration"),
+        code_version=bindparam("b_code"),
     )
 )
 FAIL = (

@@ -232,6 +232,7 @@ class SQLStore(Waiting, History, Skips):
             "b_attempt": done.attempts,
             "b_at": done.at,
             "b_duration": done.duration_ms,
+            "b_code": done.code_version,
         }
         resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
         alone = not (done.lineage or done.then_running or done.fence)
@@ -344,6 +345,7 @@ class SQLStore(Waiting, History, Skips):
             aware(row.finished_at),
             row.error,
             row.duration_ms,
+            row.code_version,
         )
 
     def completed(

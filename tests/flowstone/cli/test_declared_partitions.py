@@ -106,3 +106,32 @@ def test_status_lists_the_failed_partitions_as_ranges(flowstone: Flowstone, proj
         "orders: 3 of 6 days materialized, 2 failed",
         "  failed: 2025-01-03..2025-01-04",
     ]
+
+
+STALE = """
+import flowstone as fs
+
+pipeline = fs.Pipeline("stale_cli")
+
+
+@pipeline.asset(code_version="{version}")
+def raw(ctx):
+    return {version}
+
+
+@pipeline.asset
+def doubled(ctx, raw):
+    return raw * 2
+"""
+
+
+def test_run_stale_re_runs_a_value_whose_code_changed(flowstone: Flowstone, project: Path) -> None:
+    database = ["--database-url", f"sqlite:///{project / 'stale.db'}"]
+    (project / "stale.py").write_text(STALE.format(version=1))
+    assert flowstone("run", "stale.py:pipeline", "doubled", *database).returncode == 0
+    (project / "stale.py").write_text(STALE.format(version=2))
+    status = flowstone("status", "stale.py:pipeline", "doubled", "--json", *database)
+    assert json.loads(status.stdout)[0]["stale_reasons"] == ["upstream 'raw' is stale"]
+    result = flowstone("run", "stale.py:pipeline", "doubled", "--stale", "--json", *database)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["value"] == 4
