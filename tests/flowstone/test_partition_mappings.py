@@ -58,12 +58,13 @@ def shop(calls: list[tuple[str, Any]]) -> fs.Pipeline:
 
 
 class TestUnpartitionedUpstream:
+    @pytest.mark.parametrize("parallel", [1, 4])
     def test_an_unpartitioned_upstream_is_materialized_once_for_a_30_day_backfill(
-        self, durable_node: fs.Node
+        self, durable_node: fs.Node, parallel: int
     ) -> None:
         calls: list[tuple[str, Any]] = []
         pipeline = shop(calls)
-        report = durable_node.backfill(pipeline, "orders")
+        report = durable_node.backfill(pipeline, "orders", parallel=parallel)
         assert report.succeeded == 30
         assert [c for c in calls if c[0] == "settings"] == [("settings", None)]
         assert durable_node.get(pipeline, "orders", day(30)) == 60
