@@ -22,6 +22,7 @@ from flowstone._node.lineage import LineageFailure, LineageRef
 from flowstone._node.node import Node
 from flowstone._parallel.kind import Parallel
 from flowstone._parallel.options import Branch, BranchResult
+from flowstone._partition_status import PartitionStatus
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
@@ -173,6 +174,8 @@ __all__ = [
     "BranchResult",
     "ParallelBranchError",
     "ParallelTimeoutError",
+    # issue 19 (partitions)
+    "PartitionStatus",
 ]
 
 
@@ -223,11 +226,11 @@ def invalidate(pipeline: Pipeline, asset: str, partition: Any = None, *, cascade
     return default_node().invalidate(pipeline, asset, partition, cascade=cascade)
 
 
-def backfill(pipeline: Pipeline, asset: str, partitions: Any, **options: Any) -> BackfillReport:
+def backfill(pipeline: Pipeline, asset: str, partitions: Any = None, **options: Any) -> BackfillReport:
     """``node.backfill`` on the default node."""
     return default_node().backfill(pipeline, asset, partitions, **options)
 
 
-def backfill_iter(pipeline: Pipeline, asset: str, partitions: Any, **options: Any) -> Any:
+def backfill_iter(pipeline: Pipeline, asset: str, partitions: Any = None, **options: Any) -> Any:
     """``node.backfill_iter`` on the default node."""
     return default_node().backfill_iter(pipeline, asset, partitions, **options)

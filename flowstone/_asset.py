@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import linecache
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone import partitions
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_NAME_LENGTH", "AssetDef", "AssetInfo", "AssetOptions", "check_name", "make_options"]
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 MAX_NAME_LENGTH = 200
 """The longest pipeline or asset name: the store keeps names in columns this wide."""
 
@@ -49,7 +54,10 @@ class AssetOptions:
         retry: retry policy; None uses the node's default.
         timeout: seconds one attempt may run before it counts as failed; None for no limit.
         io: where the value is stored; None uses the node's default IO manager.
-        partitions: the partitions this asset accepts; None accepts any valid partition.
+        partitions: the partition set this asset has (``fs.partitions.Daily(...)``,
+            ``Hourly``, ``Static``, ``Multi``; a plain list is a ``Static`` set); None
+            accepts any valid partition. A run or backfill of a partition outside it is
+            refused before anything runs.
         unique: at most one durable job per key and period (``fs.Unique``).
         scatter: run the asset once per key (or batch) and gather the results (``fs.Scatter``).
         on_signal: ``on_signal(ctx, payload, **deps)`` computes the asset's value once a
@@ -61,6 +69,13 @@ class AssetOptions:
         isolation: ``"process"`` runs the asset in a supervised worker process (its
             ``timeout`` kills it; a crash fails only that materialization), ``"thread"``
             on a runner thread; None uses the node's ``isolation`` (see docs/supervisors.md).
+        deps: dependency name → partition mapping (``fs.partitions.Unpartitioned()``,
+            ``All()``, ``Window(start, end)``, ``Last()``, ``Identity()`` or a function
+            partition → upstream partitions): which upstream partitions each partition
+            reads (docs/partitions.md). Unlisted ones get the default mapping.
+        code_version: the version of the asset's code, recorded with each value so that
+            values of older code read as stale; by default a hash of the function's
+            source and options, so editing either makes its stored values stale.
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -68,13 +83,15 @@ class AssetOptions:
     retry: Retry | None = None
     timeout: float | None = None
     io: IOManager | None = None
-    partitions: tuple[partitions.Partition, ...] | None = None
+    partitions: partitions.PartitionSet | None = None
     unique: Unique | None = None
     scatter: Scatter | None = None
     on_signal: Callable[..., Any] | None = None
     routed_from: str | None = None
     optional: tuple[str, ...] = ()
     isolation: Literal["thread", "process"] | None = None
+    deps: Mapping[str, Any] | None = None
+    code_version: str | None = None
 
     def __post_init__(self) -> None:
         if self.on_signal is not None and not callable(self.on_signal):
@@ -99,9 +116,14 @@ class AssetOptions:
         ):
             raise OptionError(f"timeout must be a number of seconds > 0, got {self.timeout!r}")
         check_isolation("isolation", self.isolation, optional=True)
-        if self.partitions is not None:
+        object.__setattr__(self, "deps", _frozen_deps(self.deps))
+        if self.code_version is not None and (
+            not isinstance(self.code_version, str) or not 1 <= len(self.code_version) <= 64
+        ):
+            raise OptionError(f"code_version must be text of 1 to 64 characters, got {self.code_version!r}")
+        if self.partitions is not None and not isinstance(self.partitions, partitions.PartitionSet):
             try:
-                declared = partitions.static(self.partitions)
+                declared = partitions.Static(self.partitions)
             except PartitionError as exc:
                 raise DefinitionError(f"bad partition declaration: {exc}") from exc
             object.__setattr__(self, "partitions", declared)
@@ -117,6 +139,44 @@ def check_isolation(name: str, value: object, *, optional: bool = False) -> None
         raise OptionError(f"{name} must be 'thread' or 'process', got {value!r}")
     if value not in ("thread", "process"):
         raise OptionError(f"{name} must be 'thread' or 'process', got {value!r}")
+
+
+def _frozen_deps(value: object) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise OptionError(f"deps must be a dict of dependency name → partition mapping, got {value!r}")
+    return MappingProxyType(dict(value))
+
+
+def _check_mapped(where: str, options: AssetOptions, deps: tuple[str, ...]) -> None:
+    for dep in options.deps or {}:
+        if dep not in deps:
+            raise DefinitionError(
+                f"{where}: deps= maps {dep!r}, which is not one of its dependencies {deps!r}"
+            )
+
+
+def code_hash(fn: Callable[..., Any], options: AssetOptions) -> str:
+    """The default code version: a hash of the function's source and its options.
+
+    Options are hashed by their text without memory addresses (``<function f at 0x...>``
+    differs in every process) and without the ``io`` manager; a function without readable
+    source is hashed by its bytecode.
+    """
+    try:
+        linecache.checkcache(inspect.getsourcefile(fn))  # a reloaded module: read it anew
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        code = getattr(fn, "__code__", None)
+        source = code.co_code.hex() if code is not None else repr(fn)
+    shown = {
+        f.name: _ADDRESS.sub("", repr(getattr(options, f.name)))
+        for f in dataclasses.fields(options)
+        if f.name != "io"
+    }
+    text = source + "\0" + repr(sorted(shown.items()))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def make_options(options: Mapping[str, Any]) -> AssetOptions:
@@ -149,6 +209,7 @@ class AssetDef:
     options: AssetOptions
     accepts_all: bool = field(default=False)
     kind: AssetKind = field(default=PLAIN)
+    version: str = field(default="")  # the code version recorded with its values
 
     @classmethod
     def define(
@@ -185,6 +246,7 @@ class AssetDef:
                 )
         if len(set(deps)) != len(deps):
             raise DefinitionError(f"{where}: depends_on lists a dependency twice: {deps!r}")
+        _check_mapped(where, options, deps)
         for dep in options.optional:
             if dep not in deps:
                 raise DefinitionError(
@@ -201,7 +263,9 @@ class AssetDef:
             description = inspect.cleandoc(fn.__doc__).splitlines()[0]
         if description != options.description:
             options = dataclasses.replace(options, description=description)
-        return cls(name, fn, tuple(deps), params, options, accepts_all, kind_of(kind, options, where))
+        kind_def = kind_of(kind, options, where)
+        version = options.code_version or code_hash(fn, options)
+        return cls(name, fn, tuple(deps), params, options, accepts_all, kind_def, version)
 
     def info(self) -> AssetInfo:
         return AssetInfo(self.name, self.deps, self.options.description, self.options)
@@ -210,9 +274,4 @@ class AssetDef:
         """Raise ``PartitionError`` if this asset does not accept ``partition``."""
         declared = self.options.partitions
         if declared is not None and partition not in declared:
-            shown = ", ".join(partitions.describe(p) for p in declared[:5])
-            more = ", ..." if len(declared) > 5 else ""
-            raise PartitionError(
-                f"pipeline {pipeline!r}, asset {self.name!r}: partition "
-                f"{partitions.describe(partition)!r} is not declared; declared: {shown}{more}"
-            )
+            declared.check(partition, f"pipeline {pipeline!r}, asset {self.name!r}: ")

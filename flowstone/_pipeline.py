@@ -14,6 +14,7 @@ from flowstone._options import build_options
 from flowstone._parallel.define import check_parallel, join_function
 from flowstone._parallel.kind import Parallel
 from flowstone._parallel.options import ParallelOptions
+from flowstone._partition_mappings import PartitionMapping, resolve_mappings
 from flowstone._routing.options import RouterOptions
 from flowstone._routing.router import Router
 from flowstone._routing.validate import check_routing
@@ -42,6 +43,8 @@ class Pipeline:
         "_closures",
         "_dependants",
         "_deps",
+        "_local",
+        "_mapped",
         "_module",
         "_order",
         "_rules_out",
@@ -75,6 +78,8 @@ class Pipeline:
         self._dependants: dict[str, tuple[str, ...]] = {}
         self._order: tuple[str, ...] = ()
         self._closures: dict[str, tuple[str, ...]] = {}
+        self._local: dict[str, tuple[str, ...]] = {}
+        self._mapped: dict[str, dict[str, PartitionMapping]] = {}
         self._rules_out = False
         self._sensors: dict[str, SensorDef] = {}
 
@@ -208,6 +213,8 @@ class Pipeline:
         check_parallel(self.name, self._assets, deps)
         self._rules_out = any(asset.kind.rules_out for asset in self._assets.values())
         self._deps = deps
+        self._mapped = resolve_mappings(self.name, self._assets)
+        self._local = {n: tuple(d for d in ds if d not in self._mapped.get(n, ())) for n, ds in deps.items()}
         self._dependants = _graph.dependants(deps)
         self._order = tuple(_graph.topological_order(deps))
         self._closed = True
@@ -236,11 +243,24 @@ class Pipeline:
         self.validate()
         return self._order
 
+    @property
+    def local_deps(self) -> Mapping[str, tuple[str, ...]]:
+        """Asset name → the dependencies read for the same partition (not through a
+        partition mapping): those a run of one partition plans with it (validates first)."""
+        self.validate()
+        return self._local
+
+    def mappings(self, name: str) -> Mapping[str, PartitionMapping]:
+        """The dependencies of ``name`` read through a partition mapping, and how."""
+        self.validate()
+        return self._mapped.get(name, {})
+
     def closure(self, name: str) -> tuple[str, ...]:
-        """``name`` and every asset it depends on, directly or not (memoized: the graph is frozen)."""
+        """``name`` and every asset it needs for the same partition, directly or not
+        (memoized: the graph is frozen); mapped dependencies are runs of their own."""
         found = self._closures.get(name)
         if found is None:
-            found = self._closures[name] = (*_graph.upstream(self.deps, name), name)
+            found = self._closures[name] = (*_graph.upstream(self.local_deps, name), name)
         return found
 
     def assets(self) -> list[str]:

@@ -27,6 +27,10 @@ never come back as a date. Each value has exactly one spelling and :func:`deseri
 refuses every other, so ``serialize(deserialize(text)) == text`` holds as well.
 Examples: ``2024-01-01``, ``"us-east"``, ``42``, ``null``, ``2024-01-01T05:00:00+02:00``,
 ``("us",2024-01-01)``. The text is at most 1,024 bytes of UTF-8.
+
+Partition *sets* (:class:`Daily`, :class:`Hourly`, :class:`Static`, :class:`Multi`) say
+which partitions an asset has; :func:`parse` and :func:`parse_many` read partitions as
+typed on a command line (docs/partitions.md).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
 from flowstone._partition_format import MAX_BYTES, MAX_DEPTH, Partition, decode, encode
+from flowstone._partition_mappings import All, Identity, Last, PartitionMapping, Unpartitioned, Window
+from flowstone._partition_sets import Daily, Hourly, Multi, PartitionSet, Static, TimeSet
+from flowstone._partition_text import RANGE_EXAMPLE, parse_bound, parse_one, split_list, split_range, to_text
 from flowstone.errors import PartitionError
 
 __all__ = [
@@ -48,6 +55,21 @@ __all__ = [
     "hourly",
     "static",
     "parse_range",
+    "parse",
+    "parse_many",
+    "format_partition",
+    "Daily",
+    "Hourly",
+    "Static",
+    "Multi",
+    "PartitionSet",
+    "TimeSet",
+    "PartitionMapping",
+    "Identity",
+    "Unpartitioned",
+    "All",
+    "Window",
+    "Last",
     "MAX_BYTES",
     "MAX_DEPTH",
 ]
@@ -119,6 +141,8 @@ def _describe(value: object, depth: int) -> str:
 def daily(start: date | str, end: date | str) -> Iterator[date]:
     """Return the dates from ``start`` to ``end``, both included, one day apart.
 
+    Prefer :class:`Daily` (``Daily(start, end)``), which is also sized and checks membership.
+
     The iterator is lazy, so a range of a million days costs nothing until consumed. Bad
     bounds raise here rather than at the first ``next()``, where the caller would no
     longer know which call was wrong.
@@ -142,6 +166,8 @@ def daily(start: date | str, end: date | str) -> Iterator[date]:
 
 def hourly(start: datetime | str, end: datetime | str) -> Iterator[datetime]:
     """Return aware datetimes from ``start`` to at most ``end``, exactly one hour apart.
+
+    Prefer :class:`Hourly`, which is also sized and checks membership.
 
     Steps are in elapsed time, so a range across a daylight-saving change still yields
     one value per real hour; each value is shown in ``start``'s timezone. ``end`` is
@@ -202,11 +228,70 @@ def static(values: Iterable[Partition]) -> tuple[Partition, ...]:
     return tuple(result)
 
 
+def parse(text: str, within: PartitionSet | None = None) -> Partition:
+    """Read one partition as typed on a command line: the one parser the CLI uses too.
+
+    ``2025-01-31`` is a date, ``2025-01-31T05:00:00+00:00`` an aware datetime, ``42`` an
+    int, ``("us",2025-01-01)`` a tuple and anything else the string itself. With
+    ``within``, the set's own :meth:`PartitionSet.parse` reads it (``eu|2025-01-01`` for a
+    :class:`Multi`) and a partition outside the set is refused.
+
+    Raises:
+        PartitionError: malformed text, or a partition outside ``within``.
+    """
+    if within is not None:
+        return within.parse(text)
+    return parse_one(text)
+
+
+def format_partition(partition: Partition) -> str:
+    """The typed text of ``partition``, which :func:`parse` reads back as it.
+
+    A string that would read as another type (``"42"``, ``"2025-01-01"``) is written in
+    the canonical quoted form (``"42"`` with its quotes). ``None`` has no typed text (on
+    the command line it is the absence of ``--partition``).
+
+    Raises:
+        PartitionError: ``partition`` is None or not an allowed value.
+    """
+    return to_text(partition)
+
+
+def parse_many(text: str, within: PartitionSet | None = None) -> PartitionSet | list[Partition]:
+    """Read ``a,b,c`` (a list), ``START..END`` (a sized, lazy set) or one partition.
+
+    A range inside ``within`` is ``within.range(START, END)``; without a set it is a
+    :class:`Daily` (two dates) or :class:`Hourly` (two aware datetimes) set.
+
+    Raises:
+        PartitionError: malformed text, a partition outside ``within``, or a bad range.
+    """
+    bounds = split_range(text)
+    if bounds is None:
+        return [parse(item, within) for item in split_list(text)]
+    if within is not None:
+        return within.range(*bounds)
+    start = parse_bound(text, bounds[0])
+    end = parse_bound(text, bounds[1])
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        offset = start.isoformat()[-6:]  # hours shown at start's offset, as hourly() does
+        return Hourly(start, end, timezone="UTC" if offset == "+00:00" else offset)
+    if not isinstance(start, datetime) and not isinstance(end, datetime):
+        if end < start:
+            raise PartitionError(f"partition range {text!r} ends before it starts; swap the bounds")
+        return Daily(start, end)
+    raise PartitionError(
+        f"partition range {text!r} mixes a date and a datetime; use two dates for days or two "
+        "aware datetimes for hours"
+    )
+
+
 def parse_range(text: str) -> Iterator[date] | Iterator[datetime]:
     """Parse ``START..END`` into the lazy :func:`daily` or :func:`hourly` range.
 
     ``2025-01-01..2025-01-31`` gives days; ``2025-01-01T00:00:00+00:00..2025-01-01T05:00:00+00:00``
-    gives hours. Both bounds must be the same kind.
+    gives hours. Both bounds must be the same kind. It reads ranges as :func:`parse_many`
+    does, with the same errors; prefer that, which returns a sized set.
 
     Raises:
         PartitionError: the text is not two dates or two aware datetimes joined by ``..``,
@@ -214,35 +299,19 @@ def parse_range(text: str) -> Iterator[date] | Iterator[datetime]:
     """
     if not isinstance(text, str):
         raise PartitionError(f"parse_range() takes text, not {type(text).__name__}")
-    start_text, separator, end_text = text.strip().partition("..")
-    if not separator or ".." in end_text:
-        raise PartitionError(
-            f"range {text!r} is not START..END, e.g. 2025-01-01..2025-01-31 or "
-            "2025-01-01T00:00:00+00:00..2025-01-01T05:00:00+00:00"
-        )
-    start = _parse_bound(text, start_text.strip())
-    end = _parse_bound(text, end_text.strip())
+    if split_range(text) is None:
+        raise PartitionError(f"partition range {text!r} is not START..END, {RANGE_EXAMPLE}")
+    start_text, end_text = cast("tuple[str, str]", split_range(text))
+    start = parse_bound(text, start_text)
+    end = parse_bound(text, end_text)
     if isinstance(start, datetime) and isinstance(end, datetime):
         return hourly(start, end)
     if not isinstance(start, datetime) and not isinstance(end, datetime):
         return daily(start, end)
     raise PartitionError(
-        f"range {text!r} mixes a date and a datetime; use two dates for days or two aware datetimes for hours"
+        f"partition range {text!r} mixes a date and a datetime; use two dates for days or two "
+        "aware datetimes for hours"
     )
-
-
-def _parse_bound(text: str, bound: str) -> date | datetime:
-    if len(bound) == 10:
-        try:
-            return _as_date("bound", bound)
-        except PartitionError:
-            pass
-    try:
-        return _as_aware("bound", bound)
-    except PartitionError:
-        raise PartitionError(
-            f"range {text!r}: {bound!r} is neither a YYYY-MM-DD date nor an ISO datetime with a UTC offset"
-        ) from None
 
 
 def _as_date(name: str, value: object) -> date:

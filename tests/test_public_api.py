@@ -34,6 +34,7 @@ FLOWSTONE_CONTRACT = {
     "Fallback", "SKIPPED", "RouteError", "IsolationError", "OptionError",
     "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo", "sensors",
     "Branch", "BranchResult", "ParallelBranchError", "ParallelTimeoutError",
+    "PartitionStatus",
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flowstone import partitions
+from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import RunRecorder
 from flowstone._execution.scheduler import PartitionRun, Scheduler
@@ -246,6 +247,7 @@ class _Lookahead:
         self._pipeline = pipeline
         self._asset = asset
         self._closure = pipeline.closure(asset)
+        self._seen: set[tuple[str, str]] = set()  # mapped upstream partitions known done
         self._source = source
         self._services = services
         self._window = min(max(window, 1), self.MAX_WINDOW)
@@ -282,7 +284,16 @@ class _Lookahead:
         except FlowStoneError as exc:  # the store is down: each of these partitions fails
             self._buffer.extend(_Next(p, k, set(), exc) for p, k in valid)
             return
-        self._buffer.extend(_Next(p, k, done.get(k, set())) for p, k in valid)
+        for partition, key in valid:
+            stored = done.get(key, set())
+            error: FlowStoneError | None = None
+            if self._asset not in stored:  # it runs: what it reads through mappings first
+                try:
+                    planned = [a for a in self._closure if a not in stored]
+                    ensure_upstream(self._pipeline, planned, partition, self._services, self._seen)
+                except FlowStoneError as exc:
+                    error = exc
+            self._buffer.append(_Next(partition, key, stored, error))
 
 
 def _start(

@@ -9,6 +9,7 @@ from typing import Any
 
 import supervisors
 from flowstone import partitions
+from flowstone._execution.mapped import mapped_deps
 from flowstone._execution.task import Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -161,12 +162,15 @@ class TaskMaker:
             premarked=attempt == 1 and asset in run.premarked,
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),
-            dep_payloads=self._payloads_for(run, definition.deps, attempt == self.first_attempt(run, asset)),
+            dep_payloads=self._payloads_for(
+                run, pipeline.local_deps[asset], attempt == self.first_attempt(run, asset)
+            ),
             fence=self._target_fence if asset == run.target else None,
             deferred=run.start is not None,
             resume=run.resumptions.get(asset) if run.resumptions else None,
             run=run,
             absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
+            mapped=mapped_deps(pipeline, asset, services),
         )
         run.premarked.discard(asset)
         return task

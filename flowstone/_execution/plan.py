@@ -25,7 +25,7 @@ def plan_run(
     An asset that is already materialized is reused and its own dependencies are not
     looked at; ``force`` re-runs the target only.
     """
-    deps = pipeline.deps
+    deps = pipeline.local_deps  # mapped dependencies are materialized before (mapped.py)
     if not force and is_done(target):
         return []
     if not with_deps:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flowstone import partitions
 from flowstone._execution.loading import load_value
+from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import emit_recorded
 from flowstone._execution.scheduler import PartitionRun, Scheduler
@@ -71,6 +72,7 @@ def run_target(
     plan = plan_run(pipeline, asset, partition, force=force, with_deps=with_deps, is_done=done.__contains__)
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
+    ensure_upstream(pipeline, plan, partition, services, materialize=with_deps)
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline, job_id=job_id)
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)

@@ -18,6 +18,7 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone import partitions
 from flowstone._context import Context
+from flowstone._execution.mapped import load_mapped
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
@@ -168,7 +169,13 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
     absent = task.absent
-    upstream = [(dep, task.partition_key) for dep in asset.deps if not absent or dep not in absent]
+    mapped = task.mapped
+    upstream = [
+        (dep, task.partition_key)
+        for dep in asset.deps
+        if (not absent or dep not in absent) and (not mapped or dep not in mapped)
+    ]
+    upstream += task.reads  # exactly the partitions read through a mapping
     # A store that keeps lineage itself writes it with the completion: one transaction,
     # both or neither. A separate lineage store goes through the lineage actor.
     inline = services.lineage_store is services.store
@@ -191,6 +198,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         then_running=task.then_running,
         lineage=upstream if inline else (),
         fence=task.fence,
+        code_version=asset.version,
     )
     try:
         # Values kept in the database are encoded once: for the store, and for dependants
@@ -239,6 +247,10 @@ def _load_dependencies(task: Task) -> dict[str, Any]:
             continue
         if absent and dep in absent:
             kwargs[dep] = None  # an optional dependency skipped in this run
+            continue
+        spec = task.mapped.get(dep) if task.mapped else None
+        if spec is not None:
+            kwargs[dep] = load_mapped(task.pipeline, dep, spec, task.partition, task.reads, task.asset.name)
             continue
         payload = task.dep_payloads.get(dep)
         if payload is not None:

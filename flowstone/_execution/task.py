@@ -46,6 +46,10 @@ class Task:
     # Dependencies skipped in this run (routing): the asset takes them as optional, and
     # gets None for them; no lineage is recorded from them.
     absent: frozenset[str] = frozenset()
+    # Dependencies read through a partition mapping (flowstone._execution.mapped), and
+    # the (asset, partition key) pairs this attempt read through them: its lineage.
+    mapped: Mapping[str, Any] = field(default_factory=dict)
+    reads: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def key(self) -> AssetKey:

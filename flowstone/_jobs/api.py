@@ -11,6 +11,7 @@ from typing import Any
 
 from flowstone import partitions
 from flowstone._execution.backfill import BackfillReport, PartitionResult
+from flowstone._execution.declared import backfill_partitions
 from flowstone._jobs.handle import RunHandle
 from flowstone._jobs.queue import Control, QueueEnv
 from flowstone._jobs.records import TERMINAL, JobInfo, RecordedError, Unique
@@ -125,7 +126,7 @@ class JobsAPI:
         self,
         pipeline: Pipeline,
         asset: str,
-        items: Iterable[Any],
+        items: Iterable[Any] | None,
         *,
         force: bool,
         queue: str,
@@ -141,7 +142,7 @@ class JobsAPI:
         self,
         pipeline: Pipeline,
         asset: str,
-        items: Iterable[Any],
+        items: Iterable[Any] | None = None,
         *,
         force: bool = False,
         queue: str = "assets",
@@ -153,9 +154,10 @@ class JobsAPI:
         is refused); partitions already materialized come first, as ``skipped``. A failed
         partition's error is a ``MaterializationError`` carrying the asset's own error as
         its job recorded it (``__cause__``, a ``RecordedError``), as an in-process
-        backfill's carries the asset's exception.
+        backfill's carries the asset's exception. Without ``items`` the asset's declared
+        partition set is enqueued; one outside it raises ``PartitionError`` first.
         """
-        pipeline.get(asset)
+        items = backfill_partitions(pipeline, asset, items)
         self._register(pipeline)
         reference = reference_of(pipeline)  # once, not per partition
         skipped: list[Any] = []

@@ -22,6 +22,7 @@ from flowstone._execution.backfill import (
     PartitionResult,
     run_backfill,
 )
+from flowstone._execution.declared import backfill_partitions
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import load_value, run_target
 from flowstone._execution.runner import runner_spec
@@ -36,6 +37,7 @@ from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
+from flowstone._partition_status import PartitionStatus, partition_status
 from flowstone._pipeline import Pipeline
 from flowstone._scatter.actor import scatters_spec
 from flowstone._scatter.helper import helper_for
@@ -43,6 +45,7 @@ from flowstone._scatter.node_api import ScattersAPI
 from flowstone._schedules.health import schedule_checks
 from flowstone._schedules.node_api import SchedulesAPI
 from flowstone._schedules.wiring import build_schedule_layer
+from flowstone._staleness import run_stale, stale_reasons
 from flowstone._store import AuditEntry, Status, Store
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.settle import settle_waiting
@@ -200,6 +203,7 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         force: bool = False,
         with_deps: bool = True,
         timeout: float | None = None,
+        stale_only: bool = False,
     ) -> T: ...
     @overload
     def run(
@@ -211,6 +215,7 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         force: bool = False,
         with_deps: bool = True,
         timeout: float | None = None,
+        stale_only: bool = False,
     ) -> Any: ...
 
     def run(
@@ -222,11 +227,15 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         force: bool = False,
         with_deps: bool = True,
         timeout: float | None = None,
+        stale_only: bool = False,
     ) -> Any:
         """Materialize ``asset`` (and missing upstream assets) and return its value.
 
         ``asset`` is a name, or the asset's function: then the value is typed as what the
         function returns (``node.run(pipeline, total)`` is an ``int`` to mypy).
+
+        ``stale_only=True`` re-runs the stale values it needs (and what depends on them),
+        leaving fresh ones alone (``node.status(...).stale_reasons`` says why).
 
         Concurrent calls for the same pipeline, asset and partition share one run: a later
         call waits for the run in flight and returns its value (or raises its error), up
@@ -241,6 +250,8 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         pipeline.validate()
         asset = pipeline.name_of(asset)
         pipeline.get(asset)
+        if stale_only:
+            return run_stale(self._store, self.run, pipeline, asset, partition)
 
         def run(run_id: str) -> Any:
             started = time.monotonic()
@@ -267,7 +278,7 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         self,
         pipeline: Pipeline,
         asset: str,
-        partitions: Iterable[partitions.Partition],
+        partitions: Iterable[partitions.Partition] | None = None,
         *,
         parallel: int = 1,
         timeout: float = 1800.0,
@@ -275,18 +286,21 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         on_error: Literal["continue", "halt"] = "continue",
         progress: Callable[[int, int | None], None] | None = None,
     ) -> Iterator[PartitionResult]:
-        """Materialize ``asset`` for each partition, yielding a result as each finishes."""
+        """Materialize ``asset`` for each partition, yielding a result as each finishes.
+
+        Without ``partitions``, the asset's declared partition set is backfilled.
+        """
         options = self._backfill_options(parallel, timeout, force, on_error, progress)
         self._register(pipeline)
-        pipeline.get(asset)
-        results = run_backfill(pipeline, asset, partitions, options, self._services)
+        items = backfill_partitions(pipeline, asset, partitions)
+        results = run_backfill(pipeline, asset, items, options, self._services)
         return settle_waiting(results, self._waits, self._services, pipeline, asset, timeout)
 
     def backfill(
         self,
         pipeline: Pipeline,
         asset: str,
-        partitions: Iterable[partitions.Partition],
+        partitions: Iterable[partitions.Partition] | None = None,
         *,
         parallel: int = 1,
         timeout: float = 1800.0,
@@ -302,9 +316,12 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         priority than normal runs, and progress is read from the jobs table: any worker on
         the database may run them, and they survive restarts (``parallel`` and ``timeout``
         then do not apply: the queues' concurrency does).
+
+        Without ``partitions``, the asset's declared partition set is backfilled (up to
+        now for an open-ended time set); a set or list with a partition outside the
+        declared set raises ``PartitionError`` before anything runs.
         """
         if durable:
-            pipeline.get(asset)
             return self.jobs.backfill(
                 pipeline, asset, partitions, force=force, queue=queue, progress=progress
             )
@@ -374,6 +391,7 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         record = self._store.latest(pipeline.name, asset, key)
         if record is None:
             return Status("not_found", partition)
+        reasons = stale_reasons(self._store, pipeline, asset, key, record)
         return Status(
             record.status,
             partition,
@@ -382,7 +400,15 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             record.finished_at,
             record.attempts,
             record.error,
+            bool(reasons),
+            reasons,
         )
+
+    def partition_status(self, pipeline: Pipeline, asset: str) -> PartitionStatus:
+        """How many partitions of ``asset`` are in each state, and which (docs/partitions.md)."""
+        options = pipeline.get(asset).options
+        states = self._store.partition_states(pipeline.name, asset)
+        return partition_status(asset, options.partitions, states)
 
     def invalidate(
         self,

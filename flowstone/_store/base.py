@@ -115,6 +115,10 @@ class Store(LineageStore, Protocol):
         """Per partition key, those of ``assets`` whose most recent record is completed
         (keys with none are left out): one query for a whole window of a backfill."""
 
+    def partition_states(self, pipeline: str, asset: str) -> dict[str, str]:
+        """Per partition key, the state of the asset's most recent record: the data of an
+        overview of every partition in one query (``node.partition_status``)."""
+
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         """Remove the records (and lineage) of an asset and partition; how many."""
 

@@ -182,6 +182,7 @@ class MemoryStore:
                 done.at,
                 current.error,
                 done.duration_ms,
+                done.code_version,
             )
             self._set(state, (done.asset, done.partition_key), completed)
             for asset in done.then_running:
@@ -214,6 +215,7 @@ class MemoryStore:
                     end.at,
                     error,
                     None if done is None else done.duration_ms,
+                    None if done is None else done.code_version,
                 )
                 self._put(state, key, record)
                 if done is not None and done.lineage:
@@ -329,6 +331,13 @@ class MemoryStore:
                 if done:
                     found[key] = done
             return found
+
+    def partition_states(self, pipeline: str, asset: str) -> dict[str, str]:
+        with self._lock:
+            state = self._pipelines.get(pipeline)
+            if state is None:
+                return {}
+            return {key: r.status for (name, key), r in state.records.items() if name == asset}
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._lock:

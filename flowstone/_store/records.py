@@ -42,6 +42,7 @@ class MaterializationRecord:
     finished_at: datetime | None = None
     error: str | None = None
     duration_ms: float | None = None
+    code_version: str | None = None  # of the asset that completed it (staleness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,9 @@ class Status:
     ``state`` is ``not_found`` for an asset never run for that partition, ``pending``
     for one planned by a run but not started yet, and ``skipped`` for one its run did not
     run because no router selected it (or a dependency it needs was skipped): no value
-    is stored for it.
+    is stored for it. ``stale`` says that a completed value would come out differently if
+    computed now, and ``stale_reasons`` why (code changed, an upstream materialized again
+    since or itself stale: ``flowstone/_staleness.py``).
     """
 
     state: State
@@ -61,6 +64,8 @@ class Status:
     finished_at: datetime | None = None
     attempts: int = 0
     error: str | None = None
+    stale: bool = False
+    stale_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +117,7 @@ class Completion:
     then_running: Sequence[str] = ()
     lineage: Sequence[tuple[str, str]] = ()
     fence: CompletionFence | None = None
+    code_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

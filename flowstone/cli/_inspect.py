@@ -6,7 +6,7 @@ import click
 
 from flowstone.cli._common import EXIT_OK, database_option, guarded, load_target
 from flowstone.cli._output import echo_json
-from flowstone.cli._partitions import parse_one
+from flowstone.cli._partitions import declared_set, parse_one
 
 __all__ = ["assets", "graph", "lineage", "status"]
 
@@ -43,6 +43,9 @@ def status(
 ) -> None:
     """Show where each asset (or ASSET) stands for a partition.
 
+    Without --partition, assets that declare a partition set get an overview instead:
+    how many of their partitions are materialized, failed or running, and which failed.
+
     \b
     Example:
       flowstone status examples/daily_sales.py:pipeline --partition 2025-01-05
@@ -50,12 +53,18 @@ def status(
     import flowstone as fs  # noqa: PLC0415
 
     pipeline = load_target(target)
-    value = parse_one(partition, as_string=partition_str)
+    within = None if asset is None else declared_set(pipeline, asset)
+    value = parse_one(partition, as_string=partition_str, within=within)
 
     def body() -> int:
+        from flowstone.cli._overview import print_overview, wants_overview  # noqa: PLC0415
         from flowstone.cli._scatter import describe, progress_of  # noqa: PLC0415
 
         names = [asset] if asset else pipeline.assets()
+        if wants_overview(pipeline, names, partition):
+            with fs.start(database_url=database_url) as node:
+                print_overview(node, pipeline, names, as_json=as_json)
+            return EXIT_OK
         with fs.start(database_url=database_url) as node:
             rows = [(name, node.status(pipeline, name, value)) for name in names]
             keys = {name: progress_of(node, pipeline, name, s.run_id) for name, s in rows}
@@ -192,7 +201,8 @@ def lineage(
     import flowstone as fs  # noqa: PLC0415
 
     pipeline = load_target(target)
-    value = parse_one(partition, as_string=partition_str)
+    within = None if asset is None else declared_set(pipeline, asset)
+    value = parse_one(partition, as_string=partition_str, within=within)
 
     def body() -> int:
         from supervisors import draw_tree  # noqa: PLC0415 - the one tree drawing (supervisors/_tree.py)

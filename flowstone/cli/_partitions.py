@@ -1,76 +1,57 @@
-"""Partitions on the command line, parsed one way everywhere.
+"""Partitions on the command line, read by the same parser as the API.
 
-``YYYY-MM-DD`` is a date, ``YYYY-MM-DDTHH:MM:SS±HH:MM`` an aware datetime, an integer an
-int, anything else a string; ``a,b,c`` is a list and ``START..END`` an inclusive daily (or,
-with times, hourly) range. ``--partition-str`` keeps the text as one string.
+The syntax is :func:`flowstone.partitions.parse` (one partition) and
+:func:`flowstone.partitions.parse_many` (``a,b,c`` or ``START..END``); when the asset
+declares a partition set, the set parses the text (``eu|2025-01-01`` for a ``Multi``) and
+refuses a partition outside it. A ``PartitionError`` becomes a bad-parameter error with
+the same text the API raises. ``--partition-str`` keeps the text as one string.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterable
 
 import click
 
 from flowstone import partitions
-from flowstone.errors import PartitionError
+from flowstone._pipeline import Pipeline
+from flowstone.errors import FlowStoneError, PartitionError
 
-__all__ = ["parse_many", "parse_one"]
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}$")
-_INT = re.compile(r"^[+-]?\d+$")
+__all__ = ["declared_set", "parse_many", "parse_one"]
 
 
-def parse_one(text: str | None, *, as_string: bool = False) -> partitions.Partition:
+def declared_set(pipeline: Pipeline, asset: str) -> partitions.PartitionSet | None:
+    """The partition set ``asset`` declares, to parse its partitions with (None if none).
+
+    An unknown asset gives None here: the command itself then reports it as it does.
+    """
+    try:
+        return pipeline.get(asset).options.partitions
+    except FlowStoneError:
+        return None
+
+
+def parse_one(
+    text: str | None, *, as_string: bool = False, within: partitions.PartitionSet | None = None
+) -> partitions.Partition:
     """One partition from its command-line text (None stays None)."""
     if text is None:
         return None
     if as_string:
         return text
     try:
-        if _DATE.match(text):
-            return date.fromisoformat(text)
-        if _DATETIME.match(text):
-            return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: {exc}", param_hint="--partition") from exc
-    if _INT.match(text):
-        return int(text)
-    return text
+        return partitions.parse(text, within)
+    except PartitionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--partition") from exc
 
 
-def parse_many(text: str, *, as_string: bool = False) -> Iterable[partitions.Partition]:
-    """``a,b,c`` or ``START..END`` (a lazy range) or a single partition."""
+def parse_many(
+    text: str, *, as_string: bool = False, within: partitions.PartitionSet | None = None
+) -> Iterable[partitions.Partition]:
+    """``a,b,c`` or ``START..END`` (a sized, lazy set) or a single partition."""
     if as_string:
         return [text]
-    if ".." in text:
-        start, _, end = text.partition("..")
-        try:
-            first, last = parse_one(start), parse_one(end)
-            if isinstance(first, datetime) and isinstance(last, datetime):
-                return _Sized(partitions.hourly(first, last), int((last - first).total_seconds() // 3600) + 1)
-            if isinstance(first, date) and isinstance(last, date):
-                return _Sized(partitions.daily(first, last), (last - first).days + 1)
-        except PartitionError as exc:
-            raise click.BadParameter(str(exc), param_hint="--partitions") from exc
-        raise click.BadParameter(
-            f"{text!r}: a range needs two dates (2025-01-01..2025-01-31) or two aware datetimes",
-            param_hint="--partitions",
-        )
-    return [parse_one(item) for item in text.split(",") if item]
-
-
-class _Sized:
-    """A lazy range that knows its length, for progress bars with an ETA."""
-
-    def __init__(self, items: Iterator[partitions.Partition], count: int) -> None:
-        self._items = items
-        self._count = max(0, count)
-
-    def __iter__(self) -> Iterator[partitions.Partition]:
-        return self._items
-
-    def __len__(self) -> int:
-        return self._count
+    try:
+        return partitions.parse_many(text, within)
+    except PartitionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--partitions") from exc

@@ -10,7 +10,7 @@ import click
 from flowstone._jobs.records import RecordedError
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded, load_target
 from flowstone.cli._output import echo_json, pretty
-from flowstone.cli._partitions import parse_many, parse_one
+from flowstone.cli._partitions import declared_set, parse_many, parse_one
 
 __all__ = ["backfill", "run"]
 
@@ -23,6 +23,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print machine-read
 @click.option("--partition", help="YYYY-MM-DD, an aware datetime, an int, or text.")
 @click.option("--partition-str", is_flag=True, help="Take --partition as a plain string.")
 @click.option("--force", is_flag=True, help="Re-run the asset even if it is materialized.")
+@click.option("--stale", "stale_only", is_flag=True, help="Re-run only the stale values it needs.")
 @click.option(
     "--timeout",
     type=float,
@@ -39,6 +40,7 @@ def run(
     partition: str | None,
     partition_str: bool,
     force: bool,
+    stale_only: bool,
     timeout: float | None,
     as_json: bool,
     database_url: str,
@@ -56,7 +58,7 @@ def run(
     import flowstone as fs  # noqa: PLC0415
 
     pipeline = load_target(target)
-    value_partition = parse_one(partition, as_string=partition_str)
+    value_partition = parse_one(partition, as_string=partition_str, within=declared_set(pipeline, asset))
 
     def body() -> int:
         from flowstone.cli._scatter import scatter_bars  # noqa: PLC0415
@@ -68,7 +70,14 @@ def run(
             announce_waits(node),
         ):
             try:
-                value = node.run(pipeline, asset, partition=value_partition, force=force, timeout=timeout)
+                value = node.run(
+                    pipeline,
+                    asset,
+                    partition=value_partition,
+                    force=force,
+                    timeout=timeout,
+                    stale_only=stale_only,
+                )
             except TimeoutError as exc:
                 click.echo(f"error: {exc}", err=True)
                 return EXIT_FAILURE
@@ -98,8 +107,9 @@ def run(
 @click.option(
     "--partitions",
     "spec",
-    required=True,
-    help="2025-01-01..2025-01-31 (daily), two aware datetimes (hourly), or a,b,c.",
+    default=None,
+    help="2025-01-01..2025-01-31 (daily), two aware datetimes (hourly), or a,b,c; "
+    "without it, the asset's declared partition set.",
 )
 @click.option("--partition-str", is_flag=True, help="Take --partitions as one plain string.")
 @click.option("--parallel", type=int, default=1, show_default=True, help="Partitions at once (capped).")
@@ -113,7 +123,7 @@ def backfill(
     ctx: click.Context,
     target: str,
     asset: str,
-    spec: str,
+    spec: str | None,
     partition_str: bool,
     parallel: int,
     timeout: float,
@@ -132,7 +142,12 @@ def backfill(
     import flowstone as fs  # noqa: PLC0415
 
     pipeline = load_target(target, for_workers=durable)  # refused before anything is enqueued
-    items = parse_many(spec, as_string=partition_str)
+    within = declared_set(pipeline, asset)
+    if spec is None and within is None:
+        raise click.UsageError(
+            f"asset {asset!r} declares no partition set: give --partitions (e.g. 2025-01-01..2025-01-31)"
+        )
+    items = within if spec is None else parse_many(spec, as_string=partition_str, within=within)
 
     def body() -> int:
         from rich.console import Console  # noqa: PLC0415

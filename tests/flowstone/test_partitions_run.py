@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -132,9 +133,17 @@ class TestDeclaredPartitions:
         assert calls == []
         assert node.status(pipeline, "sales", partition).state == "not_found"
 
-    def test_a_backfill_fails_only_the_undeclared_partitions(self, node: fs.Node) -> None:
+    def test_a_backfill_list_with_an_undeclared_partition_is_refused_before_anything_runs(
+        self, node: fs.Node
+    ) -> None:
         calls: list[object] = []
-        report = node.backfill(self.declared(calls), "sales", ["eu", "fr", "us"])
+        with pytest.raises(fs.PartitionError, match=r"'fr' is not in the declared set Static"):
+            node.backfill(self.declared(calls), "sales", ["eu", "fr", "us"])
+        assert calls == []
+
+    def test_a_lazy_backfill_fails_only_the_undeclared_partitions(self, node: fs.Node) -> None:
+        calls: list[object] = []
+        report = node.backfill(self.declared(calls), "sales", iter(["eu", "fr", "us"]))
         assert (report.succeeded, report.failed) == (2, 1)
         assert report.failures[0].partition == "fr"
         assert isinstance(report.failures[0].error, fs.PartitionError)
@@ -142,4 +151,81 @@ class TestDeclaredPartitions:
 
     def test_declared_partitions_are_shown_in_asset_info(self) -> None:
         options = fs.asset_info(self.declared([]), "sales").options
-        assert options.partitions == ("eu", "us")
+        assert options.partitions == fs.partitions.Static(["eu", "us"])
+        assert tuple(options.partitions) == ("eu", "us")
+
+
+class TestDeclaredSets:
+    """Issue 19: an asset declares a partition set; a backfill without partitions covers it."""
+
+    def daily(self, calls: list[object], pset: fs.partitions.PartitionSet) -> fs.Pipeline:
+        pipeline = fs.Pipeline("declared_sets")
+
+        @pipeline.asset(partitions=pset)
+        def orders(ctx: fs.Context) -> str:
+            calls.append(ctx.partition)
+            return f"orders {ctx.partition}"
+
+        return pipeline
+
+    @pytest.fixture
+    def durable_node(self, database_url: str) -> Iterator[fs.Node]:
+        with fs.start(database_url=database_url) as started:
+            yield started
+
+    def test_a_backfill_without_partitions_covers_the_declared_set(self, durable_node: fs.Node) -> None:
+        calls: list[object] = []
+        january = fs.partitions.Daily("2025-01-01", "2025-01-10")
+        pipeline = self.daily(calls, january)
+        report = durable_node.backfill(pipeline, "orders")
+        assert (report.total, report.succeeded) == (10, 10)
+        assert sorted(calls) == list(january)  # type: ignore[type-var]
+        assert durable_node.status(pipeline, "orders", date(2025, 1, 10)).state == "completed"
+
+    def test_an_open_ended_set_is_backfilled_up_to_today(self, node: fs.Node) -> None:
+        calls: list[object] = []
+        today = datetime.now(UTC).date()
+        pipeline = self.daily(calls, fs.partitions.Daily(today - timedelta(days=2)))
+        report = node.backfill(pipeline, "orders")
+        assert report.succeeded in {3, 3 + (datetime.now(UTC).date() - today).days}
+        assert min(calls) == today - timedelta(days=2)  # type: ignore[type-var]
+
+    def test_a_range_outside_the_declared_set_is_refused_before_anything_runs(
+        self, durable_node: fs.Node
+    ) -> None:
+        calls: list[object] = []
+        pipeline = self.daily(calls, fs.partitions.Daily("2025-01-01", "2025-01-31"))
+        with pytest.raises(fs.PartitionError, match=r"asset 'orders'.*2025-02-01.*Daily\(start=2025-01-01"):
+            durable_node.backfill(pipeline, "orders", fs.partitions.Daily("2025-01-25", "2025-02-01"))
+        assert calls == []
+        assert durable_node.status(pipeline, "orders", date(2025, 1, 25)).state == "not_found"
+
+    def test_a_durable_backfill_outside_the_set_enqueues_nothing(self, durable_node: fs.Node) -> None:
+        pipeline = self.daily([], fs.partitions.Static(["eu", "us"]))
+        with pytest.raises(fs.PartitionError, match="'fr' is not in the declared set"):
+            durable_node.backfill(pipeline, "orders", ["eu", "fr"], durable=True)
+        assert durable_node.jobs.list() == []
+
+    def test_a_run_outside_the_set_is_refused_naming_the_set(self, node: fs.Node) -> None:
+        calls: list[object] = []
+        pipeline = self.daily(calls, fs.partitions.Hourly("2025-01-01T00:00:00+00:00"))
+        with pytest.raises(
+            fs.PartitionError, match=r"not in the declared set Hourly\(start=2025-01-01T00:00:00\+00:00\)"
+        ):
+            node.run(pipeline, "orders", partition=datetime(2024, 12, 31, 23, tzinfo=UTC))
+        assert calls == []
+
+    def test_a_backfill_without_partitions_of_an_asset_without_a_set_says_what_to_do(
+        self, node: fs.Node
+    ) -> None:
+        with pytest.raises(fs.OptionError, match="declares no partition set"):
+            node.backfill(echo_pipeline([]), "echo")
+
+    def test_a_multi_partition_runs_as_a_plain_tuple(self, node: fs.Node) -> None:
+        calls: list[object] = []
+        pset = fs.partitions.Multi(
+            region=fs.partitions.Static(["eu", "us"]), day=fs.partitions.Daily("2025-01-01", "2025-01-02")
+        )
+        report = node.backfill(self.daily(calls, pset), "orders")
+        assert report.succeeded == 4
+        assert ("us", date(2025, 1, 2)) in calls

@@ -84,6 +84,7 @@ class BatchRows:
                 "started_at": start.at,
                 "finished_at": end.at,
                 "duration_ms": None if done is None else done.duration_ms,
+                "code_version": None if done is None else done.code_version,
                 "error": error,
             }
         )

@@ -87,6 +87,7 @@ def _complete_statement(with_value: bool, closes_run: bool) -> Any:
             attempts=bindparam("b_attempt"),
             finished_at=bindparam("b_at"),
             duration_ms=bindparam("b_duration"),
+            code_version=bindparam("b_code"),
         )
         .returning(M.c.id)
         .cte("completed_record")

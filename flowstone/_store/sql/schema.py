@@ -86,6 +86,7 @@ materializations = Table(
     Column("finished_at", Timestamp),
     Column("duration_ms", Float),
     Column("error", Text),
+    Column("code_version", String(64)),  # 0009: the asset's code when it completed
     UniqueConstraint(
         "pipeline", "asset", "partition_key", "run_id", name="uq_flowstone_materializations_key"
     ),

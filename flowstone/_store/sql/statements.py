@@ -67,6 +67,7 @@ COMPLETE = (
         attempts=bindparam("b_attempt"),
         finished_at=bindparam("b_at"),
         duration_ms=bindparam("b_duration"),
+        code_version=bindparam("b_code"),
     )
 )
 FAIL = (
@@ -102,6 +103,14 @@ STATUSES = (
     .order_by(M.c.id)
 )
 CHUNK = 500  # bound parameters per IN list
+# Every record of one asset, oldest first, read off the (pipeline, asset, ...) index:
+# the caller keeps the last state per key. Twice as fast on SQLite as a max(id)-per-key
+# join, whose grouping costs more than the rows it saves.
+PARTITION_STATES = (
+    select(M.c.partition_key, M.c.status)
+    .where(M.c.pipeline == bindparam("b_pipeline"), M.c.asset == bindparam("b_asset"))
+    .order_by(M.c.id)
+)
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -120,6 +129,7 @@ __all__ = [
     "RUN_RECORDS",
     "RUN_STATUS",
     "STATUSES",
+    "PARTITION_STATES",
     "SUSPEND",
     "WHERE_KEY",
     "WHERE_RECORD",

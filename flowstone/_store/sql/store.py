@@ -232,6 +232,7 @@ class SQLStore(Waiting, History, Skips):
             "b_attempt": done.attempts,
             "b_at": done.at,
             "b_duration": done.duration_ms,
+            "b_code": done.code_version,
         }
         resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
         alone = not (done.lineage or done.then_running or done.fence)
@@ -344,6 +345,7 @@ class SQLStore(Waiting, History, Skips):
             aware(row.finished_at),
             row.error,
             row.duration_ms,
+            row.code_version,
         )
 
     def completed(
@@ -365,6 +367,11 @@ class SQLStore(Waiting, History, Skips):
             if status == "completed":
                 found.setdefault(key, set()).add(asset)
         return found
+
+    def partition_states(self, pipeline: str, asset: str) -> dict[str, str]:
+        with self._read("read") as c:
+            rows = c.execute(statements.PARTITION_STATES, {"b_pipeline": pipeline, "b_asset": asset})
+            return {key: status for key, status in rows}  # noqa: C416 - newest (last) wins
 
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         with self._write("delete from") as c:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import click
 import pytest
 
+import flowstone as fs
 from flowstone.cli._partitions import parse_many, parse_one
 
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -31,9 +32,13 @@ class TestParseOne:
         assert type(value) is int
         assert value == expected
 
-    @pytest.mark.parametrize("text", ["eu", "2025-01", "4.2", "2025-01-01T05:00:00"])
+    @pytest.mark.parametrize("text", ["eu", "2025-01", "4.2", "007", "+5"])
     def test_anything_else_stays_a_string(self, text: str) -> None:
         assert parse_one(text) == text
+
+    def test_a_naive_datetime_is_a_bad_parameter_that_says_to_add_an_offset(self) -> None:
+        with pytest.raises(click.BadParameter, match=r"naive datetime; add its UTC offset"):
+            parse_one("2025-01-01T05:00:00")
 
     @pytest.mark.parametrize("text", ["2025-01-01", "42", "2025-01-01T05:00:00+02:00"])
     def test_partition_str_keeps_the_text(self, text: str) -> None:
@@ -94,6 +99,25 @@ class TestParseMany:
             pytest.param("2025-01-01T05:00:00+00:00..2025-01-01T01:00:00+00:00", id="reversed-hours"),
         ],
     )
-    def test_a_malformed_range_is_a_bad_parameter(self, text: str) -> None:
-        with pytest.raises(click.BadParameter):
+    def test_a_malformed_range_is_a_bad_parameter_with_the_apis_text(self, text: str) -> None:
+        with pytest.raises(fs.PartitionError) as api:
+            list(fs.partitions.parse_many(text))
+        with pytest.raises(click.BadParameter) as cli:
             list(parse_many(text))
+        assert cli.value.message == str(api.value)
+
+
+class TestWithinADeclaredSet:
+    def test_a_multi_partition_is_read_by_its_set(self) -> None:
+        pset = fs.partitions.Multi(
+            region=fs.partitions.Static(["eu", "us"]), day=fs.partitions.Daily("2025-01-01")
+        )
+        assert parse_one("us|2025-01-02", within=pset) == ("us", date(2025, 1, 2))
+
+    def test_a_partition_outside_the_set_is_a_bad_parameter_naming_the_set(self) -> None:
+        with pytest.raises(click.BadParameter, match=r"not in the declared set Daily\(start=2025-01-01"):
+            parse_one("2024-12-31", within=fs.partitions.Daily("2025-01-01"))
+
+    def test_a_range_inside_the_set_is_the_sets_range(self) -> None:
+        pset = fs.partitions.Static(["a", "b", "c", "d"])
+        assert list(parse_many("b..c", within=pset)) == ["b", "c"]
