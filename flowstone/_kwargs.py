@@ -35,13 +35,15 @@ class AssetKwargs(TypedDict, total=False):
     retry: Retry | None
     timeout: float | None
     io: IOManager | None
-    partitions: Iterable[partitions.Partition] | None
+    partitions: partitions.PartitionSet | Iterable[partitions.Partition] | None
     unique: Unique | None
     scatter: Scatter | None
     on_signal: Callable[..., Any] | None
     routed_from: str | None
     optional: Iterable[str]
     isolation: Literal["thread", "process"] | None
+    deps: Mapping[str, Any] | None
+    code_version: str | None
 
 
 class RouterKwargs(AssetKwargs, total=False):

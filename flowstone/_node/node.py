@@ -8,14 +8,13 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from pykka import ActorDeadError
 
 import supervisors
-from flowstone import _graph, partitions
+from flowstone import partitions
 from flowstone._execution.backfill import (
     BackfillOptions,
     BackfillReport,
@@ -24,7 +23,7 @@ from flowstone._execution.backfill import (
 )
 from flowstone._execution.declared import backfill_partitions
 from flowstone._execution.pool import RunnerPool
-from flowstone._execution.run import load_value, run_target
+from flowstone._execution.run import run_target
 from flowstone._execution.runner import runner_spec
 from flowstone._jobs.node_api import JobsNodeAPI
 from flowstone._node.assembly import decisions_for, default_io, job_layer, start_tree, store_for
@@ -37,7 +36,7 @@ from flowstone._node.lifecycle import LIVE, NodeLifecycle
 from flowstone._node.lineage import LineageAPI
 from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
-from flowstone._partition_status import PartitionStatus, partition_status
+from flowstone._node.values_api import ValuesAPI
 from flowstone._pipeline import Pipeline
 from flowstone._scatter.actor import scatters_spec
 from flowstone._scatter.helper import helper_for
@@ -45,17 +44,14 @@ from flowstone._scatter.node_api import ScattersAPI
 from flowstone._schedules.health import schedule_checks
 from flowstone._schedules.node_api import SchedulesAPI
 from flowstone._schedules.wiring import build_schedule_layer
-from flowstone._staleness import run_stale, stale_reasons
-from flowstone._store import AuditEntry, Status, Store
+from flowstone._staleness import run_stale
+from flowstone._store import Store
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.settle import settle_waiting
 from flowstone._waits.wiring import new_waits, waits_spec
 from flowstone.events import PROCESS_BUS, EventBus
-from flowstone.io import AssetKey, IOManager
+from flowstone.io import IOManager
 from supervisors._log import get_logger
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Node"]
 
@@ -64,7 +60,7 @@ T = TypeVar("T")
 log = get_logger("flowstone")
 
 
-class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
+class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
     """A running FlowStone node. Start one with ``fs.start(**options)``.
 
     Its root supervisor is ``rest_for_one`` over ``store → resources → registry →
@@ -188,9 +184,6 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         if registry is not None:
             with contextlib.suppress(ActorDeadError):
                 registry.ask(Register(pipeline.name, weakref.ref(pipeline)))
-
-    def _io_for(self, pipeline: Pipeline, asset: str) -> IOManager:
-        return self._services.resolve_io(pipeline.get(asset).options.io)
 
     # --- running -------------------------------------------------------------------
     @overload
@@ -363,86 +356,3 @@ class Node(JobsNodeAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             on_error=on_error,  # type: ignore[arg-type]
             progress=progress,
         )
-
-    # --- reading -------------------------------------------------------------------
-    @overload
-    def get(
-        self, pipeline: Pipeline, asset: Callable[..., T], partition: partitions.Partition = None
-    ) -> T: ...
-    @overload
-    def get(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Any: ...
-
-    def get(
-        self, pipeline: Pipeline, asset: str | Callable[..., Any], partition: partitions.Partition = None
-    ) -> Any:
-        """The stored value; ``NotMaterializedError`` if there is none. Given the asset's
-        function rather than its name, the value is typed as what the function returns."""
-        return load_value(self._services, pipeline, pipeline.name_of(asset), partition)
-
-    def exists(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> bool:
-        """Whether a value is stored for the asset and partition."""
-        key = partitions.serialize(partition)
-        return self._io_for(pipeline, asset).exists(AssetKey(pipeline.name, asset, key))
-
-    def status(self, pipeline: Pipeline, asset: str, partition: partitions.Partition = None) -> Status:
-        """Where the asset stands for the partition (``not_found`` if never run)."""
-        pipeline.get(asset)
-        key = partitions.serialize(partition)
-        record = self._store.latest(pipeline.name, asset, key)
-        if record is None:
-            return Status("not_found", partition)
-        reasons = stale_reasons(self._store, pipeline, asset, key, record)
-        return Status(
-            record.status,
-            partition,
-            record.run_id,
-            record.started_at,
-            record.finished_at,
-            record.attempts,
-            record.error,
-            bool(reasons),
-            reasons,
-        )
-
-    def partition_status(self, pipeline: Pipeline, asset: str) -> PartitionStatus:
-        """How many partitions of ``asset`` are in each state, and which (docs/partitions.md)."""
-        options = pipeline.get(asset).options
-        states = self._store.partition_states(pipeline.name, asset)
-        return partition_status(asset, options.partitions, states)
-
-    def invalidate(
-        self,
-        pipeline: Pipeline,
-        asset: str,
-        partition: partitions.Partition = None,
-        *,
-        cascade: bool = False,
-    ) -> int:
-        """Remove the stored value and records; with ``cascade`` also every downstream asset's.
-
-        Returns the number of materializations removed.
-        """
-        pipeline.get(asset)
-        key = partitions.serialize(partition)
-        targets = [asset, *(_graph.downstream(pipeline.deps, asset) if cascade else [])]
-        removed = 0
-        for name in targets:
-            records = self._store.delete(pipeline.name, name, key)
-            value = self._io_for(pipeline, name).delete(AssetKey(pipeline.name, name, key))
-            removed += 1 if (records or value) else 0
-        log.info("asset.invalidated", pipeline=pipeline.name, asset=asset, partition=key, removed=removed)
-        self._store.audit(
-            AuditEntry(
-                datetime.now(UTC),
-                "asset.invalidated",
-                self.id,
-                f"{pipeline.name}/{asset}/{key}",
-                "invalidate",
-                {"cascade": cascade, "removed": removed, "assets": targets},
-            )
-        )
-        return removed
-
-    def audit(self, limit: int = 100) -> list[AuditEntry]:
-        """The newest audit-log entries (runs, invalidations, admin actions), newest first."""
-        return self._store.audit_entries(limit)

@@ -143,7 +143,10 @@ def test_the_memory_store_gives_the_same_overview(node: fs.Node) -> None:
 class TestKeyPositions:
     """The overview reads stored keys by a fast path; it must agree with the decoder."""
 
-    @given(st.one_of(st.dates(), st.text(max_size=12), st.integers(), st.datetimes(timezones=st.just(UTC))))
+    # Text a partition may hold: no NUL and no lone surrogates (a PartitionError otherwise).
+    _texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+
+    @given(st.one_of(st.dates(), _texts, st.integers(), st.datetimes(timezones=st.just(UTC))))
     def test_a_stored_key_is_placed_exactly_where_its_partition_is(self, value: object) -> None:
         for pset in (Daily("0001-01-01"), Hourly("1970-01-01T00:00:00+00:00")):
             expected = pset._position(value)  # type: ignore[attr-defined]
