@@ -61,6 +61,7 @@ from flowstone.errors import (
     SchemaVersionError,
     SignalError,
     StoreUnavailableError,
+    TagError,
     WaitCancelledError,
     WaitEndedError,
 )
@@ -176,6 +177,8 @@ __all__ = [
     "ParallelTimeoutError",
     # issue 19 (partitions)
     "PartitionStatus",
+    # issue 19 (run metadata)
+    "TagError",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowstone._scatter.batching import BatchInfo
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Context"]
 
 _P = TypeVar("_P")
+_NO_TAGS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Context:
         batch: in a scatter asset with ``fs.Batch``, the batch this run is for.
         approval: once an approval the asset asked for is granted, who granted it, why
             and when (``fs.RequestApproval``); None otherwise.
+        tags: the run's tags (``node.run(..., tags={...})``), read-only; empty when none.
     """
 
     run_id: str
@@ -52,6 +55,7 @@ class Context:
     scatter_key: Any = None
     batch: BatchInfo | None = None
     approval: ApprovalDecision | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: _NO_TAGS)
     _waits: Any = field(default=None, repr=False, compare=False)
 
     def gate(

@@ -421,3 +421,16 @@ class ParallelBranchError(WaitEndedError):
 
 class ParallelTimeoutError(ParallelBranchError, TimeoutError):
     """A branch the parallel asset needed (or the whole group) ran past its timeout."""
+
+
+class TagError(OptionError):
+    """A run's ``tags`` are invalid (issue 19, run metadata): the message names the
+    offending key or value and the rule it broke.
+
+    Attributes:
+        key: the tag key at fault (None when the whole mapping is: too many tags).
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key

@@ -3,6 +3,7 @@ builds the task for one attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +63,7 @@ class PartitionRun:
     # of asset that ran in it and want to hear that it ended (AssetKind.run_ended).
     skipped: set[str] = field(default_factory=set)
     cleanups: set[Any] = field(default_factory=set)
+    tags: Mapping[str, str] = field(default_factory=dict)  # the caller's run tags (issue 19)
 
     def ended_with(self, failure: Failure | None) -> None:
         """A deferred run's failure, to record with it (nothing for another run)."""

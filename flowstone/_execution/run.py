@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ def run_target(
     deferred: bool = False,
     run_id: str | None = None,
     job_id: int | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure.
 
@@ -75,6 +77,8 @@ def run_target(
     ensure_upstream(pipeline, plan, partition, services, materialize=with_deps)
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline, job_id=job_id)
+    if tags:
+        run.tags = tags
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
     deferred = deferred and len(plan) == 1  # the caller applies its fence when recording
     scheduler = Scheduler(

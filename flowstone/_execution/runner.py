@@ -24,6 +24,7 @@ from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._store.records import Completion, Failure
+from flowstone._tags import EMPTY
 from flowstone._waits.suspend import suspend, undefer
 from flowstone._waits.suspension import Suspension
 from flowstone.errors import (
@@ -134,6 +135,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.pipeline,
         bound,
         services.resources,
+        tags=EMPTY if task.run is None or not task.run.tags else task.run.tags,
         _waits=services.waits,
     )
     original = task

@@ -113,6 +113,7 @@ class Scheduler(Deadlines):
             at=datetime.now(UTC),
             actor=self._services.node_id,
             running=tuple(run.premarked),
+            tags=run.tags,
         )
         if deferred:
             run.start = start

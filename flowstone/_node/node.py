@@ -7,7 +7,7 @@ import dataclasses
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar, overload
 
@@ -46,6 +46,7 @@ from flowstone._schedules.node_api import SchedulesAPI
 from flowstone._schedules.wiring import build_schedule_layer
 from flowstone._staleness import run_stale
 from flowstone._store import Store
+from flowstone._tags import validate_tags
 from flowstone._waits.api import WaitsAPI, await_run
 from flowstone._waits.settle import settle_waiting
 from flowstone._waits.wiring import new_waits, waits_spec
@@ -197,6 +198,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         with_deps: bool = True,
         timeout: float | None = None,
         stale_only: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> T: ...
     @overload
     def run(
@@ -209,6 +211,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         with_deps: bool = True,
         timeout: float | None = None,
         stale_only: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> Any: ...
 
     def run(
@@ -221,6 +224,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         with_deps: bool = True,
         timeout: float | None = None,
         stale_only: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> Any:
         """Materialize ``asset`` (and missing upstream assets) and return its value.
 
@@ -234,6 +238,9 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         call waits for the run in flight and returns its value (or raises its error), up
         to its own ``timeout``. ``force=True`` always starts a run of its own.
 
+        ``tags`` are string metadata stored with the run (``ctx.tags``, events, the audit
+        log, ``flowstone status --tag``); ``TagError`` for a bad key, value or count.
+
         Raises:
             AssetNotFoundError: the pipeline has no such asset.
             PartitionError: the partition is not a valid (or declared) partition.
@@ -241,6 +248,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             MaterializationError: an asset failed; ``__cause__`` is its exception.
         """
         pipeline.validate()
+        checked = validate_tags(tags)
         asset = pipeline.name_of(asset)
         pipeline.get(asset)
         if stale_only:
@@ -257,6 +265,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
                 with_deps=with_deps,
                 timeout=timeout,
                 run_id=run_id,
+                tags=checked,
             )
             if not result.waiting:
                 return result.value

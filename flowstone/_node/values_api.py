@@ -6,7 +6,7 @@ and ``audit`` ask the store and the IO managers, never the runtime's actors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -120,3 +120,8 @@ class ValuesAPI:
     def audit(self, limit: int = 100) -> list[AuditEntry]:
         """The newest audit-log entries (runs, invalidations, admin actions), newest first."""
         return self._store.audit_entries(limit)
+
+    def run_tags(self, run_id: str) -> Mapping[str, str]:
+        """The tags run ``run_id`` was started with (``node.run(..., tags=...)``); empty for
+        an untagged or unknown run (the memory store keeps the newest runs' only)."""
+        return self._store.run_tags(run_id)

@@ -8,7 +8,7 @@ repeated or late delivery never counts twice. Each call is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -98,6 +98,9 @@ class Store(LineageStore, Protocol):
 
     def run_records(self, run_id: str) -> dict[str, str]:
         """The state of each asset the run planned (asset → state)."""
+
+    def run_tags(self, run_id: str) -> Mapping[str, str]:
+        """The tags the run was started with (issue 19); empty for an unknown or untagged run."""
 
     def skip(self, skip: Skip) -> None:
         """Record assets of a run that will not run as ``skipped`` (their pending or

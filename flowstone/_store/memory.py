@@ -20,6 +20,7 @@ from flowstone._store.records import (
     Skip,
     WholeRun,
 )
+from flowstone._tags import EMPTY, Tags, tagged
 from flowstone.io import AssetKey, IOManager
 
 #: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
@@ -62,6 +63,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._pipelines: dict[str, _PipelineRecords] = {}
         self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
+        self._tags: dict[str, Tags] = {}  # run id → tags, tagged runs only, newest kept
 
     def open(self) -> None:
         pass
@@ -131,9 +133,9 @@ class MemoryStore:
                     )
                 self._put(state, (asset, run.partition_key), record)
             resource = f"{run.pipeline}/{run.asset}/{run.partition_key}"
-            self._audit.append(
-                AuditEntry(run.at, "run.started", run.actor, resource, "start", {"run_id": run.run_id})
-            )
+            self._remember_tags(run.run_id, run.tags)
+            details = {"run_id": run.run_id, **tagged(run.tags)}
+            self._audit.append(AuditEntry(run.at, "run.started", run.actor, resource, "start", details))
 
     def mark_running(
         self, pipeline: str, asset: str, partition_key: str, run_id: str, attempt: int, at: datetime
@@ -221,12 +223,13 @@ class MemoryStore:
                 if done is not None and done.lineage:
                     self._link(state, key, done.lineage)
                 resource = f"{start.pipeline}/{start.asset}/{start.partition_key}"
-                details = {"run_id": start.run_id}
+                self._remember_tags(start.run_id, start.tags)
+                details = {"run_id": start.run_id, **tagged(start.tags)}
                 self._audit.append(
                     AuditEntry(start.at, "run.started", start.actor, resource, "start", details)
                 )
                 event, action = ("run.failed", "fail") if failure is not None else ("run.finished", "finish")
-                ended = {"run_id": start.run_id, "error": error} if failure is not None else details
+                ended = {**details, "error": error} if failure is not None else details
                 self._audit.append(AuditEntry(end.at, event, end.actor, resource, action, ended))
 
     def fail(self, failure: Failure) -> bool:
@@ -359,6 +362,17 @@ class MemoryStore:
             if len(kept) != len(self._audit):
                 self._audit.clear()
                 self._audit.extend(kept)
+
+    def _remember_tags(self, run_id: str, tags: Tags) -> None:
+        """Keep a tagged run's tags (the memory store has no run rows), bounded like records."""
+        if tags:
+            self._tags[run_id] = tags
+            if len(self._tags) > self._max:
+                del self._tags[next(iter(self._tags))]
+
+    def run_tags(self, run_id: str) -> Tags:
+        with self._lock:
+            return self._tags.get(run_id, EMPTY)
 
     # --- audit ---------------------------------------------------------------------
     def audit(self, entry: AuditEntry) -> None:

@@ -82,6 +82,7 @@ class RunStart:
     at: datetime
     actor: str
     running: Sequence[str] = ()  # dispatched at once: recorded running (attempt 1) right away
+    tags: Mapping[str, str] = field(default_factory=dict)  # the caller's run tags (issue 19)
 
 
 class CompletionFence(Protocol):

@@ -151,6 +151,7 @@ class Resumer:
             origin.get("job_id"),
         )
         self._services.store.run_resumed(record.run_id)
+        run.tags = self._services.store.run_tags(record.run_id)  # kept with the run (issue 19)
         run.pipeline, run.suspended = pipeline, parked
         run.resumptions[record.asset] = resumption_for(record)
         scheduler = Scheduler(pipeline, self._services)

@@ -23,6 +23,7 @@ from flowstone._store.sql import recordsets, statements
 from flowstone._store.sql.history import audit_row, replace_edges
 from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
 from flowstone._store.sql.values import SQLValues, upsert_statement
+from flowstone._tags import encode_tags, tagged
 from flowstone.io import AssetKey
 
 __all__ = ["BatchRows", "write_runs"]
@@ -71,6 +72,7 @@ class BatchRows:
                 "started_at": start.at,
                 "finished_at": end.at,
                 "error": error,
+                "tags": encode_tags(start.tags),
             }
         )
         self.records.append(
@@ -88,10 +90,10 @@ class BatchRows:
                 "error": error,
             }
         )
-        started = {"run_id": start.run_id, "plan": list(start.plan), **start.options}
+        started = {"run_id": start.run_id, "plan": list(start.plan), **start.options, **tagged(start.tags)}
         self.audits.append(audit_row(start.at, "run.started", start.actor, resource, "start", started))
         ended = ("run.failed", "fail") if failure else ("run.finished", "finish")
-        details = {"run_id": start.run_id, "error": error}
+        details = {"run_id": start.run_id, "error": error, **tagged(start.tags)}
         self.audits.append(audit_row(end.at, ended[0], end.actor, resource, ended[1], details))
         self.audit_run_ids += [start.run_id, start.run_id]
         if done is None:

@@ -29,7 +29,7 @@ from flowstone._store.sql.values import replacing
 __all__ = ["complete", "start_single"]
 
 M = materializations
-_RUN_COLUMNS = ("run_id", "pipeline", "asset", "partition_key", "status", "options", "started_at")
+_RUN_COLUMNS = ("run_id", "pipeline", "asset", "partition_key", "status", "options", "started_at", "tags")
 _RECORD_COLUMNS = ("pipeline", "asset", "partition_key", "run_id", "status", "attempts", "started_at")
 _AUDIT_COLUMNS = ("at", "event_type", "actor", "resource", "action", "details")
 

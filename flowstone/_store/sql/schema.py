@@ -69,6 +69,7 @@ runs = Table(
     Column("started_at", Timestamp, nullable=False),
     Column("finished_at", Timestamp),
     Column("error", Text),
+    Column("tags", Text, nullable=False, default="{}", server_default="{}"),  # JSON (issue 19)
     Index("ix_flowstone_runs_target", "pipeline", "asset", "partition_key"),
 )
 

@@ -28,6 +28,7 @@ RUN_COLUMNS = (
     "started_at",
     "finished_at",
     "error",
+    "tags",
 )
 RECORD_COLUMNS = (
     "pipeline",

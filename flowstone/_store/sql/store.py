@@ -35,6 +35,7 @@ from flowstone._store.sql.schema import lineage, materializations
 from flowstone._store.sql.skips import Skips
 from flowstone._store.sql.values import SQLValues
 from flowstone._store.sql.waiting import Waiting
+from flowstone._tags import encode_tags, tagged
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
 from flowstone.errors import StoreUnavailableError
 from flowstone.io import AssetKey, IOManager
@@ -158,6 +159,7 @@ class SQLStore(Waiting, History, Skips):
             "status": "running",
             "options": json.dumps(dict(run.options), default=str, sort_keys=True),
             "started_at": run.at,
+            "tags": encode_tags(run.tags),
         }
         records = [
             {
@@ -177,7 +179,7 @@ class SQLStore(Waiting, History, Skips):
             run.actor,
             f"{run.pipeline}/{run.asset}/{run.partition_key}",
             "start",
-            {"run_id": run.run_id, "plan": list(run.plan), **run.options},
+            {"run_id": run.run_id, "plan": list(run.plan), **run.options, **tagged(run.tags)},
         )
         if self.engines.dialect == "postgresql" and len(records) == 1:
             with self._single("record a run in") as c:

@@ -1,11 +1,16 @@
-"""The SQL store's records of runs that wait durably (``flowstone._waits``)."""
+"""The SQL store's records of runs that wait durably (``flowstone._waits``), and the tags
+they were asked with (read back when a run resumes, and by ``node.run_tags``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from flowstone._store.sql import statements
+from flowstone._store.sql.schema import runs
+from flowstone._tags import Tags, decode_tags
 
 __all__ = ["Waiting"]
 
@@ -31,3 +36,8 @@ class Waiting:
     def run_records(self, run_id: str) -> dict[str, str]:
         with self._read("read") as c:
             return {row.asset: row.status for row in c.execute(statements.RUN_RECORDS, {"b_run": run_id})}
+
+    def run_tags(self, run_id: str) -> Tags:
+        with self._read("read") as c:
+            query = select(runs.c.tags).where(runs.c.run_id == bindparam("b_run"))
+            return decode_tags(c.execute(query, {"b_run": run_id}).scalar())

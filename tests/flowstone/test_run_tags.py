@@ -1,0 +1,129 @@
+"""Run tags (issue 19, run metadata): ``node.run(..., tags={...})`` stores string tags with
+the run, shows them to the asset as ``ctx.tags`` and in the run's audit entries, and
+refuses bad tags with ``fs.TagError`` before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import pytest
+
+import flowstone as fs
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
+    url = (
+        None
+        if request.param == "memory"
+        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
+    )
+    with fs.start(database_url=url) as started:
+        yield started
+
+
+def tag_pipeline(seen: dict[str, Mapping[str, str]]) -> fs.Pipeline:
+    pipeline = fs.Pipeline("tagged")
+
+    @pipeline.asset
+    def raw(ctx: fs.Context) -> int:
+        seen["raw"] = ctx.tags
+        return 1
+
+    @pipeline.asset
+    def report(ctx: fs.Context, raw: int) -> str:
+        seen["report"] = ctx.tags
+        return ctx.run_id
+
+    return pipeline
+
+
+TAGS = {"team": "finance", "trace_id": "abc-123"}
+
+
+class TestTagsReachTheAsset:
+    def test_every_asset_of_the_run_sees_its_tags(self, any_node: fs.Node) -> None:
+        seen: dict[str, Mapping[str, str]] = {}
+        any_node.run(tag_pipeline(seen), "report", tags=TAGS)
+        assert dict(seen["raw"]) == TAGS
+        assert dict(seen["report"]) == TAGS
+
+    def test_ctx_tags_are_empty_without_tags(self, any_node: fs.Node) -> None:
+        seen: dict[str, Mapping[str, str]] = {}
+        any_node.run(tag_pipeline(seen), "report")
+        assert dict(seen["report"]) == {}
+
+    def test_ctx_tags_are_read_only(self, node: fs.Node) -> None:
+        seen: dict[str, Mapping[str, str]] = {}
+        node.run(tag_pipeline(seen), "report", tags={"team": "finance"})
+        with pytest.raises(TypeError):
+            seen["report"]["team"] = "ops"  # type: ignore[index]
+
+    def test_changing_the_callers_dict_after_the_call_changes_nothing(self, node: fs.Node) -> None:
+        seen: dict[str, Mapping[str, str]] = {}
+        tags = {"team": "finance"}
+        run_id = node.run(tag_pipeline(seen), "report", tags=tags)
+        tags["team"] = "ops"
+        assert dict(node.run_tags(run_id)) == {"team": "finance"}
+
+
+class TestTagsAreStoredWithTheRun:
+    def test_the_run_keeps_its_tags(self, any_node: fs.Node) -> None:
+        run_id = any_node.run(tag_pipeline({}), "report", tags=TAGS)
+        assert dict(any_node.run_tags(run_id)) == TAGS
+
+    def test_an_untagged_run_reads_as_empty(self, any_node: fs.Node) -> None:
+        run_id = any_node.run(tag_pipeline({}), "report")
+        assert dict(any_node.run_tags(run_id)) == {}
+        assert dict(any_node.run_tags("no-such-run")) == {}
+
+    def test_the_runs_audit_entries_carry_its_tags(self, any_node: fs.Node) -> None:
+        run_id = any_node.run(tag_pipeline({}), "report", tags=TAGS)
+        started = [
+            e for e in any_node.audit() if e.event_type == "run.started" and e.details["run_id"] == run_id
+        ]
+        assert len(started) == 1
+        assert started[0].details["tags"] == TAGS
+
+    def test_a_one_asset_run_recorded_after_it_ends_keeps_its_tags(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("single")
+
+        @pipeline.asset
+        def only(ctx: fs.Context) -> str:
+            return ctx.run_id
+
+        run_id = any_node.run(pipeline, "only", tags={"team": "ops"})
+        assert dict(any_node.run_tags(run_id)) == {"team": "ops"}
+
+
+class TestBadTagsAreRefused:
+    @pytest.mark.parametrize(
+        ("tags", "named"),
+        [
+            ({"Team": "x"}, "'Team'"),
+            ({"": "x"}, "''"),
+            ({"a" * 65: "x"}, "a" * 65),
+            ({"team name": "x"}, "'team name'"),
+            ({"team": 3}, "'team'"),
+            ({"team": "x" * 257}, "'team'"),
+        ],
+    )
+    def test_a_bad_key_or_value_is_a_tag_error_naming_it(
+        self, node: fs.Node, tags: dict[str, object], named: str
+    ) -> None:
+        seen: dict[str, Mapping[str, str]] = {}
+        with pytest.raises(fs.TagError, match=named) as caught:
+            node.run(tag_pipeline(seen), "report", tags=tags)  # type: ignore[arg-type]
+        assert isinstance(caught.value, fs.OptionError)
+        assert seen == {}  # refused before anything ran
+
+    def test_more_than_32_tags_is_a_tag_error(self, node: fs.Node) -> None:
+        tags = {f"k{i}": "v" for i in range(33)}
+        with pytest.raises(fs.TagError, match="at most 32"):
+            node.run(tag_pipeline({}), "report", tags=tags)
+
+    def test_the_limits_themselves_are_accepted(self, any_node: fs.Node) -> None:
+        tags = {f"k{i}": "v" * 256 for i in range(30)} | {"a" * 64: "", "x.y_z-0": "v"}
+        assert len(tags) == 32
+        run_id = any_node.run(tag_pipeline({}), "report", tags=tags)
+        assert dict(any_node.run_tags(run_id)) == tags
