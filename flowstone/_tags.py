@@ -25,7 +25,7 @@ _KEY = re.compile(r"[a-z0-9_.\-]{1,64}")
 EMPTY: Tags = MappingProxyType({})
 
 
-def validate_tags(tags: Mapping[str, Any] | None) -> Tags:
+def validate_tags(tags: object) -> Tags:
     """``tags`` checked and frozen; ``TagError`` naming the first bad key or value."""
     if tags is None:
         return EMPTY

@@ -6,7 +6,7 @@ import itertools
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -90,6 +90,7 @@ class BackfillOptions:
     force: bool
     on_error: Literal["continue", "halt"]
     progress: Progress | None
+    tags: Mapping[str, str] = field(default_factory=dict)  # every partition's run has them
 
 
 def run_backfill(
@@ -317,6 +318,7 @@ def _start(
         return PartitionResult(partition, "skipped", reason="stored")
     deadline = time.monotonic() + options.timeout
     run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline, timeout=options.timeout)
+    run.tags = options.tags
     # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).
     scheduler.begin(
         run,

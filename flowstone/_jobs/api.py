@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from flowstone._jobs.table import JobTable, NewJob
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
+from flowstone._tags import EMPTY, Tags, tagged, validate_tags
 from flowstone.errors import FlowStoneError, MaterializationError
 
 __all__ = ["BACKFILL_PRIORITY", "JobsAPI"]
@@ -61,6 +62,7 @@ class JobsAPI:
         queue: str,
         unique: Unique | None,
         reference: str,
+        tags: Tags = EMPTY,
     ) -> NewJob:
         """A job row; ``reference`` is ``reference_of(pipeline)``, computed once by the caller."""
         definition = pipeline.get(asset)
@@ -81,7 +83,7 @@ class JobsAPI:
             pipeline=pipeline.name,
             asset=asset,
             partition_key=key,
-            options={"force": force, "retry": dataclasses.asdict(retry)},
+            options={"force": force, "retry": dataclasses.asdict(retry), **tagged(tags)},
             priority=priority,
             max_attempts=retry.max_attempts,
             scheduled_at=scheduled_at,
@@ -99,8 +101,10 @@ class JobsAPI:
         scheduled_at: datetime | None = None,
         queue: str = "assets",
         unique: Unique | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RunHandle[Any]:
         """Persist a job and return at once; a duplicate of a unique job returns the existing one."""
+        checked = validate_tags(tags)
         self._register(pipeline)
         job = self._new_job(
             pipeline,
@@ -112,6 +116,7 @@ class JobsAPI:
             queue=queue,
             unique=unique,
             reference=reference_of(pipeline),
+            tags=checked,
         )
         job_id, _ = self.table.insert(job)
         self._wake(queue)
@@ -131,10 +136,14 @@ class JobsAPI:
         force: bool,
         queue: str,
         progress: Callable[[int, int | None], None] | None,
+        tags: Mapping[str, str] | None = None,
     ) -> BackfillReport:
         """Enqueue one job per partition in bulk at a low priority, then report from the table."""
         report = BackfillReport()
-        for result in self.backfill_iter(pipeline, asset, items, force=force, queue=queue, progress=progress):
+        backfilled = self.backfill_iter(
+            pipeline, asset, items, force=force, queue=queue, progress=progress, tags=tags
+        )
+        for result in backfilled:
             report.add(result)
         return report
 
@@ -147,6 +156,7 @@ class JobsAPI:
         force: bool = False,
         queue: str = "assets",
         progress: Callable[[int, int | None], None] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> Iterator[PartitionResult]:
         """Enqueue one job per partition now, then yield a result as each job ends.
 
@@ -157,6 +167,7 @@ class JobsAPI:
         backfill's carries the asset's exception. Without ``items`` the asset's declared
         partition set is enqueued; one outside it raises ``PartitionError`` first.
         """
+        checked = validate_tags(tags)
         items = backfill_partitions(pipeline, asset, items)
         self._register(pipeline)
         reference = reference_of(pipeline)  # once, not per partition
@@ -187,6 +198,7 @@ class JobsAPI:
                     queue=queue,
                     unique=None,
                     reference=reference,
+                    tags=checked,
                 )
             )
             pending.append(partition)

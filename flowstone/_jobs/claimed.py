@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowstone._retry import Retry
+from flowstone._tags import Tags, validate_tags
+from flowstone.errors import TagError
 from supervisors._log import get_logger
 
 __all__ = ["ClaimedJob", "claimed_from_row", "readable_errors"]
@@ -23,7 +25,7 @@ __all__ = ["ClaimedJob", "claimed_from_row", "readable_errors"]
 log = get_logger("flowstone")
 
 # What NewJob rows carry in ``options``; "parallel": a branch's group (flowstone/_parallel/jobs.py).
-_OPTIONS = ("force", "retry", "unique_states", "parallel")
+_OPTIONS = ("force", "retry", "unique_states", "parallel", "tags")
 _RETRY_FIELDS = tuple(f.name for f in dataclasses.fields(Retry))
 
 
@@ -57,6 +59,11 @@ class ClaimedJob:
         """``options["force"]``; ``ValueError`` if it is not a bool."""
         return _force(self.options.get("force", False))
 
+    @property
+    def tags(self) -> Tags:
+        """``options["tags"]``: the run tags the job was submitted with (issue 19)."""
+        return _tags(self.options.get("tags"))
+
 
 class _UnreadableError(ValueError):
     """A column of a claimed row that this version cannot read."""
@@ -74,6 +81,7 @@ def claimed_from_row(row: Any) -> ClaimedJob:
         _force(options.get("force", False))
         _retry(options.get("retry", {}), unknown)
         _unique_states(options.get("unique_states"))
+        _tags(options.get("tags"))
     except _UnreadableError as exc:
         defects.append(str(exc))
         options = {}  # nothing of it is trusted, not even unique_states
@@ -127,6 +135,13 @@ def _object(text: object, column: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _UnreadableError(f"its {column} column holds a JSON {type(value).__name__}, not an object")
     return value
+
+
+def _tags(value: object) -> Tags:
+    try:
+        return validate_tags(value)
+    except TagError as exc:
+        raise _UnreadableError(f"options.tags: {exc}") from exc
 
 
 def _force(value: object) -> bool:

@@ -111,6 +111,7 @@ def _run(
             target_done=job.target_done,
             deferred=defer is not None,
             job_id=job.id,
+            tags=job.tags,
         )
     except MaterializationError as exc:
         upstream = None if exc.asset == job.asset else (exc.asset, exc.attempts)

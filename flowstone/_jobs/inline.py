@@ -9,7 +9,7 @@ handle it returns has already ended: ``wait()`` gives the value or raises the ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from flowstone import partitions
@@ -77,7 +77,12 @@ class InlineRunHandle(RunHandle[T]):
 
 
 def run_inline(
-    run: Callable[..., Any], pipeline: Pipeline, asset: str, partition: partitions.Partition, force: bool
+    run: Callable[..., Any],
+    pipeline: Pipeline,
+    asset: str,
+    partition: partitions.Partition,
+    force: bool,
+    tags: Mapping[str, str] | None = None,
 ) -> InlineRunHandle[Any]:
     """Run ``asset`` now with ``run`` (``node.run``) and wrap the outcome in a handle.
 
@@ -85,7 +90,7 @@ def run_inline(
     (unknown asset, bad partition) raises from ``submit`` at once, as it does without inline.
     """
     try:
-        value = run(pipeline, asset, partition=partition, force=force)
+        value = run(pipeline, asset, partition=partition, force=force, tags=tags)
     except MaterializationError as exc:
         return InlineRunHandle(pipeline, asset, partition, None, exc)
     return InlineRunHandle(pipeline, asset, partition, value, None)

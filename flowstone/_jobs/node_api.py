@@ -6,7 +6,7 @@ handle it returns is ``RunHandle[T]`` with ``T`` the function's return type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -61,6 +61,7 @@ class JobsNodeAPI:
         scheduled_at: datetime | None = None,
         queue: str = "assets",
         unique: Unique | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RunHandle[T]: ...
     @overload
     def submit(
@@ -74,6 +75,7 @@ class JobsNodeAPI:
         scheduled_at: datetime | None = None,
         queue: str = "assets",
         unique: Unique | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RunHandle[Any]: ...
 
     def submit(
@@ -87,6 +89,7 @@ class JobsNodeAPI:
         scheduled_at: datetime | None = None,
         queue: str = "assets",
         unique: Unique | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RunHandle[Any]:
         """Persist a job that materializes ``asset`` and return its handle at once.
 
@@ -99,7 +102,7 @@ class JobsNodeAPI:
         if self.config.testing == "inline":
             from flowstone._jobs.inline import run_inline  # noqa: PLC0415 - only tests use it
 
-            return run_inline(self.run, pipeline, pipeline.name_of(asset), partition, force)
+            return run_inline(self.run, pipeline, pipeline.name_of(asset), partition, force, tags)
         return self.jobs.submit(
             pipeline,
             pipeline.name_of(asset),
@@ -109,4 +112,5 @@ class JobsNodeAPI:
             scheduled_at=scheduled_at,
             queue=queue,
             unique=unique,
+            tags=tags,
         )

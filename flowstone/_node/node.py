@@ -287,12 +287,15 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         force: bool = False,
         on_error: Literal["continue", "halt"] = "continue",
         progress: Callable[[int, int | None], None] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> Iterator[PartitionResult]:
         """Materialize ``asset`` for each partition, yielding a result as each finishes.
 
-        Without ``partitions``, the asset's declared partition set is backfilled.
+        Without ``partitions``, the asset's declared partition set is backfilled. ``tags``
+        (see ``run``) are given to every partition's run.
         """
         options = self._backfill_options(parallel, timeout, force, on_error, progress)
+        options = dataclasses.replace(options, tags=validate_tags(tags))
         self._register(pipeline)
         items = backfill_partitions(pipeline, asset, partitions)
         results = run_backfill(pipeline, asset, items, options, self._services)
@@ -311,6 +314,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         progress: Callable[[int, int | None], None] | None = None,
         durable: bool = False,
         queue: str = "assets",
+        tags: Mapping[str, str] | None = None,
     ) -> BackfillReport:
         """Materialize ``asset`` for every partition; counts and failures when done.
 
@@ -325,7 +329,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         """
         if durable:
             return self.jobs.backfill(
-                pipeline, asset, partitions, force=force, queue=queue, progress=progress
+                pipeline, asset, partitions, force=force, queue=queue, progress=progress, tags=tags
             )
         report = BackfillReport()
         for result in self.backfill_iter(
@@ -337,6 +341,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             force=force,
             on_error=on_error,
             progress=progress,
+            tags=tags,
         ):
             report.add(result)
         return report

@@ -127,3 +127,33 @@ class TestBadTagsAreRefused:
         assert len(tags) == 32
         run_id = any_node.run(tag_pipeline({}), "report", tags=tags)
         assert dict(any_node.run_tags(run_id)) == tags
+
+
+class TestBackfill:
+    def test_each_partitions_run_has_the_tags(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("tagged_backfill")
+        seen: dict[object, tuple[str, Mapping[str, str]]] = {}
+
+        @pipeline.asset
+        def daily(ctx: fs.Context) -> int:
+            seen[ctx.partition] = (ctx.run_id, ctx.tags)
+            return 1
+
+        report = any_node.backfill(pipeline, "daily", ["a", "b", "c"], parallel=2, tags=TAGS)
+        assert report.succeeded == 3
+        assert sorted(seen) == ["a", "b", "c"]  # type: ignore[type-var]
+        assert all(dict(tags) == TAGS for _, tags in seen.values())
+        assert all(dict(any_node.run_tags(run_id)) == TAGS for run_id, _ in seen.values())
+
+    def test_bad_tags_are_refused_before_any_partition_runs(self, node: fs.Node) -> None:
+        pipeline = fs.Pipeline("tagged_backfill")
+        calls: list[object] = []
+
+        @pipeline.asset
+        def daily(ctx: fs.Context) -> int:
+            calls.append(ctx.partition)
+            return 1
+
+        with pytest.raises(fs.TagError):
+            node.backfill(pipeline, "daily", ["a"], tags={"k": 1})  # type: ignore[dict-item]
+        assert calls == []
