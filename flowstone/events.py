@@ -14,8 +14,8 @@ has been committed, from the thread that committed it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from supervisors._log import get_logger
@@ -63,6 +63,7 @@ class MaterializationStarted:
     partition: Any
     run_id: str
     attempt: int
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's tags (issue 19)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class MaterializationFinished:
     run_id: str
     attempts: int
     duration_ms: float
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's tags (issue 19)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class MaterializationFailed:
     run_id: str
     attempts: int
     error: str
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's tags (issue 19)
 
 
 @dataclass(frozen=True, slots=True)

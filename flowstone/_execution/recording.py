@@ -126,12 +126,24 @@ def emit_recorded(events: EventBus, runs: Sequence[WholeRun]) -> None:
         if done is not None:
             events.emit(
                 MaterializationFinished(
-                    start.pipeline, start.asset, run.partition, start.run_id, done.attempts, done.duration_ms
+                    start.pipeline,
+                    start.asset,
+                    run.partition,
+                    start.run_id,
+                    done.attempts,
+                    done.duration_ms,
+                    start.tags,
                 )
             )
         elif failure is not None:
             events.emit(
                 MaterializationFailed(
-                    start.pipeline, start.asset, run.partition, start.run_id, failure.attempts, failure.error
+                    start.pipeline,
+                    start.asset,
+                    run.partition,
+                    start.run_id,
+                    failure.attempts,
+                    failure.error,
+                    start.tags,
                 )
             )

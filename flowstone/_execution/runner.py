@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,7 +119,9 @@ def attempt(task: Task, services: Services) -> Outcome:
     bound.debug("asset.attempt_started")
     if services.events.active:
         services.events.emit(
-            MaterializationStarted(task.pipeline, asset.name, task.partition, task.run_id, task.attempt)
+            MaterializationStarted(
+                task.pipeline, asset.name, task.partition, task.run_id, task.attempt, _tags(task)
+            )
         )
     started = time.perf_counter()
     try:
@@ -135,7 +138,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.pipeline,
         bound,
         services.resources,
-        tags=EMPTY if task.run is None or not task.run.tags else task.run.tags,
+        tags=_tags(task),
         _waits=services.waits,
     )
     original = task
@@ -234,10 +237,15 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     if services.events.active and not task.deferred:  # a deferred one's, once recorded
         services.events.emit(
             MaterializationFinished(
-                task.pipeline, asset.name, task.partition, task.run_id, task.attempt, duration_ms
+                task.pipeline, asset.name, task.partition, task.run_id, task.attempt, duration_ms, _tags(task)
             )
         )
     return Outcome(task, ok=True, value=value, payload=payload, completion=done if task.deferred else None)
+
+
+def _tags(task: Task) -> Mapping[str, str]:
+    """The tags of the task's run (read-only; the shared empty mapping when none)."""
+    return EMPTY if task.run is None or not task.run.tags else task.run.tags
 
 
 def _load_dependencies(task: Task) -> dict[str, Any]:
@@ -318,7 +326,13 @@ def _failed(task: Task, services: Services, exc: BaseException, bound: Any, *, r
     if services.events.active and failure is None:  # a deferred one's, once recorded
         services.events.emit(
             MaterializationFailed(
-                task.pipeline, asset.name, task.partition, task.run_id, task.attempt, _describe(exc)
+                task.pipeline,
+                asset.name,
+                task.partition,
+                task.run_id,
+                task.attempt,
+                _describe(exc),
+                _tags(task),
             )
         )
     return Outcome(task, ok=False, error=materialization_error(task, exc), failure=failure)

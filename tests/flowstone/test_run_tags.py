@@ -157,3 +157,40 @@ class TestBackfill:
         with pytest.raises(fs.TagError):
             node.backfill(pipeline, "daily", ["a"], tags={"k": 1})  # type: ignore[dict-item]
         assert calls == []
+
+
+class TestEvents:
+    def test_the_runs_materialization_events_carry_its_tags(self, any_node: fs.Node) -> None:
+        events: list[object] = []
+        with any_node.events.subscribe(events.append):
+            any_node.run(tag_pipeline({}), "report", tags=TAGS)
+        started = [e for e in events if isinstance(e, fs.events.MaterializationStarted)]
+        finished = [e for e in events if isinstance(e, fs.events.MaterializationFinished)]
+        assert sorted(e.asset for e in started) == sorted(e.asset for e in finished) == ["raw", "report"]
+        assert all(dict(e.tags) == TAGS for e in [*started, *finished])
+
+    def test_a_failed_materialization_event_carries_the_tags(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("tagged_failure")
+
+        @pipeline.asset
+        def broken(ctx: fs.Context) -> int:
+            raise RuntimeError("no")
+
+        events: list[object] = []
+        with any_node.events.subscribe(events.append), pytest.raises(fs.MaterializationError):
+            any_node.run(pipeline, "broken", tags=TAGS)
+        failed = [e for e in events if isinstance(e, fs.events.MaterializationFailed)]
+        assert [dict(e.tags) for e in failed] == [TAGS]
+
+    def test_a_one_asset_run_recorded_after_it_ends_sends_its_tags(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("single_event")
+
+        @pipeline.asset
+        def only(ctx: fs.Context) -> int:
+            return 1
+
+        events: list[object] = []
+        with any_node.events.subscribe(events.append):
+            any_node.run(pipeline, "only", tags={"team": "ops"})
+        finished = [e for e in events if isinstance(e, fs.events.MaterializationFinished)]
+        assert [dict(e.tags) for e in finished] == [{"team": "ops"}]
