@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from flowstone._jobs.liveness import QueueState
 from flowstone._jobs.records import TERMINAL, JobInfo
 from flowstone._jobs.sql import SQLBase, aware
 from flowstone._store.sql.schema import CLAIMABLE, Timestamp, jobs
+from flowstone._tags import validate_tags
 
 __all__ = ["AdminQueries"]
 
@@ -27,14 +29,30 @@ class AdminQueries(SQLBase):
             row = c.execute(select(J).where(J.c.id == job_id)).first()
         return None if row is None else _info(row)
 
-    def find(self, *, state: str | None, queue: str | None, limit: int) -> list[JobInfo]:
-        query = select(J).order_by(J.c.id.desc()).limit(limit)
+    def find(
+        self, *, state: str | None, queue: str | None, limit: int, tags: Mapping[str, str] | None = None
+    ) -> list[JobInfo]:
+        """The newest ``limit`` jobs in ``state`` and ``queue``, and with all of ``tags``.
+
+        Tags live in the options' JSON, which SQLite and PostgreSQL query differently:
+        they are matched here, reading newest first until ``limit`` jobs match."""
+        query = select(J).order_by(J.c.id.desc())
+        if not tags:
+            query = query.limit(limit)
         if state is not None:
             query = query.where(J.c.state == state)
         if queue is not None:
             query = query.where(J.c.queue == queue)
+        wanted = dict(tags or {}).items()
+        found: list[JobInfo] = []
         with self._store._read("list jobs in") as c:
-            return [_info(r) for r in c.execute(query).all()]
+            for row in c.execute(query):
+                info = _info(row)
+                if wanted <= info.tags.items():
+                    found.append(info)
+                    if len(found) >= limit:
+                        break
+        return found
 
     def states(self, ids: Sequence[int]) -> dict[int, str]:
         result: dict[int, str] = {}
@@ -162,4 +180,13 @@ def _info(row: Any) -> JobInfo:
         partition_key=row.partition_key,
         priority=row.priority,
         run_id=row.run_id,
+        tags=_tags_of(row.options),
     )
+
+
+def _tags_of(options: object) -> dict[str, str]:
+    """The job's tags (``{}`` for a row whose options cannot be read: never raises)."""
+    try:
+        return dict(validate_tags(json.loads(options).get("tags")))  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return {}

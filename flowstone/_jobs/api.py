@@ -319,9 +319,16 @@ class JobsAPI:
             with self._finished:
                 self._finished.notify_all()
 
-    def list(self, *, state: str | None = None, queue: str | None = None, limit: int = 100) -> list[JobInfo]:
-        """Jobs, newest first, optionally of one state and queue."""
-        return self.table.find(state=state, queue=queue, limit=limit)
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        queue: str | None = None,
+        limit: int = 100,
+        tags: Mapping[str, str] | None = None,
+    ) -> list[JobInfo]:
+        """Jobs, newest first, optionally of one state and queue, and with all of ``tags``."""
+        return self.table.find(state=state, queue=queue, limit=limit, tags=tags)
 
     def retry(self, job_id: int) -> bool:
         """Make a failed, cancelled or completed job available again (one more attempt if needed)."""

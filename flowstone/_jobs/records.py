@@ -97,3 +97,4 @@ class JobInfo:
     partition_key: str = ""
     priority: int = 0
     run_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # the run tags it was submitted with

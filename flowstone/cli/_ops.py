@@ -10,6 +10,7 @@ import click
 
 from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded
 from flowstone.cli._output import echo_json, table_console
+from flowstone.cli._tags import parse_tag_filters
 
 __all__ = ["db", "jobs", "tree"]
 
@@ -121,23 +122,32 @@ def jobs() -> None:
 )
 @click.option("--queue")
 @click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only jobs with this run tag.")
 @_json
 @database_option
 @click.pass_context
 def list_jobs(
-    ctx: click.Context, state: str | None, queue: str | None, limit: int, as_json: bool, database_url: str
+    ctx: click.Context,
+    state: str | None,
+    queue: str | None,
+    limit: int,
+    tags: tuple[str, ...],
+    as_json: bool,
+    database_url: str,
 ) -> None:
-    """List jobs, newest first.
+    """List jobs, newest first (with --tag: only those with every tag given).
 
     \b
     Example:
       flowstone jobs list --state discarded --queue assets --json
+      flowstone jobs list --tag team=finance
     """
+    wanted = parse_tag_filters(tags)
 
     def body() -> int:
         store = _open(database_url)
         try:
-            found = _table(store).find(state=state, queue=queue, limit=limit)
+            found = _table(store).find(state=state, queue=queue, limit=limit, tags=wanted)
         finally:
             store.close()
         if as_json:
