@@ -29,6 +29,9 @@ def _console() -> object:
 @click.argument("asset", required=False)
 @_partition
 @_partition_str
+@click.option(
+    "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only assets whose latest run has this tag."
+)
 @_json
 @database_option
 @click.pass_context
@@ -38,6 +41,7 @@ def status(
     asset: str | None,
     partition: str | None,
     partition_str: bool,
+    tags: tuple[str, ...],
     as_json: bool,
     database_url: str,
 ) -> None:
@@ -46,11 +50,16 @@ def status(
     Without --partition, assets that declare a partition set get an overview instead:
     how many of their partitions are materialized, failed or running, and which failed.
 
+    With --tag (repeatable), only assets whose latest run has every tag given are shown.
+
     \b
     Example:
       flowstone status examples/daily_sales.py:pipeline --partition 2025-01-05
     """
     import flowstone as fs  # noqa: PLC0415
+    from flowstone.cli._tags import parse_tag_filters  # noqa: PLC0415
+
+    wanted = parse_tag_filters(tags).items()
 
     pipeline = load_target(target)
     within = None if asset is None else declared_set(pipeline, asset)
@@ -61,12 +70,14 @@ def status(
         from flowstone.cli._scatter import describe, progress_of  # noqa: PLC0415
 
         names = [asset] if asset else pipeline.assets()
-        if wants_overview(pipeline, names, partition):
+        if wants_overview(pipeline, names, partition) and not wanted:
             with fs.start(database_url=database_url) as node:
                 print_overview(node, pipeline, names, as_json=as_json)
             return EXIT_OK
         with fs.start(database_url=database_url) as node:
             rows = [(name, node.status(pipeline, name, value)) for name in names]
+            run_tags = {name: dict(node.run_tags(s.run_id)) if s.run_id else {} for name, s in rows}
+            rows = [(name, s) for name, s in rows if wanted <= run_tags[name].items()]
             keys = {name: progress_of(node, pipeline, name, s.run_id) for name, s in rows}
         if as_json:
             echo_json(
@@ -74,6 +85,7 @@ def status(
                     {
                         "asset": name,
                         **echo_fields(s),
+                        "tags": run_tags[name],
                         **({"scatter": echo_fields(keys[name])} if keys[name] else {}),
                     }
                     for name, s in rows

@@ -1,10 +1,12 @@
-"""``flowstone jobs list --tag KEY=VALUE`` (repeatable): only jobs submitted with every tag
-given (issue 19, run metadata); a malformed filter is a usage error naming it."""
+"""``flowstone jobs list --tag KEY=VALUE`` and ``flowstone status --tag KEY=VALUE``
+(repeatable): only jobs submitted with every tag given, only assets whose latest run has
+them (issue 19, run metadata); a malformed filter is a usage error naming it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from types import ModuleType
 
 import pytest
@@ -59,3 +61,30 @@ class TestJobsListByTag:
         result = flowstone("jobs", "list", "--tag", "team", *database.args)
         assert result.returncode == 2
         assert "'team' is not KEY=VALUE" in result.stderr
+
+
+class TestStatusByTag:
+    def test_status_shows_only_assets_whose_latest_run_has_the_tags(
+        self, flowstone: Flowstone, database: Database, imported: ModuleType
+    ) -> None:
+        with fs.start(database_url=database.url, name="cli-test") as node:
+            node.run(imported.pipeline, "total", partition="p", tags={"team": "finance"})
+            node.run(imported.pipeline, "daily", partition=date(2025, 1, 2), tags={"team": "ops"})
+
+        result = flowstone(
+            "status", "pipe.py:pipeline", "--partition-str", "--partition", "p", "--json",
+            "--tag", "team=finance", *database.args,
+        )  # fmt: skip
+
+        assert result.returncode == 0, result.stderr
+        rows = json.loads(result.stdout)
+        assert sorted(row["asset"] for row in rows) == ["doubled", "numbers", "total"]
+        assert all(row["tags"] == {"team": "finance"} for row in rows)
+
+    @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+    def test_a_bad_tag_filter_is_a_usage_error_naming_the_key(
+        self, flowstone: Flowstone, database: Database
+    ) -> None:
+        result = flowstone("status", "pipe.py:pipeline", "--tag", "Team=x", *database.args)
+        assert result.returncode == 2
+        assert "'Team'" in result.stderr
