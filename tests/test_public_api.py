@@ -35,6 +35,7 @@ FLOWSTONE_CONTRACT = {
     "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo", "sensors",
     "Branch", "BranchResult", "ParallelBranchError", "ParallelTimeoutError",
     "PartitionStatus",
+    "Resource", "env", "ResourceError", "ResourceUnavailableError",
 }  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Out
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
+from flowstone._resources import required_resources
 from flowstone._store.records import Completion, Failure
 from flowstone._waits.suspend import suspend, undefer
 from flowstone._waits.suspension import Suspension
@@ -31,6 +32,7 @@ from flowstone.errors import (
     EncodeError,
     LineageError,
     MaterializationError,
+    ResourceUnavailableError,
     ScatterCancelledError,
     WaitCancelledError,
     WaitEndedError,
@@ -126,6 +128,10 @@ def attempt(task: Task, services: Services) -> Outcome:
         return _failed(task, services, exc, bound, retryable=False)
     except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
+    try:
+        resources = required_resources(asset.name, asset.options.requires, services.resources)
+    except ResourceUnavailableError as exc:
+        return _failed(task, services, exc, bound, retryable=False)
     ctx = Context(
         task.run_id,
         asset.name,
@@ -133,7 +139,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.attempt,
         task.pipeline,
         bound,
-        services.resources,
+        resources,
         _waits=services.waits,
     )
     original = task
