@@ -242,6 +242,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             MaterializationError: an asset failed; ``__cause__`` is its exception.
         """
         pipeline.validate()
+        check_requires(pipeline, self._services.resources)
         asset = pipeline.name_of(asset)
         pipeline.get(asset)
         if stale_only:

@@ -1,5 +1,5 @@
-"""``requires=`` filters ``ctx.resources``; optional resources that fail become
-unavailable to the assets requiring them only; ``node.health()`` checks each resource."""
+"""``requires=``: what an asset declares it uses is exactly what ``ctx.resources``
+holds; optional resources that failed to set up fail only the assets requiring them."""
 
 from __future__ import annotations
 
@@ -10,27 +10,24 @@ import pytest
 import flowstone as fs
 
 
-class Broken(fs.Resource):
+class Down(fs.Resource):
     optional = True
 
     def setup(self) -> Any:
-        raise ConnectionError("crm is down")
+        raise ConnectionError("cache unreachable")
 
 
-class Sick(fs.Resource):
-    def __init__(self, healthy: bool) -> None:
-        self.healthy = healthy
+class Counted(fs.Resource):
+    def __init__(self) -> None:
+        self.checked = 0
+        self.healthy = True
 
-    def setup(self) -> Any:
-        return "conn"
-
-    def health(self, obj: Any) -> bool | None:
-        if obj != "conn":
-            raise AssertionError("health got something other than the setup result")
+    def health(self, obj: Any) -> bool:
+        self.checked += 1
         return self.healthy
 
 
-def test_requires_gives_exactly_the_declared_resources() -> None:
+def test_requires_filters_ctx_resources_to_exactly_those_named() -> None:
     p = fs.Pipeline("req_filter")
 
     @p.asset(requires=("wh",))
@@ -41,60 +38,78 @@ def test_requires_gives_exactly_the_declared_resources() -> None:
     def wide(ctx: Any) -> Any:
         return sorted(ctx.resources)
 
-    with fs.start(resources={"wh": {"dsn": "x"}, "api": object()}) as node:
+    with fs.start(resources={"wh": 1, "api": 2, "config": 3}) as node:
         assert node.run(p, "narrow") == ["wh"]
-        assert node.run(p, "wide") == ["api", "wh"]
+        assert node.run(p, "wide") == ["api", "config", "wh"]  # no requires: all of them
 
 
-def test_an_unknown_required_resource_is_a_definition_error_naming_it() -> None:
+def test_an_unknown_resource_is_a_definition_error_naming_asset_resource_and_known() -> None:
     p = fs.Pipeline("req_unknown")
 
     @p.asset(requires=("warehouse",))
     def orders(ctx: Any) -> int:
         return 1
 
-    with fs.start(resources={"wh": {}}) as node, pytest.raises(fs.DefinitionError) as caught:
+    with fs.start(resources={"api": 1, "config": 2}) as node, pytest.raises(fs.DefinitionError) as caught:
         node.run(p, "orders")
     message = str(caught.value)
     assert "'orders'" in message
     assert "'warehouse'" in message
-    assert "wh" in message
+    assert "api, config" in message
 
 
 def test_requires_must_be_a_list_of_names() -> None:
     p = fs.Pipeline("req_bad")
-    with pytest.raises(fs.OptionError):
-
-        @p.asset(requires="wh")  # type: ignore[arg-type]
-        def orders(ctx: Any) -> int:
-            return 1
+    with pytest.raises(fs.OptionError, match="requires"):
+        p.asset(requires="wh")  # type: ignore[arg-type]
 
 
-def test_an_optional_failing_resource_fails_only_the_assets_that_require_it() -> None:
+def test_an_optional_resource_that_fails_makes_requiring_assets_fail_and_others_run() -> None:
     p = fs.Pipeline("req_optional")
 
-    @p.asset(requires=("crm",))
-    def customers(ctx: Any) -> int:
+    @p.asset(requires=("cache",))
+    def cached(ctx: Any) -> int:
         return 1
 
     @p.asset
     def other(ctx: Any) -> int:
         return 2
 
-    with fs.start(resources={"crm": Broken()}) as node:
+    with fs.start(resources={"cache": Down()}) as node:
         assert node.run(p, "other") == 2
         with pytest.raises(fs.MaterializationError) as caught:
-            node.run(p, "customers")
-        assert "crm is down" in str(caught.value)
-        report = node.health()
-        assert report.checks["resource:crm"].ok is False
-        assert "crm is down" in report.checks["resource:crm"].detail
+            node.run(p, "cached")
+        cause = caught.value.__cause__
+        assert isinstance(cause, fs.ResourceUnavailableError)
+        assert cause.resource == "cache"
+        assert "cache unreachable" in str(cause)
+        assert caught.value.attempts == 1  # not retried: the resource will not come back by itself
+        health = node.health()
+    assert health.status == "degraded"
+    assert not health.checks["resource:cache"].ok
+    assert "cache unreachable" in health.checks["resource:cache"].detail
+
+
+def test_optional_can_be_set_on_an_instance() -> None:
+    resource = Down()
+    type(resource).optional = False
+    try:
+        with pytest.raises(fs.ResourceError):
+            fs.start(resources={"cache": resource})
+        resource.optional = True
+        with fs.start(resources={"cache": resource}) as node:
+            assert not node.health().checks["resource:cache"].ok
+    finally:
+        Down.optional = True
 
 
 def test_health_has_one_check_per_resource() -> None:
-    with fs.start(resources={"good": Sick(True), "bad": Sick(False), "plain": {}}) as node:
-        checks = node.health().checks
-        assert checks["resource:good"].ok is True
-        assert checks["resource:bad"].ok is False
-        assert "resource:plain" not in checks  # no health method: nothing to check
-        assert checks["resources"].ok is False
+    good, bad = Counted(), Counted()
+    bad.healthy = False
+    with fs.start(resources={"good": good, "bad": bad}) as node:
+        health = node.health()
+    assert health.checks["resource:good"].ok
+    assert not health.checks["resource:bad"].ok
+    assert "returned False" in health.checks["resource:bad"].detail
+    assert (good.checked, bad.checked) == (1, 1)
+    assert health.status == "degraded"
