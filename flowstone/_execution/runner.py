@@ -21,6 +21,7 @@ from flowstone._context import Context
 from flowstone._execution.mapped import load_mapped
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
+from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._resources import required_resources
@@ -141,6 +142,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         bound,
         resources,
         _waits=services.waits,
+        _reserve=reserver(services.directory.lookup),
     )
     original = task
     try:

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import supervisors
+from flowstone._limits import RateWindows, Reserve
 from flowstone._resources import LiveResources, Resource, SetUp, set_up, tear_down
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class ResourcesActor(supervisors.Actor):
         super().__init__()
         self._live = live
         self._state: SetUp | None = None
+        self._rates = RateWindows()  # ``ctx.limit`` grants; kept across restarts of nothing else
 
     def on_start(self) -> None:
         self._state = set_up(self._live.declared)
@@ -112,6 +114,8 @@ class ResourcesActor(supervisors.Actor):
         return "its health check returned False" if healthy is False else None
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Reserve):
+            return self._rates.reserve(message, time.monotonic())
         if message == "health":
             return {name: problem for name, (problem, _ms) in self._health().items() if problem is not None}
         if message == "health_each":
