@@ -107,3 +107,16 @@ def test_a_failing_setup_fails_the_start_with_name_and_cause() -> None:
     assert "'wh'" in str(caught.value)
     assert "warehouse unreachable" in str(caught.value)
     assert isinstance(caught.value.__cause__, ConnectionError)
+
+
+def test_run_asset_sets_up_and_tears_down_resources_and_applies_requires() -> None:
+    p = fs.Pipeline("res_run_asset")
+
+    @p.asset(requires=("wh",))
+    def seen(ctx: Any) -> Any:
+        return (sorted(ctx.resources), ctx.resources["wh"]["name"])
+
+    journal: list[str] = []
+    resources = {"wh": Recorded("wh", journal), "other": 1}
+    assert fs.testing.run_asset(p, "seen", resources=resources) == (["wh"], "wh")
+    assert journal == ["setup wh", "teardown wh"]
