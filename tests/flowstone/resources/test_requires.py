@@ -113,3 +113,19 @@ def test_health_has_one_check_per_resource() -> None:
     assert "returned False" in health.checks["resource:bad"].detail
     assert (good.checked, bad.checked) == (1, 1)
     assert health.status == "degraded"
+
+
+def test_a_scatter_asset_s_keys_see_only_what_it_requires() -> None:
+    p = fs.Pipeline("req_scatter")
+
+    @p.asset(
+        requires=("wh",),
+        scatter=fs.Scatter(
+            keys=lambda ctx: ["a", "b"], gather=lambda ctx, results: sorted(v for _, v in results)
+        ),
+    )
+    def per_key(ctx: Any) -> Any:
+        return f"{ctx.scatter_key}:{','.join(sorted(ctx.resources))}"
+
+    with fs.start(resources={"wh": 1, "api": 2}) as node:
+        assert node.run(p, "per_key") == ["a:wh", "b:wh"]
