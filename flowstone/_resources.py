@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -155,6 +156,10 @@ class LiveResources(Mapping[str, Any]):
         else:
             self._live, self._unavailable = dict(state.live), dict(state.unavailable)
 
+    def snapshot(self) -> Mapping[str, Any]:
+        """The objects as they are now, read-only, unchanged by a later restart or stop."""
+        return MappingProxyType(self._live)
+
     def unavailable(self) -> dict[str, str]:
         return dict(self._unavailable)
 
@@ -188,8 +193,8 @@ def required_resources(
 ) -> Mapping[str, Any]:
     """What ``ctx.resources`` holds for an asset: all of them without ``requires``,
     exactly those with it; ``ResourceUnavailableError`` if one of them is unavailable."""
-    if requires is None:
-        return resources
+    if requires is None:  # a snapshot: it stays as it was when the asset started
+        return resources.snapshot() if isinstance(resources, LiveResources) else resources
     unavailable = resources.unavailable() if isinstance(resources, LiveResources) else {}
     chosen: dict[str, Any] = {}
     for name in requires:
