@@ -120,3 +120,16 @@ def test_run_asset_sets_up_and_tears_down_resources_and_applies_requires() -> No
     resources = {"wh": Recorded("wh", journal), "other": 1}
     assert fs.testing.run_asset(p, "seen", resources=resources) == (["wh"], "wh")
     assert journal == ["setup wh", "teardown wh"]
+
+
+class BadTeardown(Recorded):
+    def teardown(self, obj: Any) -> None:
+        self.journal.append(f"teardown {obj['name']}")
+        raise RuntimeError("close failed")
+
+
+def test_a_failing_teardown_does_not_stop_the_others_from_being_torn_down() -> None:
+    journal: list[str] = []
+    with fs.start(resources={"a": Recorded("a", journal), "b": BadTeardown("b", journal)}):
+        pass
+    assert journal == ["setup a", "setup b", "teardown b", "teardown a"]
