@@ -24,6 +24,7 @@ from flowstone._parallel.kind import Parallel
 from flowstone._parallel.options import Branch, BranchResult
 from flowstone._partition_status import PartitionStatus
 from flowstone._pipeline import Pipeline
+from flowstone._resources import Resource, env
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
 from flowstone._scatter.batching import BatchInfo
@@ -54,6 +55,8 @@ from flowstone.errors import (
     ParallelBranchError,
     ParallelTimeoutError,
     PartitionError,
+    ResourceError,
+    ResourceUnavailableError,
     RouteError,
     ScatterCancelledError,
     ScatterError,
@@ -179,6 +182,11 @@ __all__ = [
     "PartitionStatus",
     # issue 19 (run metadata)
     "TagError",
+    # issue 20 (resources, docs/resources.md)
+    "Resource",
+    "env",
+    "ResourceError",
+    "ResourceUnavailableError",
 ]
 
 

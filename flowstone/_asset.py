@@ -76,6 +76,8 @@ class AssetOptions:
         code_version: the version of the asset's code, recorded with each value so that
             values of older code read as stale; by default a hash of the function's
             source and options, so editing either makes its stored values stale.
+        requires: the resources the asset uses: ``ctx.resources`` then holds exactly
+            those (None: all of the node's resources; docs/resources.md).
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -92,8 +94,10 @@ class AssetOptions:
     isolation: Literal["thread", "process"] | None = None
     deps: Mapping[str, Any] | None = None
     code_version: str | None = None
+    requires: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "requires", _resource_names(self.requires))
         if self.on_signal is not None and not callable(self.on_signal):
             raise OptionError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
         if self.routed_from is not None and (
@@ -129,6 +133,19 @@ class AssetOptions:
             object.__setattr__(self, "partitions", declared)
         if self.scatter is not None and not isinstance(self.scatter, Scatter):
             raise DefinitionError(f"scatter must be a flowstone.Scatter, got {self.scatter!r}")
+
+
+def _resource_names(value: object) -> tuple[str, ...] | None:
+    """``requires`` as a tuple of names (None stays None: all resources); ``OptionError``
+    if it is not a list of names."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise OptionError(f"requires must be a list of resource names, got {value!r}")
+    names = tuple(value)
+    if not all(isinstance(name, str) for name in names):
+        raise OptionError(f"requires must be a list of resource names, got {value!r}")
+    return names
 
 
 def check_isolation(name: str, value: object, *, optional: bool = False) -> None:
@@ -173,7 +190,7 @@ def code_hash(fn: Callable[..., Any], options: AssetOptions) -> str:
     shown = {
         f.name: _ADDRESS.sub("", repr(getattr(options, f.name)))
         for f in dataclasses.fields(options)
-        if f.name != "io"
+        if f.name != "io" and not (f.name == "requires" and options.requires is None)
     }
     text = source + "\0" + repr(sorted(shown.items()))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
@@ -15,6 +17,7 @@ from flowstone.partitions import Partition, describe
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
+    from flowstone._scatter.options import Rate
     from flowstone._waits.gates import Gate
     from flowstone._waits.records import ApprovalDecision
 
@@ -57,6 +60,23 @@ class Context:
     approval: ApprovalDecision | None = None
     tags: Mapping[str, str] = field(default_factory=lambda: _NO_TAGS)
     _waits: Any = field(default=None, repr=False, compare=False)
+    #: Asks the node's resources actor for a rate grant (``flowstone/_limits.py``).
+    _reserve: Any = field(default=None, repr=False, compare=False)
+
+    @contextlib.contextmanager
+    def limit(self, rate: Rate) -> Iterator[None]:
+        """Wait until ``rate`` allows one more start of its key (default: this asset),
+        then run the block: ``with ctx.limit(fs.Rate(5, per=1.0, key="api")): ...``.
+
+        Shared by every asset of this node (docs/resources.md); outside a node (in
+        ``fs.testing.run_asset``) it does not wait.
+        """
+        from flowstone._limits import Reserve, wait_for_grant  # noqa: PLC0415 - loaded when first used
+
+        if self._reserve is not None:
+            key = rate.key if rate.key is not None else f"{self.pipeline}/{self.asset}"
+            wait_for_grant(self._reserve, Reserve(key, rate.n, float(rate.per)), time.monotonic)
+        yield
 
     def gate(
         self,

@@ -44,6 +44,7 @@ class AssetKwargs(TypedDict, total=False):
     isolation: Literal["thread", "process"] | None
     deps: Mapping[str, Any] | None
     code_version: str | None
+    requires: Iterable[str] | None
 
 
 class RouterKwargs(AssetKwargs, total=False):

@@ -65,6 +65,8 @@ __all__ = [
     "WaitEndedError",
     "ParallelBranchError",
     "ParallelTimeoutError",
+    "ResourceError",
+    "ResourceUnavailableError",
 ]
 
 
@@ -434,3 +436,16 @@ class TagError(OptionError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class ResourceError(FlowStoneError):
+    """A resource could not be set up (a failing ``setup`` or a missing ``fs.env``
+    variable): the node does not start. ``resource`` names it."""
+
+    def __init__(self, message: str, *, resource: str) -> None:
+        super().__init__(message)
+        self.resource = resource
+
+
+class ResourceUnavailableError(ResourceError):
+    """An asset requires an optional resource whose setup failed; other assets run."""

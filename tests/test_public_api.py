@@ -36,6 +36,7 @@ FLOWSTONE_CONTRACT = {
     "Branch", "BranchResult", "ParallelBranchError", "ParallelTimeoutError",
     "PartitionStatus",
     "TagError",
+    "Resource", "env", "ResourceError", "ResourceUnavailableError",
 }  # fmt: skip
 
 

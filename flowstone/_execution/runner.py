@@ -22,8 +22,10 @@ from flowstone._context import Context
 from flowstone._execution.mapped import load_mapped
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
 from flowstone._jobs.records import Discard, Snooze
+from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
+from flowstone._resources import required_resources
 from flowstone._store.records import Completion, Failure
 from flowstone._tags import EMPTY
 from flowstone._waits.suspend import suspend, undefer
@@ -33,6 +35,7 @@ from flowstone.errors import (
     EncodeError,
     LineageError,
     MaterializationError,
+    ResourceUnavailableError,
     ScatterCancelledError,
     WaitCancelledError,
     WaitEndedError,
@@ -130,6 +133,10 @@ def attempt(task: Task, services: Services) -> Outcome:
         return _failed(task, services, exc, bound, retryable=False)
     except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
         return _failed(task, services, exc, bound, retryable=True)
+    try:
+        resources = required_resources(asset.name, asset.options.requires, services.resources)
+    except ResourceUnavailableError as exc:
+        return _failed(task, services, exc, bound, retryable=False)
     ctx = Context(
         task.run_id,
         asset.name,
@@ -137,9 +144,10 @@ def attempt(task: Task, services: Services) -> Outcome:
         task.attempt,
         task.pipeline,
         bound,
-        services.resources,
+        resources,
         tags=_tags(task),
         _waits=services.waits,
+        _reserve=reserver(services.directory.lookup),
     )
     original = task
     try:

@@ -11,9 +11,10 @@ from flowstone._node.config import NodeConfig
 from flowstone._node.lineage import LineageActor
 from flowstone._node.registry import RegistryActor
 from flowstone._node.services import Services
+from flowstone._resources import LiveResources
 from flowstone._routing.decisions import RouteDecisions
 from flowstone._store import MemoryStore, Store
-from flowstone.errors import StoreUnavailableError
+from flowstone.errors import ResourceError, StoreUnavailableError
 from flowstone.io import IOManager, Memory
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def start_tree(
         supervisors.ChildSpec(
             "store", lambda: StoreActor.start(store), backoff=supervisors.Backoff(initial=0.5, max=30.0)
         ),
-        supervisors.ChildSpec("resources", lambda: ResourcesActor.start(services.resources)),
+        supervisors.ChildSpec("resources", lambda: ResourcesActor.start(_live(services))),
         supervisors.ChildSpec(
             "registry", lambda: RegistryActor.start(lambda name: _release(store, io, name))
         ),
@@ -140,6 +141,10 @@ def start_tree(
         )
     except supervisors.StartChildError as exc:
         cause = exc.__cause__
+        if isinstance(cause, ResourceError):  # names the resource and the variable or cause
+            # Raised as it is, keeping its own cause (the setup's error), not the supervisor's.
+            cause.__suppress_context__ = True
+            raise cause  # noqa: B904 - its __cause__ is the resource's own error
         if isinstance(cause, StoreUnavailableError):  # SchemaVersionError included
             raise cause from None
         if exc.child_id == "store" and isinstance(cause, Exception):
@@ -149,3 +154,9 @@ def start_tree(
                 f"cannot open the store {store!r}: {type(cause).__name__}: {cause}"
             ) from cause
         raise
+
+
+def _live(services: Services) -> LiveResources:
+    """The node's live resources (a ``Services`` built by hand may hold a plain mapping)."""
+    resources = services.resources
+    return resources if isinstance(resources, LiveResources) else LiveResources(resources)

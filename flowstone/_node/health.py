@@ -105,13 +105,18 @@ def check_health(directory: Directory, timeout: float, extra: ExtraChecks | None
 
     checks["lineage_failures"] = _timed(lineage_failures)
 
+    each: dict[str, tuple[str | None, float]] = {}
+
     def resources() -> str:
-        problems = _ask(directory, "resources", "health", timeout)
+        each.update(_ask(directory, "resources", "health_each", timeout))
+        problems = {name: problem for name, (problem, _ms) in each.items() if problem is not None}
         if problems:
             raise RuntimeError("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
         return "all resources healthy"
 
     checks["resources"] = _timed(resources)
+    for name, (problem, ms) in each.items():  # one check per resource (docs/resources.md)
+        checks[f"resource:{name}"] = Check(problem is None, problem or "healthy", ms)
 
     def runners() -> str:
         sup = directory.lookup("runners")

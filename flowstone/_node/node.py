@@ -8,7 +8,6 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import MappingProxyType
 from typing import Any, Literal, TypeVar, overload
 
 from pykka import ActorDeadError
@@ -38,6 +37,7 @@ from flowstone._node.registry import Register
 from flowstone._node.services import Directory, Services
 from flowstone._node.values_api import ValuesAPI
 from flowstone._pipeline import Pipeline
+from flowstone._resources import LiveResources, check_requires
 from flowstone._scatter.actor import scatters_spec
 from flowstone._scatter.helper import helper_for
 from flowstone._scatter.node_api import ScattersAPI
@@ -86,7 +86,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             store=self._store,
             lineage_store=self._store if config.lineage_store is None else config.lineage_store,
             default_io=self._io,
-            resources=MappingProxyType(dict(config.resources)),
+            resources=LiveResources(config.resources),
             events=self.events,
             lineage_failure=config.lineage_failure,
             default_retry=config.retry,
@@ -181,6 +181,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         for a collected pipeline of the same name is then either handled before the run
         starts or knows of this live one, and never lands in the middle of the run."""
         pipeline.validate()
+        check_requires(pipeline, self._services.resources)
         registry = self._directory.lookup("registry")
         if registry is not None:
             with contextlib.suppress(ActorDeadError):
@@ -249,6 +250,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
         """
         pipeline.validate()
         checked = validate_tags(tags)
+        check_requires(pipeline, self._services.resources)
         asset = pipeline.name_of(asset)
         pipeline.get(asset)
         if stale_only:

@@ -170,7 +170,7 @@ class ScatterBody:
             holder=holder,
             events=services.events,
             log=ctx.log,
-            resources=services.resources,
+            resources=ctx.resources,  # what the asset requires (docs/resources.md)
             batched=scatter.batch is not None,
             total=total,
             stopping=stopping,

@@ -32,18 +32,29 @@ def _callable(owner: str, name: str, value: object) -> None:
 class Rate:
     """At most ``n`` key starts per ``per`` seconds, across every worker of the database.
 
+    Also ``with ctx.limit(fs.Rate(5, per=1.0, key="api")):`` in an asset's code.
+
     Attributes:
-        n: how many starts each window allows.
+        n: how many starts each window allows (``limit`` in docs/resources.md).
         per: the window in seconds.
+        key: what the limit is shared by, for ``ctx.limit`` (default: the asset).
     """
 
     n: int
     per: float = 1.0
+    key: str | None = None
 
     def __post_init__(self) -> None:
         _positive_int("fs.Rate", "n", self.n, optional=False)
         if isinstance(self.per, bool) or not isinstance(self.per, int | float) or not self.per > 0:
             raise DefinitionError(f"fs.Rate: per must be a number of seconds > 0, got {self.per!r}")
+        if self.key is not None and (not isinstance(self.key, str) or not self.key):
+            raise DefinitionError(f"fs.Rate: key must be a non-empty string or None, got {self.key!r}")
+
+    @property
+    def limit(self) -> int:
+        """How many starts each window allows (the same as ``n``)."""
+        return self.n
 
     @property
     def interval(self) -> float:

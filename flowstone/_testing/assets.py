@@ -13,6 +13,7 @@ from flowstone._asset import AssetDef, AssetOptions
 from flowstone._context import Context
 from flowstone._execution.kinds import PLAIN
 from flowstone._pipeline import Pipeline
+from flowstone._resources import LiveResources, required_resources, set_up, tear_down
 from flowstone.errors import DefinitionError
 from supervisors._log import get_logger
 
@@ -59,7 +60,9 @@ def run_asset(
     """Call one asset's function with the given dependency values and return its result.
 
     Example: ``run_asset(pipeline, "doubled", deps={"numbers": [1, 2]}) == [2, 4]``.
-    Nothing is stored and no node is started; exceptions propagate unchanged. An
+    Nothing is stored and no node is started; exceptions propagate unchanged.
+    ``fs.Resource`` objects in ``resources`` are set up before the call and torn down
+    after it, and ``requires=`` filters them, as on a node. An
     ``optional`` dependency left out of ``deps`` gets None, as when it is skipped; a
     router's function returns what it returns (its branch is not checked). ``asset`` is a
     name, or the asset's function for a result typed to its return.
@@ -76,9 +79,17 @@ def run_asset(
     partitions.validate(partition)
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     log = get_logger("flowstone").bind(run_id=run_id, asset=asset, partition=partitions.describe(partition))
-    ctx = Context(run_id, asset, partition, attempt, pipeline.name, log, dict(resources or {}))
-    kwargs = {name: given.get(name) for name in definition.params}
-    return definition.fn(ctx, **kwargs)
+    declared = dict(resources or {})
+    state = set_up(declared)  # fs.Resource objects are set up around the call, as on a node
+    try:
+        live = LiveResources(declared)
+        live.publish(state)
+        chosen = required_resources(asset, definition.options.requires, live)
+        ctx = Context(run_id, asset, partition, attempt, pipeline.name, log, chosen)
+        kwargs = {name: given.get(name) for name in definition.params}
+        return definition.fn(ctx, **kwargs)
+    finally:
+        tear_down(declared, state.live)
 
 
 @dataclass(frozen=True, slots=True)

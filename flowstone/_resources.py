@@ -1,0 +1,208 @@
+"""Resources with a lifecycle: ``fs.Resource``, ``fs.env`` and the live set assets see.
+
+A ``fs.Resource`` is set up by the resources actor when it starts (in declaration
+order) and torn down in reverse when it stops, restarts or crashes; the object its
+``setup`` returns is what assets receive. A plain object is a resource without a
+lifecycle. ``fs.env("NAME")`` placeholders in a resource's attributes are resolved just
+before its ``setup``, so a node reads its secrets when it starts, not when it is defined.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from flowstone.errors import DefinitionError, ResourceError, ResourceUnavailableError
+
+if TYPE_CHECKING:
+    from flowstone._pipeline import Pipeline
+
+__all__ = [
+    "Env",
+    "LiveResources",
+    "Resource",
+    "SetUp",
+    "check_requires",
+    "env",
+    "required_resources",
+    "set_up",
+    "tear_down",
+]
+
+log = structlog.get_logger("flowstone")
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    """An environment variable read when the resource holding it is set up."""
+
+    name: str
+    default: Any = _MISSING
+
+    def resolve(self, resource: str) -> Any:
+        value = os.environ.get(self.name)
+        if value is not None:
+            return value
+        if self.default is not _MISSING:
+            return self.default
+        raise ResourceError(
+            f"resource {resource!r} needs the environment variable {self.name!r}, which is not "
+            f"set: export {self.name}=... or give fs.env({self.name!r}, default=...)",
+            resource=resource,
+        )
+
+
+def env(name: str, default: Any = _MISSING) -> Any:
+    """A placeholder for the variable ``name``, resolved when its resource is set up."""
+    return Env(name, default)
+
+
+class Resource:
+    """A resource with a lifecycle; subclass it and override what you need.
+
+    ``setup()`` returns the object assets receive (by default the resource itself),
+    ``teardown(obj)`` releases it, ``health(obj)`` raises or returns False when it is
+    unhealthy. ``optional = True`` (on the class or an instance) turns a failing setup
+    into an unhealthy resource instead of a failed start.
+    """
+
+    optional: bool = False
+
+    def setup(self) -> Any:
+        return self
+
+    def teardown(self, obj: Any) -> None:
+        """Release what ``setup`` acquired; nothing by default."""
+
+    def health(self, obj: Any) -> bool | None:
+        """Healthy unless it raises or returns False."""
+        return None
+
+
+def _resolve_env(name: str, resource: Resource) -> None:
+    for attr, value in list(vars(resource).items()):
+        if isinstance(value, Env):
+            setattr(resource, attr, value.resolve(name))
+
+
+@dataclass(slots=True)
+class SetUp:
+    """What one start of the resources actor made: live objects and unavailable ones."""
+
+    live: dict[str, Any]
+    unavailable: dict[str, str]
+
+
+def set_up(declared: Mapping[str, Any]) -> SetUp:
+    """Set up every resource in declaration order; a failure tears down those already set
+    up (in reverse) and raises ``ResourceError``, unless the resource is optional."""
+    result = SetUp({}, {})
+    for name, resource in declared.items():
+        if not isinstance(resource, Resource):
+            result.live[name] = resource
+            continue
+        try:
+            _resolve_env(name, resource)
+            result.live[name] = resource.setup()
+        except Exception as exc:
+            cause = f"{type(exc).__name__}: {exc}"
+            if resource.optional:
+                log.warning("resource.unavailable", resource=name, error=cause)
+                result.unavailable[name] = cause
+                continue
+            tear_down(declared, result.live)
+            if isinstance(exc, ResourceError):
+                raise
+            raise ResourceError(f"resource {name!r} failed to set up: {cause}", resource=name) from exc
+    return result
+
+
+def tear_down(declared: Mapping[str, Any], live: Mapping[str, Any]) -> None:
+    """Tear down the set-up resources in reverse declaration order; errors are logged."""
+    for name in reversed(list(live)):
+        resource = declared.get(name)
+        if isinstance(resource, Resource):
+            try:
+                resource.teardown(live[name])
+            except Exception as exc:  # noqa: BLE001 - one failed teardown must not stop the rest
+                log.warning("resource.teardown_failed", resource=name, error=f"{type(exc).__name__}: {exc}")
+
+
+class LiveResources(Mapping[str, Any]):
+    """The objects assets receive, replaced whole by the resources actor on each start.
+
+    Only that actor writes it, by swapping its dict in one assignment (atomic under the
+    GIL); readers see either the previous set or the new one, never a half-built one.
+    """
+
+    __slots__ = ("_live", "_unavailable", "declared")
+
+    def __init__(self, declared: Mapping[str, Any]) -> None:
+        self.declared: Mapping[str, Any] = dict(declared)
+        # Until the actor starts, plain objects are visible as they are (no lifecycle).
+        self._live: dict[str, Any] = {k: v for k, v in declared.items() if not isinstance(v, Resource)}
+        self._unavailable: dict[str, str] = {}
+
+    def publish(self, state: SetUp | None) -> None:
+        if state is None:
+            self._live, self._unavailable = {}, {}
+        else:
+            self._live, self._unavailable = dict(state.live), dict(state.unavailable)
+
+    def snapshot(self) -> Mapping[str, Any]:
+        """The objects as they are now, read-only, unchanged by a later restart or stop."""
+        return MappingProxyType(self._live)
+
+    def unavailable(self) -> dict[str, str]:
+        return dict(self._unavailable)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._live[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._live)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+def check_requires(pipeline: Pipeline, resources: Mapping[str, Any]) -> None:
+    """``DefinitionError`` naming the asset, the resource and those that exist, if an
+    asset requires a resource the node was not started with."""
+    declared = resources.declared if isinstance(resources, LiveResources) else resources
+    for asset in pipeline.assets():
+        for name in pipeline.get(asset).options.requires or ():
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                raise DefinitionError(
+                    f"pipeline {pipeline.name!r}: asset {asset!r} requires the resource {name!r}, "
+                    f"which this node was not started with (its resources: {known}); pass it in "
+                    "fs.start(resources={...})"
+                )
+
+
+def required_resources(
+    asset: str, requires: tuple[str, ...] | None, resources: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """What ``ctx.resources`` holds for an asset: all of them without ``requires``,
+    exactly those with it; ``ResourceUnavailableError`` if one of them is unavailable."""
+    if requires is None:  # a snapshot: it stays as it was when the asset started
+        return resources.snapshot() if isinstance(resources, LiveResources) else resources
+    unavailable = resources.unavailable() if isinstance(resources, LiveResources) else {}
+    chosen: dict[str, Any] = {}
+    for name in requires:
+        if name in unavailable or name not in resources:
+            cause = unavailable.get(name, "it is not set up")
+            raise ResourceUnavailableError(
+                f"asset {asset!r} requires the resource {name!r}, which is unavailable: {cause}",
+                resource=name,
+            )
+        chosen[name] = resources[name]
+    return chosen
