@@ -7,21 +7,17 @@ per partition with ``node.run``/``node.backfill``. See ``docs/concepts.md``.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from flowstone import codec, events, io, partitions
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
 from flowstone._graph import render as _render
-from flowstone._parallel.kind import Parallel
-from flowstone._parallel.options import Branch, BranchResult
+from flowstone._parallel.options import PARALLEL_LABEL, Branch, BranchResult
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
 from flowstone._schedules.sensor import SensorContext, SensorResult
-from flowstone._store import AuditEntry, Status
-from flowstone._store.barrier import Progress as ScatterProgress
-from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
 from flowstone.errors import (
     ApprovalError,
     ApprovalRejectedError,
@@ -62,18 +58,31 @@ if TYPE_CHECKING:
     from flowstone._node.health import Check, Health
     from flowstone._node.lineage import LineageFailure, LineageRef
     from flowstone._node.node import Node
+    from flowstone._parallel.kind import Parallel
     from flowstone._partition_status import PartitionStatus
     from flowstone._scatter.batching import BatchInfo
     from flowstone._scatter.options import Batch, Rate, Scatter
     from flowstone._schedules.info import ScheduleInfo
     from flowstone._schedules.schedule import Schedule
     from flowstone._schedules.sensor_api import SensorInfo
+    from flowstone._store import AuditEntry, Status
+    from flowstone._store.barrier import Progress as ScatterProgress
+    from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
 
 # `import flowstone` loads the definition core only (Pipeline, its kinds, errors, codec,
 # events, io, partitions). The node runtime, jobs, schedules and the testing helpers are
 # imported when first named (PEP 562), so a script that only defines assets, or the CLI's
 # --help, does not pay for them (issue 22: import flowstone <= 100 ms).
+_RENAMED = {"ScatterProgress": "Progress"}  # exported under another name than its module's
 _LAZY: dict[str, str] = {
+    "ScatterProgress": "flowstone._store.barrier",
+    "AuditEntry": "flowstone._store",
+    "Status": "flowstone._store",
+    "ApprovalDecision": "flowstone._waits",
+    "ApprovalInfo": "flowstone._waits",
+    "Gate": "flowstone._waits",
+    "GateInfo": "flowstone._waits",
+    "RequestApproval": "flowstone._waits",
     "testing": "flowstone.testing",
     "sensors": "flowstone.sensors",
     "readers": "flowstone.readers",
@@ -116,7 +125,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'flowstone' has no attribute {name!r}")
     imported = importlib.import_module(module)
-    value = imported if module == f"flowstone.{name}" else getattr(imported, name)
+    value = imported if module == f"flowstone.{name}" else getattr(imported, _RENAMED.get(name, name))
     globals()[name] = value
     return value
 
@@ -237,9 +246,9 @@ def graph(pipeline: Pipeline, format: Literal["ascii", "mermaid", "dot"] = "asci
     descriptions = {name: pipeline.get(name).options.description or "" for name in pipeline.assets()}
     routes = {name: r for name in pipeline.assets() if (r := pipeline.get(name).options.routed_from)}
     parallels = {
-        name: {branch: b.final for branch, b in kind.options.branches.items()}
+        name: {branch: b.final for branch, b in cast("Parallel", kind).options.branches.items()}
         for name in pipeline.assets()
-        if isinstance(kind := pipeline.get(name).kind, Parallel)
+        if (kind := pipeline.get(name).kind).label == PARALLEL_LABEL
     }
     return _render(pipeline.name, pipeline.deps, descriptions, format, routes, parallels)
 
