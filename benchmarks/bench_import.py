@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,11 +45,22 @@ def _env() -> dict[str, str]:
     return env
 
 
+CPU: dict[str, list[float]] = defaultdict(list)  # code → CPU seconds (user + sys) per sample
+
+
 def wall(code: str) -> float:
-    """Seconds to start a fresh interpreter and run ``code``."""
+    """Seconds to start a fresh interpreter and run ``code``; its CPU time goes to ``CPU``.
+
+    CPU time is recorded beside wall time because on a loaded machine (2 CPUs shared) the
+    wall figure mostly measures waiting for a CPU; the child's user + sys time does not.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, env=_env(), capture_output=True)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[code].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return elapsed
 
 
 def importtime() -> dict[str, tuple[int, int]]:
@@ -92,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<22} {statistics.median(ms):>8.1f} {f'({min(ms):.1f}–{max(ms):.1f})':>17}")
     print(f"{'difference':<22} {median:>8.1f} {f'({min(diffs):.1f}–{max(diffs):.1f})':>17}")
     print(f"{'pykka difference':<22} {statistics.median(floor_diffs):>8.1f}")
+    cpu = {code: statistics.median(CPU[code][1:] or CPU[code]) * 1000 for code in CPU}
+    cpu_flowstone = cpu["import flowstone"] - cpu["pass"]
+    cpu_pykka = cpu["import pykka"] - cpu["pass"]
+    print(
+        f"CPU ms (user+sys, median): pass {cpu['pass']:.1f}, import pykka {cpu['import pykka']:.1f}, "
+        f"import flowstone {cpu['import flowstone']:.1f}; flowstone - pass {cpu_flowstone:.1f}, "
+        f"ratio to pykka {cpu_flowstone / max(cpu_pykka, 1e-3):.1f}×"
+    )
     print(f"import flowstone / bare interpreter: {statistics.median(full) / statistics.median(bare):.1f}×")
     pykka_ratio = median / max(statistics.median(floor_diffs), 1e-3)
     print(f"import flowstone / import pykka (each minus bare): {pykka_ratio:.1f}×")
