@@ -6,36 +6,19 @@ per partition with ``node.run``/``node.backfill``. See ``docs/concepts.md``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import importlib
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from flowstone import codec, events, io, partitions, readers, sensors, testing
+from flowstone import codec, events, io, partitions
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
-from flowstone._default import default_node, start
-from flowstone._execution.backfill import BackfillReport, PartitionResult
 from flowstone._graph import render as _render
-from flowstone._jobs.handle import RunHandle
-from flowstone._jobs.records import Discard, JobInfo, Snooze, Unique
-from flowstone._node.config import NodeConfig
-from flowstone._node.health import Check, Health
-from flowstone._node.lineage import LineageFailure, LineageRef
-from flowstone._node.node import Node
-from flowstone._parallel.kind import Parallel
-from flowstone._parallel.options import Branch, BranchResult
-from flowstone._partition_status import PartitionStatus
+from flowstone._parallel.options import PARALLEL_LABEL, Branch, BranchResult
 from flowstone._pipeline import Pipeline
 from flowstone._resources import Resource, env
 from flowstone._retry import Retry
 from flowstone._routing import SKIPPED, Fallback
-from flowstone._scatter.batching import BatchInfo
-from flowstone._scatter.options import Batch, Rate, Scatter
-from flowstone._schedules.info import ScheduleInfo
-from flowstone._schedules.schedule import Schedule
 from flowstone._schedules.sensor import SensorContext, SensorResult
-from flowstone._schedules.sensor_api import SensorInfo
-from flowstone._store import AuditEntry, Status
-from flowstone._store.barrier import Progress as ScatterProgress
-from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
 from flowstone.errors import (
     ApprovalError,
     ApprovalRejectedError,
@@ -69,6 +52,69 @@ from flowstone.errors import (
     WaitEndedError,
 )
 
+if TYPE_CHECKING:
+    from flowstone import readers, sensors, testing
+    from flowstone._default import default_node, start
+    from flowstone._execution.backfill import BackfillReport, PartitionResult
+    from flowstone._jobs.handle import RunHandle
+    from flowstone._jobs.records import Discard, JobInfo, Snooze, Unique
+    from flowstone._node.config import NodeConfig
+    from flowstone._node.health import Check, Health
+    from flowstone._node.lineage import LineageFailure, LineageRef
+    from flowstone._node.node import Node
+    from flowstone._parallel.kind import Parallel
+    from flowstone._partition_status import PartitionStatus
+    from flowstone._scatter.batching import BatchInfo
+    from flowstone._scatter.options import Batch, Rate, Scatter
+    from flowstone._schedules.info import ScheduleInfo
+    from flowstone._schedules.schedule import Schedule
+    from flowstone._schedules.sensor_api import SensorInfo
+    from flowstone._store import AuditEntry, Status
+    from flowstone._store.barrier import Progress as ScatterProgress
+    from flowstone._waits import ApprovalDecision, ApprovalInfo, Gate, GateInfo, RequestApproval
+
+# `import flowstone` loads the definition core only (Pipeline, its kinds, errors, codec,
+# events, io, partitions). The node runtime, jobs, schedules and the testing helpers are
+# imported when first named (PEP 562), so a script that only defines assets, or the CLI's
+# --help, does not pay for them (issue 22: import flowstone <= 100 ms).
+_RENAMED = {"ScatterProgress": "Progress"}  # exported under another name than its module's
+_LAZY: dict[str, str] = {
+    "ScatterProgress": "flowstone._store.barrier",
+    "AuditEntry": "flowstone._store",
+    "Status": "flowstone._store",
+    "ApprovalDecision": "flowstone._waits",
+    "ApprovalInfo": "flowstone._waits",
+    "Gate": "flowstone._waits",
+    "GateInfo": "flowstone._waits",
+    "RequestApproval": "flowstone._waits",
+    "testing": "flowstone.testing",
+    "sensors": "flowstone.sensors",
+    "readers": "flowstone.readers",
+    "default_node": "flowstone._default",
+    "start": "flowstone._default",
+    "BackfillReport": "flowstone._execution.backfill",
+    "PartitionResult": "flowstone._execution.backfill",
+    "RunHandle": "flowstone._jobs.handle",
+    "Discard": "flowstone._jobs.records",
+    "JobInfo": "flowstone._jobs.records",
+    "Snooze": "flowstone._jobs.records",
+    "Unique": "flowstone._jobs.records",
+    "NodeConfig": "flowstone._node.config",
+    "Check": "flowstone._node.health",
+    "Health": "flowstone._node.health",
+    "LineageFailure": "flowstone._node.lineage",
+    "LineageRef": "flowstone._node.lineage",
+    "Node": "flowstone._node.node",
+    "PartitionStatus": "flowstone._partition_status",
+    "BatchInfo": "flowstone._scatter.batching",
+    "Batch": "flowstone._scatter.options",
+    "Rate": "flowstone._scatter.options",
+    "Scatter": "flowstone._scatter.options",
+    "ScheduleInfo": "flowstone._schedules.info",
+    "Schedule": "flowstone._schedules.schedule",
+    "SensorInfo": "flowstone._schedules.sensor_api",
+}
+
 
 def __getattr__(name: str) -> Any:
     # importlib.metadata is slow to import; read the version only when asked for it.
@@ -79,7 +125,13 @@ def __getattr__(name: str) -> Any:
             return version("flowstone")
         except PackageNotFoundError:  # pragma: no cover - running from a source tree
             return "0.0.0"
-    raise AttributeError(f"module 'flowstone' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowstone' has no attribute {name!r}")
+    imported = importlib.import_module(module)
+    value = imported if module == f"flowstone.{name}" else getattr(imported, _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
 
 
 __all__ = [
@@ -205,43 +257,49 @@ def graph(pipeline: Pipeline, format: Literal["ascii", "mermaid", "dot"] = "asci
     descriptions = {name: pipeline.get(name).options.description or "" for name in pipeline.assets()}
     routes = {name: r for name in pipeline.assets() if (r := pipeline.get(name).options.routed_from)}
     parallels = {
-        name: {branch: b.final for branch, b in kind.options.branches.items()}
+        name: {branch: b.final for branch, b in cast("Parallel", kind).options.branches.items()}
         for name in pipeline.assets()
-        if isinstance(kind := pipeline.get(name).kind, Parallel)
+        if (kind := pipeline.get(name).kind).label == PARALLEL_LABEL
     }
     return _render(pipeline.name, pipeline.deps, descriptions, format, routes, parallels)
 
 
 def run(pipeline: Pipeline, asset: str, **options: Any) -> Any:
     """``node.run`` on the default node."""
-    return default_node().run(pipeline, asset, **options)
+    return _default_node().run(pipeline, asset, **options)
 
 
 def get(pipeline: Pipeline, asset: str, partition: Any = None) -> Any:
     """``node.get`` on the default node."""
-    return default_node().get(pipeline, asset, partition)
+    return _default_node().get(pipeline, asset, partition)
 
 
 def exists(pipeline: Pipeline, asset: str, partition: Any = None) -> bool:
     """``node.exists`` on the default node."""
-    return default_node().exists(pipeline, asset, partition)
+    return _default_node().exists(pipeline, asset, partition)
 
 
 def status(pipeline: Pipeline, asset: str, partition: Any = None) -> Status:
     """``node.status`` on the default node."""
-    return default_node().status(pipeline, asset, partition)
+    return _default_node().status(pipeline, asset, partition)
 
 
 def invalidate(pipeline: Pipeline, asset: str, partition: Any = None, *, cascade: bool = False) -> int:
     """``node.invalidate`` on the default node."""
-    return default_node().invalidate(pipeline, asset, partition, cascade=cascade)
+    return _default_node().invalidate(pipeline, asset, partition, cascade=cascade)
 
 
 def backfill(pipeline: Pipeline, asset: str, partitions: Any = None, **options: Any) -> BackfillReport:
     """``node.backfill`` on the default node."""
-    return default_node().backfill(pipeline, asset, partitions, **options)
+    return _default_node().backfill(pipeline, asset, partitions, **options)
 
 
 def backfill_iter(pipeline: Pipeline, asset: str, partitions: Any = None, **options: Any) -> Any:
     """``node.backfill_iter`` on the default node."""
-    return default_node().backfill_iter(pipeline, asset, partitions, **options)
+    return _default_node().backfill_iter(pipeline, asset, partitions, **options)
+
+
+def _default_node() -> Node:
+    from flowstone._default import default_node  # noqa: PLC0415 - the runtime loads on first use
+
+    return default_node()

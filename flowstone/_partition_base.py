@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from flowstone._partition_format import Partition
 from flowstone._partition_text import to_text
+from flowstone._partition_values import describe
 from flowstone.errors import PartitionError
 
 __all__ = ["PartitionSet"]
@@ -88,8 +89,6 @@ class PartitionSet(ABC):
         """
         if partition in self:
             return partition  # type: ignore[return-value]  # membership implies a Partition
-        from flowstone.partitions import describe  # noqa: PLC0415 - partitions imports this module
-
         raise PartitionError(
             f"{where}partition {describe(partition)!r} is not in the declared set {self!r}; "
             "pick a partition of the set, or declare a larger one"

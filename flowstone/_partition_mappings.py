@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from flowstone import partitions
+from flowstone._partition_base import PartitionSet
 from flowstone._partition_format import Partition
+from flowstone._partition_sets import Static
+from flowstone._partition_time import TimeSet
+from flowstone._partition_values import validate
 from flowstone.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -44,15 +47,11 @@ class PartitionMapping:
     __slots__ = ()
     single: bool = True  # one value (else a dict partition → value)
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
         """The upstream partitions ``partition`` reads, in the upstream set's order."""
         raise NotImplementedError
 
-    def check(
-        self, where: str, down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-    ) -> None:
+    def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
         """Raise ``DefinitionError`` if the mapping cannot fit these two sets."""
 
 
@@ -60,14 +59,10 @@ class PartitionMapping:
 class Identity(PartitionMapping):
     """The same partition upstream (the default when the sets match)."""
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
         return (partition,)
 
-    def check(
-        self, where: str, down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-    ) -> None:
+    def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
         if down is not None and up is not None and down != up and type(down) is not type(up):
             raise DefinitionError(
                 f"{where}: Identity maps {down!r} onto {up!r}, which differ; declare the same "
@@ -83,14 +78,10 @@ class Unpartitioned(PartitionMapping):
     is materialized once, not once per downstream partition.
     """
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
         return (None,)
 
-    def check(
-        self, where: str, down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-    ) -> None:
+    def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
         if up is not None:
             raise DefinitionError(
                 f"{where}: Unpartitioned reads an upstream without partitions, but the upstream "
@@ -104,15 +95,11 @@ class All(PartitionMapping):
 
     single = False
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
         assert upstream_set is not None
         return upstream_set
 
-    def check(
-        self, where: str, down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-    ) -> None:
+    def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
         if up is None:
             raise DefinitionError(f"{where}: All needs the upstream's partition set, and it {_NO_SET}")
 
@@ -121,21 +108,15 @@ class All(PartitionMapping):
 class Last(PartitionMapping):
     """The one value of the upstream's latest partition (up to now for an open-ended set)."""
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
         assert upstream_set is not None
-        if isinstance(upstream_set, partitions.TimeSet):
+        if isinstance(upstream_set, TimeSet):
             bound = upstream_set._bound()
             return (upstream_set._at(bound),) if bound >= upstream_set._first else ()
-        members = (
-            list(upstream_set) if not isinstance(upstream_set, partitions.Static) else upstream_set.values
-        )
+        members = list(upstream_set) if not isinstance(upstream_set, Static) else upstream_set.values
         return members[-1:]
 
-    def check(
-        self, where: str, down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-    ) -> None:
+    def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
         if up is None:
             raise DefinitionError(f"{where}: Last needs the upstream's partition set, and it {_NO_SET}")
 
@@ -161,24 +142,16 @@ class Window(PartitionMapping):
         if self.end < self.start:
             raise DefinitionError(f"Window(start={self.start}, end={self.end}) ends before it starts")
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
-        assert isinstance(upstream_set, partitions.TimeSet)
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
+        assert isinstance(upstream_set, TimeSet)
         position = upstream_set._position(partition)
         if position is None:
             return ()
         window = (upstream_set._at(p) for p in range(position + self.start, position + self.end + 1))
         return [p for p in window if p in upstream_set]
 
-    def check(
-        self, where: str, down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-    ) -> None:
-        if (
-            not isinstance(down, partitions.TimeSet)
-            or not isinstance(up, partitions.TimeSet)
-            or type(down) is not type(up)
-        ):
+    def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
+        if not isinstance(down, TimeSet) or not isinstance(up, TimeSet) or type(down) is not type(up):
             raise DefinitionError(
                 f"{where}: Window maps time sets of one kind onto each other (Daily to Daily, "
                 f"Hourly to Hourly), not {down!r} onto {up!r}"
@@ -192,16 +165,14 @@ class Custom(PartitionMapping):
     fn: Callable[[Any], Iterable[Partition]]
     single = False
 
-    def upstream(
-        self, partition: Partition, upstream_set: partitions.PartitionSet | None
-    ) -> Iterable[Partition]:
+    def upstream(self, partition: Partition, upstream_set: PartitionSet | None) -> Iterable[Partition]:
         found = list(self.fn(partition))
         if upstream_set is not None:
             for value in found:
                 upstream_set.check(value, f"mapping {getattr(self.fn, '__name__', self.fn)!r}: ")
         else:
             for value in found:
-                partitions.validate(value)
+                validate(value)
         return found
 
 
@@ -212,14 +183,12 @@ def mapping_of(value: object, where: str) -> PartitionMapping:
     if callable(value):
         return Custom(value)
     raise DefinitionError(
-        f"{where}: a deps= value must be a partition mapping (fs.partitions.Identity(), "
+        f"{where}: a deps= value must be a partition mapping (fs.Identity(), "
         f"Unpartitioned(), All(), Window(start, end), Last()) or a function, got {value!r}"
     )
 
 
-def default_mapping(
-    down: partitions.PartitionSet | None, up: partitions.PartitionSet | None
-) -> PartitionMapping:
+def default_mapping(down: PartitionSet | None, up: PartitionSet | None) -> PartitionMapping:
     """Unpartitioned when only the downstream declares a set, Identity otherwise."""
     if down is not None and up is None:
         return Unpartitioned()

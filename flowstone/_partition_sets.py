@@ -18,6 +18,7 @@ from flowstone._partition_base import PartitionSet
 from flowstone._partition_format import Partition, encode
 from flowstone._partition_text import parse_one, to_text
 from flowstone._partition_time import Daily, Hourly, TimeSet
+from flowstone._partition_values import static
 from flowstone.errors import OptionError, PartitionError
 
 __all__ = ["Daily", "Hourly", "Multi", "PartitionSet", "Static", "TimeSet"]
@@ -36,8 +37,6 @@ class Static(PartitionSet):
     __slots__ = ("_by_text", "_index", "values")
 
     def __init__(self, values: Iterable[Partition]) -> None:
-        from flowstone.partitions import static  # noqa: PLC0415 - partitions imports this module
-
         self.values: tuple[Partition, ...] = static(values)
         self._index = {value: index for index, value in enumerate(self.values)}
         self._by_text: dict[str, Partition] = {}

@@ -12,7 +12,6 @@ from flowstone._asset import AssetDef, AssetInfo, check_name, make_options
 from flowstone._kwargs import AssetKwargs, RouterKwargs
 from flowstone._options import build_options
 from flowstone._parallel.define import check_parallel, join_function
-from flowstone._parallel.kind import Parallel
 from flowstone._parallel.options import ParallelOptions
 from flowstone._partition_mappings import PartitionMapping, resolve_mappings
 from flowstone._routing.options import RouterOptions
@@ -152,6 +151,10 @@ class Pipeline:
                 "@pipeline.parallel(branches={'name': 'final_asset'})"
             )
         parallel_fields = {"branches", "failure_mode", "timeout"}
+        # Deferred: the kind's run-time half (jobs, waits, stores) loads with the first
+        # parallel asset, not with `import flowstone` (issue 22, import time).
+        from flowstone._parallel.kind import Parallel  # noqa: PLC0415
+
         kind = Parallel(
             build_options(
                 ParallelOptions, {k: v for k, v in options.items() if k in parallel_fields}, "parallel"

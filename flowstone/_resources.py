@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from flowstone.errors import DefinitionError, ResourceError, ResourceUnavailableError
+from supervisors._log import get_logger
 
 if TYPE_CHECKING:
     from flowstone._pipeline import Pipeline
@@ -34,7 +33,7 @@ __all__ = [
     "tear_down",
 ]
 
-log = structlog.get_logger("flowstone")
+log = get_logger("flowstone")
 
 _MISSING: Any = object()
 

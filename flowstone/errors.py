@@ -4,6 +4,7 @@ The hierarchy::
 
     FlowStoneError
     ├── OptionError                  an option or argument has a bad value (also a ValueError and a TypeError)
+    │   └── TagError                 a run's tags break a rule (``.key`` names the tag)
     ├── DefinitionError              a pipeline is defined wrongly (raised at definition/validation)
     │   └── CycleError               the dependency graph has a cycle (``.cycle`` names it)
     ├── PartitionError               a partition value is outside the documented type set
@@ -16,6 +17,7 @@ The hierarchy::
     ├── ScatterKeyError              a scatter key is too big, or cannot be encoded
     ├── ScatterError                 more keys of a scatter failed than it tolerates
     ├── ScatterCancelledError        ``node.cancel(run_id)`` stopped a scatter
+    ├── IsolationError               an asset isolated in a process could not run there
     ├── EncodeError                  a value cannot be encoded by ``flowstone.codec``
     ├── DecodeError                  stored bytes are not a value this codec wrote
     ├── SignalError                  a signal was refused (``.reason`` says why); nothing changed
@@ -26,16 +28,32 @@ The hierarchy::
     │   ├── WaitCancelledError       the wait was cancelled (``on_timeout="cancel"``, cancel_gate)
     │   └── ParallelBranchError      a parallel asset's branches failed: it did not join
     │       └── ParallelTimeoutError a branch (or the group) ran past its timeout
+    ├── ResourceError                a resource could not be set up (``.resource`` names it)
+    │   └── ResourceUnavailableError an asset requires an optional resource that is down
     └── StoreUnavailableError        the database cannot be reached, or cannot be used
         └── SchemaVersionError       its schema is at a revision this FlowStone cannot use
 
 Run-time errors carry the asset, partition and run id they are about, so a log line or
 a traceback always says *what* failed, and their messages end with what to do about it.
+The root and the durable-wait errors are written in ``_error_base`` and ``_wait_errors``
+(to keep modules small) and belong here: their ``__module__`` is ``flowstone.errors``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from flowstone._error_base import FlowStoneError, OptionError, _AssetPartitionError
+from flowstone._wait_errors import (
+    ApprovalError,
+    ApprovalRejectedError,
+    GateTimeoutError,
+    ParallelBranchError,
+    ParallelTimeoutError,
+    SignalError,
+    WaitCancelledError,
+    WaitEndedError,
+)
 
 __all__ = [
     "ApprovalError",
@@ -67,17 +85,8 @@ __all__ = [
     "ParallelTimeoutError",
     "ResourceError",
     "ResourceUnavailableError",
+    "TagError",
 ]
-
-
-class FlowStoneError(Exception):
-    """The root of every error FlowStone raises on purpose."""
-
-
-class OptionError(FlowStoneError, ValueError, TypeError):
-    """An option or argument has a bad value or type: the message names it and says what
-    it takes. It is a ``ValueError`` and a ``TypeError`` too, so code written against
-    the built-in errors keeps working."""
 
 
 class DefinitionError(FlowStoneError):
@@ -107,23 +116,6 @@ class AssetNotFoundError(FlowStoneError, LookupError):
         super().__init__(message)
         self.asset = asset
         self.pipeline = pipeline
-
-
-class _AssetPartitionError(FlowStoneError):
-    """Base for errors about one (asset, partition)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        asset: str,
-        partition: Any = None,
-        run_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.asset = asset
-        self.partition = partition
-        self.run_id = run_id
 
 
 class DependencyNotReadyError(_AssetPartitionError):
@@ -329,100 +321,6 @@ class SchemaVersionError(StoreUnavailableError):
         super().__init__(message)
         self.current = current
         self.head = head
-
-
-class SignalError(FlowStoneError):
-    """``node.signal`` refused a signal; nothing was changed.
-
-    Attributes:
-        reason: one of ``malformed``, ``bad_signature``, ``not_found``, ``expired``,
-            ``already_signaled``, ``cancelled``, ``too_large``, ``unencodable`` (and
-            ``bad_key`` from ``ctx.gate``).
-    """
-
-    REASONS = (
-        "malformed",
-        "bad_signature",
-        "not_found",
-        "expired",
-        "already_signaled",
-        "cancelled",
-        "too_large",
-        "unencodable",
-        "bad_key",
-    )
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class ApprovalError(FlowStoneError):
-    """An approval cannot be decided; nothing was changed.
-
-    Attributes:
-        reason: ``not_found`` (no such approval) or ``not_pending`` (already decided or expired).
-    """
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class WaitEndedError(_AssetPartitionError):
-    """A durable wait ended without resuming its asset: the asset fails (not retried)."""
-
-
-class GateTimeoutError(WaitEndedError, TimeoutError):
-    """A gate (or approval) expired and its ``on_timeout`` is ``"fail"`` (or its retries ran out)."""
-
-
-class ApprovalRejectedError(WaitEndedError):
-    """A person rejected the approval the asset asked for; ``by`` and ``reason`` say who and why."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        asset: str,
-        partition: Any = None,
-        run_id: str | None = None,
-        by: str = "",
-        reason: str | None = None,
-    ) -> None:
-        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
-        self.by = by
-        self.reason = reason
-
-
-class WaitCancelledError(WaitEndedError):
-    """The wait was cancelled (``node.cancel_gate``, or ``on_timeout="cancel"``): the
-    materialization ends ``cancelled`` and its downstream assets do not run."""
-
-
-class ParallelBranchError(WaitEndedError):
-    """A parallel asset did not join: a branch it needed failed (any branch with
-    ``failure_mode="all"``, a required one with ``"partial"``). Never retried.
-
-    Attributes:
-        failures: branch name → the error that ended it (``"TypeName: message"``).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        asset: str,
-        partition: Any = None,
-        run_id: str | None = None,
-        failures: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message, asset=asset, partition=partition, run_id=run_id)
-        self.failures = dict(failures or {})
-
-
-class ParallelTimeoutError(ParallelBranchError, TimeoutError):
-    """A branch the parallel asset needed (or the whole group) ran past its timeout."""
 
 
 class TagError(OptionError):

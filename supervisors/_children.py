@@ -12,7 +12,6 @@ from supervisors._actor import ActorRef, _Lifecycle, lifecycle_of, recording_sta
 from supervisors._clock import Cancellable
 from supervisors._errors import AlreadyStartedError, StartChildError
 from supervisors._log import get_logger
-from supervisors._process import ProcessChild
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, ChildType, Restart, Status
 
@@ -137,6 +136,10 @@ def start_instance(
 
 def _call_start(spec: ChildSpec, extra_arguments: tuple[Any, ...]) -> Any:
     if spec.isolation == "process":
+        # Deferred: multiprocessing costs ~15 ms of `import supervisors`, and only a
+        # process-isolated child needs it (issue 22, import time).
+        from supervisors._process import ProcessChild  # noqa: PLC0415
+
         return ProcessChild.start(
             spec.start, *extra_arguments, stop_timeout=spec.shutdown_timeout, name=spec.id
         )

@@ -11,6 +11,7 @@ from any thread, in the middle of a restart or a shutdown, without a mailbox rou
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from supervisors._actor import ActorRef, lifecycle_of
 from supervisors._errors import AlreadyStartedError, ChildSpecError
 from supervisors._reasons import ExitReason
 
-__all__ = ["check_name", "register", "registered", "supervisor_wrap", "unregister", "whereis"]
+__all__ = ["check_name", "register", "registered", "unregister", "whereis"]
 
 Wrap = Callable[[ActorRef], Any]
 
@@ -67,9 +68,12 @@ def register(name: str, ref: Any, *, wrap: Wrap | None = None) -> None:
     check_name(name)
     actor = _actor_of(ref)
     if wrap is None and actor is not ref:
+        # A SupervisorRef: its own class rebuilds it (_ref imports this module, so the
+        # class is not named here; issue 22).
         holder_kind = getattr(ref, "kind", "supervisor")
         holder_name = getattr(ref, "name", name)
-        wrap = supervisor_wrap(holder_name, holder_kind)
+        rebuild: Callable[..., Any] = type(ref)
+        wrap = functools.partial(rebuild, name=holder_name, kind=holder_kind)
     lifecycle = lifecycle_of(actor)
     with _lock:
         current = _table.get(name)
@@ -82,15 +86,6 @@ def register(name: str, ref: Any, *, wrap: Wrap | None = None) -> None:
     token = lifecycle.add_monitor(_releaser(name, weakref.ref(actor)))
     if token is None:  # it ended meanwhile
         _release(name, actor)
-
-
-def supervisor_wrap(name: str, kind: str) -> Wrap:
-    def wrap(actor: ActorRef) -> Any:
-        from supervisors._ref import SupervisorRef  # noqa: PLC0415 - _ref imports this module
-
-        return SupervisorRef(actor, name=name, kind=kind)
-
-    return wrap
 
 
 def _releaser(name: str, actor: weakref.ref[ActorRef]) -> Callable[[ExitReason], None]:

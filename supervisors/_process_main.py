@@ -14,9 +14,11 @@ import json
 import os
 import signal
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["Codec", "JsonCodec", "serve"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -215,12 +217,17 @@ def _fields(node: TreeNode) -> dict[str, Any]:
 
 
 def _launch(config: SupervisorConfig) -> SupervisorRef:
+    kind = "dynamic_supervisor" if config.dynamic else "supervisor"
+    if config.register is not None:
+        # The name hands out a SupervisorRef; built here, not in _names or _supervisor,
+        # which this module imports (issue 22: the package's imports run one way).
+        wrap = functools.partial(SupervisorRef, name=config.name, kind=kind)
+        config = dataclasses.replace(config, wrap=wrap)
     actor_ref: ActorRef = SupervisorActor.start(config)  # type: ignore[assignment]
     error = actor_ref._lifecycle.wait_started()
     if error is not None:
         actor_ref.wait_for_exit()
         raise error
-    kind = "dynamic_supervisor" if config.dynamic else "supervisor"
     return SupervisorRef(actor_ref, name=config.name, kind=kind)
 
 

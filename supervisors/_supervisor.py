@@ -16,7 +16,7 @@ from typing import Any
 from pykka import ActorDeadError
 
 from supervisors import _names as names
-from supervisors._actor import Actor
+from supervisors._actor import Actor, ActorRef
 from supervisors._admin import AdminCalls
 from supervisors._children import (
     ChildRecord,
@@ -59,6 +59,7 @@ class SupervisorConfig:
     register: str | None = None
     extra_arguments: tuple[Any, ...] = ()
     on_give_up: Callable[[GaveUp], None] | None = None
+    wrap: Callable[[ActorRef], Any] | None = None  # what ``register`` hands out (a SupervisorRef)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +102,7 @@ class SupervisorActor(AdminCalls, Actor):
     # --- lifecycle ---------------------------------------------------------------
     def on_start(self) -> None:
         if self.config.register is not None:  # before any child starts: a taken name fails fast
-            kind = "dynamic_supervisor" if self.config.dynamic else "supervisor"
-            names.register(
-                self.config.register, self.actor_ref, wrap=names.supervisor_wrap(self.config.name, kind)
-            )
+            names.register(self.config.register, self.actor_ref, wrap=self.config.wrap)
         for spec in self.config.specs:
             child = self._add(spec)
             try:

@@ -14,6 +14,7 @@ from flowstone import partitions
 from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import RunRecorder
+from flowstone._execution.run import run_target
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -291,7 +292,14 @@ class _Lookahead:
             if self._asset not in stored:  # it runs: what it reads through mappings first
                 try:
                     planned = [a for a in self._closure if a not in stored]
-                    ensure_upstream(self._pipeline, planned, partition, self._services, self._seen)
+                    ensure_upstream(
+                        self._pipeline,
+                        planned,
+                        partition,
+                        self._services,
+                        self._seen,
+                        run_upstream=run_target,
+                    )
                 except FlowStoneError as exc:
                     error = exc
             self._buffer.append(_Next(partition, key, stored, error))

@@ -10,7 +10,7 @@ loads them with :func:`load_mapped` and records exactly the partitions read as l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,20 +57,21 @@ def ensure_upstream(
     services: Services,
     seen: set[tuple[str, str]] | None = None,
     *,
+    run_upstream: Callable[[Pipeline, str, partitions.Partition, Services], object],
     materialize: bool = True,
 ) -> None:
     """Materialize the missing upstream partitions that the ``planned`` assets of a run of
     ``partition`` read through their mappings (nothing for a run that reuses its value).
 
     ``seen`` remembers (asset, key) pairs known done, so a backfill asks the store once
-    per upstream partition, not once per downstream partition.
+    per upstream partition, not once per downstream partition. ``run_upstream`` runs one
+    missing upstream partition (``run.run_target``): passed in, because run.py imports
+    this module and the package's imports run one way (issue 22).
 
     Raises:
         DependencyNotReadyError: one is missing and not ``materialize`` (``with_deps=False``).
         FlowStoneError: an upstream run failed (its own error).
     """
-    from flowstone._execution.run import run_target  # noqa: PLC0415 - run imports this module
-
     known = seen if seen is not None else set()
     for name in planned:
         for dep, mapping in pipeline.mappings(name).items():
@@ -95,7 +96,7 @@ def ensure_upstream(
                                 partition=partition,
                                 missing=(dep,),
                             )
-                        run_target(pipeline, dep, upstream, services)
+                        run_upstream(pipeline, dep, upstream, services)
                     known.add((dep, key))
 
 

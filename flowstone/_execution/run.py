@@ -74,7 +74,7 @@ def run_target(
     plan = plan_run(pipeline, asset, partition, force=force, with_deps=with_deps, is_done=done.__contains__)
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
-    ensure_upstream(pipeline, plan, partition, services, materialize=with_deps)
+    ensure_upstream(pipeline, plan, partition, services, run_upstream=run_target, materialize=with_deps)
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline, job_id=job_id)
     if tags:

@@ -6,13 +6,14 @@ import difflib
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from flowstone._parallel.kind import Parallel
+from flowstone._parallel.options import PARALLEL_LABEL
 from flowstone.errors import DefinitionError
 
 if TYPE_CHECKING:
     from flowstone._asset import AssetDef
+    from flowstone._parallel.kind import Parallel
 
 __all__ = ["BRANCHES", "check_parallel", "join_function"]
 
@@ -56,14 +57,15 @@ def check_parallel(
     """Raise ``DefinitionError`` unless every branch has its own name, and its final asset
     exists and does not depend on its parallel asset (a branch cannot need what it joins into)."""
     for name, asset in assets.items():
-        if not isinstance(asset.kind, Parallel):
+        if asset.kind.label != PARALLEL_LABEL:  # not isinstance: kind.py loads on first use
             continue
         where = f"pipeline {pipeline!r}, parallel asset {name!r}"
-        for duplicate in asset.kind.options.duplicates:
+        options = cast("Parallel", asset.kind).options
+        for duplicate in options.duplicates:
             raise DefinitionError(
                 f"{where}: branch name {duplicate!r} is given twice; give each branch its own name"
             )
-        for branch, spec in asset.kind.options.branches.items():
+        for branch, spec in options.branches.items():
             final = spec.final
             if final not in assets:
                 close = difflib.get_close_matches(final, assets, n=1)

@@ -10,8 +10,9 @@ runs the join: once, across every worker.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from flowstone._parallel.options import PARALLEL_LABEL
 from flowstone._parallel.rows import Group, record_end, settle
 from flowstone._parallel.verdict import Ended
 from flowstone._waits.records import WaitRecord
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from flowstone._jobs.api import JobsAPI
     from flowstone._jobs.claimed import ClaimedJob
     from flowstone._jobs.execute import JobEnv
+    from flowstone._parallel.kind import Parallel
     from flowstone._pipeline import Pipeline
     from flowstone.partitions import Partition
 
@@ -64,11 +66,11 @@ def branch_job_ended(job: ClaimedJob, env: JobEnv, outcome: str) -> None:
     waits = env.services.waits
     try:
         pipeline = env.resolve(job.pipeline_ref)
-        from flowstone._parallel.kind import Parallel  # noqa: PLC0415 - kind imports this module
-
-        kind = pipeline.get(str(where["asset"])).kind
-        if waits is None or not isinstance(kind, Parallel):
+        declared = pipeline.get(str(where["asset"])).kind
+        # The kind's label, not isinstance: kind.py imports this module (issue 22).
+        if waits is None or declared.label != PARALLEL_LABEL:
             return
+        kind = cast("Parallel", declared)
         record = waits.store.find(where["run_id"], where["asset"], where["partition_key"], "parallel:join")
         if record is None:
             return

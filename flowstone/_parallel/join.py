@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flowstone import partitions
-from flowstone._parallel.options import BranchResult
+from flowstone._parallel.options import PARALLEL_LABEL, BranchResult
 from flowstone._parallel.rows import Group, read_ended, settle
 from flowstone._parallel.verdict import TIMED_OUT, Verdict, decide
 from flowstone._waits.records import WaitRecord
@@ -57,12 +57,10 @@ class _Rearm(Suspension):
 
 
 def _kind(asset: AssetDef) -> Parallel:
-    from flowstone._parallel.kind import Parallel  # noqa: PLC0415 - kind imports this module
-
-    kind = asset.kind
-    if not isinstance(kind, Parallel):
+    # The kind's label, not isinstance: kind.py imports this module (issue 22).
+    if asset.kind.label != PARALLEL_LABEL:
         raise FlowStoneError(f"asset {asset.name!r} is not a parallel asset; it cannot join")
-    return kind
+    return cast("Parallel", asset.kind)
 
 
 @dataclass(frozen=True, slots=True)

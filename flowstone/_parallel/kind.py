@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone._parallel.jobs import submit_branch
 from flowstone._parallel.join import Joining, JoinResumption
-from flowstone._parallel.options import ParallelOptions
+from flowstone._parallel.options import PARALLEL_LABEL, ParallelOptions
 from flowstone._parallel.rows import KIND, Group, open_group, read_ended, record_end, settle
 from flowstone._parallel.runs import run_branch
 from flowstone._parallel.verdict import Ended
@@ -40,7 +40,7 @@ class Parallel:
     """The ``AssetKind`` of ``@pipeline.parallel``."""
 
     __slots__ = ("_pipeline", "options")
-    label = "parallel"
+    label = PARALLEL_LABEL
     rules_out = False
     cleans_up = False
 

@@ -9,6 +9,8 @@ from typing import Any, Literal, TypeAlias
 
 from flowstone.errors import OptionError
 
+PARALLEL_LABEL = "parallel"  # the AssetKind label of @pipeline.parallel; jobs and join check it
+
 __all__ = ["Branch", "BranchResult", "FailureMode", "ParallelOptions"]
 
 FailureMode: TypeAlias = Literal["all", "partial"]
