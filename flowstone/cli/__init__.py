@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from flowstone.cli._common import configure_logging
+from flowstone.cli._common import configure_logging, logging_options
 from flowstone.cli._health import health
 from flowstone.cli._inspect import assets, graph, lineage, status
 from flowstone.cli._ops import db, jobs, tree
@@ -24,15 +24,18 @@ __all__ = ["main"]
 @click.version_option(package_name="flowstone")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Log at info level (to stderr).")
+@logging_options
 @click.pass_context
-def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
+def main(
+    ctx: click.Context, debug: bool, verbose: bool, log_level: str | None, log_format: str | None
+) -> None:
     """FlowStone: asset-first data orchestration on a supervision tree.
 
     \b
     Example:
       flowstone run examples/daily_sales.py:pipeline revenue --partition 2025-01-05
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "log_level": log_level, "log_format": log_format}
     configure_logging(verbose)
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import click
-import structlog
 
 from flowstone._pipeline import Pipeline
+from flowstone.cli._logging import FORMATS, LEVELS, install
 from flowstone.cli._target import TargetError, load
 from flowstone.errors import FlowStoneError
 
@@ -25,6 +25,7 @@ __all__ = [
     "database_option",
     "fail",
     "load_target",
+    "logging_options",
 ]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -47,19 +48,35 @@ def database_option(function: F) -> F:
 def configure_logging(verbose: bool, *, quiet_level: int = logging.CRITICAL) -> None:
     """Logs go to stderr, so that stdout carries only results (pure JSON with --json).
 
-    Commands are quiet unless ``--verbose``: a failure is reported as one ``error:`` line,
-    not also as the library's log events. A worker logs warnings by default.
+    Commands are quiet unless ``--verbose`` or ``--log-level``: a failure is reported as one
+    ``error:`` line, not also as the library's log events. A worker logs warnings by default.
+    The group's ``--log-level``/``--log-format`` (or their environment forms) win.
     """
-    level = logging.INFO if verbose else quiet_level
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
-        ],
-    )
+    ctx = click.get_current_context(silent=True)
+    chosen = dict((ctx.find_root().obj or {}) if ctx is not None else {})
+    named = chosen.get("log_level")
+    level = logging.getLevelName(named.upper()) if named else logging.INFO if verbose else quiet_level
+    install(level, chosen.get("log_format") or "console")
+
+
+def logging_options(function: F) -> F:
+    """``--log-level`` and ``--log-format`` (``FLOWSTONE_LOG_LEVEL``/``FLOWSTONE_LOG_FORMAT``)."""
+    function = click.option(
+        "--log-format",
+        envvar="FLOWSTONE_LOG_FORMAT",
+        type=click.Choice(FORMATS, case_sensitive=False),
+        default=None,
+        help="Log lines on stderr: console (default) or json, one object per line "
+        "(env FLOWSTONE_LOG_FORMAT).",
+    )(function)
+    return click.option(
+        "--log-level",
+        envvar="FLOWSTONE_LOG_LEVEL",
+        type=click.Choice(LEVELS, case_sensitive=False),
+        default=None,
+        help="Log at this level and above to stderr (env FLOWSTONE_LOG_LEVEL; default: errors "
+        "are one line, a worker logs warnings).",
+    )(function)
 
 
 def fail(message: str, *, code: int = EXIT_FAILURE) -> NoReturn:
