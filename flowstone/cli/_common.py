@@ -13,6 +13,7 @@ import click
 
 from flowstone._pipeline import Pipeline
 from flowstone.cli._logging import FORMATS, LEVELS, install
+from flowstone.cli._output import echo_json, jsonable
 from flowstone.cli._target import TargetError, load
 from flowstone.errors import FlowStoneError
 
@@ -23,6 +24,8 @@ __all__ = [
     "EXIT_USAGE",
     "configure_logging",
     "database_option",
+    "error_json",
+    "error_text",
     "fail",
     "load_target",
     "logging_options",
@@ -109,25 +112,40 @@ def _debug() -> bool:
     return ctx is not None and bool((ctx.find_root().obj or {}).get("debug"))
 
 
-def run_guarded(action: Callable[[], int], debug: bool) -> int:
-    """Run a command body: errors become one line on stderr (a traceback with --debug)."""
+def error_text(exc: BaseException) -> str:
+    """The one text of an error, the same on stderr and in ``--json`` output."""
+    if isinstance(exc, FlowStoneError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """A failure as ``--json`` prints it: the error's text and type, and the run it names."""
+    return {
+        "error": error_text(exc),
+        "type": type(exc).__name__,
+        "run_id": getattr(exc, "run_id", None),
+        "asset": getattr(exc, "asset", None),
+        "partition": jsonable(getattr(exc, "partition", None)),
+    }
+
+
+def run_guarded(action: Callable[[], int], debug: bool, *, as_json: bool = False) -> int:
+    """Run a command body: errors become one line on stderr (a traceback with --debug);
+    with ``as_json`` also a JSON object on stdout, so a script still gets the run id."""
     try:
         return action()
     except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
         raise
-    except FlowStoneError as exc:
-        if debug:
-            raise
-        return _echo_error(f"{type(exc).__name__}: {exc}", EXIT_FAILURE)
     except Exception as exc:
         if debug:
             raise
-        return _echo_error(
-            f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", EXIT_FAILURE
-        )
+        if as_json:
+            echo_json(error_json(exc))
+        return _echo_error(error_text(exc), EXIT_FAILURE)
 
 
 def guarded(ctx: click.Context, action: Callable[[], int]) -> None:
     """``run_guarded`` with the group's ``--debug``, exiting with the body's code."""
     debug = bool((ctx.find_root().obj or {}).get("debug"))
-    ctx.exit(run_guarded(action, debug))
+    ctx.exit(run_guarded(action, debug, as_json=bool(ctx.params.get("as_json"))))
