@@ -42,10 +42,24 @@ def database_option(function: F) -> F:
     return click.option(
         "--database-url",
         envvar="FLOWSTONE_DATABASE_URL",
-        default=DEFAULT_DATABASE_URL,
-        show_default=True,
-        help="sqlite:///path.db or postgresql+psycopg://user@host/db (env FLOWSTONE_DATABASE_URL).",
+        default=None,
+        callback=_database_url,
+        help="sqlite:///path.db or postgresql+psycopg://user@host/db (env FLOWSTONE_DATABASE_URL, then "
+        f"database_url of flowstone.toml; default {DEFAULT_DATABASE_URL}).",
     )(function)
+
+
+def _database_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The option, else the config file's ``database_url``, else the embedded file."""
+    if value is not None:
+        return value
+    from flowstone._settings import merge  # noqa: PLC0415 - tomllib loads only when needed
+
+    try:
+        configured = merge({}).values.get("database_url")
+    except FlowStoneError as exc:
+        raise click.BadParameter(str(exc), param_hint="--database-url") from None
+    return str(configured) if configured else DEFAULT_DATABASE_URL
 
 
 def configure_logging(verbose: bool, *, quiet_level: int = logging.CRITICAL) -> None:
