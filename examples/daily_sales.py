@@ -80,16 +80,24 @@ def revenue(ctx: fs.Context, cleaned: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class Progress:
-    """A backfill progress callback: a one-line counter on stderr."""
+    """A backfill progress callback: a one-line counter on stderr.
 
-    def __init__(self) -> None:
+    On a terminal the line is redrawn in place (``\\r``); in a pipe or a CI log only the
+    final count is written, as one plain line.
+    """
+
+    def __init__(self, *, live: bool | None = None) -> None:
         self.calls = 0
+        self.live = sys.stderr.isatty() if live is None else live
 
     def __call__(self, done: int, total: int | None) -> None:
         self.calls += 1
         shown = "?" if total is None else str(total)
-        end = "\n" if done == total else ""
-        print(f"\r  backfill: {done}/{shown} partitions", end=end, file=sys.stderr, flush=True)
+        line = f"  backfill: {done}/{shown} partitions"
+        if self.live:
+            print(f"\r{line}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        elif done == total:
+            print(line, file=sys.stderr, flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

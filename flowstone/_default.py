@@ -7,7 +7,6 @@ and tests should start their own nodes with ``fs.start()``.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any, Unpack
 
@@ -25,9 +24,10 @@ _default: Node | None = None
 def start(**options: Unpack[NodeKwargs]) -> Node:
     """Start a node: ``with fs.start() as node: ...``. Options are ``NodeConfig`` fields
     (typed, so a type checker rejects a misspelt one)."""
-    given: dict[str, Any] = dict(options)
-    if "database_url" not in given:
-        given["database_url"] = os.environ.get("FLOWSTONE_DATABASE_URL") or None
+    from flowstone._settings import resolve  # noqa: PLC0415 - tomllib loads only when starting
+
+    # explicit > FLOWSTONE_<FIELD> > flowstone.toml / [tool.flowstone] > default
+    given: dict[str, Any] = resolve(options).values
     return Node(build_options(NodeConfig, given, "node"))
 
 

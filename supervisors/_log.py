@@ -1,5 +1,8 @@
 """Loggers for the runtime: structlog, imported on first use, and never fatal.
 
+Events go to the stdlib logger of the same name unless the host configured structlog
+(see ``supervisors._stdlib_log``).
+
 structlog (with the asyncio it pulls in) is a large share of import time; a library that
 logs only on lifecycle events should not pay it at ``import``. The proxy behaves like
 ``structlog.get_logger(name)`` (configuration made before or after the first call applies),
@@ -27,9 +30,9 @@ class _SafeLogger:
 
     def _target(self) -> Any:
         if self._logger is None:
-            import structlog  # noqa: PLC0415 - deferred on purpose, see the module docstring
+            from supervisors._stdlib_log import build_logger  # noqa: PLC0415 - deferred, see above
 
-            self._logger = structlog.get_logger(self._name)
+            self._logger = build_logger(self._name)
         return self._logger
 
     def bind(self, **values: Any) -> _SafeLogger:

@@ -37,3 +37,18 @@ def test_the_demo_reuses_stored_results_on_a_second_run(tmp_path: Path) -> None:
     ]
     assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr[-3000:]
     assert "skipped" in runs[1].stdout.lower() or "reused" in runs[1].stdout.lower()
+
+
+def test_the_demo_in_a_pipe_writes_no_live_redraw(tmp_path: Path) -> None:
+    """stderr is a pipe here: the backfill progress is one final plain line, no bare ``\\r``.
+
+    Bytes, not text: text mode would turn a ``\\r`` into a newline before the check."""
+    script = ROOT / "examples" / "daily_sales.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert b"\r" not in result.stderr
+    assert b"\r" not in result.stdout
+    progress = [line for line in result.stderr.decode().splitlines() if "backfill:" in line]
+    assert progress == ["  backfill: 31/31 partitions"]

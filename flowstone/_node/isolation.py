@@ -78,10 +78,10 @@ class _Worker:
         module, qualname, path, ctx_fields, kwargs = message
         try:
             fn = self._function(module, qualname, path)
-            import structlog  # noqa: PLC0415 - the worker's own logger, once imported
+            from supervisors._log import get_logger  # noqa: PLC0415 - the worker's own logger
 
             run_id, asset, partition, attempt, pipeline = ctx_fields
-            log = structlog.get_logger("flowstone").bind(run_id=run_id, asset=asset, attempt=attempt)
+            log = get_logger("flowstone").bind(run_id=run_id, asset=asset, attempt=attempt)
             ctx = Context(run_id, asset, partition, attempt, pipeline, log, {})
             return ("ok", fn(ctx, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the user-code boundary: sent back to the node

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import click
-import structlog
 
 from flowstone._pipeline import Pipeline
+from flowstone.cli._logging import FORMATS, LEVELS, install
+from flowstone.cli._output import echo_json, jsonable
 from flowstone.cli._target import TargetError, load
 from flowstone.errors import FlowStoneError
 
@@ -23,8 +24,11 @@ __all__ = [
     "EXIT_USAGE",
     "configure_logging",
     "database_option",
+    "error_json",
+    "error_text",
     "fail",
     "load_target",
+    "logging_options",
 ]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -38,28 +42,58 @@ def database_option(function: F) -> F:
     return click.option(
         "--database-url",
         envvar="FLOWSTONE_DATABASE_URL",
-        default=DEFAULT_DATABASE_URL,
-        show_default=True,
-        help="sqlite:///path.db or postgresql+psycopg://user@host/db (env FLOWSTONE_DATABASE_URL).",
+        default=None,
+        callback=_database_url,
+        help="sqlite:///path.db or postgresql+psycopg://user@host/db (env FLOWSTONE_DATABASE_URL, then "
+        f"database_url of flowstone.toml; default {DEFAULT_DATABASE_URL}).",
     )(function)
+
+
+def _database_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The option, else the config file's ``database_url``, else the embedded file."""
+    if value is not None:
+        return value
+    from flowstone._settings import merge  # noqa: PLC0415 - tomllib loads only when needed
+
+    try:
+        configured = merge({}).values.get("database_url")
+    except FlowStoneError as exc:
+        raise click.BadParameter(str(exc), param_hint="--database-url") from None
+    return str(configured) if configured else DEFAULT_DATABASE_URL
 
 
 def configure_logging(verbose: bool, *, quiet_level: int = logging.CRITICAL) -> None:
     """Logs go to stderr, so that stdout carries only results (pure JSON with --json).
 
-    Commands are quiet unless ``--verbose``: a failure is reported as one ``error:`` line,
-    not also as the library's log events. A worker logs warnings by default.
+    Commands are quiet unless ``--verbose`` or ``--log-level``: a failure is reported as one
+    ``error:`` line, not also as the library's log events. A worker logs warnings by default.
+    The group's ``--log-level``/``--log-format`` (or their environment forms) win.
     """
-    level = logging.INFO if verbose else quiet_level
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
-        ],
-    )
+    ctx = click.get_current_context(silent=True)
+    chosen = dict((ctx.find_root().obj or {}) if ctx is not None else {})
+    named = chosen.get("log_level")
+    level = logging.getLevelName(named.upper()) if named else logging.INFO if verbose else quiet_level
+    install(level, chosen.get("log_format") or "console")
+
+
+def logging_options(function: F) -> F:
+    """``--log-level`` and ``--log-format`` (``FLOWSTONE_LOG_LEVEL``/``FLOWSTONE_LOG_FORMAT``)."""
+    function = click.option(
+        "--log-format",
+        envvar="FLOWSTONE_LOG_FORMAT",
+        type=click.Choice(FORMATS, case_sensitive=False),
+        default=None,
+        help="Log lines on stderr: console (default) or json, one object per line "
+        "(env FLOWSTONE_LOG_FORMAT).",
+    )(function)
+    return click.option(
+        "--log-level",
+        envvar="FLOWSTONE_LOG_LEVEL",
+        type=click.Choice(LEVELS, case_sensitive=False),
+        default=None,
+        help="Log at this level and above to stderr (env FLOWSTONE_LOG_LEVEL; default: errors "
+        "are one line, a worker logs warnings).",
+    )(function)
 
 
 def fail(message: str, *, code: int = EXIT_FAILURE) -> NoReturn:
@@ -92,25 +126,40 @@ def _debug() -> bool:
     return ctx is not None and bool((ctx.find_root().obj or {}).get("debug"))
 
 
-def run_guarded(action: Callable[[], int], debug: bool) -> int:
-    """Run a command body: errors become one line on stderr (a traceback with --debug)."""
+def error_text(exc: BaseException) -> str:
+    """The one text of an error, the same on stderr and in ``--json`` output."""
+    if isinstance(exc, FlowStoneError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """A failure as ``--json`` prints it: the error's text and type, and the run it names."""
+    return {
+        "error": error_text(exc),
+        "type": type(exc).__name__,
+        "run_id": getattr(exc, "run_id", None),
+        "asset": getattr(exc, "asset", None),
+        "partition": jsonable(getattr(exc, "partition", None)),
+    }
+
+
+def run_guarded(action: Callable[[], int], debug: bool, *, as_json: bool = False) -> int:
+    """Run a command body: errors become one line on stderr (a traceback with --debug);
+    with ``as_json`` also a JSON object on stdout, so a script still gets the run id."""
     try:
         return action()
     except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
         raise
-    except FlowStoneError as exc:
-        if debug:
-            raise
-        return _echo_error(f"{type(exc).__name__}: {exc}", EXIT_FAILURE)
     except Exception as exc:
         if debug:
             raise
-        return _echo_error(
-            f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", EXIT_FAILURE
-        )
+        if as_json:
+            echo_json(error_json(exc))
+        return _echo_error(error_text(exc), EXIT_FAILURE)
 
 
 def guarded(ctx: click.Context, action: Callable[[], int]) -> None:
     """``run_guarded`` with the group's ``--debug``, exiting with the body's code."""
     debug = bool((ctx.find_root().obj or {}).get("debug"))
-    ctx.exit(run_guarded(action, debug))
+    ctx.exit(run_guarded(action, debug, as_json=bool(ctx.params.get("as_json"))))

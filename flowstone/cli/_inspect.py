@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flowstone.cli._common import EXIT_OK, database_option, guarded, load_target
-from flowstone.cli._output import echo_json
+from flowstone.cli._output import echo_json, table_console
 from flowstone.cli._partitions import declared_set, parse_one
 
 __all__ = ["assets", "graph", "lineage", "status"]
@@ -19,9 +19,7 @@ _Branch = tuple[str, list["_Branch"]]  # a lineage tree: its label and its child
 
 
 def _console() -> object:
-    from rich.console import Console  # noqa: PLC0415
-
-    return Console()
+    return table_console()  # piped: as wide as the rows, never wrapped mid-word
 
 
 @click.command()
@@ -164,9 +162,10 @@ def assets(ctx: click.Context, target: str, as_json: bool) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["ascii", "mermaid", "dot"]), default="ascii", show_default=True
 )
+@_json
 @click.pass_context
-def graph(ctx: click.Context, target: str, fmt: str) -> None:
-    """Draw the dependency graph of TARGET.
+def graph(ctx: click.Context, target: str, fmt: str, as_json: bool) -> None:
+    """Draw the dependency graph of TARGET (--json: its assets and edges, in run order).
 
     \b
     Example:
@@ -177,6 +176,16 @@ def graph(ctx: click.Context, target: str, fmt: str) -> None:
     pipeline = load_target(target)
 
     def body() -> int:
+        if as_json:
+            names = pipeline.assets()
+            echo_json(
+                {
+                    "pipeline": pipeline.name,
+                    "assets": [{"name": n, "description": pipeline.info(n).description} for n in names],
+                    "edges": [{"from": dep, "to": n} for n in names for dep in pipeline.info(n).depends_on],
+                }
+            )
+            return EXIT_OK
         click.echo(fs.graph(pipeline, fmt))  # type: ignore[arg-type]
         return EXIT_OK
 

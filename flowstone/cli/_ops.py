@@ -306,9 +306,10 @@ def upgrade(ctx: click.Context, database_url: str) -> None:
 
 
 @db.command()
+@_json
 @database_option
 @click.pass_context
-def current(ctx: click.Context, database_url: str) -> None:
+def current(ctx: click.Context, as_json: bool, database_url: str) -> None:
     """Print the schema revision of the database and the newest one shipped; exit 1 if behind.
 
     \b
@@ -332,7 +333,10 @@ def current(ctx: click.Context, database_url: str) -> None:
                 verdict = f" ({exc})"
         finally:
             store.close()
-        click.echo(f"current: {revision or '(empty)'}; newest: {head_revision()}{verdict}")
+        if as_json:
+            echo_json({"current": revision, "newest": head_revision(), "problem": verdict[2:-1] or None})
+        else:
+            click.echo(f"current: {revision or '(empty)'}; newest: {head_revision()}{verdict}")
         return EXIT_OK if revision == head_revision() else EXIT_FAILURE
 
     guarded(ctx, body)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from flowstone._jobs.records import RecordedError
-from flowstone.cli._common import EXIT_FAILURE, EXIT_OK, database_option, guarded, load_target
-from flowstone.cli._output import echo_json, pretty
+from flowstone.cli._common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    database_option,
+    error_json,
+    guarded,
+    load_target,
+)
+from flowstone.cli._output import echo_json, pretty, table_console
 from flowstone.cli._partitions import declared_set, parse_many, parse_one
 
 __all__ = ["backfill", "run"]
@@ -79,6 +85,11 @@ def run(
                     stale_only=stale_only,
                 )
             except TimeoutError as exc:
+                if as_json:  # the run waits on: its id is how to look it up or signal it
+                    waiting = node.status(pipeline, asset, value_partition)
+                    echo_json(
+                        {**error_json(exc), "error": str(exc), "asset": asset, "run_id": waiting.run_id}
+                    )
                 click.echo(f"error: {exc}", err=True)
                 return EXIT_FAILURE
             status = node.status(pipeline, asset, value_partition)
@@ -257,6 +268,4 @@ def _cause(error: BaseException | None) -> str:
 
 
 def _stdout_console() -> Any:
-    from rich.console import Console  # noqa: PLC0415
-
-    return Console(file=sys.stdout)
+    return table_console()  # piped: as wide as the rows, never wrapped mid-word

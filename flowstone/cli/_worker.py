@@ -38,21 +38,26 @@ def _queues(pairs: tuple[str, ...]) -> dict[str, int]:
     multiple=True,
     default=("assets=8",),
     show_default=True,
-    help="Queues to work and their concurrency on this node: NAME=N (repeatable, or comma-separated).",
+    envvar="FLOWSTONE_QUEUES",
+    help="Queues to work and their concurrency on this node: NAME=N (repeatable, or comma-separated; "
+    "env FLOWSTONE_QUEUES).",
 )
 @click.option(
     "--import",
     "imports",
     multiple=True,
     metavar="MODULE",
+    envvar="FLOWSTONE_IMPORT",
     help="Import a module first (repeatable), e.g. the one defining your pipelines. Jobs may name "
-    "pipelines in these modules' packages only, unless --allow-import widens that.",
+    "pipelines in these modules' packages only, unless --allow-import widens that (env FLOWSTONE_IMPORT, "
+    "space-separated).",
 )
 @click.option(
     "--allow-import",
     "allow_patterns",
     multiple=True,
     metavar="PATTERN",
+    envvar="FLOWSTONE_ALLOW_IMPORTS",
     help="Also let jobs name pipelines in modules matching PATTERN (repeatable): a module or package "
     "name ('reports' covers 'reports.daily'), with * wildcards ('reports_*'; '*' allows any module).",
 )
@@ -61,15 +66,17 @@ def _queues(pairs: tuple[str, ...]) -> dict[str, int]:
     type=float,
     default=60.0,
     show_default=True,
+    envvar="FLOWSTONE_RESCUE_AFTER",
     help="Seconds this worker may go without a heartbeat before another node rescues its jobs "
-    "(written with its heartbeats: every node judges it by it).",
+    "(written with its heartbeats: every node judges it by it; env FLOWSTONE_RESCUE_AFTER).",
 )
 @click.option(
     "--shutdown-grace",
     type=float,
     default=15.0,
     show_default=True,
-    help="Seconds to let jobs in flight finish on SIGTERM/SIGINT.",
+    envvar="FLOWSTONE_SHUTDOWN_GRACE",
+    help="Seconds to let jobs in flight finish on SIGTERM/SIGINT (env FLOWSTONE_SHUTDOWN_GRACE).",
 )
 @click.option("--verbose", is_flag=True, help="Log at info level (to stderr).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")

@@ -70,6 +70,9 @@ import os, signal, sys, threading, time
 # a start from a terminal would have.
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 signal.signal(signal.SIGINT, signal.default_int_handler)
+import logging
+# The library logs through stdlib logging: the events these tests look for, on stdout.
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 import flowstone as fs
 from lifecycle_pipes import pipeline, started
 

@@ -15,13 +15,16 @@ import threading
 import time
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from flowstone._logging import quiet_alembic
+
+with quiet_alembic():  # alembic logs the set-up of its plugins at INFO when imported
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 from flowstone._store.sql.engine import mask
 from flowstone.errors import SchemaVersionError
 
@@ -58,7 +61,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _revision(connection: Connection) -> str | None:
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    with quiet_alembic():  # "Context impl SQLiteImpl." on every read of the revision
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 
 
@@ -116,6 +120,11 @@ def upgrade(engine: Engine, *, wait: float | None = None) -> bool:
     Raises:
         SchemaVersionError: the database is at a revision this FlowStone does not ship.
     """
+    with quiet_alembic():
+        return _upgrade(engine, wait)
+
+
+def _upgrade(engine: Engine, wait: float | None) -> bool:
     if engine.dialect.name != "postgresql":
         return _upgrade_sqlite(engine, wait)  # checks the revision inside its write lock
     if current_revision(engine) == head_revision():
