@@ -4,13 +4,14 @@ without limit in a long-running process."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from flowstone._store.memory_barrier import MemoryBarrier
+from flowstone._store.memory_records import ACTIVE, PipelineRecords
 from flowstone._store.records import (
     AuditEntry,
     Completion,
@@ -27,21 +28,6 @@ from flowstone.io import AssetKey, IOManager
 LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
 
 __all__ = ["MemoryStore"]
-
-Key = tuple[str, str]  # (asset, partition_key)
-
-
-_ACTIVE = ("pending", "running", "waiting")
-
-
-@dataclass(slots=True)
-class _PipelineRecords:
-    records: OrderedDict[Key, MaterializationRecord] = field(default_factory=OrderedDict)
-    #: Records of runs still going whose asset and partition a newer run has started
-    #: since, by (key, run id): they are no longer the latest, but still theirs to end.
-    overtaken: dict[tuple[Key, str], MaterializationRecord] = field(default_factory=dict)
-    upstream: dict[Key, tuple[Key, ...]] = field(default_factory=dict)
-    downstream: dict[Key, set[Key]] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -61,7 +47,7 @@ class MemoryStore:
         self._max = max_records
         self.barrier = MemoryBarrier()  # scatters (issue 15)
         self._lock = threading.Lock()
-        self._pipelines: dict[str, _PipelineRecords] = {}
+        self._pipelines: dict[str, PipelineRecords] = {}
         self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
         self._tags: dict[str, Tags] = {}  # run id → tags, tagged runs only, newest kept
 
@@ -75,47 +61,18 @@ class MemoryStore:
         with self._lock:
             pass
 
-    def _state(self, pipeline: str) -> _PipelineRecords:
+    def _state(self, pipeline: str) -> PipelineRecords:
         state = self._pipelines.get(pipeline)
         if state is None:
-            state = self._pipelines[pipeline] = _PipelineRecords()
+            state = self._pipelines[pipeline] = PipelineRecords(self._max)
         return state
-
-    def _put(self, state: _PipelineRecords, key: Key, record: MaterializationRecord) -> None:
-        """Make ``record`` the latest of ``key``; an older run still going keeps its own."""
-        current = state.records.get(key)
-        if current is not None and current.run_id != record.run_id and current.status in _ACTIVE:
-            state.overtaken[(key, current.run_id)] = current
-        state.records[key] = record
-        state.records.move_to_end(key)
-        while len(state.records) > self._max:
-            old, _ = state.records.popitem(last=False)
-            self._forget_lineage(state, old)
-
-    def _set(self, state: _PipelineRecords, key: Key, record: MaterializationRecord) -> None:
-        """Replace the record of ``record``'s run, wherever it is; an overtaken one that
-        ended is forgotten (the newer run's is the latest, as in a database)."""
-        current = state.records.get(key)
-        if current is not None and current.run_id == record.run_id:
-            state.records[key] = record
-        elif record.status in _ACTIVE:
-            state.overtaken[(key, record.run_id)] = record
-        else:
-            del state.overtaken[(key, record.run_id)]
 
     def _running(
         self, pipeline: str, asset: str, key: str, run_id: str, states: tuple[str, ...] = ("running",)
     ) -> MaterializationRecord | None:
         """The record of ``run_id`` for the asset and partition, if in one of ``states``."""
         state = self._pipelines.get(pipeline)
-        if state is None:
-            return None
-        current = state.records.get((asset, key))
-        if current is None or current.run_id != run_id:
-            current = state.overtaken.get(((asset, key), run_id)) if state.overtaken else None
-        if current is None or current.status not in states:
-            return None
-        return current
+        return None if state is None else state.record_of((asset, key), run_id, states)
 
     # --- runs and materializations -------------------------------------------------
     def start_run(self, run: RunStart) -> None:
@@ -131,7 +88,7 @@ class MemoryStore:
                     record = MaterializationRecord(
                         run.pipeline, asset, run.partition_key, run.run_id, "pending"
                     )
-                self._put(state, (asset, run.partition_key), record)
+                state.put((asset, run.partition_key), record)
             resource = f"{run.pipeline}/{run.asset}/{run.partition_key}"
             self._remember_tags(run.run_id, run.tags)
             details = {"run_id": run.run_id, **tagged(run.tags)}
@@ -143,14 +100,14 @@ class MemoryStore:
         with self._lock:
             state = self._state(pipeline)
             key = (asset, partition_key)
-            current = self._running(pipeline, asset, partition_key, run_id, _ACTIVE)
+            current = self._running(pipeline, asset, partition_key, run_id, ACTIVE)
             if current is not None:
                 started = current.started_at or at
                 record = replace(current, status="running", attempts=attempt, started_at=started)
-                self._set(state, key, record)
+                state.set(key, record)
             else:
                 record = MaterializationRecord(pipeline, asset, partition_key, run_id, "running", attempt, at)
-                self._put(state, key, record)
+                state.put(key, record)
 
     def complete(
         self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
@@ -171,7 +128,7 @@ class MemoryStore:
                 )
             state = self._pipelines[done.pipeline]
             if done.lineage:
-                self._link(state, (done.asset, done.partition_key), done.lineage)
+                state.link((done.asset, done.partition_key), done.lineage)
             # Built directly: dataclasses.replace costs more than the rest of a completion.
             completed = MaterializationRecord(
                 current.pipeline,
@@ -186,11 +143,11 @@ class MemoryStore:
                 done.duration_ms,
                 done.code_version,
             )
-            self._set(state, (done.asset, done.partition_key), completed)
+            state.set((done.asset, done.partition_key), completed)
             for asset in done.then_running:
                 key = (asset, done.partition_key)
                 if (pending := self._running(done.pipeline, *key, done.run_id, ("pending",))) is not None:
-                    self._set(state, key, replace(pending, status="running", attempts=1, started_at=done.at))
+                    state.set(key, replace(pending, status="running", attempts=1, started_at=done.at))
             return True
 
     def holds(self, io: IOManager) -> bool:
@@ -219,9 +176,9 @@ class MemoryStore:
                     None if done is None else done.duration_ms,
                     None if done is None else done.code_version,
                 )
-                self._put(state, key, record)
+                state.put(key, record)
                 if done is not None and done.lineage:
-                    self._link(state, key, done.lineage)
+                    state.link(key, done.lineage)
                 resource = f"{start.pipeline}/{start.asset}/{start.partition_key}"
                 self._remember_tags(start.run_id, start.tags)
                 details = {"run_id": start.run_id, **tagged(start.tags)}
@@ -235,7 +192,7 @@ class MemoryStore:
     def fail(self, failure: Failure) -> bool:
         with self._lock:
             current = self._running(
-                failure.pipeline, failure.asset, failure.partition_key, failure.run_id, _ACTIVE
+                failure.pipeline, failure.asset, failure.partition_key, failure.run_id, ACTIVE
             )
             if current is None:
                 return False
@@ -250,7 +207,7 @@ class MemoryStore:
                 finished_at=failure.at,
                 error=failure.error,
             )
-            self._set(state, (failure.asset, failure.partition_key), failed)
+            state.set((failure.asset, failure.partition_key), failed)
             if state.overtaken:  # its run ends here: its overtaken pending records never will
                 for overtaken_key, record in list(state.overtaken.items()):
                     if record.run_id == failure.run_id and record.status == "pending":
@@ -262,7 +219,7 @@ class MemoryStore:
             current = self._running(pipeline, asset, partition_key, run_id)
             if current is None:
                 return False
-            self._set(self._pipelines[pipeline], (asset, partition_key), replace(current, status="waiting"))
+            self._pipelines[pipeline].set((asset, partition_key), replace(current, status="waiting"))
             return True
 
     def run_resumed(self, run_id: str) -> None:
@@ -286,14 +243,14 @@ class MemoryStore:
             key_of = skip.partition_key
             for asset in skip.assets:
                 key = (asset, key_of)
-                current = self._running(skip.pipeline, asset, key_of, skip.run_id, _ACTIVE)
+                current = self._running(skip.pipeline, asset, key_of, skip.run_id, ACTIVE)
                 record = MaterializationRecord(
                     skip.pipeline, asset, key_of, skip.run_id, "skipped", 0, None, skip.at
                 )
                 if current is not None:
-                    self._set(state, key, replace(record, started_at=current.started_at))
+                    state.set(key, replace(record, started_at=current.started_at))
                 else:
-                    self._put(state, key, record)
+                    state.put(key, record)
             if skip.finishes_run:
                 resource = f"{skip.pipeline}/{skip.assets[0]}/{key_of}"
                 details = {"run_id": skip.run_id, "skipped": True}
@@ -305,7 +262,7 @@ class MemoryStore:
         with self._lock:
             for state in self._pipelines.values():
                 for key, record in list(state.records.items()):
-                    if record.run_id == run_id and record.status in _ACTIVE:
+                    if record.run_id == run_id and record.status in ACTIVE:
                         state.records[key] = replace(record, status="failed", finished_at=at, error=error)
                 for overtaken_key, record in list(state.overtaken.items()):
                     if record.run_id == run_id:
@@ -348,7 +305,7 @@ class MemoryStore:
             if state is None:
                 return 0
             key = (asset, partition_key)
-            self._forget_lineage(state, key)
+            state.forget_lineage(key)
             overtaken = [k for k in state.overtaken if k[0] == key]
             for overtaken_key in overtaken:
                 del state.overtaken[overtaken_key]
@@ -388,27 +345,11 @@ class MemoryStore:
         self, pipeline: str, run_id: str, asset: str, partition_key: str, upstream: Sequence[tuple[str, str]]
     ) -> None:
         with self._lock:
-            self._link(self._state(pipeline), (asset, partition_key), upstream)
-
-    def _link(self, state: _PipelineRecords, key: Key, upstream: Sequence[tuple[str, str]]) -> None:
-        self._forget_lineage(state, key, keep_downstream=True)
-        state.upstream[key] = tuple(upstream)
-        for parent in upstream:
-            state.downstream.setdefault(parent, set()).add(key)
+            self._state(pipeline).link((asset, partition_key), upstream)
 
     def record_lineage_many(self, records: Sequence[LineageRecord]) -> None:
         for pipeline, run_id, asset, partition_key, upstream in records:
             self.record_lineage(pipeline, run_id, asset, partition_key, upstream)
-
-    def _forget_lineage(self, state: _PipelineRecords, key: Key, *, keep_downstream: bool = False) -> None:
-        for parent in state.upstream.pop(key, ()):
-            children = state.downstream.get(parent)
-            if children is not None:
-                children.discard(key)
-                if not children:
-                    del state.downstream[parent]
-        if not keep_downstream:
-            state.downstream.pop(key, None)
 
     def upstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
         with self._lock:
