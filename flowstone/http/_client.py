@@ -11,19 +11,18 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from flowstone._error_base import OptionError
 from flowstone._http_error import HTTPError
 from flowstone._resources import Env, Resource
+from flowstone._scatter.options import Rate
 from flowstone.http._policy import Retry
 from flowstone.http._rate import RequestRate
 from flowstone.http._session import Session, Timing
 from supervisors._log import get_logger
-
-if TYPE_CHECKING:
-    from flowstone._scatter.options import Rate
 
 __all__ = ["Client"]
 
@@ -33,6 +32,22 @@ log = get_logger("flowstone.http")
 def _timed_wait(seconds: float) -> None:
     # An Event nobody sets: a timed wait that, unlike time.sleep, reads as one in a dump.
     threading.Event().wait(seconds)
+
+
+def _check(base_url: Any, timeout: Any, retry: Any, rate: Any, health_path: Any) -> None:
+    """``OptionError`` naming the option, when the client is declared (not when it starts)."""
+    if not isinstance(base_url, str | Env) or not base_url:
+        raise OptionError(f"fs.http.Client: base_url must be a URL or fs.env(...), got {base_url!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise OptionError(f"fs.http.Client: timeout must be a number of seconds > 0, got {timeout!r}")
+    if retry is not None and not isinstance(retry, Retry):
+        raise OptionError(f"fs.http.Client: retry must be an fs.http.Retry, got {retry!r}")
+    if rate is not None and not isinstance(rate, Rate):
+        raise OptionError(f"fs.http.Client: rate must be an fs.Rate or None, got {rate!r}")
+    if not isinstance(health_path, str) or not health_path.startswith("/"):
+        raise OptionError(
+            f"fs.http.Client: health_path must be a path starting with '/', got {health_path!r}"
+        )
 
 
 class Client(Resource):
@@ -57,7 +72,7 @@ class Client(Resource):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Env,
         *,
         timeout: float = 30.0,
         headers: Mapping[str, Any] | None = None,
@@ -68,6 +83,7 @@ class Client(Resource):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        _check(base_url, timeout, retry, rate, health_path)
         self.base_url = base_url
         self.timeout = timeout
         self.headers = dict(headers or {})
@@ -83,6 +99,8 @@ class Client(Resource):
 
     def setup(self) -> Session:
         """Open the connection pool; what assets receive."""
+        if isinstance(self.base_url, Env):  # set up by hand, not by a node (which resolves it)
+            self.base_url = self.base_url.resolve("fs.http.Client")
         who = f"fs.http.Client({self.base_url!r})"
         headers = {k: v.resolve(who) if isinstance(v, Env) else v for k, v in self.headers.items()}
         client = httpx.Client(
@@ -102,7 +120,7 @@ class Client(Resource):
         try:
             response = obj.client.get(self.health_path)
         except httpx.TransportError as exc:
-            url = f"{self.base_url.rstrip('/')}{self.health_path}"
+            url = str(obj.client.build_request("GET", self.health_path).url)
             raise HTTPError(
                 f"GET {url} (health) got no response ({type(exc).__name__}: {exc}); check the server",
                 method="GET",

@@ -224,10 +224,27 @@ class TestHealth:
         client = fs.http.Client("https://api.test", transport=Scripted(refused).transport)
         api = client.setup()
         try:
-            with pytest.raises(fs.http.HTTPError, match="health"):
+            with pytest.raises(fs.http.HTTPError, match="GET https://api.test/health"):
                 client.health(api)
         finally:
             client.teardown(api)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"base_url": ""}, "base_url"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": True}, "timeout"),
+        ({"retry": 3}, "retry"),
+        ({"rate": 10}, "rate"),
+        ({"health_path": "health"}, "health_path"),
+    ],
+)
+def test_a_bad_client_option_is_an_option_error_naming_it(options: dict[str, Any], named: str) -> None:
+    arguments = {"base_url": "https://api.test"} | options
+    with pytest.raises(fs.OptionError, match=f"fs.http.Client: {named}"):
+        fs.http.Client(**arguments)
 
 
 def test_http_error_is_one_class_under_the_root_and_needs_no_httpx() -> None:
