@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -224,7 +225,7 @@ class TestHealth:
         client = fs.http.Client("https://api.test", transport=Scripted(refused).transport)
         api = client.setup()
         try:
-            with pytest.raises(fs.http.HTTPError, match="GET https://api.test/health"):
+            with pytest.raises(fs.http.HTTPError, match=re.escape("GET https://api.test/health")):
                 client.health(api)
         finally:
             client.teardown(api)
