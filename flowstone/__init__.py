@@ -53,7 +53,7 @@ from flowstone.errors import (
 )
 
 if TYPE_CHECKING:
-    from flowstone import readers, sensors, testing
+    from flowstone import http, readers, sensors, testing
     from flowstone._default import default_node, start
     from flowstone._execution.backfill import BackfillReport, PartitionResult
     from flowstone._jobs.handle import RunHandle
@@ -88,6 +88,7 @@ _LAZY: dict[str, str] = {
     "GateInfo": "flowstone._waits",
     "RequestApproval": "flowstone._waits",
     "testing": "flowstone.testing",
+    "http": "flowstone.http",
     "sensors": "flowstone.sensors",
     "readers": "flowstone.readers",
     "default_node": "flowstone._default",
@@ -239,6 +240,7 @@ __all__ = [
     "env",
     "ResourceError",
     "ResourceUnavailableError",
+    "http",
 ]
 
 

@@ -30,13 +30,15 @@ The hierarchy::
     │       └── ParallelTimeoutError a branch (or the group) ran past its timeout
     ├── ResourceError                a resource could not be set up (``.resource`` names it)
     │   └── ResourceUnavailableError an asset requires an optional resource that is down
+    ├── HTTPError                    a ``fs.http.Client`` request failed (``.status``, ``.attempts``)
     └── StoreUnavailableError        the database cannot be reached, or cannot be used
         └── SchemaVersionError       its schema is at a revision this FlowStone cannot use
 
 Run-time errors carry the asset, partition and run id they are about, so a log line or
 a traceback always says *what* failed, and their messages end with what to do about it.
 The root and the durable-wait errors are written in ``_error_base`` and ``_wait_errors``
-(to keep modules small) and belong here: their ``__module__`` is ``flowstone.errors``.
+(to keep modules small), ``HTTPError`` in ``_http_error`` (also ``flowstone.http.HTTPError``;
+catching it needs no httpx) and belong here: their ``__module__`` is ``flowstone.errors``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowstone._error_base import FlowStoneError, OptionError, _AssetPartitionError
+from flowstone._http_error import HTTPError
 from flowstone._wait_errors import (
     ApprovalError,
     ApprovalRejectedError,
@@ -66,6 +69,7 @@ __all__ = [
     "EncodeError",
     "FlowStoneError",
     "GateTimeoutError",
+    "HTTPError",
     "IsolationError",
     "LineageError",
     "MaterializationError",

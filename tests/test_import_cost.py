@@ -30,6 +30,8 @@ NOT_AT_IMPORT = (
     "psycopg",
     "rich",
     "croniter",
+    "flowstone.http",
+    "httpx",
 )
 
 

@@ -36,7 +36,7 @@ FLOWSTONE_CONTRACT = {
     "Branch", "BranchResult", "ParallelBranchError", "ParallelTimeoutError",
     "PartitionStatus",
     "TagError",
-    "Resource", "env", "ResourceError", "ResourceUnavailableError",
+    "Resource", "env", "ResourceError", "ResourceUnavailableError", "http",
 }  # fmt: skip
 
 
