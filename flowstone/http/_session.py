@@ -185,9 +185,10 @@ class Session:
         waited: float,
         error: str | None = None,
     ) -> None:
-        duration = round((self._timing.monotonic() - started) * 1000, 3)
+        seconds = self._timing.monotonic() - started
         fields: dict[str, Any] = {"method": request.method, "path": request.url.path, "status": status}
-        fields |= {"attempt": attempt, "duration_ms": duration}
+        # ``duration`` (seconds) is the issue's name; ``duration_ms`` the other events' convention.
+        fields |= {"attempt": attempt, "duration": seconds, "duration_ms": round(seconds * 1000, 3)}
         if waited:
             fields["rate_wait_ms"] = round(waited * 1000, 3)
         if error is not None:
