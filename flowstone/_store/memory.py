@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flowstone._store.memory_barrier import MemoryBarrier
+from flowstone._store.overview import MemoryOverview
 from flowstone._store.records import (
     AuditEntry,
     Completion,
@@ -44,7 +45,7 @@ class _PipelineRecords:
     downstream: dict[Key, set[Key]] = field(default_factory=dict)
 
 
-class MemoryStore:
+class MemoryStore(MemoryOverview):
     """Latest record per asset and partition, per pipeline, behind one lock.
 
     As in a database, a run's records are its own: a newer run of the same asset and

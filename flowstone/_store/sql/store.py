@@ -31,6 +31,7 @@ from flowstone._store.sql.engine import (
     unavailable,
 )
 from flowstone._store.sql.history import History, audit_row, aware, link
+from flowstone._store.sql.overview import Overview
 from flowstone._store.sql.schema import lineage, materializations
 from flowstone._store.sql.skips import Skips
 from flowstone._store.sql.values import SQLValues
@@ -52,7 +53,7 @@ class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
 
 
-class SQLStore(Waiting, History, Skips):
+class SQLStore(Waiting, History, Skips, Overview):
     """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
 
     run_batch = 64  # a commit costs more than the rows of a small materialization
