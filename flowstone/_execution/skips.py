@@ -101,6 +101,7 @@ def record(pipeline: Pipeline, services: Services, run: PartitionRun, skipped: S
             at=datetime.now(UTC),
             actor=services.node_id,
             finishes_run=run.target in skipped,
+            tags=run.tags,
         )
     )
     for asset in skipped:

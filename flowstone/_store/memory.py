@@ -166,7 +166,7 @@ class MemoryStore(MemoryOverview):
                 return False
             if done.finishes_run:
                 resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
-                details = {"run_id": done.run_id}
+                details = {"run_id": done.run_id, **tagged(done.tags)}
                 self._audit.append(
                     AuditEntry(done.at, "run.finished", done.actor, resource, "finish", details)
                 )
@@ -241,7 +241,7 @@ class MemoryStore(MemoryOverview):
             if current is None:
                 return False
             resource = f"{failure.pipeline}/{failure.asset}/{failure.partition_key}"
-            details = {"run_id": failure.run_id, "error": failure.error}
+            details = {"run_id": failure.run_id, "error": failure.error, **tagged(failure.tags)}
             self._audit.append(AuditEntry(failure.at, "run.failed", failure.actor, resource, "fail", details))
             state = self._pipelines[failure.pipeline]
             failed = replace(
@@ -297,7 +297,7 @@ class MemoryStore(MemoryOverview):
                     self._put(state, key, record)
             if skip.finishes_run:
                 resource = f"{skip.pipeline}/{skip.assets[0]}/{key_of}"
-                details = {"run_id": skip.run_id, "skipped": True}
+                details = {"run_id": skip.run_id, "skipped": True, **tagged(skip.tags)}
                 self._audit.append(
                     AuditEntry(skip.at, "run.finished", skip.actor, resource, "finish", details)
                 )
@@ -311,7 +311,7 @@ class MemoryStore(MemoryOverview):
                 for overtaken_key, record in list(state.overtaken.items()):
                     if record.run_id == run_id:
                         del state.overtaken[overtaken_key]
-            details = {"run_id": run_id, "error": error}
+            details = {"run_id": run_id, "error": error, **tagged(self._tags.get(run_id, EMPTY))}
             self._audit.append(AuditEntry(at, "run.failed", actor, run_id, "fail", details))
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:

@@ -119,6 +119,7 @@ class Completion:
     lineage: Sequence[tuple[str, str]] = ()
     fence: CompletionFence | None = None
     code_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's, for its end's audit entry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +135,7 @@ class Failure:
     error: str
     actor: str
     status: Literal["failed", "cancelled"] = "failed"
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's, for its end's audit entry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +152,7 @@ class Skip:
     at: datetime
     actor: str
     finishes_run: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's, for its end's audit entry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,6 +187,7 @@ class WholeRun:
             at=at,
             error=error,
             actor=actor,
+            tags=start.tags,
         )
         return cls(start=start, failure=failure, partition=partition)
 
