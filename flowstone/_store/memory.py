@@ -133,6 +133,8 @@ class MemoryStore(MemoryOverview):
                         run.pipeline, asset, run.partition_key, run.run_id, "pending"
                     )
                 self._put(state, (asset, run.partition_key), record)
+            if run.nested:  # its outer run's start is recorded with that run
+                return
             resource = f"{run.pipeline}/{run.asset}/{run.partition_key}"
             self._remember_tags(run.run_id, run.tags)
             details = {"run_id": run.run_id, **tagged(run.tags)}

@@ -83,6 +83,9 @@ class RunStart:
     actor: str
     running: Sequence[str] = ()  # dispatched at once: recorded running (attempt 1) right away
     tags: Mapping[str, str] = field(default_factory=dict)  # the caller's run tags (issue 19)
+    #: Upstream partitions a run materializes before its own plan (partition mappings):
+    #: their records carry its run id, but it has (or will have) one run row, one start.
+    nested: bool = False
 
 
 class CompletionFence(Protocol):

@@ -183,6 +183,10 @@ class SQLStore(Waiting, History, Skips, Overview):
             "start",
             {"run_id": run.run_id, "plan": list(run.plan), **run.options, **tagged(run.tags)},
         )
+        if run.nested:  # the records of its outer run's upstream partitions: no run row of its own
+            with self._write("record a run in") as c:
+                c.execute(statements.INSERT_MATERIALIZATION, records)
+            return
         if self.engines.dialect == "postgresql" and len(records) == 1:
             with self._single("record a run in") as c:
                 fused.start_single(c, run_row, records[0], audit)
