@@ -143,7 +143,7 @@ def bench_staleness(rounds: int, length: int = 1000) -> tuple[float, float]:
         def reads() -> None:
             for n in range(length):
                 store.latest(after.name, f"a{n}", "null")
-                store.upstream_of(after.name, f"a{n}", "null")
+                store.upstream_versions(after.name, f"a{n}", "null")
 
         for _ in range(rounds):
             floor.append(timed(reads) * 1000 / length)

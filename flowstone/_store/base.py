@@ -133,6 +133,13 @@ class Store(LineageStore, Protocol):
         of each partition's newest state that the store keeps with every record it writes
         (``node.partition_status``; ≤ 100 ms for 100,000 days on SQLite)."""
 
+    def upstream_versions(
+        self, pipeline: str, asset: str, partition_key: str
+    ) -> list[tuple[str, str, str | None]]:
+        """``upstream_of`` with the data version of each upstream value read: the run id
+        of the upstream's completed record when the lineage was written (None if unknown:
+        written before data versions, or the upstream had no completed value)."""
+
     def delete(self, pipeline: str, asset: str, partition_key: str) -> int:
         """Remove the records (and lineage) of an asset and partition; how many."""
 

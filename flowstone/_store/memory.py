@@ -42,6 +42,7 @@ class _PipelineRecords:
     #: since, by (key, run id): they are no longer the latest, but still theirs to end.
     overtaken: dict[tuple[Key, str], MaterializationRecord] = field(default_factory=dict)
     upstream: dict[Key, tuple[Key, ...]] = field(default_factory=dict)
+    versions: dict[Key, tuple[str | None, ...]] = field(default_factory=dict)  # of the values read
     downstream: dict[Key, set[Key]] = field(default_factory=dict)
 
 
@@ -396,6 +397,7 @@ class MemoryStore(MemoryOverview):
     def _link(self, state: _PipelineRecords, key: Key, upstream: Sequence[tuple[str, str]]) -> None:
         self._forget_lineage(state, key, keep_downstream=True)
         state.upstream[key] = tuple(upstream)
+        state.versions[key] = tuple(_version(state.records.get(parent)) for parent in upstream)
         for parent in upstream:
             state.downstream.setdefault(parent, set()).add(key)
 
@@ -404,6 +406,7 @@ class MemoryStore(MemoryOverview):
             self.record_lineage(pipeline, run_id, asset, partition_key, upstream)
 
     def _forget_lineage(self, state: _PipelineRecords, key: Key, *, keep_downstream: bool = False) -> None:
+        state.versions.pop(key, None)
         for parent in state.upstream.pop(key, ()):
             children = state.downstream.get(parent)
             if children is not None:
@@ -418,7 +421,22 @@ class MemoryStore(MemoryOverview):
             state = self._pipelines.get(pipeline)
             return list(state.upstream.get((asset, partition_key), ())) if state else []
 
+    def upstream_versions(
+        self, pipeline: str, asset: str, partition_key: str
+    ) -> list[tuple[str, str, str | None]]:
+        with self._lock:
+            state = self._pipelines.get(pipeline)
+            key = (asset, partition_key)
+            if state is None or key not in state.upstream:
+                return []
+            return [(*up, v) for up, v in zip(state.upstream[key], state.versions[key], strict=True)]
+
     def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
         with self._lock:
             state = self._pipelines.get(pipeline)
             return sorted(state.downstream.get((asset, partition_key), ())) if state else []
+
+
+def _version(record: MaterializationRecord | None) -> str | None:
+    """The data version of a value read: the run that completed it (None if none did)."""
+    return record.run_id if record is not None and record.status == "completed" else None

@@ -120,6 +120,9 @@ lineage = Table(
     Column("partition_key", String(KEY), nullable=False),
     Column("upstream_asset", String(NAME), nullable=False),
     Column("upstream_partition_key", String(KEY), nullable=False),
+    # 0012: the data version of the upstream value read (the run that materialized it),
+    # filled by a trigger from the upstream's newest completed record as the edge is written.
+    Column("upstream_run_id", String(64)),
     Index("ix_flowstone_lineage_up", "pipeline", "asset", "partition_key"),
     Index("ix_flowstone_lineage_down", "pipeline", "upstream_asset", "upstream_partition_key"),
 )
