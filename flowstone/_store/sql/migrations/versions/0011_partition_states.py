@@ -70,26 +70,53 @@ _SQLITE = [
     f"BEGIN {_DELETE}; {_NEXT}; END",
 ]
 
+# PostgreSQL: statement-level triggers over transition tables, so a statement writing many
+# records (a batch of runs, 100,000 rows inserted at once) updates the summary in one set
+# operation, not one function call per row. (A column list, UPDATE OF status, cannot have
+# transition tables: every update runs the join, which finds nothing unless status changed.)
+_PG_INSERT = f"""
+INSERT INTO {_TABLE} (pipeline, asset, partition_key, status, record_id)
+SELECT DISTINCT ON (pipeline, asset, partition_key) pipeline, asset, partition_key, status, id
+FROM new_rows ORDER BY pipeline, asset, partition_key, id DESC
+ON CONFLICT (pipeline, asset, partition_key) DO UPDATE
+SET status = excluded.status, record_id = excluded.record_id
+WHERE excluded.record_id > {_TABLE}.record_id
+"""
+
+_PG_UPDATE = f"""
+UPDATE {_TABLE} s SET status = n.status FROM new_rows n
+WHERE s.pipeline = n.pipeline AND s.asset = n.asset AND s.partition_key = n.partition_key
+AND s.record_id = n.id AND s.status <> n.status
+"""
+
+_PG_DELETE = f"""
+DELETE FROM {_TABLE} s USING old_rows o
+WHERE s.pipeline = o.pipeline AND s.asset = o.asset AND s.partition_key = o.partition_key
+AND s.record_id = o.id;
+INSERT INTO {_TABLE} (pipeline, asset, partition_key, status, record_id)
+SELECT DISTINCT ON (m.pipeline, m.asset, m.partition_key) m.pipeline, m.asset, m.partition_key, m.status, m.id
+FROM flowstone_materializations m
+JOIN (SELECT DISTINCT pipeline, asset, partition_key FROM old_rows) o
+ON m.pipeline = o.pipeline AND m.asset = o.asset AND m.partition_key = o.partition_key
+ORDER BY m.pipeline, m.asset, m.partition_key, m.id DESC
+ON CONFLICT (pipeline, asset, partition_key) DO NOTHING
+"""
+
+_PG_EVENTS = (
+    ("insert", "INSERT", "NEW TABLE AS new_rows", _PG_INSERT),
+    ("update", "UPDATE", "NEW TABLE AS new_rows", _PG_UPDATE),
+    ("delete", "DELETE", "OLD TABLE AS old_rows", _PG_DELETE),
+)
+
 _POSTGRESQL = [
-    f"""
-CREATE FUNCTION {_TABLE}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    {_UPSERT};
-  ELSIF TG_OP = 'UPDATE' THEN
-    IF NEW.status IS DISTINCT FROM OLD.status THEN
-      {_UPDATE};
-    END IF;
-  ELSE
-    {_DELETE};
-    {_NEXT};
-  END IF;
-  RETURN NULL;
-END
-$$
-""",
-    f"CREATE TRIGGER {_TABLE}_keep AFTER INSERT OR UPDATE OF status OR DELETE "
-    f"ON flowstone_materializations FOR EACH ROW EXECUTE FUNCTION {_TABLE}_keep()",
+    statement
+    for name, event, referencing, body in _PG_EVENTS
+    for statement in (
+        f"CREATE FUNCTION {_TABLE}_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n{body};\nRETURN NULL;\nEND\n$$",
+        f"CREATE TRIGGER {_TABLE}_{name} AFTER {event} ON flowstone_materializations "
+        f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {_TABLE}_{name}()",
+    )
 ]
 
 
@@ -113,8 +140,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER {_TABLE}_keep ON flowstone_materializations")
-        op.execute(f"DROP FUNCTION {_TABLE}_keep()")
+        for name, *_ in _PG_EVENTS:
+            op.execute(f"DROP TRIGGER {_TABLE}_{name} ON flowstone_materializations")
+            op.execute(f"DROP FUNCTION {_TABLE}_{name}()")
     else:
         for name in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER {_TABLE}_{name}")
