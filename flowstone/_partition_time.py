@@ -238,6 +238,15 @@ class Hourly(TimeSet):
     def _at(self, position: int) -> Partition:
         return datetime.fromtimestamp(position * 3600, UTC).astimezone(self._zone)
 
+    def _key_span(self) -> tuple[str, str, str] | None:
+        # In UTC an hour's key is a fixed-width isoformat ending +00:00: text order is time
+        # order. Elsewhere the offset changes with daylight saving time, and so the order.
+        if self.timezone != "UTC":
+            return None
+        first = datetime.fromtimestamp(self._first * 3600, UTC).isoformat()
+        last = datetime.fromtimestamp(self._bound() * 3600, UTC).isoformat()
+        return first, last, "____-__-__T__:00:00+00:00"
+
     def _position(self, partition: object) -> int | None:
         if type(partition) is not datetime or partition.utcoffset() is None:
             return None

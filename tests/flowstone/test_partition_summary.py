@@ -122,3 +122,25 @@ class TestTheOverviewAroundTheCommonState:
         status = partition_status_around("orders", WEEK, "completed", 7, others)
         assert status is not None
         assert status.counts == {"completed": 7}
+
+
+def test_an_hourly_utc_set_is_read_around_its_common_state(durable: fs.Node) -> None:
+    hours = fs.partitions.Hourly("2025-01-01T00:00:00+00:00", "2025-01-01T05:00:00+00:00")
+    pipeline = fs.Pipeline("summary_hours")
+
+    @pipeline.asset(partitions=hours)
+    def metered(ctx: fs.Context) -> int:
+        if ctx.partition.hour == 2:  # type: ignore[union-attr]
+            raise ValueError("no meter")
+        return 1
+
+    durable.backfill(pipeline, "metered")
+    status = durable.partition_status(pipeline, "metered")
+    assert status == partition_status(
+        "metered", hours, durable._store.partition_states("summary_hours", "metered")
+    )
+    assert status.counts == {"completed": 5, "failed": 1}
+    assert status.describe("failed") == ["2025-01-01T02:00:00+00:00"]
+    assert hours._key_span() is not None  # type: ignore[attr-defined]
+    paris = fs.partitions.Hourly("2025-01-01T00:00:00+00:00", timezone="Europe/Paris")
+    assert paris._key_span() is None  # type: ignore[attr-defined]
