@@ -15,7 +15,7 @@ from typing import Any, Final, TypeVar
 from flowstone import partitions
 from flowstone._partition_format import Partition
 
-__all__ = ["MISSING", "PartitionStatus", "partition_status"]
+__all__ = ["MISSING", "PartitionStatus", "partition_status", "partition_status_around"]
 
 MISSING: Final = "missing"
 """The state of a member of the set that has no record yet."""
@@ -117,6 +117,42 @@ def partition_status(
     return PartitionStatus(
         asset, pset, total, {s: len(g) for s, g in ordered.items()}, {s: tuple(g) for s, g in ordered.items()}
     )
+
+
+def partition_status_around(
+    asset: str, pset: partitions.TimeSet, majority: str, majority_count: int, others: Mapping[str, str]
+) -> PartitionStatus | None:
+    """The overview of a time set from a summary: how many members are in the most common
+    state (``majority_count``) and the keys of every other state (``others``), or None
+    when that does not tell where the common state's members are (some are missing).
+
+    When the members in ``others`` and the ``majority_count`` add up to the whole set, no
+    member is missing and the common state holds exactly the gaps between the others: its
+    ranges are computed without reading its (say 100,000) keys.
+    """
+    first, last = pset._first, pset._bound()
+    position_of = pset._key_position
+    positions: dict[str, list[int]] = {}
+    for key, state in others.items():
+        position = position_of(key)
+        if position is not None and first <= position <= last:
+            positions.setdefault(state, []).append(position)
+    taken = sorted(p for group in positions.values() for p in group)
+    total = max(0, last - first + 1)
+    if majority_count + len(taken) != total:
+        return None
+    counts: dict[str, int] = {}
+    ranges: dict[str, list[tuple[Partition, Partition]]] = {}
+    gaps = _pairs(list(_gaps(taken, first, last)))
+    if gaps:
+        counts[majority] = majority_count
+        ranges[majority] = [(pset._at(a), pset._at(b)) for a, b in gaps]
+    for state, group in positions.items():
+        group.sort()
+        counts[state] = len(group)
+        ranges[state] = [(pset._at(a), pset._at(b)) for a, b in _runs(group)]
+    counts = {s: counts[s] for s in _ordered(counts)}
+    return PartitionStatus(asset, pset, total, counts, {s: tuple(ranges[s]) for s in counts})
 
 
 def _timed(asset: str, pset: partitions.TimeSet, states: Mapping[str, str]) -> PartitionStatus:

@@ -73,6 +73,12 @@ class TimeSet(PartitionSet):
     @abstractmethod
     def _position(self, partition: object) -> int | None: ...
 
+    def _key_span(self) -> tuple[str, str, str] | None:
+        """``(first key, last key, LIKE pattern)`` when the stored keys of members sort in
+        the set's order and match the pattern (so a database can count them by a range of
+        its index), else None. Up to now for an open-ended set."""
+        return None
+
     def _key_position(self, key: str) -> int | None:
         """The position of the partition whose stored text is ``key`` (None if none)."""
         try:
@@ -143,6 +149,14 @@ class Daily(TimeSet):
 
     def _position(self, partition: object) -> int | None:
         return partition.toordinal() if type(partition) is date else None
+
+    def _key_span(self) -> tuple[str, str, str] | None:
+        # A day's key is its isoformat: fixed width for years 1 to 9999, so text order is time order.
+        return (
+            date.fromordinal(self._first).isoformat(),
+            date.fromordinal(self._bound()).isoformat(),
+            "____-__-__",
+        )
 
     def _key_position(self, key: str) -> int | None:
         # A bare 10-character key with a dash at 4 is a date's isoformat: the hot case of
@@ -223,6 +237,15 @@ class Hourly(TimeSet):
 
     def _at(self, position: int) -> Partition:
         return datetime.fromtimestamp(position * 3600, UTC).astimezone(self._zone)
+
+    def _key_span(self) -> tuple[str, str, str] | None:
+        # In UTC an hour's key is a fixed-width isoformat ending +00:00: text order is time
+        # order. Elsewhere the offset changes with daylight saving time, and so the order.
+        if self.timezone != "UTC":
+            return None
+        first = datetime.fromtimestamp(self._first * 3600, UTC).isoformat()
+        last = datetime.fromtimestamp(self._bound() * 3600, UTC).isoformat()
+        return first, last, "____-__-__T__:00:00+00:00"
 
     def _position(self, partition: object) -> int | None:
         if type(partition) is not datetime or partition.utcoffset() is None:

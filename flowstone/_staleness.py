@@ -4,8 +4,13 @@ A completed value is stale when the code that computed it changed (its recorded 
 version differs from the asset's current one), when an upstream value it read (its
 lineage) was materialized again after it, is missing now, or is itself stale. Records
 written before code versions were recorded have none and are not judged by their code.
-Upstream values are compared by when they completed: the lineage names the upstream
-partitions read, and an upstream completion later than this one is a newer value.
+
+Upstream values are compared by data version, not by clock: each lineage edge records
+the data version of the upstream value read (the run that materialized it), and an
+upstream whose newest completed value has another version was materialized again. A
+re-run that computes an equal value is still a new version (docs/decisions.md: values
+are not hashed). Edges written before data versions were recorded (None) fall back to
+comparing completion times.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def stale_reasons(
     after the values it read; ``memo`` keeps the verdicts for further calls.
     """
     seen = memo if memo is not None else {}
-    edges: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    edges: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
     records: dict[tuple[str, str], MaterializationRecord | None] = {(asset, key): record}
     order: list[tuple[str, str]] = []
     stack: list[tuple[tuple[str, str], bool]] = [((asset, key), False)]
@@ -53,10 +58,14 @@ def stale_reasons(
             continue
         found = records.get(node) or store.latest(pipeline.name, *node)
         records[node] = found
-        ups = [] if found is None or found.status != "completed" else store.upstream_of(pipeline.name, *node)
+        ups = (
+            []
+            if found is None or found.status != "completed"
+            else store.upstream_versions(pipeline.name, *node)
+        )
         edges[node] = ups
         stack.append((node, True))
-        stack.extend((up, False) for up in ups if up not in seen)
+        stack.extend(((a, k), False) for a, k, _ in ups if (a, k) not in seen)
     for node in order:
         seen[node] = tuple(_judge(store, pipeline, node, records, edges[node], seen))
     return seen[asset, key]
@@ -67,7 +76,7 @@ def _judge(
     pipeline: Pipeline,
     node: tuple[str, str],
     records: dict[tuple[str, str], MaterializationRecord | None],
-    ups: list[tuple[str, str]],
+    ups: list[tuple[str, str, str | None]],
     seen: dict[tuple[str, str], tuple[str, ...]],
 ) -> list[str]:
     found = records[node]
@@ -77,23 +86,26 @@ def _judge(
     current = pipeline.get(node[0]).version
     if found.code_version is not None and found.code_version != current:
         reasons.append(f"code changed (version {found.code_version} recorded, {current} now)")
-    for up_node in ups:
-        up_asset, up_key = up_node
+    for up_asset, up_key, version in ups:
+        up_node = (up_asset, up_key)
         where = f"upstream {up_asset!r}" + ("" if up_key == "null" else f" [{_shown(up_key)}]")
         if up_node not in records:  # judged by an earlier call (memo): its record not read here
             records[up_node] = store.latest(pipeline.name, *up_node)
         up = records[up_node]
         if up is None or up.status != "completed":
             reasons.append(f"{where} is no longer materialized")
-        elif (
-            up.finished_at is not None
-            and found.finished_at is not None
-            and up.finished_at > found.finished_at
-        ):
+        elif _newer(version, up, found):
             reasons.append(f"{where} was materialized again since")
         elif seen.get(up_node):
             reasons.append(f"{where} is stale")
     return reasons
+
+
+def _newer(version: str | None, up: MaterializationRecord, found: MaterializationRecord) -> bool:
+    """Whether ``up`` is another value than the one ``found`` read (data version ``version``)."""
+    if version is not None:
+        return up.run_id != version
+    return up.finished_at is not None and found.finished_at is not None and up.finished_at > found.finished_at
 
 
 def _shown(key: str) -> str:

@@ -14,7 +14,7 @@ from flowstone import partitions
 from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import RunRecorder
-from flowstone._execution.run import run_target
+from flowstone._execution.run import within_run
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -125,7 +125,9 @@ class _Backfill:
         self._options = options
         self._services = services
         self._total = len(items) if isinstance(items, Sized) else None
-        self._ahead = _Lookahead(pipeline, asset, iter(items), services, window=8 * options.parallel)
+        self._ahead = _Lookahead(
+            pipeline, asset, iter(items), services, window=8 * options.parallel, tags=options.tags
+        )
         # At most ``parallel`` runners at once; each may take several partitions of a cheap
         # asset per message (Scheduler.chunk_size), so more runs than that are started.
         self._scheduler = Scheduler(pipeline, services, max_runners=options.parallel)
@@ -224,6 +226,7 @@ class _Next:
     key: str
     done: set[str]
     error: FlowStoneError | None = None
+    run_id: str = ""  # the run's id, made when looked up: its upstream partitions run under it
 
 
 class _Lookahead:
@@ -245,8 +248,10 @@ class _Lookahead:
         source: Iterator[partitions.Partition],
         services: Services,
         window: int,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self._pipeline = pipeline
+        self._tags = tags
         self._asset = asset
         self._closure = pipeline.closure(asset)
         self._seen: set[tuple[str, str]] = set()  # mapped upstream partitions known done
@@ -289,7 +294,9 @@ class _Lookahead:
         for partition, key in valid:
             stored = done.get(key, set())
             error: FlowStoneError | None = None
+            run_id = ""
             if self._asset not in stored:  # it runs: what it reads through mappings first
+                run_id = uuid.uuid4().hex
                 try:
                     planned = [a for a in self._closure if a not in stored]
                     ensure_upstream(
@@ -298,11 +305,11 @@ class _Lookahead:
                         partition,
                         self._services,
                         self._seen,
-                        run_upstream=run_target,
+                        run_upstream=within_run(run_id, self._tags),
                     )
                 except FlowStoneError as exc:
                     error = exc
-            self._buffer.append(_Next(partition, key, stored, error))
+            self._buffer.append(_Next(partition, key, stored, error, run_id))
 
 
 def _start(
@@ -325,7 +332,8 @@ def _start(
     if not plan:
         return PartitionResult(partition, "skipped", reason="stored")
     deadline = time.monotonic() + options.timeout
-    run = PartitionRun(uuid.uuid4().hex, partition, key, asset, deadline=deadline, timeout=options.timeout)
+    run_id = item.run_id or uuid.uuid4().hex
+    run = PartitionRun(run_id, partition, key, asset, deadline=deadline, timeout=options.timeout)
     run.tags = options.tags
     # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).
     scheduler.begin(

@@ -64,6 +64,9 @@ class PartitionRun:
     skipped: set[str] = field(default_factory=set)
     cleanups: set[Any] = field(default_factory=set)
     tags: Mapping[str, str] = field(default_factory=dict)  # the caller's run tags (issue 19)
+    # Upstream partitions materialized for another run, under its id (RunStart.nested):
+    # its target's completion does not end that run.
+    nested: bool = False
 
     def ended_with(self, failure: Failure | None) -> None:
         """A deferred run's failure, to record with it (nothing for another run)."""
@@ -160,7 +163,7 @@ class TaskMaker:
             retry=override or definition.options.retry or services.default_retry,
             io=services.resolve_io(definition.options.io),
             dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
-            is_target=asset == run.target,
+            is_target=asset == run.target and not run.nested,
             premarked=attempt == 1 and asset in run.premarked,
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),

@@ -3,9 +3,10 @@
 A run plans the assets of one partition; a dependency mapped to other partitions
 (``Unpartitioned``, ``Window``, ``All``, ``Last``, a function) is not part of that plan.
 Before the run, :func:`ensure_upstream` materializes the upstream partitions the mapping
-names that are missing, each as a run of its own (so an unpartitioned upstream is
-materialized once, and a backfill's later partitions find it done); the runner then
-loads them with :func:`load_mapped` and records exactly the partitions read as lineage.
+names that are missing, as part of the same run (``run_target(within=run_id)``: their
+records, lineage and events carry its run id; an unpartitioned upstream is materialized
+once, and a backfill's later partitions find it done); the runner then loads them with
+:func:`load_mapped` and records exactly the partitions read as lineage.
 """
 
 from __future__ import annotations

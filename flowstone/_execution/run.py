@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from flowstone._retry import Retry
 from flowstone._store.records import CompletionFence, WholeRun
 from supervisors._log import get_logger
 
-__all__ = ["RunResult", "load_value", "run_target"]
+__all__ = ["RunResult", "load_value", "run_target", "within_run"]
 
 log = get_logger("flowstone")
 
@@ -55,6 +55,7 @@ def run_target(
     run_id: str | None = None,
     job_id: int | None = None,
     tags: Mapping[str, str] | None = None,
+    within: str | None = None,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure.
 
@@ -63,6 +64,11 @@ def run_target(
     record, with others (``Store.record_runs``); a failure is recorded before raising.
     A run of more assets is recorded as it goes, as without ``deferred``. ``run_id``
     names the run (one is made up without it), for callers that announced it already.
+
+    Upstream partitions that the plan reads through partition mappings and that are
+    missing are materialized first, in the same run: their records, lineage and events
+    carry its run id. ``within`` is that outer run's id, for such an upstream run (it
+    records no run row and no start of its own, and its target does not end the run).
     """
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
@@ -74,13 +80,17 @@ def run_target(
     plan = plan_run(pipeline, asset, partition, force=force, with_deps=with_deps, is_done=done.__contains__)
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
-    ensure_upstream(pipeline, plan, partition, services, run_upstream=run_target, materialize=with_deps)
+    run_id = within or run_id or uuid.uuid4().hex
+    ensure_upstream(
+        pipeline, plan, partition, services, run_upstream=within_run(run_id, tags), materialize=with_deps
+    )
     deadline = None if timeout is None else time.monotonic() + timeout
-    run = PartitionRun(run_id or uuid.uuid4().hex, partition, key, asset, deadline=deadline, job_id=job_id)
+    run = PartitionRun(run_id, partition, key, asset, deadline=deadline, job_id=job_id)
+    run.nested = within is not None
     if tags:
         run.tags = tags
     bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
-    deferred = deferred and len(plan) == 1  # the caller applies its fence when recording
+    deferred = deferred and len(plan) == 1 and not run.nested  # the caller applies its fence
     scheduler = Scheduler(
         pipeline,
         services,
@@ -111,3 +121,17 @@ def run_target(
         return RunResult(None, run.run_id, None, waiting=True)
     bound.info("run.finished", duration_ms=elapsed_ms)
     return RunResult(run.value, run.run_id, run.ended)
+
+
+def within_run(
+    run_id: str, tags: Mapping[str, str] | None
+) -> Callable[[Pipeline, str, partitions.Partition, Services], object]:
+    """How ``ensure_upstream`` runs a missing upstream partition for run ``run_id``: as
+    part of that run (``run_target(within=run_id)``), with its tags."""
+
+    def run_upstream(
+        pipeline: Pipeline, asset: str, partition: partitions.Partition, services: Services
+    ) -> object:
+        return run_target(pipeline, asset, partition, services, within=run_id, tags=tags)
+
+    return run_upstream

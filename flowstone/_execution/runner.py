@@ -212,6 +212,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         lineage=upstream if inline else (),
         fence=task.fence,
         code_version=asset.version,
+        tags=_tags(task),
     )
     try:
         # Values kept in the database are encoded once: for the store, and for dependants
@@ -361,6 +362,7 @@ def record_failure(task: Task, services: Services, cause: BaseException) -> Fail
         error=_describe(cause),
         actor=services.node_id,
         status="cancelled" if isinstance(cause, WaitCancelledError | ScatterCancelledError) else "failed",
+        tags=_tags(task),
     )
     if task.deferred:
         return failure

@@ -114,6 +114,7 @@ class Scheduler(Deadlines):
             actor=self._services.node_id,
             running=tuple(run.premarked),
             tags=run.tags,
+            nested=run.nested,
         )
         if deferred:
             run.start = start

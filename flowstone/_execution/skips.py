@@ -100,7 +100,8 @@ def record(pipeline: Pipeline, services: Services, run: PartitionRun, skipped: S
             assets=skipped,
             at=datetime.now(UTC),
             actor=services.node_id,
-            finishes_run=run.target in skipped,
+            finishes_run=run.target in skipped and not run.nested,
+            tags=run.tags,
         )
     )
     for asset in skipped:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from flowstone import _graph, partitions
 from flowstone._execution.run import load_value
-from flowstone._partition_status import PartitionStatus, partition_status
+from flowstone._partition_status import PartitionStatus
 from flowstone._staleness import stale_reasons
 from flowstone._store import AuditEntry, Status, Store
 from flowstone.io import AssetKey, IOManager
@@ -81,8 +81,7 @@ class ValuesAPI:
     def partition_status(self, pipeline: Pipeline, asset: str) -> PartitionStatus:
         """How many partitions of ``asset`` are in each state, and which (docs/partitions.md)."""
         options = pipeline.get(asset).options
-        states = self._store.partition_states(pipeline.name, asset)
-        return partition_status(asset, options.partitions, states)
+        return self._store.partition_overview(pipeline.name, asset, options.partitions)
 
     def invalidate(
         self,

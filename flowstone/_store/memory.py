@@ -12,6 +12,7 @@ from typing import Any
 
 from flowstone._store.memory_barrier import MemoryBarrier
 from flowstone._store.memory_records import ACTIVE, PipelineRecords
+from flowstone._store.overview import MemoryOverview
 from flowstone._store.records import (
     AuditEntry,
     Completion,
@@ -30,7 +31,7 @@ LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(MemoryOverview):
     """Latest record per asset and partition, per pipeline, behind one lock.
 
     As in a database, a run's records are its own: a newer run of the same asset and
@@ -89,6 +90,8 @@ class MemoryStore:
                         run.pipeline, asset, run.partition_key, run.run_id, "pending"
                     )
                 state.put((asset, run.partition_key), record)
+            if run.nested:  # its outer run's start is recorded with that run
+                return
             resource = f"{run.pipeline}/{run.asset}/{run.partition_key}"
             self._remember_tags(run.run_id, run.tags)
             details = {"run_id": run.run_id, **tagged(run.tags)}
@@ -122,7 +125,7 @@ class MemoryStore:
                 return False
             if done.finishes_run:
                 resource = f"{done.pipeline}/{done.asset}/{done.partition_key}"
-                details = {"run_id": done.run_id}
+                details = {"run_id": done.run_id, **tagged(done.tags)}
                 self._audit.append(
                     AuditEntry(done.at, "run.finished", done.actor, resource, "finish", details)
                 )
@@ -197,7 +200,7 @@ class MemoryStore:
             if current is None:
                 return False
             resource = f"{failure.pipeline}/{failure.asset}/{failure.partition_key}"
-            details = {"run_id": failure.run_id, "error": failure.error}
+            details = {"run_id": failure.run_id, "error": failure.error, **tagged(failure.tags)}
             self._audit.append(AuditEntry(failure.at, "run.failed", failure.actor, resource, "fail", details))
             state = self._pipelines[failure.pipeline]
             failed = replace(
@@ -253,7 +256,7 @@ class MemoryStore:
                     state.put(key, record)
             if skip.finishes_run:
                 resource = f"{skip.pipeline}/{skip.assets[0]}/{key_of}"
-                details = {"run_id": skip.run_id, "skipped": True}
+                details = {"run_id": skip.run_id, "skipped": True, **tagged(skip.tags)}
                 self._audit.append(
                     AuditEntry(skip.at, "run.finished", skip.actor, resource, "finish", details)
                 )
@@ -267,7 +270,7 @@ class MemoryStore:
                 for overtaken_key, record in list(state.overtaken.items()):
                     if record.run_id == run_id:
                         del state.overtaken[overtaken_key]
-            details = {"run_id": run_id, "error": error}
+            details = {"run_id": run_id, "error": error, **tagged(self._tags.get(run_id, EMPTY))}
             self._audit.append(AuditEntry(at, "run.failed", actor, run_id, "fail", details))
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
@@ -355,6 +358,16 @@ class MemoryStore:
         with self._lock:
             state = self._pipelines.get(pipeline)
             return list(state.upstream.get((asset, partition_key), ())) if state else []
+
+    def upstream_versions(
+        self, pipeline: str, asset: str, partition_key: str
+    ) -> list[tuple[str, str, str | None]]:
+        with self._lock:
+            state = self._pipelines.get(pipeline)
+            key = (asset, partition_key)
+            if state is None or key not in state.upstream:
+                return []
+            return [(*up, v) for up, v in zip(state.upstream[key], state.versions[key], strict=True)]
 
     def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
         with self._lock:

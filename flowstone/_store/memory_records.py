@@ -30,6 +30,7 @@ class PipelineRecords:
     #: since, by (key, run id): they are no longer the latest, but still theirs to end.
     overtaken: dict[tuple[Key, str], MaterializationRecord] = field(default_factory=dict)
     upstream: dict[Key, tuple[Key, ...]] = field(default_factory=dict)
+    versions: dict[Key, tuple[str | None, ...]] = field(default_factory=dict)  # of the values read
     downstream: dict[Key, set[Key]] = field(default_factory=dict)
 
     def put(self, key: Key, record: MaterializationRecord) -> None:
@@ -67,10 +68,12 @@ class PipelineRecords:
         """Record what ``key`` read, replacing what it read before."""
         self.forget_lineage(key, keep_downstream=True)
         self.upstream[key] = tuple(upstream)
+        self.versions[key] = tuple(_version(self.records.get(parent)) for parent in upstream)
         for parent in upstream:
             self.downstream.setdefault(parent, set()).add(key)
 
     def forget_lineage(self, key: Key, *, keep_downstream: bool = False) -> None:
+        self.versions.pop(key, None)
         for parent in self.upstream.pop(key, ()):
             children = self.downstream.get(parent)
             if children is not None:
@@ -79,3 +82,8 @@ class PipelineRecords:
                     del self.downstream[parent]
         if not keep_downstream:
             self.downstream.pop(key, None)
+
+
+def _version(record: MaterializationRecord | None) -> str | None:
+    """The data version of a value read: the run that completed it (None if none did)."""
+    return record.run_id if record is not None and record.status == "completed" else None

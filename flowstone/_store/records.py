@@ -83,6 +83,9 @@ class RunStart:
     actor: str
     running: Sequence[str] = ()  # dispatched at once: recorded running (attempt 1) right away
     tags: Mapping[str, str] = field(default_factory=dict)  # the caller's run tags (issue 19)
+    #: Upstream partitions a run materializes before its own plan (partition mappings):
+    #: their records carry its run id, but it has (or will have) one run row, one start.
+    nested: bool = False
 
 
 class CompletionFence(Protocol):
@@ -119,6 +122,7 @@ class Completion:
     lineage: Sequence[tuple[str, str]] = ()
     fence: CompletionFence | None = None
     code_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's, for its end's audit entry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +138,7 @@ class Failure:
     error: str
     actor: str
     status: Literal["failed", "cancelled"] = "failed"
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's, for its end's audit entry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +155,7 @@ class Skip:
     at: datetime
     actor: str
     finishes_run: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)  # the run's, for its end's audit entry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,6 +190,7 @@ class WholeRun:
             at=at,
             error=error,
             actor=actor,
+            tags=start.tags,
         )
         return cls(start=start, failure=failure, partition=partition)
 

@@ -132,6 +132,7 @@ class Resumer:
             error=f"{type(error).__name__}: {error}",
             actor=self._services.node_id,
             status="cancelled" if isinstance(error, WaitCancelledError) else "failed",
+            tags=self._services.store.run_tags(record.run_id),
         )
         self._services.store.fail(failure)
         self._ended(record, error)

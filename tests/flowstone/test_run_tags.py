@@ -85,6 +85,52 @@ class TestTagsAreStoredWithTheRun:
         assert len(started) == 1
         assert started[0].details["tags"] == TAGS
 
+    def test_the_end_of_a_completed_run_carries_its_tags(self, any_node: fs.Node) -> None:
+        run_id = any_node.run(tag_pipeline({}), "report", tags=TAGS)
+        ends = [
+            e for e in any_node.audit() if e.event_type == "run.finished" and e.details["run_id"] == run_id
+        ]
+        assert len(ends) == 1
+        assert ends[0].details["tags"] == TAGS
+
+    def test_the_end_of_a_failed_run_carries_its_tags(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("failing")
+
+        @pipeline.asset
+        def raw(ctx: fs.Context) -> int:
+            return 1
+
+        @pipeline.asset
+        def broken(ctx: fs.Context, raw: int) -> int:
+            raise ValueError("no")
+
+        with pytest.raises(fs.MaterializationError):
+            any_node.run(pipeline, "broken", tags=TAGS)
+        ends = [e for e in any_node.audit() if e.event_type == "run.failed"]
+        assert len(ends) == 1
+        assert ends[0].details["tags"] == TAGS
+
+    def test_the_end_of_an_untagged_run_reads_as_before(self, any_node: fs.Node) -> None:
+        run_id = any_node.run(tag_pipeline({}), "report")
+        ends = [
+            e for e in any_node.audit() if e.event_type == "run.finished" and e.details["run_id"] == run_id
+        ]
+        assert "tags" not in ends[0].details
+
+    def test_every_end_of_a_backfill_carries_the_tags(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("tagged_days")
+
+        @pipeline.asset(partitions=fs.partitions.Static(["a", "b", "c"]))
+        def day(ctx: fs.Context) -> str:
+            if ctx.partition == "b":
+                raise ValueError("no b")
+            return "ok"
+
+        any_node.backfill(pipeline, "day", tags={"team": "ops"})
+        ends = [e for e in any_node.audit() if e.event_type in ("run.finished", "run.failed")]
+        assert sorted(e.event_type for e in ends) == ["run.failed", "run.finished", "run.finished"]
+        assert all(e.details["tags"] == {"team": "ops"} for e in ends)
+
     def test_a_one_asset_run_recorded_after_it_ends_keeps_its_tags(self, any_node: fs.Node) -> None:
         pipeline = fs.Pipeline("single")
 

@@ -23,6 +23,15 @@ _DELETE_LINEAGE = delete(lineage).where(
     lineage.c.partition_key == bindparam("b_key"),
 )
 _INSERT_LINEAGE = insert(lineage)
+_UPSTREAM_VERSIONS = (
+    select(lineage.c.upstream_asset, lineage.c.upstream_partition_key, lineage.c.upstream_run_id)
+    .where(
+        lineage.c.pipeline == bindparam("b_pipeline"),
+        lineage.c.asset == bindparam("b_asset"),
+        lineage.c.partition_key == bindparam("b_key"),
+    )
+    .order_by(lineage.c.id)
+)
 
 
 def audit_row(
@@ -136,6 +145,15 @@ class History:
                 .order_by(lineage.c.id)
             ).all()
         return [(r[0], r[1]) for r in rows]
+
+    def upstream_versions(
+        self, pipeline: str, asset: str, partition_key: str
+    ) -> list[tuple[str, str, str | None]]:
+        with self._read("read lineage from") as c:
+            rows = c.execute(
+                _UPSTREAM_VERSIONS, {"b_pipeline": pipeline, "b_asset": asset, "b_key": partition_key}
+            ).all()
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def downstream_of(self, pipeline: str, asset: str, partition_key: str) -> list[tuple[str, str]]:
         with self._read("read lineage from") as c:

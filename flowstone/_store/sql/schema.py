@@ -32,6 +32,7 @@ __all__ = [
     "materializations",
     "metadata",
     "nodes",
+    "partition_states",
     "route_decisions",
     "runs",
     "scatter_units",
@@ -94,6 +95,21 @@ materializations = Table(
     Index("ix_flowstone_materializations_latest", "pipeline", "asset", "partition_key", "id"),
 )
 
+#: 0011: the newest state of each asset and partition (the record with the highest id),
+#: kept by database triggers on ``flowstone_materializations`` in the transaction that
+#: writes the record, so that the two never disagree; ``node.partition_status`` counts
+#: and lists from it without reading every record (``overview.py``).
+partition_states = Table(
+    "flowstone_partition_states",
+    metadata,
+    Column("pipeline", String(NAME), primary_key=True),
+    Column("asset", String(NAME), primary_key=True),
+    Column("partition_key", String(KEY), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("record_id", Integer().with_variant(BigInteger, "postgresql"), nullable=False),
+    Index("ix_flowstone_partition_states_status", "pipeline", "asset", "status", "partition_key"),
+)
+
 lineage = Table(
     "flowstone_lineage",
     metadata,
@@ -104,6 +120,9 @@ lineage = Table(
     Column("partition_key", String(KEY), nullable=False),
     Column("upstream_asset", String(NAME), nullable=False),
     Column("upstream_partition_key", String(KEY), nullable=False),
+    # 0012: the data version of the upstream value read (the run that materialized it),
+    # filled by a trigger from the upstream's newest completed record as the edge is written.
+    Column("upstream_run_id", String(64)),
     Index("ix_flowstone_lineage_up", "pipeline", "asset", "partition_key"),
     Index("ix_flowstone_lineage_down", "pipeline", "upstream_asset", "upstream_partition_key"),
 )

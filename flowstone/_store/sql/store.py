@@ -31,11 +31,12 @@ from flowstone._store.sql.engine import (
     unavailable,
 )
 from flowstone._store.sql.history import History, audit_row, aware, link
-from flowstone._store.sql.schema import lineage, materializations
+from flowstone._store.sql.overview import Overview
+from flowstone._store.sql.schema import lineage, materializations, runs
 from flowstone._store.sql.skips import Skips
 from flowstone._store.sql.values import SQLValues
 from flowstone._store.sql.waiting import Waiting
-from flowstone._tags import encode_tags, tagged
+from flowstone._tags import Tags, decode_tags, encode_tags, tagged
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
 from flowstone.errors import StoreUnavailableError
 from flowstone.io import AssetKey, IOManager
@@ -46,13 +47,14 @@ __all__ = ["SQLStore"]
 log = get_logger("flowstone")
 
 M = materializations
+_CLOSE_RUN = statements.CLOSE_RUN.returning(runs.c.tags)
 
 
 class _NotRunningError(Exception):
     """Rolls a completion back when its record is no longer running."""
 
 
-class SQLStore(Waiting, History, Skips):
+class SQLStore(Waiting, History, Skips, Overview):
     """The durable store. ``open`` connects and (with ``auto_migrate``) migrates."""
 
     run_batch = 64  # a commit costs more than the rows of a small materialization
@@ -181,6 +183,10 @@ class SQLStore(Waiting, History, Skips):
             "start",
             {"run_id": run.run_id, "plan": list(run.plan), **run.options, **tagged(run.tags)},
         )
+        if run.nested:  # the records of its outer run's upstream partitions: no run row of its own
+            with self._write("record a run in") as c:
+                c.execute(statements.INSERT_MATERIALIZATION, records)
+            return
         if self.engines.dialect == "postgresql" and len(records) == 1:
             with self._single("record a run in") as c:
                 fused.start_single(c, run_row, records[0], audit)
@@ -244,7 +250,9 @@ class SQLStore(Waiting, History, Skips):
                 stored = None if joined is None or payload is None else joined.row(key, payload, done.at)
                 audit = None
                 if done.finishes_run:
-                    audit = _run_end_audit(done.at, "completed", done.actor, resource, done.run_id, None)
+                    audit = _run_end_audit(
+                        done.at, "completed", done.actor, resource, done.run_id, None, done.tags
+                    )
                 if alone:  # one self-contained statement: no transaction around it
                     with self._single("record a materialization in") as c:
                         return fused.complete(c, params, stored, audit)
@@ -326,8 +334,10 @@ class SQLStore(Waiting, History, Skips):
         resource: str,
     ) -> None:
         params = {"b_run": run_id, "b_status": status, "b_at": at, "b_error": error}
-        if c.execute(statements.CLOSE_RUN, params).rowcount:
-            c.execute(statements.INSERT_AUDIT, _run_end_audit(at, status, actor, resource, run_id, error))
+        closed = c.execute(_CLOSE_RUN, params).first()  # its tags: every end's audit names them
+        if closed is not None:
+            ended = _run_end_audit(at, status, actor, resource, run_id, error, decode_tags(closed.tags))
+            c.execute(statements.INSERT_AUDIT, ended)
 
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._read("read") as c:
@@ -396,7 +406,7 @@ class SQLStore(Waiting, History, Skips):
 
 
 def _run_end_audit(
-    at: datetime, status: str, actor: str, resource: str, run_id: str, error: str | None
+    at: datetime, status: str, actor: str, resource: str, run_id: str, error: str | None, tags: Tags
 ) -> dict[str, Any]:
     """The audit row of a run that ended (``run.finished`` or ``run.failed``)."""
     completed = status in ("completed", "skipped")  # a run whose target was skipped ended well
@@ -406,7 +416,7 @@ def _run_end_audit(
         actor,
         resource,
         "finish" if completed else "fail",
-        {"run_id": run_id, "error": error},
+        {"run_id": run_id, "error": error, **tagged(tags)},
     )
 
 
