@@ -22,6 +22,7 @@ from pykka import ActorDeadError, ActorRegistry
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
+from supervisors._future import ReplyFuture
 from supervisors._lifecycle import WAKE, Lifecycle, log_safely
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Normal, Shutdown
@@ -117,6 +118,10 @@ class Actor(pykka.ThreadingActor):
         # __del__ that the garbage collector runs while this thread is inside put() (the
         # registry relies on it). pykka's default queue.Queue would deadlock there.
         return queue.SimpleQueue()
+
+    @staticmethod
+    def _create_future() -> Any:
+        return ReplyFuture()  # a lock, not a Condition: see supervisors._future
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -80,6 +80,8 @@ class Lifecycle:
 
     def wait_started(self, timeout: float | None = None) -> BaseException | None:
         """Block until ``on_start`` has returned; the error it raised, if any."""
+        if self._state != _STARTING:  # already settled: no lock, no wait (the usual restart)
+            return self.start_error
         with self._cond:
             self._cond.wait_for(lambda: self._state != _STARTING, timeout)
             return self.start_error
@@ -112,8 +114,8 @@ class Lifecycle:
 
     def confirm_reason(self) -> None:
         """Its supervisor may have given up on it while its hooks ran: then it was Killed."""
-        with self._cond:
-            if self.killed:
+        if self.killed:  # set without the lock (mark_killed): reading it needs none either
+            with self._cond:
                 self.exit_reason = Killed()
 
     def finish(self) -> None:

@@ -140,10 +140,14 @@ class StdlibBoundLogger:
         self, level: int, event: str | None, args: tuple[Any, ...], kw: dict[str, Any], *, exc_default: bool
     ) -> None:
         logger = self._logger
-        exc_info: Any = kw.pop("exc_info", exc_default)
-        stack_info = kw.pop("stack_info", False)
+        exc_info: Any = exc_default
+        stack = None
+        if kw and ("exc_info" in kw or "stack_info" in kw):
+            exc_info = kw.pop("exc_info", exc_default)
+            if kw.pop("stack_info", False):
+                stack = "Stack (most recent call last):\n" + "".join(traceback.format_stack(sys._getframe(2)))
         fields = {**self._context, **kw} if self._context else kw
-        text = "" if event is None else str(event)
+        text = "" if event is None else event if type(event) is str else str(event)
         if args:
             text %= args
         if exc_info:
@@ -154,16 +158,20 @@ class StdlibBoundLogger:
         else:
             exc_info = None
         path, line, function = _caller()
-        stack = None
-        if stack_info:
-            stack = "Stack (most recent call last):\n" + "".join(traceback.format_stack(sys._getframe(2)))
-        extra = {
-            (f"field_{key}" if key in RESERVED_ATTRIBUTES else key): value for key, value in fields.items()
-        }
-        extra["flowstone_fields"] = tuple(extra)
         record = logger.makeRecord(
-            logger.name, level, path, line, _Message(text, fields), (), exc_info, function, extra, stack
+            logger.name, level, path, line, _Message(text, fields), (), exc_info, function, None, stack
         )
+        # makeRecord's ``extra``, without its per-key checks: clashing names are prefixed.
+        if RESERVED_ATTRIBUTES.isdisjoint(fields):
+            record.__dict__.update(fields)
+            record.flowstone_fields = tuple(fields)
+        else:
+            extra = {
+                (f"field_{key}" if key in RESERVED_ATTRIBUTES else key): value
+                for key, value in fields.items()
+            }
+            record.__dict__.update(extra)
+            record.flowstone_fields = tuple(extra)
         logger.handle(record)
 
 

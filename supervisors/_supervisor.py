@@ -7,7 +7,6 @@ the mailbox (``_RestartRound``), so admin calls and shutdown are served between 
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -191,8 +190,10 @@ class SupervisorActor(AdminCalls, Actor):
 
     def _tell_self(self, message: object) -> None:
         # If the supervisor ended meanwhile, it has already stopped its children.
-        with contextlib.suppress(ActorDeadError):
+        try:  # noqa: SIM105 - not contextlib.suppress: on every restart's path (issue 22)
             self.actor_ref.tell(message)
+        except ActorDeadError:
+            pass
 
     def _log_start_error(self, child: ChildRecord, error: BaseException) -> None:
         log.error(
