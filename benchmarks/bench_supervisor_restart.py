@@ -14,8 +14,9 @@ of a small VM disappears and what remains is the code path.
 
 Events are ON: the library's events go, as they do by default (structlog not configured),
 to stdlib ``logging``; the ``supervisors`` logger is at INFO with a ``StreamHandler`` whose
-``Formatter`` formats every record (time, level, name, message) into a null stream (a
-``write`` that drops the text: the handler's work without the I/O of a real sink). A restart logs one
+``Formatter`` formats every record (``logging.BASIC_FORMAT``: level, name, message, as
+``logging.basicConfig(level=logging.INFO)`` would) into a null stream (a ``write`` that
+drops the text: the handler's work without the I/O of a real sink). A restart logs one
 INFO event (``supervisor.child_restarted`` with the reason; the crash itself is a DEBUG
 event of the actor). A last pass, for diagnosis only, sets the logger to WARNING, so no
 event is built.
@@ -60,7 +61,7 @@ class NullStream:
 def events_on() -> logging.Handler:
     """INFO events of the library, each formatted by a stdlib handler into a null stream."""
     handler = logging.StreamHandler(NullStream())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(logging.Formatter(logging.BASIC_FORMAT))
     logger = logging.getLogger("supervisors")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -14,7 +14,7 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pykka
@@ -49,16 +49,25 @@ class _Starts(threading.local):
 _starts = _Starts()
 
 
-@contextlib.contextmanager
-def recording_starts() -> Iterator[list[ActorRef]]:
-    """Collect the refs of the actors this thread starts inside the ``with`` block."""
-    outer = _starts.started
-    started: list[ActorRef] = []
-    _starts.started = started
-    try:
-        yield started
-    finally:
-        _starts.started = outer
+class recording_starts:  # noqa: N801 - used as a function: ``with recording_starts() as started``
+    """Collect the refs of the actors this thread starts inside the ``with`` block.
+
+    A class, not a generator context manager: it runs on every child start (issue 22).
+    """
+
+    __slots__ = ("_outer", "started")
+
+    def __init__(self) -> None:
+        self.started: list[ActorRef] = []
+        self._outer: list[ActorRef] | None = None
+
+    def __enter__(self) -> list[ActorRef]:
+        self._outer = _starts.started
+        _starts.started = self.started
+        return self.started
+
+    def __exit__(self, *_exc: object) -> None:
+        _starts.started = self._outer
 
 
 class ActorRef(pykka.ActorRef[Any]):
