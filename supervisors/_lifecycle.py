@@ -78,9 +78,14 @@ class Lifecycle:
             self._state = _RUNNING
             self._cond.notify_all()
 
+    @property
+    def start_settled(self) -> bool:
+        """True once ``on_start`` has returned or failed (at once for a trivial start)."""
+        return self._state != _STARTING
+
     def wait_started(self, timeout: float | None = None) -> BaseException | None:
         """Block until ``on_start`` has returned; the error it raised, if any."""
-        if self._state != _STARTING:  # already settled: no lock, no wait (the usual restart)
+        if self.start_settled:  # no lock, no wait (a trivial start, the usual restart)
             return self.start_error
         with self._cond:
             self._cond.wait_for(lambda: self._state != _STARTING, timeout)
