@@ -112,14 +112,6 @@ class Actor(pykka.ThreadingActor):
     #: Python thread cannot be killed) must never hold the process open. Stop your
     #: supervisors before the program ends (FlowStone nodes are stopped at exit).
     use_daemon_thread: ClassVar[bool] = True
-    #: True for a class that keeps pykka's empty ``on_start``: its start cannot fail
-    #: nor take time, so it is complete once the thread runs, and the starter waits for
-    #: no hand-off from the new thread (one thread hop less on every restart, issue 22).
-    _trivial_start: ClassVar[bool] = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._trivial_start = cls.on_start is pykka.Actor.on_start
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -138,6 +130,7 @@ class Actor(pykka.ThreadingActor):
         self._lifecycle.traps_exits = self.trap_exits
         self._actor_ref = ActorRef(self)
         self._finish_info: Any = _UNSET
+        self._trivial_start = False
         if _starts.started is not None:
             _starts.started.append(self._actor_ref)
 
@@ -156,6 +149,10 @@ class Actor(pykka.ThreadingActor):
             daemon=self.use_daemon_thread,
         )
         self._lifecycle.thread = thread
+        # An actor that keeps pykka's empty ``on_start`` cannot fail to start nor take time
+        # doing it: its start is complete once its thread runs, so the starter waits for no
+        # hand-off from the new thread (one thread hop less on every restart, issue 22).
+        self._trivial_start = type(self).on_start is pykka.Actor.on_start
         if self._trivial_start:
             self._lifecycle.mark_started()  # before the thread runs: it may end at once
         try:
