@@ -160,7 +160,9 @@ class SupervisorActor(AdminCalls, Actor):
             self._log_exit(child)
             log.info("supervisor.child_ignored", supervisor=self.config.name, child=child.spec.id)
         elif not restart:  # a restart is logged once, by the caller: child_restarted
-            log.info("supervisor.child_started", supervisor=self.config.name, child=child.spec.id)
+            # A debug event, as OTP's start progress reports are hidden at its default
+            # level: a DynamicSupervisor may start thousands of children (issue 22).
+            log.debug("supervisor.child_started", supervisor=self.config.name, child=child.spec.id)
         return ref
 
     def _log_exit(self, child: ChildRecord) -> None:

@@ -80,11 +80,13 @@ def test_an_unsupervised_actors_crash_is_an_error_event() -> None:
     assert [e["log_level"] for e in crashed] == ["error"]
 
 
-def test_the_first_start_still_logs_child_started() -> None:
+def test_the_first_start_logs_child_started_at_debug() -> None:
     with capture_logs() as logs:
         sup = Supervisor.start([ChildSpec("worker", Plain.start)], name="first")
         sup.stop(timeout=TIMEOUT)
+    started = logs[[e["event"] for e in logs].index("supervisor.child_started")]
     assert _supervisor_events(logs)[0] == "supervisor.child_started"
+    assert started["log_level"] == "debug"  # as OTP's progress reports: hidden at INFO
 
 
 def test_an_exit_that_is_not_restarted_logs_child_exited_with_the_reason() -> None:
