@@ -16,38 +16,55 @@ lookup through ``__getattr__``): issue 22 wants events that stay on to be cheap.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["get_logger"]
 
-_METHODS = ("debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "msg")
+_METHODS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "msg": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
 
 
 class _SafeLogger:
-    __slots__ = ("_logger", "_name")
+    __slots__ = ("_level_of", "_logger", "_name")
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._logger: Any = None
+        #: For a stdlib target, its ``isEnabledFor``: the proxy asks the level itself, so
+        #: an event below it costs one call (issue 22).
+        self._level_of: Callable[[int], bool] | None = None
 
     def _target(self) -> Any:
         logger = self._logger
         if logger is None:
             from supervisors._stdlib_log import build_logger  # noqa: PLC0415 - deferred, see above
 
-            logger = self._logger = build_logger(self._name)
+            self._wrap(build_logger(self._name))
+            logger = self._logger
         return logger
 
+    def _wrap(self, logger: Any) -> _SafeLogger:
+        self._logger = logger
+        stdlib = getattr(logger, "stdlib_logger", None)
+        self._level_of = stdlib.isEnabledFor if isinstance(stdlib, logging.Logger) else None
+        return self
+
     def bind(self, **values: Any) -> _SafeLogger:
-        bound = _SafeLogger(self._name)
-        bound._logger = self._target().bind(**values)
-        return bound
+        return _SafeLogger(self._name)._wrap(self._target().bind(**values))
 
     def new(self, **values: Any) -> _SafeLogger:
-        bound = _SafeLogger(self._name)
-        bound._logger = self._target().new(**values)
-        return bound
+        return _SafeLogger(self._name)._wrap(self._target().new(**values))
 
     def log(self, level: int, event: str | None = None, *args: Any, **kw: Any) -> Any:
         with contextlib.suppress(Exception):
@@ -66,10 +83,14 @@ class _SafeLogger:
         return getattr(self._target(), attribute)
 
 
-def _safe_method(name: str) -> Callable[..., Any]:
+def _safe_method(name: str, level: int) -> Callable[..., Any]:
     def method(self: _SafeLogger, event: str | None = None, *args: Any, **kw: Any) -> Any:
         try:
-            return getattr(self._logger or self._target(), name)(event, *args, **kw)
+            logger = self._logger or self._target()
+            level_of = self._level_of
+            if level_of is not None and not level_of(level):
+                return None
+            return getattr(logger, name)(event, *args, **kw)
         except Exception:  # noqa: BLE001 - a log line must never stop the runtime, see above
             return None
 
@@ -77,8 +98,8 @@ def _safe_method(name: str) -> Callable[..., Any]:
     return method
 
 
-for _name in _METHODS:
-    setattr(_SafeLogger, _name, _safe_method(_name))
+for _name, _level in _METHODS.items():
+    setattr(_SafeLogger, _name, _safe_method(_name, _level))
 
 
 def get_logger(name: str) -> Any:

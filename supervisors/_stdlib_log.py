@@ -127,6 +127,11 @@ class StdlibBoundLogger:
     def try_unbind(self, *keys: str) -> StdlibBoundLogger:
         return StdlibBoundLogger(self._logger, {k: v for k, v in self._context.items() if k not in keys})
 
+    @property
+    def stdlib_logger(self) -> logging.Logger:
+        """The stdlib logger written to (the never-fatal proxy asks its level itself)."""
+        return self._logger
+
     def is_enabled_for(self, level: int) -> bool:
         """Whether an event at ``level`` would reach a handler (the host's level)."""
         return self._logger.isEnabledFor(level)
