@@ -7,6 +7,7 @@ the mailbox (``_RestartRound``), so admin calls and shutdown are served between 
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ from supervisors._spec import (
 __all__ = ["SupervisorActor", "SupervisorConfig"]
 
 log = get_logger("supervisors")
+
+
+def _level(reason: ExitReason) -> int:
+    """A crash is a WARNING: seen at stdlib's default level, as OTP's error reports are."""
+    return logging.WARNING if reason.is_crash else logging.INFO
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,15 +173,10 @@ class SupervisorActor(AdminCalls, Actor):
 
     def _log_exit(self, child: ChildRecord) -> None:
         """Log the child's last exit unless a restart's event carries it (issue 22)."""
-        child.exit_unlogged = False
-        reason = child.last_exit
+        child.exit_unlogged, reason = False, child.last_exit
         if reason is not None:
-            log.info(
-                "supervisor.child_exited",
-                supervisor=self.config.name,
-                child=child.spec.id,
-                reason=reason.describe(),
-            )
+            fields = {"supervisor": self.config.name, "child": child.spec.id, "reason": reason.describe()}
+            log.log(_level(reason), "supervisor.child_exited", **fields)
 
     def _forget_urn(self, child: ChildRecord) -> None:
         # A child stays addressable by its last ref until it has a new one, so that a
@@ -335,7 +336,8 @@ class SupervisorActor(AdminCalls, Actor):
             member.restarts += 1
             member.exit_unlogged = False
             last = member.last_exit
-            log.info(
+            log.log(
+                logging.INFO if last is None else _level(last),
                 "supervisor.child_restarted",
                 supervisor=self.config.name,
                 child=member.spec.id,

@@ -1,5 +1,8 @@
 """The events of a restart: one ``child_restarted`` carrying the reason (issue 22).
 
+A crash is reported at WARNING (visible at stdlib's default level, as OTP's error reports
+are); an exit that is not a crash at INFO.
+
 A restart used to log four events (``actor.crashed``, ``child_exited``, ``child_started``,
 ``child_restarted``). Now an exit followed at once by a restart is logged once, by
 ``child_restarted`` with the exit reason; an exit that is not followed at once by a
@@ -54,7 +57,7 @@ def test_a_restart_logs_one_child_restarted_event_with_the_reason(plain: bool) -
     assert restarted["restarts"] == 1
     assert restarted["child"] == "worker"
     assert restarted["supervisor"] == "events"
-    assert restarted["log_level"] == "info"
+    assert restarted["log_level"] == "warning"  # a crash: seen at stdlib's default level
 
 
 def test_a_supervised_childs_crash_is_a_debug_event_of_the_actor() -> None:
@@ -100,6 +103,7 @@ def test_an_exit_that_is_not_restarted_logs_child_exited_with_the_reason() -> No
         sup.stop(timeout=TIMEOUT)
     exited = [e for e in logs if e["event"] == "supervisor.child_exited"]
     assert [e["reason"] for e in exited] == ["crashed: RuntimeError: crash on demand"]
+    assert [e["log_level"] for e in exited] == ["warning"]
     assert "supervisor.child_restarted" not in _supervisor_events(logs)
 
 
@@ -149,3 +153,16 @@ def test_a_restart_whose_start_fails_logs_the_exit_and_the_start_error() -> None
         assert sup.wait_for_exit(TIMEOUT)
     events = _supervisor_events(logs)
     assert events[:2] == ["supervisor.child_exited", "supervisor.start_error"]
+
+
+def test_a_normal_exit_of_a_transient_child_is_an_info_event() -> None:
+    sup = Supervisor.start([ChildSpec("worker", Plain.start, restart="transient")], name="normal")
+    try:
+        old = sup.whereis("worker")
+        with capture_logs() as logs:
+            old.stop()
+            wait_for(lambda: sup.which_child("worker").status == "terminated", TIMEOUT)
+    finally:
+        sup.stop(timeout=TIMEOUT)
+    exited = [e for e in logs if e["event"] == "supervisor.child_exited"]
+    assert [(e["reason"], e["log_level"]) for e in exited] == [("normal", "info")]
