@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pykka
@@ -22,14 +22,15 @@ from pykka import ActorDeadError, ActorRegistry
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
+from supervisors._future import ReplyFuture
+from supervisors._lifecycle import WAKE, Lifecycle, log_safely
 from supervisors._log import get_logger
-from supervisors._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from supervisors._reasons import Crashed, ExitReason, Normal, Shutdown
 
 __all__ = ["Actor", "ActorRef", "recording_starts"]
 
 log = get_logger("supervisors")
 
-_STARTING, _RUNNING, _START_FAILED, _EXITED = range(4)
 _UNSET: Any = object()
 _thread_numbers = itertools.count()
 
@@ -48,173 +49,31 @@ class _Starts(threading.local):
 _starts = _Starts()
 
 
-@contextlib.contextmanager
-def recording_starts() -> Iterator[list[ActorRef]]:
-    """Collect the refs of the actors this thread starts inside the ``with`` block."""
-    outer = _starts.started
-    started: list[ActorRef] = []
-    _starts.started = started
-    try:
-        yield started
-    finally:
-        _starts.started = outer
+class recording_starts:  # noqa: N801 - used as a function: ``with recording_starts() as started``
+    """Collect the refs of the actors this thread starts inside the ``with`` block.
 
+    A class, not a generator context manager: it runs on every child start (issue 22).
+    """
 
-class _Wake:
-    """Inbox message that wakes an idle actor so it notices a shutdown request."""
+    __slots__ = ("_outer", "started")
 
+    def __init__(self) -> None:
+        self.started: list[ActorRef] = []
+        self._outer: list[ActorRef] | None = None
 
-_WAKE = _Wake()
+    def __enter__(self) -> list[ActorRef]:
+        self._outer = _starts.started
+        _starts.started = self.started
+        return self.started
 
-DownCallback = Callable[[ExitReason], None]
-
-
-class _Lifecycle:
-    """The shared record of one actor instance's life, readable from any thread."""
-
-    __slots__ = (
-        "_callbacks",
-        "_cond",
-        "_next_token",
-        "_state",
-        "exit_reason",
-        "forced_reason",
-        "inbox",
-        "killed",
-        "shutdown_deadline",
-        "shutdown_requested",
-        "start_error",
-        "thread",
-        "traps_exits",
-        "wake",
-    )
-
-    def __init__(self, inbox: Any) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._state = _STARTING
-        self._callbacks: dict[int, DownCallback] | None = None
-        self._next_token = 0
-        self.exit_reason: ExitReason | None = None
-        self.start_error: BaseException | None = None
-        self.shutdown_requested = False
-        self.shutdown_deadline: float | None = None  # time.monotonic(): children wait no longer
-        self.killed = False
-        self.inbox = inbox
-        self.thread: threading.Thread | None = None
-        self.forced_reason: ExitReason | None = None  # set by a link: the reason to end with
-        self.traps_exits = False
-        self.wake: Callable[[], None] | None = None  # also told of a shutdown request
-
-    # --- start -----------------------------------------------------------------
-    def mark_started(self) -> None:
-        with self._cond:
-            self._state = _RUNNING
-            self._cond.notify_all()
-
-    def wait_started(self, timeout: float | None = None) -> BaseException | None:
-        """Block until ``on_start`` has returned; the error it raised, if any."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._state != _STARTING, timeout)
-            return self.start_error
-
-    # --- shutdown requests --------------------------------------------------------
-    def request_shutdown(self, deadline: float | None = None) -> None:
-        """Ask the actor to stop at once, skipping its queued messages.
-
-        A supervisor asked with a ``deadline`` (a ``time.monotonic()`` value) waits for
-        none of its children past it.
-        """
-        self.shutdown_deadline = deadline
-        self.shutdown_requested = True
-        self.inbox.put(Envelope(_WAKE))
-        if self.wake is not None:
-            self.wake()
-
-    def mark_killed(self) -> None:
-        """Its supervisor gave up waiting: whenever it does end, the reason is Killed."""
-        self.killed = True
-
-    # --- exit ------------------------------------------------------------------
-    def set_reason(self, reason: ExitReason, start_error: BaseException | None) -> None:
-        with self._cond:
-            self.exit_reason = Killed() if self.killed else reason
-            if start_error is not None:
-                self.start_error = start_error
-                self._state = _START_FAILED
-                self._cond.notify_all()
-
-    def confirm_reason(self) -> None:
-        """Its supervisor may have given up on it while its hooks ran: then it was Killed."""
-        with self._cond:
-            if self.killed:
-                self.exit_reason = Killed()
-
-    def finish(self) -> None:
-        """Mark the instance gone and tell every monitor, each exactly once."""
-        with self._cond:
-            self._state = _EXITED
-            callbacks = self._callbacks
-            self._callbacks = None
-            self._cond.notify_all()
-        reason = self.exit_reason
-        assert reason is not None
-        for callback in (callbacks or {}).values():
-            _call_monitor(callback, reason)
-
-    @property
-    def exited(self) -> bool:
-        return self._state == _EXITED
-
-    def wait_exited(self, timeout: float | None = None) -> bool:
-        """Block until the instance has exited; its thread is joined too (within
-        ``timeout``), so that a stopped actor leaves no thread behind."""
-        until = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._state == _EXITED, timeout):
-                return False
-        thread = self.thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(None if until is None else max(0.0, until - time.monotonic()))
-        return True
-
-    # --- monitors ----------------------------------------------------------------
-    def add_monitor(self, callback: DownCallback) -> int | None:
-        """Register a callback; None if the actor is already gone (caller calls it)."""
-        with self._cond:
-            if self._state == _EXITED:
-                return None
-            if self._callbacks is None:
-                self._callbacks = {}
-            self._next_token += 1
-            self._callbacks[self._next_token] = callback
-            return self._next_token
-
-    def remove_monitor(self, token: int) -> bool:
-        with self._cond:
-            if self._callbacks is None:
-                return False
-            return self._callbacks.pop(token, None) is not None
-
-
-def _log_safely(event: str, **fields: Any) -> None:
-    """Log an error event; a broken log sink must not stop an actor from exiting."""
-    with contextlib.suppress(Exception):  # nothing better to do with a failing logger here
-        log.error(event, **fields)
-
-
-def _call_monitor(callback: DownCallback, reason: ExitReason) -> None:
-    # A BaseException too: one broken callback must not skip the others, nor leave the
-    # callers of ``stop()`` waiting for an exit that never completes.
-    try:
-        callback(reason)
-    except BaseException as exc:  # noqa: BLE001 - see above
-        _log_safely("supervisors.monitor_callback_failed", reason=reason.describe(), error=repr(exc))
+    def __exit__(self, *_exc: object) -> None:
+        _starts.started = self._outer
 
 
 class ActorRef(pykka.ActorRef[Any]):
     """A pykka ``ActorRef`` that also knows how its actor ended."""
 
-    _lifecycle: _Lifecycle
+    _lifecycle: Lifecycle
 
     def __init__(self, actor: Actor) -> None:
         super().__init__(actor)
@@ -261,12 +120,17 @@ class Actor(pykka.ThreadingActor):
         # registry relies on it). pykka's default queue.Queue would deadlock there.
         return queue.SimpleQueue()
 
+    @staticmethod
+    def _create_future() -> Any:
+        return ReplyFuture()  # a lock, not a Condition: see supervisors._future
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._lifecycle = _Lifecycle(self.actor_inbox)
+        self._lifecycle = Lifecycle(self.actor_inbox)
         self._lifecycle.traps_exits = self.trap_exits
         self._actor_ref = ActorRef(self)
         self._finish_info: Any = _UNSET
+        self._trivial_start = False
         if _starts.started is not None:
             _starts.started.append(self._actor_ref)
 
@@ -285,6 +149,12 @@ class Actor(pykka.ThreadingActor):
             daemon=self.use_daemon_thread,
         )
         self._lifecycle.thread = thread
+        # An actor that keeps pykka's empty ``on_start`` cannot fail to start nor take time
+        # doing it: its start is complete once its thread runs, so the starter waits for no
+        # hand-off from the new thread (one thread hop less on every restart, issue 22).
+        self._trivial_start = type(self).on_start is pykka.Actor.on_start
+        if self._trivial_start:
+            self._lifecycle.mark_started()  # before the thread runs: it may end at once
         try:
             thread.start()
         except BaseException as exc:
@@ -301,12 +171,13 @@ class Actor(pykka.ThreadingActor):
 
     # --- the loop ----------------------------------------------------------------
     def _actor_loop(self) -> None:
-        try:
-            self.on_start()
-        except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
-            self._exit(Crashed(exc), start_error=exc)
-            return
-        self._lifecycle.mark_started()
+        if not self._trivial_start:
+            try:
+                self.on_start()
+            except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
+                self._exit(Crashed(exc), start_error=exc)
+                return
+            self._lifecycle.mark_started()
         stops: list[Envelope[Any]] = []
         reason = self._receive(stops)
         self._exit(reason, stops=stops)
@@ -319,7 +190,7 @@ class Actor(pykka.ThreadingActor):
                 return lifecycle.forced_reason or Shutdown()
             envelope = inbox.get()
             message = envelope.message
-            if message is _WAKE:
+            if message is WAKE:
                 continue
             if isinstance(message, _ActorStop):
                 stops.append(envelope)
@@ -358,12 +229,7 @@ class Actor(pykka.ThreadingActor):
         try:
             if isinstance(reason, Crashed):
                 exc = reason.exception
-                _log_safely(
-                    "actor.crashed",
-                    actor=str(self),
-                    during="on_start" if start_error is not None else "message",
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+                self._log_crash(exc, during="on_start" if start_error is not None else "message")
                 self._run_hook(self.on_failure, type(exc), exc, exc.__traceback__)
             else:
                 self._run_hook(self.on_stop)
@@ -379,11 +245,26 @@ class Actor(pykka.ThreadingActor):
                 if envelope.reply_to is not None:
                     envelope.reply_to.set(None)
 
+    def _log_crash(self, exc: BaseException, *, during: str) -> None:
+        # A supervised child's crash is reported by its supervisor (``child_restarted`` or
+        # ``child_exited``, with the reason), so here it is a debug event, never built at
+        # the usual levels; an unsupervised actor's crash is an error.
+        level = logging.DEBUG if self._lifecycle.supervised else logging.ERROR
+        with contextlib.suppress(Exception):  # a broken log sink must not stop the exit
+            if log.is_enabled_for(level):
+                log.log(
+                    level,
+                    "actor.crashed",
+                    actor=str(self),
+                    during=during,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
         try:
             hook(*args)
         except BaseException as exc:  # noqa: BLE001 - every exit is reported with its reason
-            _log_safely("actor.hook_failed", actor=str(self), hook=hook.__name__, error=repr(exc))
+            log_safely("actor.hook_failed", actor=str(self), hook=hook.__name__, error=repr(exc))
 
     def _drain_inbox(self, stops: list[Envelope[Any]]) -> None:
         inbox = self.actor_inbox
@@ -394,14 +275,3 @@ class Actor(pykka.ThreadingActor):
             elif envelope.reply_to is not None:
                 error = ActorDeadError(f"{self.actor_ref} stopped before handling the message")
                 envelope.reply_to.set_exception(exc_info=(ActorDeadError, error, None))
-
-
-def lifecycle_of(ref: object) -> _Lifecycle:
-    """The lifecycle behind a supervisors ``ActorRef`` or ``SupervisorRef``."""
-    inner = getattr(ref, "_lifecycle", None)
-    if isinstance(inner, _Lifecycle):
-        return inner
-    raise TypeError(
-        f"{ref!r} is not the ref of a supervisors.Actor: subclass supervisors.Actor instead "
-        "of pykka.ThreadingActor so that its exits can be observed"
-    )

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from supervisors import _names as names
-from supervisors._actor import ActorRef, _Lifecycle, lifecycle_of, recording_starts
+from supervisors._actor import ActorRef, recording_starts
 from supervisors._clock import Cancellable
 from supervisors._errors import AlreadyStartedError, StartChildError
+from supervisors._lifecycle import Lifecycle, lifecycle_of
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Killed
 from supervisors._spec import ChildSpec, ChildType, Restart, Status
@@ -38,7 +39,7 @@ class ChildRecord:
     spec: ChildSpec
     ref: Any = None
     urn: str | None = None  # of the current or last instance; how it is found by ref
-    lifecycle: _Lifecycle | None = None
+    lifecycle: Lifecycle | None = None
     monitor_token: int | None = None
     instance: int = 0
     status: Status = Status.TERMINATED
@@ -47,9 +48,12 @@ class ChildRecord:
     started_at: float | None = None  # wall-clock, for humans
     started_mono: float | None = None  # injected clock, for backoff resets
     backoff_attempt: int = 0
-    zombie: _Lifecycle | None = None  # a killed instance whose thread still runs
+    zombie: Lifecycle | None = None  # a killed instance whose thread still runs
     pending: Cancellable | None = None  # a delayed restart
     info: Any = NO_INFO  # what the start function returned with the ref, as ``(ref, info)``
+    #: Its last exit is to be logged by the restart that follows at once (one event per
+    #: restart, ``child_restarted`` with the reason), or by ``child_exited`` if none does.
+    exit_unlogged: bool = False
 
     @property
     def running(self) -> bool:
@@ -109,6 +113,7 @@ def start_instance(
             stop(block=False)
         _stop_started(started, spec.id)
         raise StartChildError(spec.id, exc) from exc
+    lifecycle.supervised = True  # its crashes are reported by the supervisor
     error = lifecycle.wait_started()
     if error is None and spec.register is not None:
         try:
@@ -159,7 +164,7 @@ def _stop_started(started: list[ActorRef], child_id: str) -> None:
             log.warning("supervisor.start_orphan_abandoned", child=child_id, actor=ref.actor_urn)
 
 
-def _detach(child: ChildRecord) -> _Lifecycle | None:
+def _detach(child: ChildRecord) -> Lifecycle | None:
     """Forget the current instance so that its exit notification is ignored."""
     lifecycle = child.lifecycle
     if lifecycle is not None and child.monitor_token is not None:
@@ -184,7 +189,7 @@ def stop_instances(children: list[ChildRecord], supervisor: str, deadline: float
     children in order, or many to stop them in parallel.
     """
     started = time.monotonic()
-    pending: list[tuple[ChildRecord, _Lifecycle]] = []
+    pending: list[tuple[ChildRecord, Lifecycle]] = []
     for child in children:
         child.cancel_pending()
         lifecycle = _detach(child)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pykka._envelope import Envelope
 
-from supervisors._actor import _call_monitor, _Lifecycle, lifecycle_of
+from supervisors._lifecycle import Lifecycle, call_monitor, lifecycle_of
 from supervisors._log import get_logger
 from supervisors._reasons import ExitReason, Linked, Normal
 
@@ -35,10 +35,10 @@ class Exit:
 
 _lock = threading.Lock()
 # {frozenset of the two lifecycles' ids: ((lifecycle, token), (lifecycle, token))}
-_links: dict[frozenset[int], tuple[tuple[_Lifecycle, int | None], tuple[_Lifecycle, int | None]]] = {}
+_links: dict[frozenset[int], tuple[tuple[Lifecycle, int | None], tuple[Lifecycle, int | None]]] = {}
 
 
-def _key(a: _Lifecycle, b: _Lifecycle) -> frozenset[int]:
+def _key(a: Lifecycle, b: Lifecycle) -> frozenset[int]:
     return frozenset((id(a), id(b)))
 
 
@@ -65,16 +65,14 @@ def link(a: Any, b: Any) -> None:
         _fire_now(key, b, lb, a, la)
 
 
-def _fire_now(
-    key: frozenset[int], ended: Any, lifecycle: _Lifecycle, other: Any, partner: _Lifecycle
-) -> None:
+def _fire_now(key: frozenset[int], ended: Any, lifecycle: Lifecycle, other: Any, partner: Lifecycle) -> None:
     reason = lifecycle.exit_reason
     assert reason is not None
 
     def fire(r: ExitReason) -> None:
         _fired(key, ended, r, other, partner)
 
-    _call_monitor(fire, reason)
+    call_monitor(fire, reason)
 
 
 def unlink(a: Any, b: Any) -> bool:
@@ -90,7 +88,7 @@ def unlink(a: Any, b: Any) -> bool:
     return True
 
 
-def _fired(key: frozenset[int], ended: Any, reason: ExitReason, other: Any, partner: _Lifecycle) -> None:
+def _fired(key: frozenset[int], ended: Any, reason: ExitReason, other: Any, partner: Lifecycle) -> None:
     with _lock:
         sides = _links.pop(key, None)
     if sides is None:  # unlinked meanwhile, or the other side fired first

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from supervisors._actor import _call_monitor, _Lifecycle, lifecycle_of
+from supervisors._lifecycle import Lifecycle, call_monitor, lifecycle_of
 from supervisors._reasons import ExitReason
 
 __all__ = ["Down", "Monitor", "demonitor", "monitor"]
@@ -25,7 +25,7 @@ class Monitor:
     """A handle to cancel a monitor with ``demonitor``."""
 
     ref: Any
-    _lifecycle: _Lifecycle = field(repr=False, compare=False)
+    _lifecycle: Lifecycle = field(repr=False, compare=False)
     _token: int | None = field(repr=False)
 
 
@@ -42,7 +42,7 @@ def monitor(ref: Any, callback: Callable[[Down], None]) -> Monitor:
     if token is None:
         reason = lifecycle.exit_reason
         assert reason is not None
-        _call_monitor(lambda r: callback(Down(ref, r)), reason)
+        call_monitor(lambda r: callback(Down(ref, r)), reason)
     return Monitor(ref, lifecycle, token)
 
 

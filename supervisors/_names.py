@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from supervisors._actor import ActorRef, lifecycle_of
+from supervisors._actor import ActorRef
 from supervisors._errors import AlreadyStartedError, ChildSpecError
+from supervisors._lifecycle import lifecycle_of
 from supervisors._reasons import ExitReason
 
 __all__ = ["check_name", "register", "registered", "unregister", "whereis"]

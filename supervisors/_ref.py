@@ -9,10 +9,11 @@ from typing import Any
 
 from pykka import ActorDeadError, Timeout
 
-from supervisors._actor import ActorRef, _Lifecycle
+from supervisors._actor import ActorRef
 from supervisors._clock import Clock, SystemClock
 from supervisors._errors import ChildSpecError, SupervisorError, SupervisorTimeoutError
 from supervisors._intensity import GaveUp
+from supervisors._lifecycle import Lifecycle
 from supervisors._names import check_name
 from supervisors._reasons import ExitReason
 from supervisors._spec import (
@@ -53,7 +54,7 @@ class SupervisorRef:
         return hash(self._actor.actor_urn)
 
     @property
-    def _lifecycle(self) -> _Lifecycle:
+    def _lifecycle(self) -> Lifecycle:
         return self._actor._lifecycle
 
     @property

@@ -75,6 +75,8 @@ StartFunction: TypeAlias = "Callable[..., pykka.ActorRef[Any] | SupervisorRef | 
 
 
 def _enum_value(enum: type[StrEnum], value: object, code: str, what: str) -> Any:
+    if type(value) is enum:  # already a member: the usual case, checked first (issue 22)
+        return value
     try:
         return enum(value)  # type: ignore[arg-type]
     except ValueError:

@@ -1,30 +1,40 @@
-"""Route the runtime's structlog events to the standard ``logging`` module by default.
+"""Route the runtime's events to the standard ``logging`` module by default.
 
 An unconfigured structlog prints with its ``PrintLogger`` to **stdout**, whatever the
 host's logging set-up says. A library must not do that: its events belong to the host's
 ``logging`` configuration (level, format, destination). So, unless the host configured
 structlog itself (then it keeps getting structlog events, through its own pipeline), each
-logger named ``flowstone.*`` / ``supervisors.*`` is a structlog bound logger wrapping the
+logger named ``flowstone.*`` / ``supervisors.*`` is a ``StdlibBoundLogger`` wrapping the
 stdlib logger of the same name.
 
-Cost: the wrapper asks ``logging.Logger.isEnabledFor`` (cached by the logging module)
-*before* any processor runs, so an event below the host's level is never built into an
-event dict, rendered or handed to a handler. Bound loggers are made once per name and
-``bind`` only copies the context.
+Cost (issue 22: events stay on and cheap). ``StdlibBoundLogger`` is not a structlog
+bound logger: an event goes straight to one ``LogRecord``, with no processor chain and no
+event-dict copies in between.
+
+- The level is asked first (``Logger.isEnabledFor``, cached by the logging module): an
+  event below the host's level builds nothing, no field dict, no record, no traceback.
+- Rendering is deferred to the handler: the record's ``msg`` renders ``event key=value``
+  only when a formatter calls ``getMessage()`` (once; the text is kept).
+- No ``findCaller`` stack walk: the caller's frame is read directly (one or two
+  ``f_back`` hops), and a stack is formatted only for ``stack_info=True``.
+- ``bind`` copies the context once; bound loggers are built once per name or binding.
 
 Structured fields are kept: the record's message is ``event key=value ...`` (readable by
-a plain ``logging.basicConfig``) and every field is also a record attribute (``extra``),
-so a JSON formatter sees ``run_id``, ``asset``, ``partition`` as their own keys; names
-that clash with ``LogRecord``'s own attributes get a ``field_`` prefix.
+a plain ``logging.basicConfig``) and every field is also a record attribute, so a JSON
+formatter sees ``run_id``, ``asset``, ``partition`` as their own keys (their names are in
+``record.flowstone_fields``); names that clash with ``LogRecord``'s own attributes get a
+``field_`` prefix.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping
+import sys
+import traceback
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-__all__ = ["RESERVED_ATTRIBUTES", "StdlibBoundLogger", "build_logger", "to_stdlib"]
+__all__ = ["RESERVED_ATTRIBUTES", "StdlibBoundLogger", "build_logger"]
 
 #: Attributes every ``LogRecord`` has; a field of that name would make ``makeRecord`` fail.
 RESERVED_ATTRIBUTES: Final = frozenset(
@@ -43,91 +53,154 @@ _LEVELS: Final = {
     "fatal": logging.CRITICAL,
 }
 
+#: Files whose frames are skipped when the record names its caller.
+_OWN_FILES: Final = frozenset({__file__, __file__.replace("_stdlib_log", "_log")})
 
-def _render(event_dict: Mapping[str, Any]) -> str:
-    event = str(event_dict.get("event", ""))
-    # as structlog's console renderer: text bare, everything else as its repr
-    fields = " ".join(
-        f"{key}={value if isinstance(value, str) else repr(value)}"
-        for key, value in event_dict.items()
-        if key != "event"
+
+class _Message:
+    """A record's message: ``event key=value ...``, rendered when a handler first asks."""
+
+    __slots__ = ("_event", "_fields", "_text")
+
+    def __init__(self, event: str, fields: Mapping[str, Any]) -> None:
+        self._event = event
+        self._fields = fields
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = render(self._event, self._fields)
+        return self._text
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+def render(event: str, fields: Mapping[str, Any]) -> str:
+    """``event key=value ...``: as structlog's console renderer, text bare, the rest repr."""
+    if not fields:
+        return event
+    shown = " ".join(
+        f"{key}={value}" if isinstance(value, str) else f"{key}={value!r}" for key, value in fields.items()
     )
-    return f"{event} {fields}" if fields else event
+    return f"{event} {shown}"
 
 
-def to_stdlib(
-    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The last processor: positional and keyword arguments for ``logging.Logger.<method>``."""
-    exc_info = event_dict.pop("exc_info", method_name == "exception")
-    extra = {
-        (f"field_{key}" if key in RESERVED_ATTRIBUTES else key): value for key, value in event_dict.items()
-    }
-    extra["flowstone_fields"] = tuple(extra)
-    return (_render(event_dict),), {"extra": extra, "exc_info": exc_info or None}
+def _caller() -> tuple[str, int, str]:
+    frame = sys._getframe(3)  # _caller <- _emit <- the level method <- its caller
+    while frame.f_back is not None and frame.f_code.co_filename in _OWN_FILES:
+        frame = frame.f_back
+    code = frame.f_code
+    return code.co_filename, frame.f_lineno, code.co_name
 
 
-def _make_method(name: str, level: int) -> Any:
-    def method(self: StdlibBoundLogger, event: str | None = None, *args: Any, **kw: Any) -> Any:
-        if not self._logger.isEnabledFor(level):
-            return None  # below the host's level: nothing is built
+class StdlibBoundLogger:
+    """A bound logger writing straight to one stdlib ``logging.Logger``.
+
+    Has structlog's bound-logger methods the library uses: the level methods (``debug``
+    ... ``critical``, ``exception``, ``log``), ``bind``, ``new``, ``unbind`` and
+    ``try_unbind``.
+    """
+
+    __slots__ = ("_context", "_logger")
+
+    def __init__(self, logger: logging.Logger, context: Mapping[str, Any] | None = None) -> None:
+        self._logger = logger
+        self._context: dict[str, Any] = dict(context) if context else {}
+
+    def __repr__(self) -> str:
+        return f"<StdlibBoundLogger {self._logger.name!r} context={self._context!r}>"
+
+    # --- context -----------------------------------------------------------------
+    def bind(self, **values: Any) -> StdlibBoundLogger:
+        return StdlibBoundLogger(self._logger, {**self._context, **values})
+
+    def new(self, **values: Any) -> StdlibBoundLogger:
+        return StdlibBoundLogger(self._logger, values)
+
+    def unbind(self, *keys: str) -> StdlibBoundLogger:
+        missing = [key for key in keys if key not in self._context]
+        if missing:
+            raise KeyError(missing[0])
+        return self.try_unbind(*keys)
+
+    def try_unbind(self, *keys: str) -> StdlibBoundLogger:
+        return StdlibBoundLogger(self._logger, {k: v for k, v in self._context.items() if k not in keys})
+
+    @property
+    def stdlib_logger(self) -> logging.Logger:
+        """The stdlib logger written to (the never-fatal proxy asks its level itself)."""
+        return self._logger
+
+    def is_enabled_for(self, level: int) -> bool:
+        """Whether an event at ``level`` would reach a handler (the host's level)."""
+        return self._logger.isEnabledFor(level)
+
+    # --- events ------------------------------------------------------------------
+    def log(self, level: int, event: str | None = None, *args: Any, **kw: Any) -> None:
+        if self._logger.isEnabledFor(level):
+            self._emit(level, event, args, kw, exc_default=False)
+
+    def _emit(
+        self, level: int, event: str | None, args: tuple[Any, ...], kw: dict[str, Any], *, exc_default: bool
+    ) -> None:
+        logger = self._logger
+        exc_info: Any = exc_default
+        stack = None
+        if kw and ("exc_info" in kw or "stack_info" in kw):
+            exc_info = kw.pop("exc_info", exc_default)
+            if kw.pop("stack_info", False):
+                stack = "Stack (most recent call last):\n" + "".join(traceback.format_stack(sys._getframe(2)))
+        fields = {**self._context, **kw} if self._context else kw
+        text = "" if event is None else event if type(event) is str else str(event)
         if args:
-            event = str(event) % args
-        return self._proxy_to_logger(name, event, **kw)
+            text %= args
+        if exc_info:
+            if isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            elif not isinstance(exc_info, tuple):
+                exc_info = sys.exc_info()
+        else:
+            exc_info = None
+        path, line, function = _caller()
+        record = logger.makeRecord(
+            logger.name, level, path, line, _Message(text, fields), (), exc_info, function, None, stack
+        )
+        # makeRecord's ``extra``, without its per-key checks: clashing names are prefixed.
+        if RESERVED_ATTRIBUTES.isdisjoint(fields):
+            record.__dict__.update(fields)
+            record.flowstone_fields = tuple(fields)
+        else:
+            extra = {
+                (f"field_{key}" if key in RESERVED_ATTRIBUTES else key): value
+                for key, value in fields.items()
+            }
+            record.__dict__.update(extra)
+            record.flowstone_fields = tuple(extra)
+        logger.handle(record)
 
-    method.__name__ = name
+
+def _level_method(level: int, *, exception: bool) -> Callable[..., None]:
+    def method(self: StdlibBoundLogger, event: str | None = None, *args: Any, **kw: Any) -> None:
+        if self._logger.isEnabledFor(level):
+            self._emit(level, event, args, kw, exc_default=exception)
+
     return method
 
 
-def _base() -> type[Any]:
-    import structlog  # noqa: PLC0415 - deferred with the rest of structlog, see supervisors._log
-
-    return structlog.BoundLoggerBase
-
-
-class _Methods:
-    """Level methods that check the stdlib logger's level before running any processor."""
-
-    _logger: logging.Logger
-    _proxy_to_logger: Any  # structlog.BoundLoggerBase's, which comes after this class
-
-
 for _name, _level in _LEVELS.items():
-    setattr(_Methods, _name, _make_method(_name if _name not in ("msg", "fatal") else "info", _level))
-
-
-def _log(self: _Methods, level: int, event: str | None = None, *args: Any, **kw: Any) -> Any:
-    if not self._logger.isEnabledFor(level):
-        return None
-    if args:
-        event = str(event) % args
-    return self._proxy_to_logger(logging.getLevelName(level).lower(), event, **kw)
-
-
-_Methods.log = _log  # type: ignore[attr-defined]
-
-_wrapper: type[Any] | None = None
-
-
-def _wrapper_class() -> type[Any]:
-    global _wrapper  # one class, made on first use (structlog is imported late)
-    if _wrapper is None:
-        _wrapper = type("StdlibBoundLogger", (_Methods, _base()), {})
-    return _wrapper
-
-
-StdlibBoundLogger = _Methods  # the type to annotate with; instances come from build_logger
+    _method = _level_method(_level, exception=_name == "exception")
+    _method.__name__ = _method.__qualname__ = _name
+    setattr(StdlibBoundLogger, _name, _method)
 
 
 def build_logger(name: str) -> Any:
-    """The logger for ``name``: the host's structlog if it configured one, else stdlib."""
-    import structlog  # noqa: PLC0415
+    """The logger for ``name``: the host's structlog if it configured one, else stdlib.
 
-    if structlog.is_configured():
+    structlog is not imported to find out: a host that never imported it cannot have
+    configured it.
+    """
+    structlog = sys.modules.get("structlog")
+    if structlog is not None and structlog.is_configured():
         return structlog.get_logger(name)
-    return structlog.wrap_logger(
-        logging.getLogger(name),
-        wrapper_class=_wrapper_class(),
-        processors=[to_stdlib],
-        context_class=dict,
-    )
+    return StdlibBoundLogger(logging.getLogger(name))

@@ -7,7 +7,7 @@ the mailbox (``_RestartRound``), so admin calls and shutdown are served between 
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +41,11 @@ from supervisors._spec import (
 __all__ = ["SupervisorActor", "SupervisorConfig"]
 
 log = get_logger("supervisors")
+
+
+def _level(reason: ExitReason) -> int:
+    """A crash is a WARNING: seen at stdlib's default level, as OTP's error reports are."""
+    return logging.WARNING if reason.is_crash else logging.INFO
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,7 +153,7 @@ class SupervisorActor(AdminCalls, Actor):
         if self._by_id.get(child.spec.id) == child.key:
             del self._by_id[child.spec.id]
 
-    def _start_child(self, child: ChildRecord) -> Any:
+    def _start_child(self, child: ChildRecord, *, restart: bool = False) -> Any:
         ref = start_instance(
             child, self.config.clock.monotonic(), self._notify_down, self.config.extra_arguments
         )
@@ -158,10 +163,20 @@ class SupervisorActor(AdminCalls, Actor):
             child.urn = urn
             self._by_urn[urn] = child.key
         if ref is None:
+            self._log_exit(child)
             log.info("supervisor.child_ignored", supervisor=self.config.name, child=child.spec.id)
-        else:
-            log.info("supervisor.child_started", supervisor=self.config.name, child=child.spec.id)
+        elif not restart:  # a restart is logged once, by the caller: child_restarted
+            # A debug event, as OTP's start progress reports are hidden at its default
+            # level: a DynamicSupervisor may start thousands of children (issue 22).
+            log.debug("supervisor.child_started", supervisor=self.config.name, child=child.spec.id)
         return ref
+
+    def _log_exit(self, child: ChildRecord) -> None:
+        """Log the child's last exit unless a restart's event carries it (issue 22)."""
+        child.exit_unlogged, reason = False, child.last_exit
+        if reason is not None:
+            fields = {"supervisor": self.config.name, "child": child.spec.id, "reason": reason.describe()}
+            log.log(_level(reason), "supervisor.child_exited", **fields)
 
     def _forget_urn(self, child: ChildRecord) -> None:
         # A child stays addressable by its last ref until it has a new one, so that a
@@ -178,8 +193,10 @@ class SupervisorActor(AdminCalls, Actor):
 
     def _tell_self(self, message: object) -> None:
         # If the supervisor ended meanwhile, it has already stopped its children.
-        with contextlib.suppress(ActorDeadError):
+        try:  # noqa: SIM105 - not contextlib.suppress: on every restart's path (issue 22)
             self.actor_ref.tell(message)
+        except ActorDeadError:
+            pass
 
     def _log_start_error(self, child: ChildRecord, error: BaseException) -> None:
         log.error(
@@ -219,21 +236,22 @@ class SupervisorActor(AdminCalls, Actor):
         now = self.config.clock.monotonic()
         if backoff and child.started_mono is not None and now - child.started_mono >= backoff.reset_after:
             child.backoff_attempt = 0
-        log.info(
-            "supervisor.child_exited",
-            supervisor=self.config.name,
-            child=child.spec.id,
-            reason=reason.describe(),
-        )
-        if child.spec.restart == Restart.TEMPORARY:
+        restart = child.spec.restart
+        if restart == Restart.PERMANENT or (restart == Restart.TRANSIENT and reason.is_crash):
+            if backoff is None:
+                child.exit_unlogged = True  # the restart that follows logs it, see _log_exit
+            else:
+                self._log_exit(child)
+            self._begin_restart(child)
+            return
+        self._log_exit(child)
+        if restart == Restart.TEMPORARY:
             self._remove(child)
             self._maybe_auto_shutdown(child)
-        elif child.spec.restart == Restart.TRANSIENT and not reason.is_crash:
+        else:  # transient, normal exit
             if self.config.dynamic:
                 self._remove(child)  # a dynamic child that is not restarted is forgotten
             self._maybe_auto_shutdown(child)
-        else:
-            self._begin_restart(child)
 
     def _maybe_auto_shutdown(self, child: ChildRecord) -> None:
         mode = self.config.auto_shutdown
@@ -291,14 +309,19 @@ class SupervisorActor(AdminCalls, Actor):
         for member in group:
             member.pending = None
         if not self._window.add(self.config.clock.monotonic()):
+            for member in group:
+                if member.exit_unlogged:
+                    self._log_exit(member)
             self._give_up(group[0])
             return
         for index, member in enumerate(group):
             if self._wait_for_zombie(member, group[index:]):
                 return
             try:
-                ref = self._start_child(member)
+                ref = self._start_child(member, restart=True)
             except StartChildError as error:
+                if member.exit_unlogged:
+                    self._log_exit(member)
                 self._log_start_error(member, error)
                 self._retry_after_failure(group, index)
                 return
@@ -311,7 +334,16 @@ class SupervisorActor(AdminCalls, Actor):
                     member.status = Status.TERMINATED
                 continue
             member.restarts += 1
-            log.info("supervisor.child_restarted", supervisor=self.config.name, child=member.spec.id)
+            member.exit_unlogged = False
+            last = member.last_exit
+            log.log(
+                logging.INFO if last is None else _level(last),
+                "supervisor.child_restarted",
+                supervisor=self.config.name,
+                child=member.spec.id,
+                reason=None if last is None else last.describe(),
+                restarts=member.restarts,
+            )
 
     def _wait_for_zombie(self, member: ChildRecord, rest: list[ChildRecord]) -> bool:
         """Defer a restart while a killed instance of the same child still runs."""
@@ -323,6 +355,8 @@ class SupervisorActor(AdminCalls, Actor):
         if token is None:
             member.zombie = None
             return False
+        if member.exit_unlogged:
+            self._log_exit(member)
         log.warning("supervisor.restart_deferred", supervisor=self.config.name, child=member.spec.id)
         return True
 
