@@ -33,7 +33,7 @@ from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
 from flowstone._store.records import WholeRun
-from flowstone._store.sql import recordsets
+from flowstone._store.sql import precompiled, recordsets
 from flowstone._store.sql.batch import BatchRows, write_runs
 from flowstone._store.sql.schema import jobs
 
@@ -150,9 +150,13 @@ class JobTable(AdminQueries, UpkeepQueries):
         """Take up to ``limit`` due jobs of ``queue`` for ``node_id``, best first."""
         if limit <= 0:
             return []
-        with self._store._single("claim jobs in") as c:  # one statement: atomic on its own
+        with self._store._claims("claim jobs in") as c:  # one statement: atomic on its own
             params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
-            rows = c.execute(statements.claim_statement(c.dialect.name), params).all()
+            statement = statements.claim_statement(c.dialect.name)
+            if c.dialect.name == "postgresql":  # the hottest statement: see precompiled
+                rows = precompiled.execute(c, statement, params).all()
+            else:
+                rows = c.execute(statement, params).all()
         claimed = [claimed_from_row(r) for r in rows]  # never raises: see ClaimedJob.defect
         claimed.sort(key=lambda j: j.id)
         return claimed

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from flowstone._store.sql import precompiled
 from flowstone._store.sql.schema import audit_log, jobs, materializations, runs, values
 from flowstone._store.sql.statements import AUDIT_COLUMNS, RECORD_COLUMNS, RUN_COLUMNS
 from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
@@ -71,8 +73,10 @@ def write(c: Connection, rows: BatchRows, acks: Sequence[JobAck] = (), node_id: 
         ]
     if acks:
         params["b_jobs"] = _jobs(acks)
+    params = {name: json.dumps(value) for name, value in params.items()}
+    if acks:
         params["b_node"] = node_id
-    result = c.execute(_statement(bool(rows.stored), bool(acks)), params)
+    result = precompiled.execute(c, _statement(bool(rows.stored), bool(acks)), params)
     return {int(row[0]) for row in result} if acks else set()
 
 
@@ -81,8 +85,8 @@ def complete_jobs(c: Connection, acks: Sequence[JobAck], node_id: str) -> set[in
 
     The jobs travel as one JSON parameter: no ``IN`` list to expand and render per call.
     """
-    params = {"b_jobs": _jobs(acks), "b_node": node_id}
-    return {int(row[0]) for row in c.execute(_completion_statement(), params)}
+    params = {"b_jobs": json.dumps(_jobs(acks)), "b_node": node_id}
+    return {int(row[0]) for row in precompiled.execute(c, _completion_statement(), params)}
 
 
 def _jobs(acks: Sequence[JobAck]) -> list[dict[str, Any]]:

@@ -139,6 +139,11 @@ class SQLStore(RunWrites, Waiting, History, Skips):
         """For one self-contained write statement (see ``Engines.single``)."""
         return Transaction(self, self.engines.single, doing)
 
+    def _claims(self, doing: str) -> Any:
+        """For one job claim: a lone statement whose commit need not reach the disk
+        before the job starts (see ``Engines.claims``)."""
+        return Transaction(self, self.engines.claims, doing)
+
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._read("read") as c:
             row = c.execute(
