@@ -12,8 +12,10 @@ dropped ``WITH (FORCE)`` at the end; a temporary file on SQLite).
 
 Floors, measured in the same run: a bare claim-and-complete loop in SQLAlchemy Core on a
 scratch table, 4 threads with a connection each, one transaction per claim:
-``SELECT … FOR UPDATE SKIP LOCKED LIMIT k`` then ``UPDATE … state='completed'`` (k = 1 and
-10; on SQLite the same under ``BEGIN IMMEDIATE``, without ``FOR UPDATE``). Between the floor
+``SELECT … FOR UPDATE SKIP LOCKED LIMIT k`` then ``UPDATE … state='completed'`` (k = 1, 4
+and 10; on SQLite the same under ``BEGIN IMMEDIATE``, without ``FOR UPDATE``). k = 4 is the
+k-claim floor of the 4-worker node, which claims for all its free workers in one statement
+and never more (issue 22), so its row is also shown against it. Between the floor
 and a node sits the library's own job SQL alone: ``JobTable.claim(k)`` + ``complete`` per
 job from 4 threads, no materialization.
 

@@ -88,7 +88,7 @@ def write_and_claim(
         ]
     if acks:
         params["b_jobs"] = _jobs(acks)
-    params = {name: json.dumps(value) for name, value in params.items()}
+    params = {name: json.dumps(value, default=_plain) for name, value in params.items()}
     if acks:
         params["b_node"] = node_id
     if claim is not None and acks:
@@ -121,16 +121,19 @@ def _completion_statement() -> Any:
 
 
 def _rows(rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """JSON-ready rows: timestamps in ISO format, bytes in base64."""
-    return [{name: _plain(row[name]) for name in columns} for row in rows]
+    """The rows' ``columns``, for ``json.dumps(..., default=_plain)``."""
+    return [{name: row[name] for name in columns} for row in rows]
 
 
 def _plain(value: Any) -> Any:
+    """What JSON has no type for: timestamps in ISO format, bytes in base64. Called by the
+    encoder for those values alone: converting every value beforehand cost a Python call
+    per value, a tenth of a job's CPU in a group commit."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _recordset(name: str, table: Any, columns: tuple[str, ...], binary: frozenset[str]) -> Any:

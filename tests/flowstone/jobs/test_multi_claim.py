@@ -7,6 +7,7 @@ applies only to the jobs whose lease this node still holds.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,11 +24,14 @@ from supervisors.testing import wait_for
 
 @contextmanager
 def statements_of(table: JobTable) -> Iterator[list[str]]:
-    """Every statement the store's engines send while the block runs."""
+    """Every statement this thread sends through the store's engines while the block runs
+    (the node's own threads poll meanwhile)."""
     seen: list[str] = []
+    me = threading.get_ident()
 
     def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
+        if threading.get_ident() == me:
+            seen.append(statement)
 
     engines = set(table._store.engines.owned)
     for engine in engines:
