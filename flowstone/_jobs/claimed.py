@@ -11,6 +11,7 @@ fields this version knows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -72,19 +73,12 @@ class _UnreadableError(ValueError):
 def claimed_from_row(row: Any) -> ClaimedJob:
     """The ``ClaimedJob`` of a claimed row; never raises for what its columns hold."""
     defects: list[str] = []
-    unknown: list[str] = []
-    options: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
-    try:
-        options = _object(row.options, "options")
-        unknown.extend(key for key in options if key not in _OPTIONS)
-        _force(options.get("force", False))
-        _retry(options.get("retry", {}), unknown)
-        _unique_states(options.get("unique_states"))
-        _tags(options.get("tags"))
-    except _UnreadableError as exc:
-        defects.append(str(exc))
-        options = {}  # nothing of it is trusted, not even unique_states
+    text = row.options
+    checked = _checked_options(text) if isinstance(text, str) else _check_options(text)
+    options, unknown, defect = dict(checked[0]), list(checked[1]), checked[2]
+    if defect is not None:
+        defects.append(defect)
     try:
         errors = [] if row.errors == "[]" else _errors(row.errors)  # most have none
     except _UnreadableError as exc:
@@ -117,6 +111,31 @@ def claimed_from_row(row: Any) -> ClaimedJob:
         getattr(row, "target_done", None),
         defect,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_options(text: str) -> tuple[dict[str, Any], tuple[str, ...], str | None]:
+    """``_check_options`` of an ``options`` text, cached: the jobs of one submit or
+    backfill share it, and validating it was a tenth of a claim's Python time. Callers
+    copy the dict; nothing mutates it."""
+    return _check_options(text)
+
+
+def _check_options(text: object) -> tuple[dict[str, Any], tuple[str, ...], str | None]:
+    """The options of a row, the fields this version does not know, and what makes them
+    unreadable (then the options are empty: nothing of them is trusted, not even
+    ``unique_states``)."""
+    unknown: list[str] = []
+    try:
+        options = _object(text, "options")
+        unknown.extend(key for key in options if key not in _OPTIONS)
+        _force(options.get("force", False))
+        _retry(options.get("retry", {}), unknown)
+        _unique_states(options.get("unique_states"))
+        _tags(options.get("tags"))
+    except _UnreadableError as exc:
+        return {}, (), str(exc)
+    return options, tuple(unknown), None
 
 
 def _json(text: object, column: str) -> Any:

@@ -184,15 +184,19 @@ class QueueProducer(supervisors.Actor):
             self._linger = self._later(min(self._commit_seconds, LINGER), "linger")
         return False
 
-    def _record(self) -> None:
+    def _record(self, claim: int = 0) -> list[ClaimedJob] | None:
+        """Record the successes held; with ``claim``, claim that many jobs in the same
+        statement (``record_acks``). The jobs claimed, or None if nothing was."""
         acks, self._acks = self._acks, []
         clock = self._env.clock
         started = clock.monotonic()
-        self._acks_refused = bool(acks) and not record_acks(acks, self._env)
+        recorded, claimed = record_acks(acks, self._env, claim) if acks else (False, None)
+        self._acks_refused = bool(acks) and not recorded
         if self._acks_refused:
             self._acks[:0] = acks  # the next poll tries again
         elif acks:
             self._commit_seconds = 0.8 * self._commit_seconds + 0.2 * (clock.monotonic() - started)
+        return claimed
 
     def _handle(self, message: Any) -> Any:
         if message == "poll":
@@ -283,7 +287,9 @@ class QueueProducer(supervisors.Actor):
         work might kill the process, and those successes with it. (If the database
         refused them, claiming goes on: it will likely refuse the claim too.)"""
         if self._acks and not self._acks_refused:
-            self._record()
+            claimed = self._record(claim=limit)
+            if claimed is not None:
+                return claimed
         try:
             return self._env.job.table.claim(self._env.name, self._env.job.node_id, limit)
         except Exception as exc:  # noqa: BLE001 - logged; the next poll tries again
@@ -303,22 +309,31 @@ class QueueProducer(supervisors.Actor):
                 self._unreleased.append(job)
 
 
-def record_acks(acks: list[PendingAck], env: QueueEnv) -> bool:
+def record_acks(
+    acks: list[PendingAck], env: QueueEnv, claim: int = 0
+) -> tuple[bool, list[ClaimedJob] | None]:
     """Complete the jobs of ``acks`` and record their runs in one transaction; False if
-    the database refused (nothing is recorded then)."""
+    the database refused (nothing is recorded then, nor claimed). With ``claim``, claim
+    up to that many jobs of the queue in the same statement where the database can
+    (``JobTable.complete_runs_and_claim``): the jobs claimed, or None where not claimed."""
     job = env.job
+    done = [(a.job, a.run) for a in acks]
+    claimed: list[ClaimedJob] | None = None
     try:
-        recorded = job.table.complete_runs([(a.job, a.run) for a in acks], job.node_id)
+        if claim:
+            recorded, claimed = job.table.complete_runs_and_claim(done, job.node_id, env.name, claim)
+        else:
+            recorded = job.table.complete_runs(done, job.node_id)
     except Exception as exc:  # noqa: BLE001 - logged; the caller keeps them and retries
         log.warning("queue.ack_failed", queue=env.name, jobs=len(acks), error=f"{type(exc).__name__}: {exc}")
-        return False
+        return False, None
     for ack, run in zip(acks, recorded, strict=True):
         if run.completion is None:  # cancelled or rescued meanwhile: its owner reruns it
             log.warning("job.lost", job_id=ack.job.id, queue=env.name, attempt=ack.job.attempt)
     emit_recorded(job.services.events, recorded)
     with job.finished:
         job.finished.notify_all()
-    return True
+    return True, claimed
 
 
 def worker_spec(env: QueueEnv) -> supervisors.ChildSpec:

@@ -9,6 +9,7 @@ counted twice. All time comparisons use the database clock.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -33,7 +34,7 @@ from flowstone._jobs.records import Unique
 from flowstone._jobs.sql import NOTIFY_CHANNEL
 from flowstone._jobs.upkeep_queries import QueuePauses, UpkeepQueries
 from flowstone._store.records import WholeRun
-from flowstone._store.sql import recordsets
+from flowstone._store.sql import precompiled, recordsets
 from flowstone._store.sql.batch import BatchRows, write_runs
 from flowstone._store.sql.schema import jobs
 
@@ -150,9 +151,13 @@ class JobTable(AdminQueries, UpkeepQueries):
         """Take up to ``limit`` due jobs of ``queue`` for ``node_id``, best first."""
         if limit <= 0:
             return []
-        with self._store._single("claim jobs in") as c:  # one statement: atomic on its own
+        with self._store._claims("claim jobs in") as c:  # one statement: atomic on its own
             params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
-            rows = c.execute(statements.claim_statement(c.dialect.name), params).all()
+            statement = statements.claim_statement(c.dialect.name)
+            if c.dialect.name == "postgresql":  # the hottest statement: see precompiled
+                rows = precompiled.execute(c, statement, params).all()
+            else:
+                rows = c.execute(statement, params).all()
         claimed = [claimed_from_row(r) for r in rows]  # never raises: see ClaimedJob.defect
         claimed.sort(key=lambda j: j.id)
         return claimed
@@ -206,7 +211,7 @@ class JobTable(AdminQueries, UpkeepQueries):
             return []
         holds = self._store.holds
         if self._store.engines.dialect == "postgresql":
-            return self._complete_runs_fused(done, node_id)
+            return self._complete_runs_fused(done, node_id)[0]
         run_ids = {job.id: run.start.run_id for job, run in done}
         with self._store._write("complete jobs in") as c:
             applied = self._complete_many_in(c, [job for job, _ in done], node_id, run_ids)
@@ -214,25 +219,54 @@ class JobTable(AdminQueries, UpkeepQueries):
             write_runs(c, runs, holds)
             return runs
 
+    def complete_runs_and_claim(
+        self, done: Sequence[tuple[ClaimedJob, WholeRun]], node_id: str, queue: str, limit: int
+    ) -> tuple[list[WholeRun], list[ClaimedJob] | None]:
+        """``complete_runs`` and ``claim(queue, node_id, limit)``: a queue's group commit
+        and the refill of its freed workers. On PostgreSQL one statement does both, so the
+        new jobs are claimed in the commit that records the old ones (which must be
+        durable before new work starts: see ``queue``), in one round trip. Elsewhere
+        (or with nothing to complete) the claim is not made: None, for the caller's own."""
+        if not done or limit <= 0 or self._store.engines.dialect != "postgresql":
+            return self.complete_runs(done, node_id), None
+        params = {"b_queue": queue, "b_pause": f"pause:{queue}", "b_limit": limit, "b_node": node_id}
+        claim = (statements.claim_statement("postgresql"), params)
+        runs, rows = self._complete_runs_fused(done, node_id, claim)
+        # A job of a target recorded by this very statement read the snapshot before it:
+        # its ``target_done`` is unknown (None: looked up when it runs), not False.
+        recorded = {(run.start.pipeline, run.start.asset, run.start.partition_key) for run in runs}
+        claimed = []
+        for row in rows:
+            job = claimed_from_row(row)
+            if (job.pipeline, job.asset, job.partition_key) in recorded:
+                job = dataclasses.replace(job, target_done=None)
+            claimed.append(job)
+        claimed.sort(key=lambda j: j.id)
+        return runs, claimed
+
     def _complete_runs_fused(
-        self, done: Sequence[tuple[ClaimedJob, WholeRun]], node_id: str
-    ) -> list[WholeRun]:
+        self,
+        done: Sequence[tuple[ClaimedJob, WholeRun]],
+        node_id: str,
+        claim: tuple[Any, Mapping[str, Any]] | None = None,
+    ) -> tuple[list[WholeRun], list[Any]]:
         """PostgreSQL: the completions and the records of their runs in one statement
         (``recordsets``), in autocommit mode unless lineage must follow in the same
-        transaction; a refused job's run is recorded failed after it."""
+        transaction; a refused job's run is recorded failed after it. With ``claim``, the
+        rows that statement claimed too."""
         rows = BatchRows.of([run for _, run in done], self._store.holds)
         acks = [
             (job.id, job.attempt, run.start.run_id, not self._keeps_unique(job, "completed"))
             for job, run in done
         ]
         with (self._store._write if rows.edges else self._store._single)("complete jobs in") as c:
-            applied = recordsets.write(c, rows, acks, node_id)
+            applied, claimed = recordsets.write_and_claim(c, rows, acks, node_id, claim)
             runs = [run if job.id in applied else run.refused(statements.REFUSED) for job, run in done]
             refused = [run for run in runs if run.completion is None]
             if refused:
                 write_runs(c, refused, self._store.holds)
             rows.write_edges(c, {run.start.run_id for run in runs if run.completion is not None})
-            return runs
+            return runs, claimed
 
     def _complete_many_in(
         self,

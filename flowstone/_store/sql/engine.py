@@ -118,12 +118,20 @@ class Engines:
     ``single`` runs one self-contained statement: on PostgreSQL in autocommit mode, which
     spares the ``BEGIN`` and ``COMMIT`` round trips (a statement is atomic on its own);
     on SQLite it is the write engine.
+
+    ``claims`` runs job claims: on PostgreSQL a small autocommit pool whose commits do
+    not wait for the WAL flush (``synchronous_commit = off``). A claim lost in a
+    database crash leaves its job ``available``, attempt unused, as a rescue would; and
+    any later durable commit (the job's completion) flushes the claim before it, so a
+    recorded outcome never outlives its claim. That spares one disk flush per claim
+    (docs/decisions.md, "Claims commit asynchronously"). On SQLite it is the write engine.
     """
 
     read: Engine
     write: Engine
     single: Engine
     owned: tuple[Engine, ...]  # the engines that own a pool
+    claims: Engine
 
     @property
     def dialect(self) -> str:
@@ -202,7 +210,7 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
         write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", timeouts)
         for each in (read, write):
             _close_when_outlived(each)
-        return Engines(read, write, write, (read, write))
+        return Engines(read, write, write, (read, write), write)
     connect_args = timeouts.postgres_connect_args() if parsed.get_backend_name() == "postgresql" else {}
     try:
         engine = create_engine(parsed, pool_size=10, max_overflow=20, connect_args=connect_args)
@@ -211,8 +219,6 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
             f"no driver for {mask(url)}: {exc}; for PostgreSQL install flowstone[postgres] "
             "and use a postgresql+psycopg:// URL"
         ) from exc
-    _ping_idle_connections(engine)
-    _close_when_outlived(engine)
     # A pool of its own, whose connections stay in autocommit mode: switching one pooled
     # connection's isolation level on every checkout and back on checkin, and rolling it
     # back on return, cost as much Python as the statement it ran.
@@ -224,24 +230,38 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
         pool_reset_on_return=None,
         connect_args=connect_args,
     )
-    _ping_idle_connections(autocommit)
-    _close_when_outlived(autocommit)
+    # Claims: autocommit too, and their commits do not wait for the disk (``Engines``).
+    claims = create_engine(
+        parsed,
+        pool_size=4,
+        max_overflow=16,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        connect_args=connect_args,
+    )
+    pools = (engine, autocommit, claims)
+    for each in pools:
+        _ping_idle_connections(each)
+        _close_when_outlived(each)
     if parsed.get_backend_name() == "postgresql":
-        for each in (engine, autocommit):
-            _limit_statements(each, timeouts)
-    _share_disconnects(engine, autocommit)
-    return Engines(autocommit, engine, autocommit, (engine, autocommit))
+        for each in pools:
+            _limit_statements(each, timeouts, relaxed=each is claims)
+    _share_disconnects(*pools)
+    return Engines(autocommit, engine, autocommit, pools, claims)
 
 
-def _limit_statements(engine: Engine, timeouts: Timeouts) -> None:
+def _limit_statements(engine: Engine, timeouts: Timeouts, *, relaxed: bool = False) -> None:
     """Set ``statement_timeout`` on each new connection, for the server to cancel a slow
-    statement (a ``SET``, not a ``-c`` startup option, which poolers such as PgBouncer refuse).
+    statement (a ``SET``, not a ``-c`` startup option, which poolers such as PgBouncer refuse);
+    ``relaxed``: and ``synchronous_commit = off`` (the claims' pool, see ``Engines``).
     """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET statement_timeout = {timeouts.statement_ms}")
+        if relaxed:
+            cursor.execute("SET synchronous_commit = off")
         cursor.close()
         dbapi_connection.commit()
 

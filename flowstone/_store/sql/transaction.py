@@ -1,0 +1,39 @@
+"""``with store._write(...) as connection``: one transaction on one of the store's
+engines, with driver errors translated into the store's own (``engine.translate``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from flowstone._store.sql.engine import is_connection_error, translate, unavailable
+
+if TYPE_CHECKING:
+    from flowstone._store.sql.store import SQLStore
+
+__all__ = ["Transaction"]
+
+
+class Transaction:
+    """``with store._write(...) as connection``: one transaction, driver errors translated."""
+
+    def __init__(self, store: SQLStore, engine: Any, doing: str) -> None:
+        self._store = store
+        self._engine = engine
+        self._doing = doing
+        self._context: Any = None
+
+    def __enter__(self) -> Connection:
+        with translate(self._store.url, self._doing):
+            self._context = self._engine.begin()
+            connection: Connection = self._context.__enter__()
+            return connection
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
+        with translate(self._store.url, self._doing):
+            suppressed = bool(self._context.__exit__(exc_type, exc, traceback))
+        if exc is not None and is_connection_error(exc):
+            # The connection broke inside the transaction (it has been rolled back).
+            raise unavailable(self._store.url, exc, self._doing) from exc
+        return suppressed
