@@ -137,11 +137,12 @@ class TestABatchedCompletionIsFenced:
         assert node.jobs.table.rescue(30.0) == 2
         assert node.jobs.table.complete_many(batch, "zombie") == {kept.id}
         assert [h.status().state for h in handles] == ["available", "available", "completed"]
-        # A live node takes one again (attempt 2): the zombie's batch still cannot count.
-        [again] = node.jobs.table.claim("assets", node.id, 1)
+        # The same node id claims one again (attempt 2): the batch's attempt-1 fence still
+        # keeps that old acknowledgement from completing the new attempt.
+        [again] = node.jobs.table.claim("assets", "zombie", 1)
         assert (again.id, again.attempt) == (lost[0].id, 2)
         assert node.jobs.table.complete_many(batch, "zombie") == set()
-        assert node.jobs.table.complete_many([again], node.id) == {again.id}
+        assert node.jobs.table.complete_many([again], "zombie") == {again.id}
         assert [h.status().state for h in handles] == ["completed", "available", "completed"]
 
 
@@ -155,15 +156,12 @@ class TestTheGroupCommitClaimsTheNextJobs:
         entered = probe.hold("value")
         node.jobs.resume("assets")
         assert entered.wait(10)
-        # Rescued and claimed again elsewhere while it ran: its lease is another node's now.
-        db.execute(
-            "UPDATE flowstone_jobs SET attempted_by = 'rescuer', attempt = attempt + 1 WHERE id = :i",
-            i=first.id,
-        )
+        # Its lease taken by another node while it ran (the owner fence alone decides).
+        db.execute("UPDATE flowstone_jobs SET attempted_by = 'rescuer' WHERE id = :i", i=first.id)
         probe.gate.set()
         assert second.wait(30) == "value:p1"
         info = first.status()
-        assert (info.state, info.attempted_by, info.attempt) == ("executing", "rescuer", 2)
+        assert (info.state, info.attempted_by, info.attempt) == ("executing", "rescuer", 1)
         assert node.status(pipeline, "value", "p0").state == "failed"  # its run: recorded, refused
 
     @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
