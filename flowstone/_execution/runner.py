@@ -20,7 +20,7 @@ import supervisors
 from flowstone import partitions
 from flowstone._context import Context
 from flowstone._execution.mapped import load_mapped
-from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
+from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
@@ -70,7 +70,7 @@ class RunnerActor(supervisors.Actor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Materialize):
-            answer: Outcome | Outcomes = self._execute(message.task)
+            answer: Outcome | Outcomes = self._execute(message.task, message.reply)
             abandoned = message.task.abandoned.is_set()
         elif isinstance(message, MaterializeMany):
             answer = self._execute_many(message)
@@ -84,8 +84,9 @@ class RunnerActor(supervisors.Actor):
         message.reply.put(answer)
         return None
 
-    def _execute(self, task: Task) -> Outcome:
-        return attempt(task, self._services)
+    def _execute(self, task: Task, reply: Reply | None = None) -> Outcome:
+        services = self._services  # admitted first: its rate= and concurrency= (_admission)
+        return services.admission.run(task, reply, lambda admitted: attempt(admitted, services))
 
     def _execute_many(self, message: MaterializeMany) -> Outcomes:
         """A chunk's tasks in order, up to the first failure (which may halt a backfill:
@@ -95,7 +96,7 @@ class RunnerActor(supervisors.Actor):
             message.progress[0] = index
             if task.abandoned.is_set():
                 continue
-            outcome = self._execute(task)
+            outcome = self._execute(task, message.reply)
             outcomes.append(outcome)
             if not outcome.ok and outcome.retry_in is None:
                 break
@@ -147,8 +148,10 @@ def attempt(task: Task, services: Services) -> Outcome:
         resources,
         tags=_tags(task),
         _waits=services.waits,
-        _reserve=reserver(services.directory.lookup),
+        _reserve=services.admission.reserver(reserver(services.directory.lookup)),
     )
+    if (wait := services.admission.start(task)) is not None:  # late for its rate: again
+        return Outcome(task, ok=False, wait_in=wait)
     original = task
     try:
         if task.resume is None:

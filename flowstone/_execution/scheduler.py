@@ -29,7 +29,8 @@ from flowstone._execution.flight import (
     TaskMaker,
 )
 from flowstone._execution.runner import materialization_error, record_failure
-from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
+from flowstone._admission.gate import wake_due
+from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task, Wake
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -292,9 +293,12 @@ class Scheduler(Deadlines):
                 supervisors.demonitor(dispatch.monitor)
 
     # --- outcomes ------------------------------------------------------------------
-    def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
-        if isinstance(item, Outcomes):
-            self._handle_many(item)
+    def _handle(self, item: Outcome | Outcomes | RunnerDown | Wake) -> None:
+        if isinstance(item, Outcomes | Wake):
+            if isinstance(item, Wake):  # a slot freed here: its waiters are due now
+                wake_due(self._retries, self._pipeline, item.key, time.monotonic())
+            else:
+                self._handle_many(item)
             return
         flight = self._in_flight.pop(item.task, None)
         if flight is None:
@@ -330,9 +334,10 @@ class Scheduler(Deadlines):
                 if run.finished:
                     return
             self._completed(run, task.asset.name, item.value)
-        elif item.retry_in is not None:
-            due = time.monotonic() + item.retry_in
-            heapq.heappush(self._retries, (due, next(self._seq), run, task.asset.name, task.attempt + 1))
+        elif item.retry_in is not None or item.wait_in is not None:  # not admitted: the same attempt
+            again = (item.retry_in, task.attempt + 1) if item.wait_in is None else (item.wait_in, task.attempt)
+            due = time.monotonic() + (again[0] or 0.0)
+            heapq.heappush(self._retries, (due, next(self._seq), run, task.asset.name, again[1]))
         else:
             assert item.error is not None
             run.ended_with(item.failure)

@@ -23,6 +23,7 @@ from flowstone._execution.backfill import (
 from flowstone._execution.declared import backfill_partitions
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import run_target
+from flowstone._admission.gate import Admission
 from flowstone._execution.runner import runner_spec
 from flowstone._jobs.node_api import JobsNodeAPI
 from flowstone._node.assembly import decisions_for, default_io, job_layer, start_tree, store_for
@@ -98,6 +99,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             waits=self._waits,
             decisions=decisions_for(config, self._store),
             call_asset=asset_caller(config.isolation, IsolatedPool(self._directory.lookup)),
+            admission=Admission(getattr(self._store, "limits", None), self.id, config.rescue_after),
         )
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, text, update
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart, WholeRun
 from flowstone._store.sql import batch, fused, migrate, statements
 from flowstone._store.sql.barrier import SQLBarrier
+from flowstone._store.sql.limits import SQLLimits
 from flowstone._store.sql.engine import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_STATEMENT_TIMEOUT_S,
@@ -73,6 +74,7 @@ class SQLStore(Waiting, History, Skips):
         self._lock = threading.Lock()
         self._engines: Engines | None = None
         self.barrier = SQLBarrier(self)  # scatters (issue 15), on the same engines
+        self.limits = SQLLimits(self)  # rate= and concurrency= (issue 20)
 
     def __repr__(self) -> str:
         return f"SQLStore({mask(self.url)!r})"
