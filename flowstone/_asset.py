@@ -13,8 +13,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone import partitions
-from flowstone._execution.kinds import PLAIN, AssetKind, kind_of
 from flowstone._admission.options import Slots
+from flowstone._execution.kinds import PLAIN, AssetKind, kind_of
 from flowstone._jobs.records import Unique
 from flowstone._options import build_options
 from flowstone._retry import Retry
@@ -106,12 +106,7 @@ class AssetOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requires", _resource_names(self.requires))
-        if self.rate is not None and not isinstance(self.rate, Rate):
-            raise DefinitionError(f"rate must be a flowstone.Rate(limit, per=...), got {self.rate!r}")
-        if self.concurrency is not None and not isinstance(self.concurrency, Slots):
-            raise DefinitionError(
-                f"concurrency must be a flowstone.Slots(key, n), got {self.concurrency!r}"
-            )
+        _check_limits(self.rate, self.concurrency)
         if self.on_signal is not None and not callable(self.on_signal):
             raise OptionError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
         if self.routed_from is not None and (
@@ -147,6 +142,13 @@ class AssetOptions:
             object.__setattr__(self, "partitions", declared)
         if self.scatter is not None and not isinstance(self.scatter, Scatter):
             raise DefinitionError(f"scatter must be a flowstone.Scatter, got {self.scatter!r}")
+
+
+def _check_limits(rate: object, concurrency: object) -> None:
+    if rate is not None and not isinstance(rate, Rate):
+        raise DefinitionError(f"rate must be a flowstone.Rate(limit, per=...), got {rate!r}")
+    if concurrency is not None and not isinstance(concurrency, Slots):
+        raise DefinitionError(f"concurrency must be a flowstone.Slots(key, n), got {concurrency!r}")
 
 
 def _resource_names(value: object) -> tuple[str, ...] | None:

@@ -31,7 +31,7 @@ from flowstone._limits import Reserve
 from flowstone._store.limits import Limits, rate_key, slot_key
 from flowstone._store.memory_limits import MemoryLimits
 
-__all__ = ["RATE_PAD", "Admission", "wake_due"]
+__all__ = ["RATE_PAD", "Admission", "Wake", "wake_due"]
 
 #: Starts are spaced ``per / limit * (1 + RATE_PAD)`` apart: the pad absorbs the jitter
 #: between a start's grant and the asset's first line, so that start times measured in

@@ -14,6 +14,7 @@ from pykka import ActorDeadError
 
 import supervisors
 from flowstone import partitions
+from flowstone._admission.gate import Admission
 from flowstone._execution.backfill import (
     BackfillOptions,
     BackfillReport,
@@ -23,7 +24,6 @@ from flowstone._execution.backfill import (
 from flowstone._execution.declared import backfill_partitions
 from flowstone._execution.pool import RunnerPool
 from flowstone._execution.run import run_target
-from flowstone._admission.gate import Admission
 from flowstone._execution.runner import runner_spec
 from flowstone._jobs.node_api import JobsNodeAPI
 from flowstone._node.assembly import decisions_for, default_io, job_layer, start_tree, store_for

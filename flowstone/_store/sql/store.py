@@ -19,7 +19,6 @@ from sqlalchemy import Connection, delete, text, update
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart, WholeRun
 from flowstone._store.sql import batch, fused, migrate, statements
 from flowstone._store.sql.barrier import SQLBarrier
-from flowstone._store.sql.limits import SQLLimits
 from flowstone._store.sql.engine import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_STATEMENT_TIMEOUT_S,
@@ -32,6 +31,7 @@ from flowstone._store.sql.engine import (
     unavailable,
 )
 from flowstone._store.sql.history import History, audit_row, aware, link
+from flowstone._store.sql.limits import SQLLimits
 from flowstone._store.sql.schema import lineage, materializations
 from flowstone._store.sql.skips import Skips
 from flowstone._store.sql.values import SQLValues

@@ -118,9 +118,9 @@ def test_a_killed_holders_slot_is_freed_within_rescue_after(shared_url: str, tmp
     fs.start(database_url=shared_url).stop()
     holder = _start(shared_url, "hold", tmp_path, 1, RESCUE_AFTER=str(rescue_after))
     try:
-        wait_for(lambda: (tmp_path / f"ready-{holder.pid}").exists(), timeout=60, message="holder ready")
+        wait_for((tmp_path / f"ready-{holder.pid}").exists, timeout=60, message="holder ready")
         (tmp_path / "go").touch()
-        wait_for(lambda: (tmp_path / "holding").exists(), timeout=60, message="the holder took the slot")
+        wait_for((tmp_path / "holding").exists, timeout=60, message="the holder took the slot")
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.communicate()  # reaps it and closes its pipe
