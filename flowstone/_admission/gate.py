@@ -37,8 +37,12 @@ __all__ = ["RATE_PAD", "Admission", "Wake", "wake_due"]
 #: between a start's grant and the asset's first line, so that start times measured in
 #: the asset also never hold more than ``limit`` in a window (the rate achieved is ~97%).
 RATE_PAD = 0.03
-#: Below this, a reserved start is taken at once rather than sent back to the queue.
-NOW = 0.001
+#: A task is sent this long before its reserved start, and waits for it at its first line
+#: (holding its runner for at most this long): recording it running takes time.
+LEAD = 0.05
+#: The share of the pad a start may be late by and still count: the rest absorbs the
+#: time from the check to the asset's first line.
+SLACK = 0.75
 MIN_SLOT_RETRY = 0.02
 
 _Attempt = tuple[str, str, str, int]
@@ -102,10 +106,10 @@ class Admission:
                 if at is None:
                     name = rate.key if rate.key is not None else task.asset.name
                     at = self.limits.reserve_start(rate_key(name), _interval(rate.limit, rate.per), now)
-                if at - now > NOW:
+                if at - now > LEAD:
                     with self._lock:
                         self._reserved[ident] = at
-                    return Outcome(task, ok=False, wait_in=at - now)
+                    return Outcome(task, ok=False, wait_in=at - now - LEAD)
                 with self._lock:
                     self._granted[ident] = at
             return attempt(task)
@@ -119,9 +123,10 @@ class Admission:
     def start(self, task: Task) -> float | None:
         """At the asset's first line: None to go on, else seconds to wait (sent again).
 
-        An attempt admitted under its rate may reach its function late (the store's
-        write lock, a busy interpreter); later than ``RATE_PAD / 2`` of a window after its
-        reserved start, it takes a new one: a late start would crowd the next ones."""
+        An attempt admitted under its rate is sent ``LEAD`` before its reserved start and
+        waits here for the rest, so that recording it running (the store's write lock)
+        does not make it late. Later than ``SLACK * RATE_PAD`` of a window after its start
+        anyway, it takes a new one: a late start would crowd the next ones."""
         rate = task.asset.options.rate
         ident = _ident(task)
         with self._lock:
@@ -129,17 +134,18 @@ class Admission:
         if rate is None or at is None:
             return None
         now = self._clock()
-        if now - at <= rate.per * RATE_PAD / 2:
-            return None
-        name = rate.key if rate.key is not None else task.asset.name
-        at = self.limits.reserve_start(rate_key(name), _interval(rate.limit, rate.per), now)
-        with self._lock:
-            if at - now <= NOW:
+        if now - at > rate.per * RATE_PAD * SLACK:
+            name = rate.key if rate.key is not None else task.asset.name
+            at = self.limits.reserve_start(rate_key(name), _interval(rate.limit, rate.per), now)
+            with self._lock:
+                if at - now > LEAD:
+                    del self._granted[ident]
+                    self._reserved[ident] = at
+                    return at - now - LEAD
                 self._granted[ident] = at
-                return None
-            del self._granted[ident]
-            self._reserved[ident] = at
-        return at - now
+        if at > now:  # sent LEAD early, to be on time: the rest of the lead on this thread
+            threading.Event().wait(at - now)
+        return None
 
     def _release(self, key: str, holder: str) -> None:
         self.limits.release_slot(slot_key(key), holder)

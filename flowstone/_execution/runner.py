@@ -64,13 +64,15 @@ class RunnerActor(supervisors.Actor):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self._services = services
+        self._reply: Reply | None = None  # of the message in hand: told when a slot frees
 
     def on_start(self) -> None:
         self._services.pool.checkin(self.actor_ref)
 
     def on_receive(self, message: Any) -> Any:
+        self._reply = message.reply if isinstance(message, Materialize | MaterializeMany) else None
         if isinstance(message, Materialize):
-            answer: Outcome | Outcomes = self._execute(message.task, message.reply)
+            answer: Outcome | Outcomes = self._execute(message.task)
             abandoned = message.task.abandoned.is_set()
         elif isinstance(message, MaterializeMany):
             answer = self._execute_many(message)
@@ -84,9 +86,9 @@ class RunnerActor(supervisors.Actor):
         message.reply.put(answer)
         return None
 
-    def _execute(self, task: Task, reply: Reply | None = None) -> Outcome:
+    def _execute(self, task: Task) -> Outcome:
         services = self._services  # admitted first: its rate= and concurrency= (_admission)
-        return services.admission.run(task, reply, lambda admitted: attempt(admitted, services))
+        return services.admission.run(task, self._reply, lambda admitted: attempt(admitted, services))
 
     def _execute_many(self, message: MaterializeMany) -> Outcomes:
         """A chunk's tasks in order, up to the first failure (which may halt a backfill:
@@ -96,7 +98,7 @@ class RunnerActor(supervisors.Actor):
             message.progress[0] = index
             if task.abandoned.is_set():
                 continue
-            outcome = self._execute(task, message.reply)
+            outcome = self._execute(task)
             outcomes.append(outcome)
             if not outcome.ok and outcome.retry_in is None:
                 break

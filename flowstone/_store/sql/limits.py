@@ -9,13 +9,18 @@ upsert), then drops expired leases, counts the live ones and inserts its own in 
 transaction: the count and the insert cannot interleave with another claim. Leases, not
 session-level advisory locks: a pooled connection may be handed to another thread, and
 a lock held by a session dies or survives with the connection rather than the holder.
+
+On PostgreSQL these transactions commit with ``synchronous_commit = off``: grants and
+leases are soft state, valid for seconds, and waiting for the WAL flush would cost a
+disk sync (3-4 ms on the benchmark VM) per start. Only a crash of the database server
+itself can lose the last fraction of a second of them (docs/decisions.md).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from flowstone._store.sql.barrier import _Scope
 from flowstone._store.sql.schema import limit_slots, limits
@@ -38,7 +43,7 @@ class SQLLimits:
         self._store = store
 
     def _write(self, doing: str) -> Any:
-        return _Scope(self._store.url, self._store.engines.write, doing)
+        return _Soft(_Scope(self._store.url, self._store.engines.write, doing))
 
     def _upsert(self, connection: Connection, key: str, first: float, then: Any) -> Any:
         """``INSERT (key, first) ON CONFLICT (key) DO UPDATE SET next_start_at = then``."""
@@ -64,9 +69,6 @@ class SQLLimits:
             # Lock the key's row (a no-op update of an existing one) before counting.
             connection.execute(self._upsert(connection, key, 0.0, L.c.next_start_at))
             connection.execute(delete(H).where(H.c.key == key, H.c.expires_at < now))
-            mine = update(H).where(H.c.key == key, H.c.holder == holder).values(expires_at=lease_until)
-            if connection.execute(mine).rowcount:
-                return 0.0
             count, earliest = connection.execute(
                 select(func.count(), func.min(H.c.expires_at)).where(H.c.key == key)
             ).one()
@@ -85,3 +87,19 @@ class SQLLimits:
         with self._write("renew concurrency slots") as connection:
             result = connection.execute(update(H).where(H.c.node == node).values(expires_at=lease_until))
             return max(int(result.rowcount), 0)
+
+
+class _Soft:
+    """A write transaction that does not wait for its WAL flush on PostgreSQL."""
+
+    def __init__(self, scope: Any) -> None:
+        self._scope = scope
+
+    def __enter__(self) -> Connection:
+        connection: Connection = self._scope.__enter__()
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL synchronous_commit = off"))
+        return connection
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
+        return bool(self._scope.__exit__(exc_type, exc, traceback))
