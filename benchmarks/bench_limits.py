@@ -149,7 +149,7 @@ def achieved_rate(url: str, seconds: float, limit: int) -> tuple[float, int]:
 def slot_overhead(url: str, pairs: int) -> tuple[float, float]:
     """(median ms of take + release, median ms of the insert + delete floor)."""
     with fs.start(database_url=url) as node:
-        store: Any = node._store  # noqa: SLF001 - the store's limiter, measured directly
+        store: Any = node._store  # the store's limiter, measured directly
         limits = store.limits
         engine = store.engines.write
         with engine.begin() as c:

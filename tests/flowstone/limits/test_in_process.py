@@ -36,9 +36,12 @@ def test_starts_under_a_rate_never_crowd_a_window(start_options: dict[str, Any])
     p = fs.Pipeline("rate_in_process")
     starts: list[float] = []
 
+    attempts: set[int] = set()
+
     @p.asset(rate=fs.Rate(4, per=0.4, key="crm"))
     def call(ctx: Any) -> None:
         starts.append(time.monotonic())
+        attempts.add(ctx.attempt)
 
     with fs.start(max_concurrency=4, **start_options) as node:
         report = node.backfill(p, "call", [str(i) for i in range(10)], parallel=4)
@@ -46,6 +49,7 @@ def test_starts_under_a_rate_never_crowd_a_window(start_options: dict[str, Any])
     assert len(starts) == 10
     assert most_in_a_window(starts, 0.4) <= 4
     assert max(starts) - min(starts) >= 9 * 0.1  # spaced per / limit apart
+    assert attempts == {1}  # waiting is not a retry
 
 
 def test_no_more_than_n_hold_a_key_at_once(start_options: dict[str, Any]) -> None:
@@ -147,3 +151,24 @@ def test_sql_limits_are_conditional(sqlite_url: str) -> None:
         assert limits.take_slot("s", 2, "c", "n2", 6.0, 12.0) == pytest.approx(4.0)
         limits.release_slot("s", "a")
         assert limits.take_slot("s", 2, "c", "n2", 6.0, 12.0) == 0.0
+
+
+def test_ctx_limit_on_a_database_node_uses_the_stores_limiter(sqlite_url: str) -> None:
+    import time
+
+    p = fs.Pipeline("ctx_limit_sql")
+
+    @p.asset
+    def calls(ctx: Any) -> list[float]:
+        starts = []
+        for _ in range(3):
+            with ctx.limit(fs.Rate(2, per=0.2, key="api")):
+                starts.append(time.monotonic())
+        return starts
+
+    with fs.start(database_url=sqlite_url) as node:
+        starts = node.run(p, "calls")
+        limits = node._store.limits  # type: ignore[attr-defined]
+        # The next free start of "api" is in the store: another process would wait for it.
+        assert limits.reserve_start("rate:api", 0.1, 0.0) > 0.0  # 0.0 for a key never used
+    assert starts[2] - starts[0] >= 0.2  # spaced per / limit apart
