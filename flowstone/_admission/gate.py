@@ -35,14 +35,14 @@ __all__ = ["RATE_PAD", "Admission", "Wake", "wake_due"]
 
 #: Starts are spaced ``per / limit * (1 + RATE_PAD)`` apart: the pad absorbs the jitter
 #: between a start's grant and the asset's first line, so that start times measured in
-#: the asset also never hold more than ``limit`` in a window (the rate achieved is ~97%).
-RATE_PAD = 0.03
+#: the asset also never hold more than ``limit`` in a window (the rate achieved is ~96%).
+RATE_PAD = 0.04
 #: A task is sent this long before its reserved start, and waits for it at its first line
 #: (holding its runner for at most this long): recording it running takes time.
 LEAD = 0.05
 #: The share of the pad a start may be late by and still count: the rest absorbs the
 #: time from the check to the asset's first line.
-SLACK = 0.75
+SLACK = 0.5
 MIN_SLOT_RETRY = 0.02
 
 _Attempt = tuple[str, str, str, int]

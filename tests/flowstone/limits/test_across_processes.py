@@ -94,7 +94,7 @@ def shared_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def test_four_processes_never_exceed_the_rate(shared_url: str, tmp_path: Path) -> None:
-    limit, per, each = 5, 0.5, 6
+    limit, per, each = 10, 1.0, 6
     run_workers(shared_url, "rate", tmp_path, each, LIMIT=str(limit), PER=str(per))
     starts = [float(x) for x in lines(tmp_path, "rate")]
     assert len(starts) == PROCESSES * each  # every start happened: none failed for its rate
