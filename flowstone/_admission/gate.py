@@ -44,6 +44,7 @@ LEAD = 0.05
 #: time from the check to the asset's first line.
 SLACK = 0.5
 MIN_SLOT_RETRY = 0.02
+FORGET_FROM, FORGET_AFTER = 1_000, 300.0  # reservations kept, and how long past before dropped
 
 _Attempt = tuple[str, str, str, int]
 
@@ -107,8 +108,7 @@ class Admission:
                     name = rate.key if rate.key is not None else task.asset.name
                     at = self.limits.reserve_start(rate_key(name), _interval(rate.limit, rate.per), now)
                 if at - now > LEAD:
-                    with self._lock:
-                        self._reserved[ident] = at
+                    self._remember(ident, at, now)
                     return Outcome(task, ok=False, wait_in=at - now - LEAD)
                 with self._lock:
                     self._granted[ident] = at
@@ -140,12 +140,23 @@ class Admission:
             with self._lock:
                 if at - now > LEAD:
                     del self._granted[ident]
-                    self._reserved[ident] = at
-                    return at - now - LEAD
-                self._granted[ident] = at
+                else:
+                    self._granted[ident] = at
+            if at - now > LEAD:
+                self._remember(ident, at, now)
+                return at - now - LEAD
         if at > now:  # sent LEAD early, to be on time: the rest of the lead on this thread
             threading.Event().wait(at - now)
         return None
+
+    def _remember(self, ident: _Attempt, at: float, now: float) -> None:
+        """Keep a reservation for the attempt's return; those of attempts that never came
+        back (their run ended meanwhile) are dropped once well past."""
+        with self._lock:
+            self._reserved[ident] = at
+            if len(self._reserved) > FORGET_FROM:
+                for old in [i for i, when in self._reserved.items() if when < now - FORGET_AFTER]:
+                    del self._reserved[old]
 
     def _release(self, key: str, holder: str) -> None:
         self.limits.release_slot(slot_key(key), holder)
