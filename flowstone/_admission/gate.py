@@ -133,21 +133,23 @@ class Admission:
             at = self._granted.get(ident)
         if rate is None or at is None:
             return None
-        now = self._clock()
-        if now - at > rate.per * RATE_PAD * SLACK:
+        slack = rate.per * RATE_PAD * SLACK
+        while True:
+            now = self._clock()
+            if at > now:  # sent LEAD early, to be on time: the rest of the lead on this thread
+                threading.Event().wait(at - now)
+                continue  # a busy machine may wake it late: checked again
+            if now - at <= slack:
+                return None
             name = rate.key if rate.key is not None else task.asset.name
             at = self.limits.reserve_start(rate_key(name), _interval(rate.limit, rate.per), now)
-            with self._lock:
-                if at - now > LEAD:
-                    del self._granted[ident]
-                else:
-                    self._granted[ident] = at
             if at - now > LEAD:
+                with self._lock:
+                    self._granted.pop(ident, None)
                 self._remember(ident, at, now)
                 return at - now - LEAD
-        if at > now:  # sent LEAD early, to be on time: the rest of the lead on this thread
-            threading.Event().wait(at - now)
-        return None
+            with self._lock:
+                self._granted[ident] = at
 
     def _remember(self, ident: _Attempt, at: float, now: float) -> None:
         """Keep a reservation for the attempt's return; those of attempts that never came
