@@ -2,9 +2,11 @@
 
 1. Achieved rate: four worker processes on one database start a trivial asset with
    ``fs.Rate(LIMIT, per=1.0, key="crm")`` as fast as they may, for ``--seconds`` (10 s;
-   4 s with ``--quick``). The figure is the starts per second from the first to the last
+   6 s with ``--quick``). The figure is the starts per second from the first to the last
    start against the limit (the baseline), and the most starts seen in any window of one
-   second. Targets: within 5% of the limit, and never above it.
+   second, while all four compete (from the last first start to the first last one).
+   Targets: within 5% of the limit, and never above it (neither on average nor in any
+   1-second window of the start times the asset records).
 2. Slot overhead: one ``take_slot`` + ``release_slot`` pair on the store's limiter, median
    over ``--pairs``, against a floor measured in the same run: a one-row insert and
    delete, each in its own transaction, on the same database. Target: ≤ 2 ms a pair.
@@ -141,6 +143,8 @@ def achieved_rate(url: str, seconds: float, limit: int) -> tuple[float, int]:
     # While all four compete: from the last process's first start to the first one's last.
     begin, end = max(min(p) for p in each_process), min(max(p) for p in each_process)
     inside = [s for s in starts if begin <= s <= end]
+    if os.environ.get("BENCH_LIMITS_DEBUG"):  # the gaps between starts, to see where time went
+        print([round(b - a, 3) for a, b in zip(inside, inside[1:], strict=False)])
     rate = (len(inside) - 1) / (end - begin)
     return rate, most_in_a_window(starts, 1.0)
 
@@ -182,9 +186,9 @@ def main() -> int:
     parser.add_argument("--pg-url", default=PG_URL)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    seconds = args.seconds or (4.0 if args.quick else 10.0)
+    seconds = args.seconds or (6.0 if args.quick else 10.0)
     pairs = args.pairs or (200 if args.quick else 1000)
-    backends: list[tuple[str, Any]] = [("SQLite", sqlite_database)]
+    backends: list[tuple[str, Any]] = [] if os.environ.get("BENCH_LIMITS_PG_ONLY") else [("SQLite", sqlite_database)]
     if not args.no_postgres and pg_reachable(args.pg_url):
         backends.append(("PostgreSQL", lambda: pg_database(args.pg_url)))
     else:
