@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import os
 import statistics
@@ -144,7 +145,7 @@ def achieved_rate(url: str, seconds: float, limit: int) -> tuple[float, int]:
     begin, end = max(min(p) for p in each_process), min(max(p) for p in each_process)
     inside = [s for s in starts if begin <= s <= end]
     if os.environ.get("BENCH_LIMITS_DEBUG"):  # the gaps between starts, to see where time went
-        print([round(b - a, 3) for a, b in zip(inside, inside[1:], strict=False)])
+        print([round(b - a, 3) for a, b in itertools.pairwise(inside)])
     rate = (len(inside) - 1) / (end - begin)
     return rate, most_in_a_window(starts, 1.0)
 
@@ -188,7 +189,9 @@ def main() -> int:
     args = parser.parse_args()
     seconds = args.seconds or (6.0 if args.quick else 10.0)
     pairs = args.pairs or (200 if args.quick else 1000)
-    backends: list[tuple[str, Any]] = [] if os.environ.get("BENCH_LIMITS_PG_ONLY") else [("SQLite", sqlite_database)]
+    backends: list[tuple[str, Any]] = (
+        [] if os.environ.get("BENCH_LIMITS_PG_ONLY") else [("SQLite", sqlite_database)]
+    )
     if not args.no_postgres and pg_reachable(args.pg_url):
         backends.append(("PostgreSQL", lambda: pg_database(args.pg_url)))
     else:
