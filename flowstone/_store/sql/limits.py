@@ -5,8 +5,9 @@ A rate reservation is one statement: an upsert of the key's row that moves its n
 start on by one interval and returns it (``ON CONFLICT DO UPDATE`` locks the row on
 PostgreSQL; SQLite's write transactions begin IMMEDIATE and take turns), so two processes
 can never be given the same start. A slot claim locks the key's row first (the same
-upsert), then drops expired leases, counts the live ones and inserts its own in that
-transaction: the count and the insert cannot interleave with another claim. Leases, not
+upsert), then counts the live leases and inserts its own in that transaction, so the
+count and the insert cannot interleave with another claim (expired leases are deleted
+when a claim is refused). Leases, not
 session-level advisory locks: a pooled connection may be handed to another thread, and
 a lock held by a session dies or survives with the connection rather than the holder.
 
@@ -68,15 +69,16 @@ class SQLLimits:
         with self._write("take a concurrency slot") as connection:
             # Lock the key's row (a no-op update of an existing one) before counting.
             connection.execute(self._upsert(connection, key, 0.0, L.c.next_start_at))
-            connection.execute(delete(H).where(H.c.key == key, H.c.expires_at < now))
+            live = (H.c.key == key, H.c.expires_at >= now)  # expired leases count for nothing
             count, earliest = connection.execute(
-                select(func.count(), func.min(H.c.expires_at)).where(H.c.key == key)
+                select(func.count(), func.min(H.c.expires_at)).where(*live)
             ).one()
             if int(count) < n:
                 connection.execute(
                     H.insert().values(key=key, holder=holder, node=node, expires_at=lease_until)
                 )
                 return 0.0
+            connection.execute(delete(H).where(H.c.key == key, H.c.expires_at < now))  # tidy when full
             return max(float(earliest) - now, 0.0)
 
     def release_slot(self, key: str, holder: str) -> None:
