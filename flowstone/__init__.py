@@ -54,6 +54,7 @@ from flowstone.errors import (
 
 if TYPE_CHECKING:
     from flowstone import http, readers, sensors, testing
+    from flowstone._admission.options import Slots
     from flowstone._default import default_node, start
     from flowstone._execution.backfill import BackfillReport, PartitionResult
     from flowstone._jobs.handle import RunHandle
@@ -110,6 +111,7 @@ _LAZY: dict[str, str] = {
     "BatchInfo": "flowstone._scatter.batching",
     "Batch": "flowstone._scatter.options",
     "Rate": "flowstone._scatter.options",
+    "Slots": "flowstone._admission.options",
     "Scatter": "flowstone._scatter.options",
     "ScheduleInfo": "flowstone._schedules.info",
     "Schedule": "flowstone._schedules.schedule",
@@ -146,6 +148,7 @@ __all__ = [
     "Batch",
     "BatchInfo",
     "Rate",
+    "Slots",
     "ScatterProgress",
     "assets",
     "asset_info",

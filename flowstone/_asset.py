@@ -13,11 +13,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowstone import partitions
+from flowstone._admission.options import Slots
 from flowstone._execution.kinds import PLAIN, AssetKind, kind_of
 from flowstone._jobs.records import Unique
 from flowstone._options import build_options
 from flowstone._retry import Retry
-from flowstone._scatter.options import Scatter
+from flowstone._scatter.options import Rate, Scatter
 from flowstone.errors import DefinitionError, OptionError, PartitionError
 
 if TYPE_CHECKING:
@@ -78,6 +79,11 @@ class AssetOptions:
             source and options, so editing either makes its stored values stale.
         requires: the resources the asset uses: ``ctx.resources`` then holds exactly
             those (None: all of the node's resources; docs/resources.md).
+        rate: at most ``rate.limit`` starts per ``rate.per`` seconds for ``rate.key``
+            (default: the asset), across every process on the database (``fs.Rate``); an
+            asset over it waits, without holding a runner, and never fails for it.
+        concurrency: at most ``n`` materializations holding its key at once, across every
+            process on the database (``fs.Slots(key, n)``); it waits for a slot.
     """
 
     depends_on: tuple[str, ...] | None = None
@@ -95,9 +101,12 @@ class AssetOptions:
     deps: Mapping[str, Any] | None = None
     code_version: str | None = None
     requires: tuple[str, ...] | None = None
+    rate: Rate | None = None
+    concurrency: Slots | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requires", _resource_names(self.requires))
+        _check_limits(self.rate, self.concurrency)
         if self.on_signal is not None and not callable(self.on_signal):
             raise OptionError(f"on_signal must be a callable (ctx, payload, **deps), got {self.on_signal!r}")
         if self.routed_from is not None and (
@@ -133,6 +142,13 @@ class AssetOptions:
             object.__setattr__(self, "partitions", declared)
         if self.scatter is not None and not isinstance(self.scatter, Scatter):
             raise DefinitionError(f"scatter must be a flowstone.Scatter, got {self.scatter!r}")
+
+
+def _check_limits(rate: object, concurrency: object) -> None:
+    if rate is not None and not isinstance(rate, Rate):
+        raise DefinitionError(f"rate must be a flowstone.Rate(limit, per=...), got {rate!r}")
+    if concurrency is not None and not isinstance(concurrency, Slots):
+        raise DefinitionError(f"concurrency must be a flowstone.Slots(key, n), got {concurrency!r}")
 
 
 def _resource_names(value: object) -> tuple[str, ...] | None:
@@ -174,6 +190,9 @@ def _check_mapped(where: str, options: AssetOptions, deps: tuple[str, ...]) -> N
             )
 
 
+_UNSET_UNHASHED = frozenset({"requires", "rate", "concurrency"})
+
+
 def code_hash(fn: Callable[..., Any], options: AssetOptions) -> str:
     """The default code version: a hash of the function's source and its options.
 
@@ -190,7 +209,8 @@ def code_hash(fn: Callable[..., Any], options: AssetOptions) -> str:
     shown = {
         f.name: _ADDRESS.sub("", repr(getattr(options, f.name)))
         for f in dataclasses.fields(options)
-        if f.name != "io" and not (f.name == "requires" and options.requires is None)
+        # Options added later are left out while unset: adding one keeps existing versions.
+        if f.name != "io" and not (f.name in _UNSET_UNHASHED and getattr(options, f.name) is None)
     }
     text = source + "\0" + repr(sorted(shown.items()))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

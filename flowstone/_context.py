@@ -75,7 +75,7 @@ class Context:
 
         if self._reserve is not None:
             key = rate.key if rate.key is not None else f"{self.pipeline}/{self.asset}"
-            wait_for_grant(self._reserve, Reserve(key, rate.n, float(rate.per)), time.monotonic)
+            wait_for_grant(self._reserve, Reserve(key, rate.limit, float(rate.per)), time.monotonic)
         yield
 
     def gate(

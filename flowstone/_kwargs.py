@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
     from flowstone import partitions
+    from flowstone._admission.options import Slots
     from flowstone._jobs.records import Unique
     from flowstone._pipeline import Pipeline
     from flowstone._retry import Retry
     from flowstone._routing.options import Fallback
-    from flowstone._scatter.options import Scatter
+    from flowstone._scatter.options import Rate, Scatter
     from flowstone._schedules.clock import WallClock
     from flowstone._schedules.schedule import Schedule
     from flowstone._store import LineageStore, Store
@@ -45,6 +46,8 @@ class AssetKwargs(TypedDict, total=False):
     deps: Mapping[str, Any] | None
     code_version: str | None
     requires: Iterable[str] | None
+    rate: Rate | None
+    concurrency: Slots | None
 
 
 class RouterKwargs(AssetKwargs, total=False):

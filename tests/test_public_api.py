@@ -29,7 +29,7 @@ FLOWSTONE_CONTRACT = {
     "invalidate", "backfill", "backfill_iter", "codec", "events", "io", "partitions", "testing",
     "SchemaVersionError", "Gate", "GateInfo", "RequestApproval", "ApprovalInfo", "SignalError",
     "ApprovalError", "ApprovalRejectedError", "GateTimeoutError",
-    "Scatter", "Batch", "BatchInfo", "Rate", "ScatterKeyError", "ScatterError",
+    "Scatter", "Batch", "BatchInfo", "Rate", "Slots", "ScatterKeyError", "ScatterError",
     "ScatterCancelledError", "ScatterProgress", "readers",
     "Fallback", "SKIPPED", "RouteError", "IsolationError", "OptionError",
     "Schedule", "ScheduleInfo", "SensorResult", "SensorContext", "SensorInfo", "sensors",

@@ -7,8 +7,8 @@ import heapq
 from collections import deque
 from typing import TYPE_CHECKING
 
+from flowstone._execution.failures import materialization_error
 from flowstone._execution.flight import Dispatch, InFlight, PartitionRun, close_timed_out
-from flowstone._execution.runner import materialization_error
 from supervisors._log import get_logger
 
 if TYPE_CHECKING:

@@ -19,8 +19,9 @@ from pykka import ActorDeadError
 import supervisors
 from flowstone import partitions
 from flowstone._context import Context
+from flowstone._execution.failures import materialization_error
 from flowstone._execution.mapped import load_mapped
-from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Task
+from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, Task
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
@@ -34,7 +35,6 @@ from flowstone.errors import (
     DependencyNotReadyError,
     EncodeError,
     LineageError,
-    MaterializationError,
     ResourceUnavailableError,
     ScatterCancelledError,
     WaitCancelledError,
@@ -64,11 +64,13 @@ class RunnerActor(supervisors.Actor):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self._services = services
+        self._reply: Reply | None = None  # of the message in hand: told when a slot frees
 
     def on_start(self) -> None:
         self._services.pool.checkin(self.actor_ref)
 
     def on_receive(self, message: Any) -> Any:
+        self._reply = message.reply if isinstance(message, Materialize | MaterializeMany) else None
         if isinstance(message, Materialize):
             answer: Outcome | Outcomes = self._execute(message.task)
             abandoned = message.task.abandoned.is_set()
@@ -85,7 +87,8 @@ class RunnerActor(supervisors.Actor):
         return None
 
     def _execute(self, task: Task) -> Outcome:
-        return attempt(task, self._services)
+        services = self._services  # admitted first: its rate= and concurrency= (_admission)
+        return services.admission.run(task, self._reply, lambda admitted: attempt(admitted, services))
 
     def _execute_many(self, message: MaterializeMany) -> Outcomes:
         """A chunk's tasks in order, up to the first failure (which may halt a backfill:
@@ -127,16 +130,10 @@ def attempt(task: Task, services: Services) -> Outcome:
             )
         )
     started = time.perf_counter()
-    try:
-        kwargs = _load_dependencies(task)
-    except DependencyNotReadyError as exc:
-        return _failed(task, services, exc, bound, retryable=False)
-    except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
-        return _failed(task, services, exc, bound, retryable=True)
-    try:
-        resources = required_resources(asset.name, asset.options.requires, services.resources)
-    except ResourceUnavailableError as exc:
-        return _failed(task, services, exc, bound, retryable=False)
+    prepared = _prepare(task, services, bound)
+    if isinstance(prepared, Outcome):
+        return prepared
+    kwargs, resources = prepared
     ctx = Context(
         task.run_id,
         asset.name,
@@ -147,7 +144,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         resources,
         tags=_tags(task),
         _waits=services.waits,
-        _reserve=reserver(services.directory.lookup),
+        _reserve=services.admission.reserver(reserver(services.directory.lookup)),
     )
     original = task
     try:
@@ -170,6 +167,21 @@ def attempt(task: Task, services: Services) -> Outcome:
         retryable = not isinstance(exc, Snooze | Discard | WaitEndedError) and not asset.kind.decided(exc)
         return _answer(original, _failed(task, services, exc, bound, retryable=retryable))
     return _answer(original, _store(task, services, value, started, bound))
+
+
+def _prepare(task: Task, services: Services, bound: Any) -> tuple[dict[str, Any], Any] | Outcome:
+    """The dependencies and resources of an attempt, or the outcome that ends it: a
+    failure, or "wait" when it reached its first line too late for its rate (_admission)."""
+    try:
+        kwargs = _load_dependencies(task)
+        resources = required_resources(task.asset.name, task.asset.options.requires, services.resources)
+    except (DependencyNotReadyError, ResourceUnavailableError) as exc:
+        return _failed(task, services, exc, bound, retryable=False)
+    except Exception as exc:  # noqa: BLE001 - the user-code boundary: becomes an Outcome
+        return _failed(task, services, exc, bound, retryable=True)
+    if (wait := services.admission.start(task)) is not None:
+        return Outcome(task, ok=False, wait_in=wait)
+    return kwargs, resources
 
 
 def _answer(original: Task, outcome: Outcome) -> Outcome:
@@ -373,28 +385,6 @@ def record_failure(task: Task, services: Services, cause: BaseException) -> Fail
             "asset.failure_not_recorded", run_id=task.run_id, asset=task.asset.name, error=_describe(exc)
         )
     return None
-
-
-def materialization_error(
-    task: Task, cause: BaseException, attempts: int | None = None
-) -> MaterializationError:
-    """The error a caller sees: what failed, where, and what to do; ``__cause__`` is why."""
-    tries = attempts if attempts is not None else task.attempt
-    error = MaterializationError(
-        f"asset {task.asset.name!r}{_partition_text(task.partition)} "
-        f"(pipeline {task.pipeline!r}, run {task.run_id}) failed after {tries} attempt(s): "
-        f"{_describe(cause)}; fix the asset or raise its fs.Retry(max_attempts=...), then run again",
-        asset=task.asset.name,
-        partition=task.partition,
-        run_id=task.run_id,
-        attempts=tries,
-    )
-    error.__cause__ = cause
-    return error
-
-
-def _partition_text(partition: partitions.Partition) -> str:
-    return "" if partition is None else f", partition {partitions.describe(partition)!r}"
 
 
 def _now() -> datetime:

@@ -19,16 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import supervisors
+from flowstone._admission.gate import Wake, wake_due
 from flowstone._execution import skips
 from flowstone._execution.deadlines import Deadlines
-from flowstone._execution.flight import (
-    ChunkSizer,
-    Dispatch,
-    InFlight,
-    PartitionRun,
-    TaskMaker,
-)
-from flowstone._execution.runner import materialization_error, record_failure
+from flowstone._execution.failures import materialization_error
+from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
+from flowstone._execution.runner import record_failure
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -293,10 +289,15 @@ class Scheduler(Deadlines):
                 supervisors.demonitor(dispatch.monitor)
 
     # --- outcomes ------------------------------------------------------------------
-    def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
-        if isinstance(item, Outcomes):
+    def _handle(self, item: Outcome | Outcomes | RunnerDown | Wake) -> None:
+        if isinstance(item, Wake):  # a slot freed here: its waiters are due now
+            wake_due(self._retries, self._pipeline, item.key, time.monotonic())
+        elif isinstance(item, Outcomes):
             self._handle_many(item)
-            return
+        else:
+            self._handle_one(item)
+
+    def _handle_one(self, item: Outcome | RunnerDown) -> None:
         flight = self._in_flight.pop(item.task, None)
         if flight is None:
             return  # abandoned after a timeout, or reported twice
@@ -331,9 +332,15 @@ class Scheduler(Deadlines):
                 if run.finished:
                     return
             self._completed(run, task.asset.name, item.value)
-        elif item.retry_in is not None:
-            due = time.monotonic() + item.retry_in
-            heapq.heappush(self._retries, (due, next(self._seq), run, task.asset.name, task.attempt + 1))
+        elif item.retry_in is not None or item.wait_in is not None:  # not admitted (wait_in): same attempt
+            delay, attempt = (
+                (item.retry_in or 0.0, task.attempt + 1)
+                if item.wait_in is None
+                else (item.wait_in, task.attempt)
+            )
+            heapq.heappush(
+                self._retries, (time.monotonic() + delay, next(self._seq), run, task.asset.name, attempt)
+            )
         else:
             assert item.error is not None
             run.ended_with(item.failure)

@@ -14,7 +14,7 @@ from flowstone._store.records import Completion, CompletionFence, Failure
 from flowstone.io import AssetKey, IOManager
 from flowstone.partitions import Partition
 
-__all__ = ["Materialize", "MaterializeMany", "Outcome", "Outcomes", "Reply", "RunnerDown", "Task"]
+__all__ = ["Materialize", "MaterializeMany", "Outcome", "Outcomes", "Reply", "RunnerDown", "Task", "Wake"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -69,6 +69,8 @@ class Outcome:
     completion: Completion | None = None  # a deferred task's, to record
     failure: Failure | None = None  # a deferred task's final failure, to record
     suspended: bool = False  # the asset waits durably (a gate, an approval): nothing to store yet
+    # Not admitted (its rate or slots, flowstone/_admission): send the same attempt again then.
+    wait_in: float | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,7 +88,14 @@ class Outcomes:
     outcomes: tuple[Outcome, ...]
 
 
-Reply = queue.SimpleQueue[Outcome | Outcomes | RunnerDown]
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """A slot of ``key`` was released in this process: tasks waiting for it may start."""
+
+    key: str
+
+
+Reply = queue.SimpleQueue[Outcome | Outcomes | RunnerDown | Wake]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -45,6 +45,7 @@ class MaintenanceEnv:
     upkeep: bool  # rescue and prune, not only heartbeat
     # Deletes what else is kept for a while (routers' decisions past their ttl); how many.
     prune_more: Callable[[], int] = lambda: 0
+    renew_slots: Callable[[], int] = lambda: 0  # the node's concurrency slot leases
 
 
 class MaintenanceActor(supervisors.Actor):
@@ -122,6 +123,7 @@ class MaintenanceActor(supervisors.Actor):
                 env.node_id, env.name, socket.gethostname(), os.getpid(), env.queues, tree, env.rescue_after
             )
             back_for = self._checked_in()
+            env.renew_slots()
             if env.upkeep:
                 self._keep_up(back_for)
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again

@@ -91,6 +91,7 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         # that only submits must never take a live worker's job away.
         upkeep=config.upkeep if config.upkeep is not None else bool(queues),
         prune_more=services.decisions.prune,
+        renew_slots=services.admission.renew,  # concurrency= leases, with each heartbeat
     )
     checks = QueueChecks(queues)
     children = [

@@ -14,6 +14,7 @@ from pykka import ActorDeadError
 
 import supervisors
 from flowstone import partitions
+from flowstone._admission.gate import Admission
 from flowstone._execution.backfill import (
     BackfillOptions,
     BackfillReport,
@@ -98,6 +99,7 @@ class Node(JobsNodeAPI, ValuesAPI, WaitsAPI, SchedulesAPI, ScattersAPI):
             waits=self._waits,
             decisions=decisions_for(config, self._store),
             call_asset=asset_caller(config.isolation, IsolatedPool(self._directory.lookup)),
+            admission=Admission(getattr(self._store, "limits", None), self.id, config.rescue_after),
         )
         # A materialization in flight gets the shutdown grace, as a job does.
         pool.runner_spec = dataclasses.replace(runner_spec(self._services), shutdown=config.shutdown_grace)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pykka import ActorDeadError
 
+from flowstone._admission.gate import Admission
 from flowstone._parallel.runs import BranchRuns
 from flowstone._retry import Retry
 from flowstone._routing.decisions import RouteDecisions
@@ -90,6 +91,8 @@ class Services:
     call_asset: Callable[[AssetDef, Context, Mapping[str, Any]], Any] = field(default=_call_directly)
     #: The threads running parallel assets' branches (``flowstone/_parallel/``).
     branch_runs: BranchRuns = field(default_factory=BranchRuns)
+    #: Rates and slots (``rate=``, ``concurrency=``): whether an attempt may start now.
+    admission: Admission = field(default_factory=Admission)
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

@@ -30,36 +30,38 @@ def _callable(owner: str, name: str, value: object) -> None:
 # Not kw_only: the contract writes ``fs.Rate(100, per=1.0)``, the count positional.
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """At most ``n`` key starts per ``per`` seconds, across every worker of the database.
+    """At most ``limit`` starts per ``per`` seconds for ``key``, across every process on
+    the database (in-process on a memory node).
 
-    Also ``with ctx.limit(fs.Rate(5, per=1.0, key="api")):`` in an asset's code.
+    ``@p.asset(rate=fs.Rate(10, per=1.0, key="crm"))``, a scatter's keys
+    (``fs.Scatter(rate=...)``) and ``with ctx.limit(fs.Rate(5, per=1.0, key="api")):``.
 
     Attributes:
-        n: how many starts each window allows (``limit`` in docs/resources.md).
+        limit: how many starts each window of ``per`` seconds allows.
         per: the window in seconds.
-        key: what the limit is shared by, for ``ctx.limit`` (default: the asset).
+        key: what the limit is shared by (default: the asset).
     """
 
-    n: int
+    limit: int
     per: float = 1.0
     key: str | None = None
 
     def __post_init__(self) -> None:
-        _positive_int("fs.Rate", "n", self.n, optional=False)
+        _positive_int("fs.Rate", "limit", self.limit, optional=False)
         if isinstance(self.per, bool) or not isinstance(self.per, int | float) or not self.per > 0:
             raise DefinitionError(f"fs.Rate: per must be a number of seconds > 0, got {self.per!r}")
         if self.key is not None and (not isinstance(self.key, str) or not self.key):
             raise DefinitionError(f"fs.Rate: key must be a non-empty string or None, got {self.key!r}")
 
     @property
-    def limit(self) -> int:
-        """How many starts each window allows (the same as ``n``)."""
-        return self.n
+    def n(self) -> int:
+        """How many starts each window allows (the same as ``limit``; the older name)."""
+        return self.limit
 
     @property
     def interval(self) -> float:
         """Seconds between two starts at the full rate."""
-        return float(self.per) / self.n
+        return float(self.per) / self.limit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flowstone._store.memory_barrier import MemoryBarrier
+from flowstone._store.memory_limits import MemoryLimits
 from flowstone._store.memory_records import ACTIVE, PipelineRecords
 from flowstone._store.overview import MemoryOverview
 from flowstone._store.records import (
@@ -47,6 +48,7 @@ class MemoryStore(MemoryOverview):
     def __init__(self, *, max_records: int = 10_000, max_audit: int = 1_000) -> None:
         self._max = max_records
         self.barrier = MemoryBarrier()  # scatters (issue 15)
+        self.limits = MemoryLimits()  # rate= and concurrency= (issue 20)
         self._lock = threading.Lock()
         self._pipelines: dict[str, PipelineRecords] = {}
         self._audit: deque[AuditEntry] = deque(maxlen=max_audit)

@@ -359,3 +359,23 @@ sensors = Table(
     Column("errors", Integer, nullable=False, default=0),
     Column("last_error", Text),
 )
+
+#: One row per rate or slots key (``rate:<key>``, ``slots:<key>``): a rate's next free
+#: start (epoch seconds, the callers' clock), and the row a slot claim locks first.
+limits = Table(
+    "flowstone_limits",
+    metadata,
+    Column("key", String(NAME + 8), primary_key=True),
+    Column("next_start_at", Float, nullable=False, default=0.0),
+)
+
+#: A concurrency slot held: a lease its node renews with its heartbeat.
+limit_slots = Table(
+    "flowstone_limit_slots",
+    metadata,
+    Column("key", String(NAME + 8), primary_key=True),
+    Column("holder", String(NAME), primary_key=True),
+    Column("node", String(NAME), nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_flowstone_limit_slots_node", "node"),
+)

@@ -26,6 +26,7 @@ from flowstone._store.sql.engine import (
     translate,
 )
 from flowstone._store.sql.history import History, aware
+from flowstone._store.sql.limits import SQLLimits
 from flowstone._store.sql.overview import Overview
 from flowstone._store.sql.runs import RunWrites
 from flowstone._store.sql.schema import lineage, materializations
@@ -65,6 +66,7 @@ class SQLStore(RunWrites, Waiting, History, Skips, Overview):
         self._lock = threading.Lock()
         self._engines: Engines | None = None
         self.barrier = SQLBarrier(self)  # scatters (issue 15), on the same engines
+        self.limits = SQLLimits(self)  # rate= and concurrency= (issue 20)
 
     def __repr__(self) -> str:
         return f"SQLStore({mask(self.url)!r})"
