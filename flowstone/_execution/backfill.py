@@ -14,7 +14,7 @@ from flowstone import partitions
 from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import RunRecorder
-from flowstone._execution.run import within_run
+from flowstone._execution.run import record_unstarted, within_run
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -309,6 +309,9 @@ class _Lookahead:
                     )
                 except FlowStoneError as exc:
                     error = exc
+                    record_unstarted(
+                        self._pipeline, self._asset, key, planned, run_id, self._services, self._tags, exc
+                    )
             self._buffer.append(_Next(partition, key, stored, error, run_id))
 
 
@@ -322,7 +325,7 @@ def _start(
 ) -> PartitionResult | None:
     partition, key = item.partition, item.key
     if item.error is not None:
-        return PartitionResult(partition, "failed", error=item.error)
+        return PartitionResult(partition, "failed", item.run_id or None, error=item.error)
     try:
         plan = plan_run(
             pipeline, asset, partition, force=options.force, with_deps=True, is_done=item.done.__contains__

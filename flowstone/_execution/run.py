@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flowstone import partitions
@@ -17,10 +18,11 @@ from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
-from flowstone._store.records import CompletionFence, WholeRun
+from flowstone._store.records import CompletionFence, RunStart, WholeRun
+from flowstone.errors import DependencyNotReadyError, FlowStoneError
 from supervisors._log import get_logger
 
-__all__ = ["RunResult", "load_value", "run_target", "within_run"]
+__all__ = ["RunResult", "load_value", "record_unstarted", "run_target", "within_run"]
 
 log = get_logger("flowstone")
 
@@ -81,9 +83,14 @@ def run_target(
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
     run_id = within or run_id or uuid.uuid4().hex
-    ensure_upstream(
-        pipeline, plan, partition, services, run_upstream=within_run(run_id, tags), materialize=with_deps
-    )
+    try:
+        ensure_upstream(
+            pipeline, plan, partition, services, run_upstream=within_run(run_id, tags), materialize=with_deps
+        )
+    except FlowStoneError as exc:
+        if within is None and not isinstance(exc, DependencyNotReadyError):
+            record_unstarted(pipeline, asset, key, plan, run_id, services, tags, exc)
+        raise
     deadline = None if timeout is None else time.monotonic() + timeout
     run = PartitionRun(run_id, partition, key, asset, deadline=deadline, job_id=job_id)
     run.nested = within is not None
@@ -135,3 +142,37 @@ def within_run(
         return run_target(pipeline, asset, partition, services, within=run_id, tags=tags)
 
     return run_upstream
+
+
+def record_unstarted(
+    pipeline: Pipeline,
+    asset: str,
+    key: str,
+    plan: list[str],
+    run_id: str,
+    services: Services,
+    tags: Mapping[str, str] | None,
+    error: BaseException,
+) -> None:
+    """Record a run that failed before its plan started (an upstream partition it reads
+    through a mapping failed, under its id): its row, start and end, its plan's records
+    failed, so the audit log and the partition overview show it as failed, not missing.
+    A store that cannot record it is logged: the caller raises the run's own error."""
+    at = datetime.now(UTC)
+    start = RunStart(
+        run_id=run_id,
+        pipeline=pipeline.name,
+        asset=asset,
+        partition_key=key,
+        plan=plan,
+        options={},
+        at=at,
+        actor=services.node_id,
+        tags=tags or {},
+    )
+    try:
+        services.store.start_run(start)
+        described = f"{type(error).__name__}: {error}"
+        services.store.finish_run(run_id, status="failed", at=at, error=described, actor=services.node_id)
+    except Exception as exc:  # noqa: BLE001 - the run's own error is what the caller needs
+        log.error("run.failure_not_recorded", run_id=run_id, error=f"{type(exc).__name__}: {exc}")

@@ -106,9 +106,33 @@ class TestOneRun:
             return 1
 
         with pytest.raises(fs.MaterializationError, match="no settings"):
-            any_node.run(pipeline, "orders", partition=day(1))
-        assert any_node.status(pipeline, "settings").state == "failed"
-        assert any_node.status(pipeline, "orders", day(1)).state == "not_found"
+            any_node.run(pipeline, "orders", partition=day(1), tags={"team": "ops"})
+        settings_status = any_node.status(pipeline, "settings")
+        assert settings_status.state == "failed"
+        orders_status = any_node.status(pipeline, "orders", day(1))
+        assert orders_status.state == "failed"  # the run failed: not missing in the overview
+        assert orders_status.run_id == settings_status.run_id
+        mine = [e for e in any_node.audit() if e.details.get("run_id") == orders_status.run_id]
+        assert sorted(e.event_type for e in mine if e.event_type.startswith("run.")) == [
+            "run.failed",
+            "run.started",
+        ] or sorted(e.event_type for e in mine) == ["run.failed", "run.failed", "run.started"]
+        assert all(e.details["tags"] == {"team": "ops"} for e in mine if e.event_type == "run.started")
+
+    def test_a_backfill_day_whose_upstream_failed_reads_as_failed(self, any_node: fs.Node) -> None:
+        pipeline = fs.Pipeline("one_run_failing_days")
+
+        @pipeline.asset
+        def settings(ctx: fs.Context) -> int:
+            raise ValueError("no settings")
+
+        @pipeline.asset(partitions=Daily("2025-01-01", "2025-01-03"))
+        def orders(ctx: fs.Context, settings: int) -> int:
+            return 1
+
+        report = any_node.backfill(pipeline, "orders")
+        assert report.failed == 3
+        assert any_node.partition_status(pipeline, "orders").counts == {"failed": 3}
 
 
 def test_lineage_rows_of_the_upstream_partitions_name_the_run(database_url: str) -> None:
