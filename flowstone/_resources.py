@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from flowstone._error_base import OptionError
 from flowstone.errors import DefinitionError, ResourceError, ResourceUnavailableError
 from supervisors._log import get_logger
 
@@ -27,6 +28,7 @@ __all__ = [
     "Resource",
     "SetUp",
     "check_requires",
+    "check_resource_instances",
     "env",
     "required_resources",
     "set_up",
@@ -59,7 +61,16 @@ class Env:
 
 
 def env(name: str, default: Any = _MISSING) -> Any:
-    """A placeholder for the variable ``name``, resolved when its resource is set up."""
+    """A placeholder for the variable ``name``, resolved when its resource is set up.
+
+    The name is checked here, where it is written: a typo such as ``fs.env(3)`` would
+    otherwise surface only when a node starts, as a variable that is never set.
+    """
+    if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+        raise OptionError(
+            f"fs.env: name must be the name of an environment variable (a non-empty str "
+            f"without '=' or NUL), got {name!r}"
+        )
     return Env(name, default)
 
 
@@ -170,6 +181,20 @@ class LiveResources(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._live)
+
+
+def check_resource_instances(resources: Mapping[str, Any]) -> None:
+    """``OptionError`` for an ``fs.Resource`` *class* given where an instance belongs.
+
+    ``resources={"wh": Warehouse}`` would otherwise be handed to assets as a plain
+    object (the class), never set up, and fail far from the mistake.
+    """
+    for name, value in resources.items():
+        if isinstance(value, type) and issubclass(value, Resource):
+            raise OptionError(
+                f"resources[{name!r}] is the class {value.__name__}, not an instance: "
+                f"pass {value.__name__}(...) so that the node can set it up"
+            )
 
 
 def check_requires(pipeline: Pipeline, resources: Mapping[str, Any]) -> None:

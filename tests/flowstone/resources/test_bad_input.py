@@ -1,0 +1,25 @@
+"""Bad input to resources, caught where it is written: ``fs.env`` names and a resource
+class passed instead of an instance (found by trying the API as a new user, issue 20)."""
+
+from __future__ import annotations
+
+import pytest
+
+import flowstone as fs
+
+
+@pytest.mark.parametrize("name", ["", 3, None, "A=B"])
+def test_env_rejects_what_cannot_be_a_variable_name(name: object) -> None:
+    with pytest.raises(fs.OptionError, match=r"fs\.env: name"):
+        fs.env(name)  # type: ignore[arg-type]
+
+
+class Warehouse(fs.Resource):
+    pass
+
+
+def test_a_resource_class_instead_of_an_instance_fails_the_start_naming_it() -> None:
+    with pytest.raises(
+        fs.OptionError, match=r"resources\['wh'\] is the class Warehouse.*Warehouse\(\.\.\.\)"
+    ):
+        fs.start(resources={"wh": Warehouse})
