@@ -1,0 +1,70 @@
+"""``node.health()`` bounds each resource's check by ``health_timeout``: a hanging check
+is reported as its own failed ``resource:<name>`` check, the others are still reported,
+and the resources actor (which keeps ``ctx.limit`` grants) is not blocked by it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import flowstone as fs
+
+
+class Hanging(fs.Resource):
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+        self.entered = threading.Event()
+
+    def health(self, obj: Any) -> None:
+        self.entered.set()
+        self.release.wait(30.0)
+
+
+class Fine(fs.Resource):
+    def health(self, obj: Any) -> bool:
+        return True
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()  # lets the hanging check's thread end before the leak check
+
+
+def test_a_hanging_check_fails_only_its_own_resource(release: threading.Event) -> None:
+    resources = {"slow": Hanging(release), "wh": Fine(), "config": {"region": "eu"}}
+    with fs.start(resources=resources, health_timeout=0.3) as node:
+        started = time.monotonic()
+        health = node.health()
+        elapsed = time.monotonic() - started
+        release.set()
+    assert elapsed < 3.0  # bounded by health_timeout, not by the check
+    assert health.status == "degraded"
+    assert not health.checks["resource:slow"].ok
+    assert "did not answer within 0.3 s" in health.checks["resource:slow"].detail
+    assert health.checks["resource:wh"].ok  # not hidden by the hanging one
+    assert not health.checks["resources"].ok
+    assert "slow" in health.checks["resources"].detail
+
+
+def test_a_hanging_check_does_not_block_ctx_limit(release: threading.Event) -> None:
+    hanging = Hanging(release)
+    p = fs.Pipeline("limited")
+
+    @p.asset
+    def call(ctx: fs.Context) -> int:
+        with ctx.limit(fs.Rate(5, per=1.0, key="api")):
+            return 1
+
+    with fs.start(resources={"slow": hanging}, health_timeout=0.3) as node:
+        node.health()
+        assert hanging.entered.is_set()  # the check is still hanging now
+        started = time.monotonic()
+        assert node.run(p, "call") == 1
+        assert time.monotonic() - started < 3.0
+        release.set()
