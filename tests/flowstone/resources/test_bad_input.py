@@ -23,3 +23,20 @@ def test_a_resource_class_instead_of_an_instance_fails_the_start_naming_it() -> 
         fs.OptionError, match=r"resources\['wh'\] is the class Warehouse.*Warehouse\(\.\.\.\)"
     ):
         fs.start(resources={"wh": Warehouse})
+
+
+@pytest.mark.parametrize("rate", [10, (10, 1.0), None, fs.Slots("api", 2)])
+def test_ctx_limit_takes_only_a_rate_on_a_node_and_outside_one(rate: object) -> None:
+    p = fs.Pipeline("limited_bad")
+
+    @p.asset
+    def call(ctx: fs.Context) -> int:
+        with ctx.limit(rate):  # type: ignore[arg-type]
+            return 1
+
+    with fs.start() as node, pytest.raises(fs.MaterializationError) as failed:
+        node.run(p, "call")
+    assert isinstance(failed.value.__cause__, fs.OptionError)
+    assert "ctx.limit takes an fs.Rate" in str(failed.value.__cause__)
+    with pytest.raises(fs.OptionError, match=r"ctx\.limit takes an fs\.Rate"):
+        fs.testing.run_asset(p, "call")
