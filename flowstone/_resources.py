@@ -96,10 +96,23 @@ class Resource:
         return None
 
 
+def _attributes(resource: Resource) -> dict[str, Any]:
+    """The instance's attributes, in its ``__dict__`` and in the ``__slots__`` of its classes."""
+    found = dict(getattr(resource, "__dict__", {}))
+    for cls in type(resource).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if slot not in ("__dict__", "__weakref__") and hasattr(resource, slot):
+                found.setdefault(slot, getattr(resource, slot))
+    return found
+
+
 def _resolve_env(name: str, resource: Resource) -> None:
-    for attr, value in list(vars(resource).items()):
+    # object.__setattr__: a frozen dataclass is a natural way to write a resource's
+    # configuration, and its fs.env(...) fields must be resolved all the same.
+    for attr, value in _attributes(resource).items():
         if isinstance(value, Env):
-            setattr(resource, attr, value.resolve(name))
+            object.__setattr__(resource, attr, value.resolve(name))
 
 
 @dataclass(slots=True)

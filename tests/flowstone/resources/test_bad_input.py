@@ -3,6 +3,8 @@ class passed instead of an instance (found by trying the API as a new user, issu
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import flowstone as fs
@@ -40,3 +42,36 @@ def test_ctx_limit_takes_only_a_rate_on_a_node_and_outside_one(rate: object) -> 
     assert "ctx.limit takes an fs.Rate" in str(failed.value.__cause__)
     with pytest.raises(fs.OptionError, match=r"ctx\.limit takes an fs\.Rate"):
         fs.testing.run_asset(p, "call")
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenWarehouse(fs.Resource):
+    dsn: str
+
+    def setup(self) -> str:
+        return self.dsn
+
+
+class SlottedWarehouse(fs.Resource):
+    __slots__ = ("dsn",)
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    def setup(self) -> str:
+        return self.dsn
+
+
+@pytest.mark.parametrize("kind", [FrozenWarehouse, SlottedWarehouse])
+def test_env_is_resolved_in_frozen_dataclasses_and_slots(
+    kind: type[fs.Resource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T20_WH_DSN", "warehouse://eu")
+    p = fs.Pipeline("env_kinds")
+
+    @p.asset(requires=("wh",))
+    def dsn(ctx: fs.Context) -> str:
+        return str(ctx.resources["wh"])
+
+    with fs.start(resources={"wh": kind(fs.env("T20_WH_DSN"))}) as node:  # type: ignore[call-arg]
+        assert node.run(p, "dsn") == "warehouse://eu"
