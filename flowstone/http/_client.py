@@ -57,6 +57,12 @@ def _check_headers(headers: Any) -> None:
             raise OptionError(f"fs.http.Client: header {name!r} must be a str or fs.env(...), got {value!r}")
 
 
+def _is_asset_retry(value: Any) -> bool:
+    from flowstone._retry import Retry as AssetRetry  # noqa: PLC0415 - only to word the error
+
+    return isinstance(value, AssetRetry)
+
+
 def _check(base_url: Any, timeout: Any, retry: Any, rate: Any, health_path: Any) -> None:
     """``OptionError`` naming the option, when the client is declared (not when it starts)."""
     _check_base_url(base_url)
@@ -67,7 +73,12 @@ def _check(base_url: Any, timeout: Any, retry: Any, rate: Any, health_path: Any)
     ):
         raise OptionError(f"fs.http.Client: timeout must be a finite number of seconds > 0, got {timeout!r}")
     if retry is not None and not isinstance(retry, Retry):
-        raise OptionError(f"fs.http.Client: retry must be an fs.http.Retry, got {retry!r}")
+        hint = (
+            " (fs.Retry is an asset's retry policy; a client takes fs.http.Retry)"
+            if _is_asset_retry(retry)
+            else ""
+        )
+        raise OptionError(f"fs.http.Client: retry must be an fs.http.Retry, got {retry!r}{hint}")
     if rate is not None and not isinstance(rate, Rate):
         raise OptionError(f"fs.http.Client: rate must be an fs.Rate or None, got {rate!r}")
     if not isinstance(health_path, str) or not health_path.startswith("/"):

@@ -47,3 +47,25 @@ def test_client_timeout_must_be_finite_and_positive(timeout: float) -> None:
 def test_retry_jitter_numbers_are_not_booleans(jitter: Any) -> None:
     with pytest.raises(fs.OptionError, match="jitter"):
         fs.http.Retry(jitter=jitter)
+
+
+@pytest.mark.parametrize("key", [5, "", b"k"])
+def test_an_idempotency_key_must_be_a_non_empty_string(key: Any) -> None:
+    sent: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    session = fs.http.Client("http://api.test", transport=httpx.MockTransport(server)).setup()
+    try:
+        with pytest.raises(fs.OptionError, match="idempotency_key must be a non-empty str"):
+            session.post("/refunds", json={"order": 7}, idempotency_key=key)
+    finally:
+        session.close()
+    assert sent == []  # nothing was sent
+
+
+def test_the_asset_retry_policy_given_to_a_client_says_which_one_it_takes() -> None:
+    with pytest.raises(fs.OptionError, match=r"a client takes fs\.http\.Retry"):
+        fs.http.Client("http://api.test", retry=fs.Retry(max_attempts=3))  # type: ignore[arg-type]
