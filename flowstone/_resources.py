@@ -10,6 +10,7 @@ before its ``setup``, so a node reads its secrets when it starts, not when it is
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -165,13 +166,16 @@ class LiveResources(Mapping[str, Any]):
     GIL); readers see either the previous set or the new one, never a half-built one.
     """
 
-    __slots__ = ("_live", "_unavailable", "declared")
+    __slots__ = ("_live", "_unavailable", "declared", "passed")
 
     def __init__(self, declared: Mapping[str, Any]) -> None:
         self.declared: Mapping[str, Any] = dict(declared)
         # Until the actor starts, plain objects are visible as they are (no lifecycle).
         self._live: dict[str, Any] = {k: v for k, v in declared.items() if not isinstance(v, Resource)}
         self._unavailable: dict[str, str] = {}
+        # Pipelines whose ``requires`` all name declared resources (``check_requires``
+        # with ``remember=True``, once per pipeline on the jobs path).
+        self.passed: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
     def publish(self, state: SetUp | None) -> None:
         if state is None:
@@ -210,10 +214,16 @@ def check_resource_instances(resources: Mapping[str, Any]) -> None:
             )
 
 
-def check_requires(pipeline: Pipeline, resources: Mapping[str, Any]) -> None:
+def check_requires(pipeline: Pipeline, resources: Mapping[str, Any], *, remember: bool = False) -> None:
     """``DefinitionError`` naming the asset, the resource and those that exist, if an
-    asset requires a resource the node was not started with."""
-    declared = resources.declared if isinstance(resources, LiveResources) else resources
+    asset requires a resource the node was not started with.
+
+    ``remember=True`` (a job worker, per job) skips a pipeline that passed before.
+    """
+    live = resources if isinstance(resources, LiveResources) else None
+    if remember and live is not None and pipeline in live.passed:
+        return
+    declared = live.declared if live is not None else resources
     for asset in pipeline.assets():
         for name in pipeline.get(asset).options.requires or ():
             if name not in declared:
@@ -223,6 +233,8 @@ def check_requires(pipeline: Pipeline, resources: Mapping[str, Any]) -> None:
                     f"which this node was not started with (its resources: {known}); pass it in "
                     "fs.start(resources={...})"
                 )
+    if remember and live is not None:
+        live.passed.add(pipeline)
 
 
 def required_resources(
