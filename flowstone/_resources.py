@@ -116,6 +116,21 @@ def _resolve_env(name: str, resource: Resource) -> None:
             object.__setattr__(resource, attr, value.resolve(name))
 
 
+def _holds_env(value: Any) -> bool:
+    """An ``fs.env(...)`` given as a plain resource, or as a value of a plain dict."""
+    return isinstance(value, Env) or (type(value) is dict and any(isinstance(v, Env) for v in value.values()))
+
+
+def _resolve_plain(name: str, value: Any) -> Any:
+    """A plain resource as assets receive it, its ``fs.env(...)`` read now like a
+    ``fs.Resource``'s attributes: handing assets the placeholder would be a trap."""
+    if isinstance(value, Env):
+        return value.resolve(name)
+    if _holds_env(value):
+        return {k: v.resolve(name) if isinstance(v, Env) else v for k, v in value.items()}
+    return value
+
+
 @dataclass(slots=True)
 class SetUp:
     """What one start of the resources actor made: live objects and unavailable ones."""
@@ -130,7 +145,11 @@ def set_up(declared: Mapping[str, Any]) -> SetUp:
     result = SetUp({}, {})
     for name, resource in declared.items():
         if not isinstance(resource, Resource):
-            result.live[name] = resource
+            try:
+                result.live[name] = _resolve_plain(name, resource)
+            except ResourceError:  # a missing variable fails the start, as for a Resource
+                tear_down(declared, result.live)
+                raise
             continue
         try:
             _resolve_env(name, resource)
@@ -170,8 +189,11 @@ class LiveResources(Mapping[str, Any]):
 
     def __init__(self, declared: Mapping[str, Any]) -> None:
         self.declared: Mapping[str, Any] = dict(declared)
-        # Until the actor starts, plain objects are visible as they are (no lifecycle).
-        self._live: dict[str, Any] = {k: v for k, v in declared.items() if not isinstance(v, Resource)}
+        # Until the actor starts, plain objects are visible as they are (no lifecycle;
+        # those holding fs.env placeholders only once it has read them).
+        self._live: dict[str, Any] = {
+            k: v for k, v in declared.items() if not isinstance(v, Resource) and not _holds_env(v)
+        }
         self._unavailable: dict[str, str] = {}
         # Pipelines whose ``requires`` all name declared resources (``check_requires``
         # with ``remember=True``, once per pipeline on the jobs path).

@@ -75,3 +75,34 @@ def test_env_is_resolved_in_frozen_dataclasses_and_slots(
 
     with fs.start(resources={"wh": kind(fs.env("T20_WH_DSN"))}) as node:  # type: ignore[call-arg]
         assert node.run(p, "dsn") == "warehouse://eu"
+
+
+def test_env_given_as_a_plain_resource_or_in_a_plain_dict_is_read_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("T20_TOKEN", "secret")
+    p = fs.Pipeline("plain_env")
+
+    @p.asset
+    def seen(ctx: fs.Context) -> tuple[str, dict[str, str]]:
+        return ctx.resources["token"], ctx.resources["config"]
+
+    config = {"region": fs.env("T20_REGION", default="eu"), "tier": "gold"}
+    with fs.start(resources={"token": fs.env("T20_TOKEN"), "config": config}) as node:
+        assert node.run(p, "seen") == ("secret", {"region": "eu", "tier": "gold"})
+
+
+def test_a_missing_variable_of_a_plain_resource_fails_the_start_and_tears_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("T20_MISSING", raising=False)
+    journal: list[str] = []
+
+    class Recorded(fs.Resource):
+        def teardown(self, obj: object) -> None:
+            journal.append("teardown")
+
+    with pytest.raises(fs.ResourceError, match="T20_MISSING") as failed:
+        fs.start(resources={"first": Recorded(), "config": {"key": fs.env("T20_MISSING")}})
+    assert failed.value.resource == "config"
+    assert journal == ["teardown"]
