@@ -95,6 +95,8 @@ class ResourcesActor(supervisors.Actor):
                     targets.append(HealthTarget(name, check=resource.health, args=(obj,)))
                 elif callable(check := getattr(resource, "health", None)):
                     targets.append(HealthTarget(name, check=check))
+                else:  # one check per resource: a plain object without health() is up
+                    targets.append(HealthTarget(name))
         return targets
 
     def on_receive(self, message: Any) -> Any:

@@ -68,3 +68,23 @@ def test_a_hanging_check_does_not_block_ctx_limit(release: threading.Event) -> N
         assert node.run(p, "call") == 1
         assert time.monotonic() - started < 3.0
         release.set()
+
+
+class PlainWithHealth:
+    def __init__(self) -> None:
+        self.checked = 0
+
+    def health(self) -> bool:
+        self.checked += 1
+        return True
+
+
+def test_every_resource_has_its_check_plain_objects_included() -> None:
+    plain = PlainWithHealth()
+    with fs.start(resources={"wh": Fine(), "config": {"region": "eu"}, "client": plain}) as node:
+        health = node.health()
+    names = sorted(name for name in health.checks if name.startswith("resource:"))
+    assert names == ["resource:client", "resource:config", "resource:wh"]
+    assert all(health.checks[name].ok for name in names)
+    assert plain.checked == 1
+    assert health.status == "ok"
