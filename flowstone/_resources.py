@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "check_resource_instances",
     "env",
     "required_resources",
+    "release",
     "set_up",
     "tear_down",
 ]
@@ -108,12 +109,21 @@ def _attributes(resource: Resource) -> dict[str, Any]:
     return found
 
 
-def _resolve_env(name: str, resource: Resource) -> None:
+def _resolve_env(name: str, resource: Resource, replaced: dict[str, Env]) -> None:
+    """Replace the ``fs.env`` attributes by their values, noting each in ``replaced``
+    (so that ``release`` can put the placeholders back: the next setup reads again)."""
     # object.__setattr__: a frozen dataclass is a natural way to write a resource's
     # configuration, and its fs.env(...) fields must be resolved all the same.
     for attr, value in _attributes(resource).items():
         if isinstance(value, Env):
+            replaced[attr] = value
             object.__setattr__(resource, attr, value.resolve(name))
+
+
+def _restore_env(declared: Mapping[str, Any], placeholders: Mapping[str, Mapping[str, Env]]) -> None:
+    for name, replaced in placeholders.items():
+        for attr, placeholder in replaced.items():
+            object.__setattr__(declared[name], attr, placeholder)
 
 
 def _holds_env(value: Any) -> bool:
@@ -137,22 +147,28 @@ class SetUp:
 
     live: dict[str, Any]
     unavailable: dict[str, str]
+    #: per resource, the ``fs.env`` attributes its setup replaced by their values
+    placeholders: dict[str, dict[str, Env]] = field(default_factory=dict)
 
 
 def set_up(declared: Mapping[str, Any]) -> SetUp:
     """Set up every resource in declaration order; a failure tears down those already set
-    up (in reverse) and raises ``ResourceError``, unless the resource is optional."""
+    up (in reverse) and raises ``ResourceError``, unless the resource is optional.
+
+    Each setup reads the ``fs.env`` variables again (``release`` puts the placeholders
+    back), so a restart of the resources actor or a second node sees the current values.
+    """
     result = SetUp({}, {})
     for name, resource in declared.items():
         if not isinstance(resource, Resource):
             try:
                 result.live[name] = _resolve_plain(name, resource)
             except ResourceError:  # a missing variable fails the start, as for a Resource
-                tear_down(declared, result.live)
+                release(declared, result)
                 raise
             continue
         try:
-            _resolve_env(name, resource)
+            _resolve_env(name, resource, result.placeholders.setdefault(name, {}))
             result.live[name] = resource.setup()
         except Exception as exc:
             cause = f"{type(exc).__name__}: {exc}"
@@ -160,11 +176,17 @@ def set_up(declared: Mapping[str, Any]) -> SetUp:
                 log.warning("resource.unavailable", resource=name, error=cause)
                 result.unavailable[name] = cause
                 continue
-            tear_down(declared, result.live)
+            release(declared, result)
             if isinstance(exc, ResourceError):
                 raise
             raise ResourceError(f"resource {name!r} failed to set up: {cause}", resource=name) from exc
     return result
+
+
+def release(declared: Mapping[str, Any], state: SetUp) -> None:
+    """Tear down what ``state`` set up (in reverse) and put its ``fs.env`` placeholders back."""
+    tear_down(declared, state.live)
+    _restore_env(declared, state.placeholders)
 
 
 def tear_down(declared: Mapping[str, Any], live: Mapping[str, Any]) -> None:

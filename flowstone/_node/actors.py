@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import supervisors
 from flowstone._limits import RateWindows, Reserve
 from flowstone._node.resource_health import HealthTarget
-from flowstone._resources import LiveResources, Resource, SetUp, set_up, tear_down
+from flowstone._resources import LiveResources, Resource, SetUp, release, set_up
 
 if TYPE_CHECKING:
     from flowstone._store import Store
@@ -76,7 +76,7 @@ class ResourcesActor(supervisors.Actor):
         state, self._state = self._state, None
         self._live.publish(None)
         if state is not None:
-            tear_down(self._live.declared, state.live)
+            release(self._live.declared, state)
 
     def _health_targets(self) -> list[HealthTarget]:
         """Per resource in declaration order, what ``node.health()`` reports: a known

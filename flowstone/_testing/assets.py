@@ -13,7 +13,7 @@ from flowstone._asset import AssetDef, AssetOptions
 from flowstone._context import Context
 from flowstone._execution.kinds import PLAIN
 from flowstone._pipeline import Pipeline
-from flowstone._resources import LiveResources, required_resources, set_up, tear_down
+from flowstone._resources import LiveResources, release, required_resources, set_up
 from flowstone.errors import DefinitionError
 from supervisors._log import get_logger
 
@@ -89,7 +89,7 @@ def run_asset(
         kwargs = {name: given.get(name) for name in definition.params}
         return definition.fn(ctx, **kwargs)
     finally:
-        tear_down(declared, state.live)
+        release(declared, state)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 import flowstone as fs
+from supervisors.testing import wait_for
 
 
 @pytest.mark.parametrize("name", ["", 3, None, "A=B"])
@@ -106,3 +107,48 @@ def test_a_missing_variable_of_a_plain_resource_fails_the_start_and_tears_down(
         fs.start(resources={"first": Recorded(), "config": {"key": fs.env("T20_MISSING")}})
     assert failed.value.resource == "config"
     assert journal == ["teardown"]
+
+
+class Dsn(fs.Resource):
+    def __init__(self, dsn: object) -> None:
+        self.dsn = dsn
+
+    def setup(self) -> object:
+        return self.dsn
+
+
+def test_each_start_reads_the_variable_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = Dsn(fs.env("T20_DSN"))
+    p = fs.Pipeline("env_again")
+
+    @p.asset(requires=("wh",))
+    def dsn(ctx: fs.Context) -> object:
+        return ctx.resources["wh"]
+
+    monkeypatch.setenv("T20_DSN", "first")
+    with fs.start(resources={"wh": wh}) as node:
+        assert node.run(p, "dsn") == "first"
+        assert wh.dsn == "first"  # resolved on the instance while the node runs
+    monkeypatch.setenv("T20_DSN", "second")
+    with fs.start(resources={"wh": wh}) as node:
+        assert node.run(p, "dsn", force=True) == "second"  # not the value of the first start
+    monkeypatch.delenv("T20_DSN")
+    with pytest.raises(fs.ResourceError, match="T20_DSN"):
+        fs.start(resources={"wh": wh})
+
+
+def test_a_restart_of_the_resources_actor_reads_the_variable_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = Dsn(fs.env("T20_DSN"))
+    monkeypatch.setenv("T20_DSN", "before")
+    with fs.start(resources={"wh": wh}) as node:
+        first = node._directory.lookup("resources")
+        assert node._services.resources["wh"] == "before"
+        monkeypatch.setenv("T20_DSN", "after")
+        first.stop()
+        wait_for(
+            lambda: (
+                (r := node._directory.lookup("resources")) is not None
+                and r is not first
+                and node._services.resources.get("wh") == "after"
+            )
+        )
