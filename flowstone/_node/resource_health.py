@@ -29,13 +29,25 @@ class HealthTarget:
     args: tuple[Any, ...] = ()
 
 
+#: Checks still running, by (resource name, the object whose check it is): a check that
+#: hangs is not started again by the next ``node.health()`` — one thread per hung check,
+#: however often a monitor asks.
+_running: dict[tuple[str, int], _Probe] = {}
+_running_lock = threading.Lock()
+
+
+def _key(target: HealthTarget) -> tuple[str, int]:
+    return (target.name, id(getattr(target.check, "__self__", target.check)))
+
+
 class _Probe:
     """Runs one check in its own daemon thread and keeps its verdict."""
 
-    __slots__ = ("done", "ms", "problem", "target", "thread")
+    __slots__ = ("done", "ms", "problem", "started", "target", "thread")
 
     def __init__(self, target: HealthTarget) -> None:
         self.target = target
+        self.started = time.monotonic()
         self.problem: str | None = None
         self.ms = 0.0
         self.done = threading.Event()
@@ -52,7 +64,21 @@ class _Probe:
         else:
             self.problem = "its health check returned False" if healthy is False else None
         self.ms = (time.perf_counter() - started) * 1000
+        with _running_lock:
+            if _running.get(_key(self.target)) is self:
+                del _running[_key(self.target)]
         self.done.set()
+
+
+def _probe(target: HealthTarget) -> _Probe:
+    """A new probe, started; or the one of this check that is still running."""
+    with _running_lock:
+        running = _running.get(_key(target))
+        if running is not None:
+            return running
+        probe = _running[_key(target)] = _Probe(target)
+    probe.thread.start()
+    return probe
 
 
 def run_checks(targets: Iterable[HealthTarget], timeout: float) -> dict[str, tuple[str | None, float]]:
@@ -65,17 +91,16 @@ def run_checks(targets: Iterable[HealthTarget], timeout: float) -> dict[str, tup
             report[target.name] = (target.problem, 0.0)
         else:
             report[target.name] = (None, 0.0)  # keeps declaration order; filled in below
-            probes.append(_Probe(target))
-    for probe in probes:
-        probe.thread.start()
+            probes.append(_probe(target))
     deadline = time.monotonic() + timeout
     for probe in probes:
         if probe.done.wait(max(0.0, deadline - time.monotonic())):
             report[probe.target.name] = (probe.problem, probe.ms)
         else:
+            running = time.monotonic() - probe.started
             report[probe.target.name] = (
-                f"its health check did not answer within {timeout} s (health_timeout); "
-                "make it time out sooner or raise the node's health_timeout",
-                timeout * 1000,
+                f"its health check did not answer within {timeout} s (health_timeout; running "
+                f"for {running:.1f} s); make it time out sooner or raise the node's health_timeout",
+                running * 1000,
             )
     return report

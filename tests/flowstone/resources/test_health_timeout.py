@@ -52,6 +52,15 @@ def test_a_hanging_check_fails_only_its_own_resource(release: threading.Event) -
     assert "slow" in health.checks["resources"].detail
 
 
+def test_a_hanging_check_is_not_started_again_by_the_next_health_call(release: threading.Event) -> None:
+    with fs.start(resources={"slow": Hanging(release)}, health_timeout=0.2) as node:
+        for _ in range(3):
+            assert not node.health().checks["resource:slow"].ok
+        probes = [t for t in threading.enumerate() if t.name == "flowstone-health:slow"]
+        release.set()
+    assert len(probes) == 1  # one thread for the hung check, however often it is asked
+
+
 def test_a_hanging_check_does_not_block_ctx_limit(release: threading.Event) -> None:
     hanging = Hanging(release)
     p = fs.Pipeline("limited")
