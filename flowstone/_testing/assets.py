@@ -80,6 +80,13 @@ def run_asset(
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     log = get_logger("flowstone").bind(run_id=run_id, asset=asset, partition=partitions.describe(partition))
     declared = dict(resources or {})
+    for name in definition.options.requires or ():  # as node.run: a definition error, before any setup
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise DefinitionError(
+                f"asset {asset!r} requires the resource {name!r}, which run_asset was not given "
+                f"(its resources: {known}); pass it in resources={{...}}"
+            )
     state = set_up(declared)  # fs.Resource objects are set up around the call, as on a node
     try:
         live = LiveResources(declared)

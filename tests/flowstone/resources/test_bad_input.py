@@ -152,3 +152,23 @@ def test_a_restart_of_the_resources_actor_reads_the_variable_again(monkeypatch: 
                 and node._services.resources.get("wh") == "after"
             )
         )
+
+
+def test_run_asset_without_a_required_resource_is_a_definition_error() -> None:
+    p = fs.Pipeline("run_asset_requires")
+    journal: list[str] = []
+
+    class Recorded(fs.Resource):
+        def setup(self) -> str:
+            journal.append("setup")
+            return "x"
+
+    @p.asset(requires=("wh",))
+    def orders(ctx: fs.Context) -> int:
+        return 1
+
+    with pytest.raises(
+        fs.DefinitionError, match=r"'orders' requires the resource 'wh'.*its resources: cache"
+    ):
+        fs.testing.run_asset(p, "orders", resources={"cache": Recorded()})
+    assert journal == []  # nothing was set up
