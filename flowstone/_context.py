@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowstone._scatter.batching import BatchInfo
-from flowstone.errors import PartitionError
+from flowstone.errors import OptionError, PartitionError
 from flowstone.partitions import Partition, describe
 
 if TYPE_CHECKING:
@@ -72,7 +72,13 @@ class Context:
         ``fs.testing.run_asset``) it does not wait.
         """
         from flowstone._limits import Reserve, wait_for_grant  # noqa: PLC0415 - loaded when first used
+        from flowstone._scatter.options import Rate  # noqa: PLC0415 - loaded when first used
 
+        if not isinstance(rate, Rate):  # checked outside a node too, where it never waits
+            raise OptionError(
+                f"ctx.limit takes an fs.Rate(limit, per=seconds, key=...), got {rate!r}: "
+                f"write ctx.limit(fs.Rate({rate!r}, per=1.0))"
+            )
         if self._reserve is not None:
             key = rate.key if rate.key is not None else f"{self.pipeline}/{self.asset}"
             wait_for_grant(self._reserve, Reserve(key, rate.limit, float(rate.per)), time.monotonic)

@@ -42,5 +42,16 @@ class HTTPError(FlowStoneError):
         self.attempts = attempts
         self.response = response
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields are not in ``args``: rebuild from them so that pickle and
+        # copy work (the httpx response is dropped: it holds a closed stream).
+        fields = {"method": self.method, "url": self.url, "status": self.status, "attempts": self.attempts}
+        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        return (_rebuild, (type(self), str(self), fields), state)
+
+
+def _rebuild(cls: type[HTTPError], message: str, fields: dict[str, Any]) -> HTTPError:
+    return cls(message, **fields)
+
 
 HTTPError.__module__ = "flowstone.errors"

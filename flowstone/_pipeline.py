@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, Unpack, overload
 
 from flowstone import _graph
+from flowstone._admission.options import check_shared_keys
 from flowstone._asset import AssetDef, AssetInfo, check_name, make_options
 from flowstone._kwargs import AssetKwargs, RouterKwargs
 from flowstone._options import build_options
@@ -214,6 +215,7 @@ class Pipeline:
         deps = {name: asset.deps for name, asset in self._assets.items()}
         _graph.check_graph(self.name, deps)
         check_parallel(self.name, self._assets, deps)
+        check_shared_keys(self.name, self._assets)
         self._rules_out = any(asset.kind.rules_out for asset in self._assets.values())
         self._deps = deps
         self._mapped = resolve_mappings(self.name, self._assets)

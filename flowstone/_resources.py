@@ -10,11 +10,13 @@ before its ``setup``, so a node reads its secrets when it starts, not when it is
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from flowstone._error_base import OptionError
 from flowstone.errors import DefinitionError, ResourceError, ResourceUnavailableError
 from supervisors._log import get_logger
 
@@ -27,8 +29,10 @@ __all__ = [
     "Resource",
     "SetUp",
     "check_requires",
+    "check_resource_instances",
     "env",
     "required_resources",
+    "release",
     "set_up",
     "tear_down",
 ]
@@ -59,7 +63,16 @@ class Env:
 
 
 def env(name: str, default: Any = _MISSING) -> Any:
-    """A placeholder for the variable ``name``, resolved when its resource is set up."""
+    """A placeholder for the variable ``name``, resolved when its resource is set up.
+
+    The name is checked here, where it is written: a typo such as ``fs.env(3)`` would
+    otherwise surface only when a node starts, as a variable that is never set.
+    """
+    if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+        raise OptionError(
+            f"fs.env: name must be the name of an environment variable (a non-empty str "
+            f"without '=' or NUL), got {name!r}"
+        )
     return Env(name, default)
 
 
@@ -85,10 +98,47 @@ class Resource:
         return None
 
 
-def _resolve_env(name: str, resource: Resource) -> None:
-    for attr, value in list(vars(resource).items()):
+def _attributes(resource: Resource) -> dict[str, Any]:
+    """The instance's attributes, in its ``__dict__`` and in the ``__slots__`` of its classes."""
+    found = dict(getattr(resource, "__dict__", {}))
+    for cls in type(resource).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if slot not in ("__dict__", "__weakref__") and hasattr(resource, slot):
+                found.setdefault(slot, getattr(resource, slot))
+    return found
+
+
+def _resolve_env(name: str, resource: Resource, replaced: dict[str, Env]) -> None:
+    """Replace the ``fs.env`` attributes by their values, noting each in ``replaced``
+    (so that ``release`` can put the placeholders back: the next setup reads again)."""
+    # object.__setattr__: a frozen dataclass is a natural way to write a resource's
+    # configuration, and its fs.env(...) fields must be resolved all the same.
+    for attr, value in _attributes(resource).items():
         if isinstance(value, Env):
-            setattr(resource, attr, value.resolve(name))
+            replaced[attr] = value
+            object.__setattr__(resource, attr, value.resolve(name))
+
+
+def _restore_env(declared: Mapping[str, Any], placeholders: Mapping[str, Mapping[str, Env]]) -> None:
+    for name, replaced in placeholders.items():
+        for attr, placeholder in replaced.items():
+            object.__setattr__(declared[name], attr, placeholder)
+
+
+def _holds_env(value: Any) -> bool:
+    """An ``fs.env(...)`` given as a plain resource, or as a value of a plain dict."""
+    return isinstance(value, Env) or (type(value) is dict and any(isinstance(v, Env) for v in value.values()))
+
+
+def _resolve_plain(name: str, value: Any) -> Any:
+    """A plain resource as assets receive it, its ``fs.env(...)`` read now like a
+    ``fs.Resource``'s attributes: handing assets the placeholder would be a trap."""
+    if isinstance(value, Env):
+        return value.resolve(name)
+    if _holds_env(value):
+        return {k: v.resolve(name) if isinstance(v, Env) else v for k, v in value.items()}
+    return value
 
 
 @dataclass(slots=True)
@@ -97,18 +147,28 @@ class SetUp:
 
     live: dict[str, Any]
     unavailable: dict[str, str]
+    #: per resource, the ``fs.env`` attributes its setup replaced by their values
+    placeholders: dict[str, dict[str, Env]] = field(default_factory=dict)
 
 
 def set_up(declared: Mapping[str, Any]) -> SetUp:
     """Set up every resource in declaration order; a failure tears down those already set
-    up (in reverse) and raises ``ResourceError``, unless the resource is optional."""
+    up (in reverse) and raises ``ResourceError``, unless the resource is optional.
+
+    Each setup reads the ``fs.env`` variables again (``release`` puts the placeholders
+    back), so a restart of the resources actor or a second node sees the current values.
+    """
     result = SetUp({}, {})
     for name, resource in declared.items():
         if not isinstance(resource, Resource):
-            result.live[name] = resource
+            try:
+                result.live[name] = _resolve_plain(name, resource)
+            except ResourceError:  # a missing variable fails the start, as for a Resource
+                release(declared, result)
+                raise
             continue
         try:
-            _resolve_env(name, resource)
+            _resolve_env(name, resource, result.placeholders.setdefault(name, {}))
             result.live[name] = resource.setup()
         except Exception as exc:
             cause = f"{type(exc).__name__}: {exc}"
@@ -116,11 +176,17 @@ def set_up(declared: Mapping[str, Any]) -> SetUp:
                 log.warning("resource.unavailable", resource=name, error=cause)
                 result.unavailable[name] = cause
                 continue
-            tear_down(declared, result.live)
+            release(declared, result)
             if isinstance(exc, ResourceError):
                 raise
             raise ResourceError(f"resource {name!r} failed to set up: {cause}", resource=name) from exc
     return result
+
+
+def release(declared: Mapping[str, Any], state: SetUp) -> None:
+    """Tear down what ``state`` set up (in reverse) and put its ``fs.env`` placeholders back."""
+    tear_down(declared, state.live)
+    _restore_env(declared, state.placeholders)
 
 
 def tear_down(declared: Mapping[str, Any], live: Mapping[str, Any]) -> None:
@@ -141,13 +207,19 @@ class LiveResources(Mapping[str, Any]):
     GIL); readers see either the previous set or the new one, never a half-built one.
     """
 
-    __slots__ = ("_live", "_unavailable", "declared")
+    __slots__ = ("_live", "_unavailable", "declared", "passed")
 
     def __init__(self, declared: Mapping[str, Any]) -> None:
         self.declared: Mapping[str, Any] = dict(declared)
-        # Until the actor starts, plain objects are visible as they are (no lifecycle).
-        self._live: dict[str, Any] = {k: v for k, v in declared.items() if not isinstance(v, Resource)}
+        # Until the actor starts, plain objects are visible as they are (no lifecycle;
+        # those holding fs.env placeholders only once it has read them).
+        self._live: dict[str, Any] = {
+            k: v for k, v in declared.items() if not isinstance(v, Resource) and not _holds_env(v)
+        }
         self._unavailable: dict[str, str] = {}
+        # Pipelines whose ``requires`` all name declared resources (``check_requires``
+        # with ``remember=True``, once per pipeline on the jobs path).
+        self.passed: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
     def publish(self, state: SetUp | None) -> None:
         if state is None:
@@ -172,10 +244,30 @@ class LiveResources(Mapping[str, Any]):
         return len(self._live)
 
 
-def check_requires(pipeline: Pipeline, resources: Mapping[str, Any]) -> None:
+def check_resource_instances(resources: Mapping[str, Any]) -> None:
+    """``OptionError`` for an ``fs.Resource`` *class* given where an instance belongs.
+
+    ``resources={"wh": Warehouse}`` would otherwise be handed to assets as a plain
+    object (the class), never set up, and fail far from the mistake.
+    """
+    for name, value in resources.items():
+        if isinstance(value, type) and issubclass(value, Resource):
+            raise OptionError(
+                f"resources[{name!r}] is the class {value.__name__}, not an instance: "
+                f"pass {value.__name__}(...) so that the node can set it up"
+            )
+
+
+def check_requires(pipeline: Pipeline, resources: Mapping[str, Any], *, remember: bool = False) -> None:
     """``DefinitionError`` naming the asset, the resource and those that exist, if an
-    asset requires a resource the node was not started with."""
-    declared = resources.declared if isinstance(resources, LiveResources) else resources
+    asset requires a resource the node was not started with.
+
+    ``remember=True`` (a job worker, per job) skips a pipeline that passed before.
+    """
+    live = resources if isinstance(resources, LiveResources) else None
+    if remember and live is not None and pipeline in live.passed:
+        return
+    declared = live.declared if live is not None else resources
     for asset in pipeline.assets():
         for name in pipeline.get(asset).options.requires or ():
             if name not in declared:
@@ -185,6 +277,8 @@ def check_requires(pipeline: Pipeline, resources: Mapping[str, Any]) -> None:
                     f"which this node was not started with (its resources: {known}); pass it in "
                     "fs.start(resources={...})"
                 )
+    if remember and live is not None:
+        live.passed.add(pipeline)
 
 
 def required_resources(

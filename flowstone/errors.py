@@ -348,6 +348,15 @@ class ResourceError(FlowStoneError):
         super().__init__(message)
         self.resource = resource
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The keyword-only ``resource`` is not in ``args``: without this, pickle and
+        # copy.copy fail to rebuild the error (and a subprocess could not send it back).
+        return (_rebuild, (type(self), str(self), {"resource": self.resource}), self.__dict__)
+
+
+def _rebuild(cls: type[ResourceError], message: str, fields: dict[str, Any]) -> ResourceError:
+    return cls(message, **fields)
+
 
 class ResourceUnavailableError(ResourceError):
     """An asset requires an optional resource whose setup failed; other assets run."""

@@ -17,6 +17,7 @@ from flowstone._jobs.table import JobTable
 from flowstone._node.services import Services
 from flowstone._parallel.jobs import BRANCH_OPTION, branch_job_ended
 from flowstone._pipeline import Pipeline
+from flowstone._resources import check_requires
 from flowstone._retry import Retry
 from flowstone._store.records import WholeRun
 from flowstone.errors import FlowStoneError, MaterializationError, StoreUnavailableError
@@ -92,6 +93,9 @@ def _run(
         return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
     try:
         pipeline = env.resolve(job.pipeline_ref)
+        # As node.run does: a resource this worker was not started with is a definition
+        # error (discarded, naming it), not a failure retried until the attempts run out.
+        check_requires(pipeline, env.services.resources, remember=True)
         partition = partitions.deserialize(job.partition_key)
     except Exception as exc:  # noqa: BLE001 - FlowStoneError, or a resolver bug: never left executing
         error = str(exc) if isinstance(exc, FlowStoneError) else f"{type(exc).__name__}: {exc}"

@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import supervisors
 from flowstone._limits import RateWindows, Reserve
-from flowstone._resources import LiveResources, Resource, SetUp, set_up, tear_down
+from flowstone._node.resource_health import HealthTarget
+from flowstone._resources import LiveResources, Resource, SetUp, release, set_up
 
 if TYPE_CHECKING:
     from flowstone._store import Store
 
 __all__ = ["ResourcesActor", "StoreActor"]
-
-_NO_CHECK: Any = object()  # a plain object without a health() method
 
 
 class StoreActor(supervisors.Actor):
@@ -77,49 +76,34 @@ class ResourcesActor(supervisors.Actor):
         state, self._state = self._state, None
         self._live.publish(None)
         if state is not None:
-            tear_down(self._live.declared, state.live)
+            release(self._live.declared, state)
 
-    def _health(self) -> dict[str, tuple[str | None, float]]:
-        """Per resource in declaration order: None when healthy or what is wrong, and how
-        long its check took (ms)."""
-        report: dict[str, tuple[str | None, float]] = {}
+    def _health_targets(self) -> list[HealthTarget]:
+        """Per resource in declaration order, what ``node.health()`` reports: a known
+        problem, or the check to run — run by the caller, so that a hanging check
+        neither blocks this actor nor hides the other resources' checks."""
+        targets: list[HealthTarget] = []
         state = self._state
         if state is None:
-            return report
-        for name in self._live.declared:
+            return targets
+        for name, resource in self._live.declared.items():
             if name in state.unavailable:
-                report[name] = (f"unavailable: {state.unavailable[name]}", 0.0)
+                targets.append(HealthTarget(name, problem=f"unavailable: {state.unavailable[name]}"))
             elif name in state.live:
-                started = time.perf_counter()
-                problem = self._check(name, state.live[name])
-                if problem is not _NO_CHECK:
-                    report[name] = (problem, (time.perf_counter() - started) * 1000)
-        return report
-
-    def _check(self, name: str, obj: Any) -> Any:
-        """None when healthy, what is wrong, or ``_NO_CHECK`` for a plain object without one."""
-        resource = self._live.declared[name]
-        check: Any
-        args: tuple[Any, ...]
-        if isinstance(resource, Resource):
-            check, args = resource.health, (obj,)
-        else:
-            check, args = getattr(resource, "health", None), ()
-        if not callable(check):
-            return _NO_CHECK
-        try:
-            healthy = check(*args)
-        except Exception as exc:  # noqa: BLE001 - reported as a failed check
-            return f"{type(exc).__name__}: {exc}"
-        return "its health check returned False" if healthy is False else None
+                obj = state.live[name]
+                if isinstance(resource, Resource):
+                    targets.append(HealthTarget(name, check=resource.health, args=(obj,)))
+                elif callable(check := getattr(resource, "health", None)):
+                    targets.append(HealthTarget(name, check=check))
+                else:  # one check per resource: a plain object without health() is up
+                    targets.append(HealthTarget(name))
+        return targets
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Reserve):
             return self._rates.reserve(message, time.monotonic())
-        if message == "health":
-            return {name: problem for name, (problem, _ms) in self._health().items() if problem is not None}
-        if message == "health_each":
-            return self._health()
+        if message == "health_targets":
+            return self._health_targets()
         if message == "ping":
             return "pong"
         raise TypeError(f"resources actor got an unexpected message {message!r}")

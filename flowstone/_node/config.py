@@ -18,6 +18,7 @@ from flowstone._node.checks import (
     check_text,
 )
 from flowstone._node.give_up import check_give_up
+from flowstone._resources import check_resource_instances
 from flowstone._retry import Retry
 from flowstone._schedules.checks import check_pipelines, check_schedules
 from flowstone.errors import OptionError
@@ -186,6 +187,7 @@ class NodeConfig:
         if self.lineage_failure not in ("log", "fail"):
             raise OptionError(f"lineage_failure must be 'log' or 'fail', got {self.lineage_failure!r}")
         check_names("resources", self.resources)
+        check_resource_instances(self.resources)
         for queue, limit in check_names("queues", self.queues).items():
             check_int(f"queues[{queue!r}]", limit, minimum=0)
         if self.io is not None and not isinstance(self.io, IOManager):

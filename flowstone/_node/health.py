@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from flowstone._node.resource_health import run_checks
 from flowstone._node.services import Directory
 
 __all__ = ["Check", "ExtraChecks", "Health", "ask_within", "check_health", "failure_detail", "with_waits"]
@@ -108,7 +109,7 @@ def check_health(directory: Directory, timeout: float, extra: ExtraChecks | None
     each: dict[str, tuple[str | None, float]] = {}
 
     def resources() -> str:
-        each.update(_ask(directory, "resources", "health_each", timeout))
+        each.update(run_checks(_ask(directory, "resources", "health_targets", timeout), timeout))
         problems = {name: problem for name, (problem, _ms) in each.items() if problem is not None}
         if problems:
             raise RuntimeError("; ".join(f"{name}: {problem}" for name, problem in problems.items()))

@@ -6,6 +6,7 @@ option and the fix); what they mean at run time lives in the other ``_scatter`` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,10 +49,17 @@ class Rate:
 
     def __post_init__(self) -> None:
         _positive_int("fs.Rate", "limit", self.limit, optional=False)
-        if isinstance(self.per, bool) or not isinstance(self.per, int | float) or not self.per > 0:
-            raise DefinitionError(f"fs.Rate: per must be a number of seconds > 0, got {self.per!r}")
-        if self.key is not None and (not isinstance(self.key, str) or not self.key):
-            raise DefinitionError(f"fs.Rate: key must be a non-empty string or None, got {self.key!r}")
+        if (
+            isinstance(self.per, bool)
+            or not isinstance(self.per, int | float)
+            or not (math.isfinite(self.per) and self.per > 0)
+        ):
+            raise DefinitionError(f"fs.Rate: per must be a finite number of seconds > 0, got {self.per!r}")
+        # 200 characters, as fs.Slots: the store's limit rows hold a key of that length.
+        if self.key is not None and (not isinstance(self.key, str) or not self.key or len(self.key) > 200):
+            raise DefinitionError(
+                f"fs.Rate: key must be a non-empty string of at most 200 characters or None, got {self.key!r}"
+            )
 
     @property
     def n(self) -> int:

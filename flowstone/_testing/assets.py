@@ -13,7 +13,7 @@ from flowstone._asset import AssetDef, AssetOptions
 from flowstone._context import Context
 from flowstone._execution.kinds import PLAIN
 from flowstone._pipeline import Pipeline
-from flowstone._resources import LiveResources, required_resources, set_up, tear_down
+from flowstone._resources import LiveResources, release, required_resources, set_up
 from flowstone.errors import DefinitionError
 from supervisors._log import get_logger
 
@@ -80,6 +80,13 @@ def run_asset(
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     log = get_logger("flowstone").bind(run_id=run_id, asset=asset, partition=partitions.describe(partition))
     declared = dict(resources or {})
+    for name in definition.options.requires or ():  # as node.run: a definition error, before any setup
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise DefinitionError(
+                f"asset {asset!r} requires the resource {name!r}, which run_asset was not given "
+                f"(its resources: {known}); pass it in resources={{...}}"
+            )
     state = set_up(declared)  # fs.Resource objects are set up around the call, as on a node
     try:
         live = LiveResources(declared)
@@ -89,7 +96,7 @@ def run_asset(
         kwargs = {name: given.get(name) for name in definition.params}
         return definition.fn(ctx, **kwargs)
     finally:
-        tear_down(declared, state.live)
+        release(declared, state)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ once (no retries, no rate: a health check is bounded by the node's ``health_time
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -34,14 +35,50 @@ def _timed_wait(seconds: float) -> None:
     threading.Event().wait(seconds)
 
 
+def _check_base_url(base_url: Any) -> None:
+    """An absolute http(s) URL: without a scheme httpx fails every request, far from here."""
+    if isinstance(base_url, Env):
+        return
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise OptionError(
+            f"fs.http.Client: base_url must be an http:// or https:// URL or fs.env(...), got {base_url!r}"
+        )
+
+
+def _check_headers(headers: Any) -> None:
+    if headers is None:
+        return
+    if not isinstance(headers, Mapping):
+        raise OptionError(f"fs.http.Client: headers must be a mapping of names to values, got {headers!r}")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name:
+            raise OptionError(f"fs.http.Client: a header name must be a non-empty str, got {name!r}")
+        if not isinstance(value, str | Env):
+            raise OptionError(f"fs.http.Client: header {name!r} must be a str or fs.env(...), got {value!r}")
+
+
+def _is_asset_retry(value: Any) -> bool:
+    from flowstone._retry import Retry as AssetRetry  # noqa: PLC0415 - only to word the error
+
+    return isinstance(value, AssetRetry)
+
+
 def _check(base_url: Any, timeout: Any, retry: Any, rate: Any, health_path: Any) -> None:
     """``OptionError`` naming the option, when the client is declared (not when it starts)."""
-    if not isinstance(base_url, str | Env) or not base_url:
-        raise OptionError(f"fs.http.Client: base_url must be a URL or fs.env(...), got {base_url!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-        raise OptionError(f"fs.http.Client: timeout must be a number of seconds > 0, got {timeout!r}")
+    _check_base_url(base_url)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not (math.isfinite(timeout) and timeout > 0)
+    ):
+        raise OptionError(f"fs.http.Client: timeout must be a finite number of seconds > 0, got {timeout!r}")
     if retry is not None and not isinstance(retry, Retry):
-        raise OptionError(f"fs.http.Client: retry must be an fs.http.Retry, got {retry!r}")
+        hint = (
+            " (fs.Retry is an asset's retry policy; a client takes fs.http.Retry)"
+            if _is_asset_retry(retry)
+            else ""
+        )
+        raise OptionError(f"fs.http.Client: retry must be an fs.http.Retry, got {retry!r}{hint}")
     if rate is not None and not isinstance(rate, Rate):
         raise OptionError(f"fs.http.Client: rate must be an fs.Rate or None, got {rate!r}")
     if not isinstance(health_path, str) or not health_path.startswith("/"):
@@ -84,6 +121,7 @@ class Client(Resource):
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         _check(base_url, timeout, retry, rate, health_path)
+        _check_headers(headers)
         self.base_url = base_url
         self.timeout = timeout
         self.headers = dict(headers or {})
@@ -101,6 +139,7 @@ class Client(Resource):
         """Open the connection pool; what assets receive."""
         if isinstance(self.base_url, Env):  # set up by hand, not by a node (which resolves it)
             self.base_url = self.base_url.resolve("fs.http.Client")
+        _check_base_url(self.base_url)  # a value read from fs.env(...) is checked now
         who = f"fs.http.Client({self.base_url!r})"
         headers = {k: v.resolve(who) if isinstance(v, Env) else v for k, v in self.headers.items()}
         client = httpx.Client(

@@ -72,7 +72,7 @@ class Retry:
                 raise OptionError(f"fs.http.Retry: {field} must be a number of seconds, got {value!r}")
             if value < 0:
                 raise OptionError(f"fs.http.Retry: {field} must be >= 0, got {value!r}")
-        if self.jitter not in (True, False, "full", "equal"):
+        if not (self.jitter is True or self.jitter is False or self.jitter in ("full", "equal")):
             raise OptionError(
                 f"fs.http.Retry: jitter must be True, False, 'full' or 'equal', got {self.jitter!r}"
             )

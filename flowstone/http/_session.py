@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from flowstone._error_base import OptionError
 from flowstone._http_error import HTTPError
 from flowstone.http._policy import Outcome, Retry, is_retryable_status, may_retry, retrying
 from flowstone.http._rate import RequestRate
@@ -149,6 +150,13 @@ class Session:
         method = method.upper()
         sent = dict(headers or {})
         if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not idempotency_key:
+                # An empty key would make a POST retryable while the server cannot
+                # recognise the repeat; an int is a bare TypeError deep inside httpx.
+                raise OptionError(
+                    f"fs.http: idempotency_key must be a non-empty str, got {idempotency_key!r} "
+                    f"({method} {path}); pass str(...) of what identifies this operation"
+                )
             sent["Idempotency-Key"] = idempotency_key
         request = self.client.build_request(method, path, json=json, params=params, headers=sent)
         retryable = may_retry(method, idempotency_key)
