@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import queue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowstone.errors import FlowStoneError
 
 if TYPE_CHECKING:
-    from flowstone._node.services import Directory
     from supervisors import ChildSpec
 
 __all__ = ["IdlePool", "RunnerPool"]
@@ -69,10 +68,19 @@ class IdlePool:
                 return ref
 
 
+class ChildLookup(Protocol):
+    """What the pool needs of the node's ``Directory``: the current ref of a child, or None.
+
+    A protocol, not an import of ``flowstone._node.services``: the services hold the pool.
+    """
+
+    def lookup(self, child_id: str) -> Any: ...
+
+
 class RunnerPool(IdlePool):
     """The node's runner actors, which materialize assets."""
 
-    def __init__(self, size: int, directory: Directory) -> None:
+    def __init__(self, size: int, directory: ChildLookup) -> None:
         super().__init__()
         self.size = size
         self._directory = directory

@@ -12,17 +12,14 @@ by keyset on the position.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, case, delete, func, or_, select, text, update
 
 from flowstone._store.barrier import PAGE, HeadState, NewUnit, Progress, ScatterHead, Unit
 from flowstone._store.memory_barrier import rate_allows
-from flowstone._store.sql.engine import is_connection_error, translate, unavailable
+from flowstone._store.sql.engine import Engines, is_connection_error, translate, unavailable
 from flowstone._store.sql.schema import scatter_units, scatters
-
-if TYPE_CHECKING:
-    from flowstone._store.sql.store import SQLStore
 
 __all__ = ["SQLBarrier"]
 
@@ -50,10 +47,22 @@ ANALYZE_FROM = 1_000
 """A scatter with this many keys or more refreshes the planner's statistics (PostgreSQL)."""
 
 
+class _Owner(Protocol):
+    """What the barrier needs of its ``SQLStore``: its URL and its engines as they are now.
+
+    A protocol, not an import of the store: the store imports this module.
+    """
+
+    url: str
+
+    @property
+    def engines(self) -> Engines: ...
+
+
 class SQLBarrier:
     """The barrier of an ``SQLStore``: it uses the store's engines, as they are when called."""
 
-    def __init__(self, store: SQLStore) -> None:
+    def __init__(self, store: _Owner) -> None:
         self._store = store
 
     def _ids(self, run_id: str, asset: str) -> Any:
