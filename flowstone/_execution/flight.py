@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import supervisors
 from flowstone import partitions
@@ -17,6 +17,10 @@ from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store.records import CompletionFence, Failure, RunStart, WholeRun
 from supervisors._log import get_logger
+
+if TYPE_CHECKING:
+    from flowstone._asset import AssetDef
+    from flowstone.io import IOManager
 
 __all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker", "close_timed_out"]
 
@@ -136,6 +140,22 @@ class TaskMaker:
         self._retry = retry
         self._first_attempt = first_attempt
         self._target_fence = target_fence
+        # What a task needs of its asset's definition and the node, the same for every
+        # partition and attempt: worked out once per asset, not once per task (issue 22).
+        self._static: dict[str, tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]] = {}
+
+    def _of(self, asset: str) -> tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]:
+        found = self._static.get(asset)
+        if found is None:
+            pipeline, services = self._pipeline, self._services
+            definition = pipeline.get(asset)
+            found = self._static[asset] = (
+                definition,
+                services.resolve_io(definition.options.io),
+                tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
+                mapped_deps(pipeline, asset, services),
+            )
+        return found
 
     def first_attempt(self, run: PartitionRun, asset: str) -> int:
         """The number of ``asset``'s first try in ``run``: a job's attempt for its target,
@@ -143,36 +163,36 @@ class TaskMaker:
         return self._first_attempt if asset == run.target else 1
 
     def make(self, run: PartitionRun, asset: str, attempt: int) -> Task:
-        pipeline, services = self._pipeline, self._services
-        definition = pipeline.get(asset)
-        override = self._retry if asset == run.target else None
+        definition, io, dep_io, mapped = self._of(asset)
+        is_target = asset == run.target
+        override = self._retry if is_target else None
         kind = definition.kind
         if kind.cleans_up:
             run.cleanups.add(kind)
         skipped = run.skipped
         task = Task(
             run_id=run.run_id,
-            pipeline=pipeline.name,
+            pipeline=self._pipeline.name,
             asset=definition,
             partition=run.partition,
             partition_key=run.partition_key,
             attempt=attempt,
-            retry=override or definition.options.retry or services.default_retry,
-            io=services.resolve_io(definition.options.io),
-            dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
-            is_target=asset == run.target,
+            retry=override or definition.options.retry or self._services.default_retry,
+            io=io,
+            dep_io=dep_io,
+            is_target=is_target,
             premarked=attempt == 1 and asset in run.premarked,
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),
             dep_payloads=self._payloads_for(
-                run, pipeline.local_deps[asset], attempt == self.first_attempt(run, asset)
+                run, self._pipeline.local_deps[asset], attempt == self.first_attempt(run, asset)
             ),
-            fence=self._target_fence if asset == run.target else None,
+            fence=self._target_fence if is_target else None,
             deferred=run.start is not None,
             resume=run.resumptions.get(asset) if run.resumptions else None,
             run=run,
             absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
-            mapped=mapped_deps(pipeline, asset, services),
+            mapped=mapped,
         )
         run.premarked.discard(asset)
         return task
