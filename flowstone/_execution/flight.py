@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import supervisors
 from flowstone import partitions
 from flowstone._execution.mapped import mapped_deps
 from flowstone._execution.task import Task
@@ -81,7 +80,8 @@ class Dispatch:
     order. ``left`` counts its tasks still in flight; the runner is busy until none is."""
 
     tasks: tuple[Task, ...]
-    monitor: supervisors.Monitor | None = None
+    runner: Any = None  # watched by the pool while this message is out (RunnerPool.watch)
+    down: Any = None  # what the pool calls if the runner ends meanwhile
     left: int = 0
     # Written by the runner of a chunk: the index of the task it is on (those before it
     # are done, those after it not started). A single task's message shares a constant.

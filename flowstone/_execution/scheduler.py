@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import supervisors
 from flowstone._execution import skips
 from flowstone._execution.deadlines import Deadlines
 from flowstone._execution.flight import (
@@ -228,11 +227,12 @@ class Scheduler(Deadlines):
         dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
 
-        def down(ended: supervisors.Down) -> None:
+        def down(reason: str) -> None:
             for task in tasks:
-                completions.put(RunnerDown(task, ended.reason.describe()))
+                completions.put(RunnerDown(task, reason))
 
-        dispatch.monitor = supervisors.monitor(runner, down)
+        dispatch.runner, dispatch.down = runner, down
+        self._services.pool.watch(runner, down)
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
@@ -288,8 +288,8 @@ class Scheduler(Deadlines):
         dispatch.left -= 1
         if dispatch.left == 0:
             self._busy -= 1
-            if dispatch.monitor is not None:
-                supervisors.demonitor(dispatch.monitor)
+            if dispatch.down is not None:
+                self._services.pool.unwatch(dispatch.runner, dispatch.down)
 
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
