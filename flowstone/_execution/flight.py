@@ -141,8 +141,11 @@ class TaskMaker:
         self._first_attempt = first_attempt
         self._target_fence = target_fence
         # What a task needs of its asset's definition and the node, the same for every
-        # partition and attempt: worked out once per asset, not once per task (issue 22).
-        self._static: dict[str, tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]] = {}
+        # partition, attempt and run: worked out once per asset and node (issue 22).
+        pipeline.validate()  # closed: its assets no longer change, so their parts may be kept
+        self._static: dict[str, tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]] = (
+            services.task_parts.setdefault(pipeline, {})
+        )
 
     def _of(self, asset: str) -> tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]:
         found = self._static.get(asset)

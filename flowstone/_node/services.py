@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -90,6 +91,11 @@ class Services:
     call_asset: Callable[[AssetDef, Context, Mapping[str, Any]], Any] = field(default=_call_directly)
     #: The threads running parallel assets' branches (``flowstone/_parallel/``).
     branch_runs: BranchRuns = field(default_factory=BranchRuns)
+    #: Per validated (so closed) pipeline, what every task of an asset shares: its IO
+    #: managers and mapped dependencies, worked out once per node (``TaskMaker``, issue 22).
+    task_parts: weakref.WeakKeyDictionary[Pipeline, dict[str, Any]] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

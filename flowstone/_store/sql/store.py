@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, text, update
 
 from flowstone._store.records import Completion, Failure, MaterializationRecord, RunStart, WholeRun
-from flowstone._store.sql import batch, fused, migrate, statements
+from flowstone._store.sql import batch, driver, fused, migrate, statements
 from flowstone._store.sql.barrier import SQLBarrier
 from flowstone._store.sql.engine import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -257,9 +257,7 @@ class SQLStore(Waiting, History, Skips):
                 if done.lineage:
                     link(c, done.pipeline, done.run_id, done.asset, done.partition_key, done.lineage)
                 if done.then_running:
-                    c.execute(
-                        statements.PREMARK, [{**params, "b_asset": asset} for asset in done.then_running]
-                    )
+                    driver.premark(c, [{**params, "b_asset": asset} for asset in done.then_running])
                 if done.fence is not None and not done.fence(c, done.run_id):
                     raise _NotRunningError
         except _NotRunningError:
@@ -276,11 +274,12 @@ class SQLStore(Waiting, History, Skips):
         key: AssetKey,
         payload: bytes | str | None,
     ) -> None:
-        """The statements that ``fused.complete`` runs as one, one by one (SQLite)."""
-        if not c.execute(statements.COMPLETE, params).rowcount:
+        """The statements that ``fused.complete`` runs as one, one by one, on SQLite's
+        driver (``driver.py``: through SQLAlchemy they cost most of an asset's time)."""
+        if not driver.execute(c, "complete", params):
             raise _NotRunningError
         if joined is not None and payload is not None:
-            joined.write(c, key, payload, done.at)
+            driver.executemany(c, "value", [joined.row(key, payload, done.at)])
         if done.finishes_run:
             self._close_run(c, done.run_id, "completed", done.at, None, done.actor, resource)
 
