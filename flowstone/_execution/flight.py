@@ -80,8 +80,6 @@ class Dispatch:
     order. ``left`` counts its tasks still in flight; the runner is busy until none is."""
 
     tasks: tuple[Task, ...]
-    runner: Any = None  # watched by the pool while this message is out (RunnerPool.watch)
-    down: Any = None  # what the pool calls if the runner ends meanwhile
     left: int = 0
     # Written by the runner of a chunk: the index of the task it is on (those before it
     # are done, those after it not started). A single task's message shares a constant.
@@ -143,6 +141,8 @@ class TaskMaker:
         # What a task needs of its asset's definition and the node, the same for every
         # partition, attempt and run: worked out once per asset and node (issue 22).
         pipeline.validate()  # closed: its assets no longer change, so their parts may be kept
+        self.dependants = pipeline.dependants  # read per task: not through the property
+        self._local_deps = pipeline.local_deps
         self._static: dict[str, tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]] = (
             services.task_parts.setdefault(pipeline, {})
         )
@@ -188,7 +188,7 @@ class TaskMaker:
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),
             dep_payloads=self._payloads_for(
-                run, self._pipeline.local_deps[asset], attempt == self.first_attempt(run, asset)
+                run, self._local_deps[asset], attempt == self.first_attempt(run, asset)
             ),
             fence=self._target_fence if is_target else None,
             deferred=run.start is not None,
@@ -204,7 +204,7 @@ class TaskMaker:
         """Keep ``asset``'s encoded value for the dependants in ``run`` that will need it."""
         if payload is None:
             return
-        consumers = sum(1 for d in self._pipeline.dependants.get(asset, ()) if d in run.waiting)
+        consumers = sum(1 for d in self.dependants.get(asset, ()) if d in run.waiting)
         if consumers:
             run.payloads[asset] = payload
             run.consumers[asset] = consumers
@@ -231,7 +231,7 @@ class TaskMaker:
         if self._first_attempt != 1:
             return ()
         waiting = run.waiting
-        return tuple(d for d in self._pipeline.dependants.get(asset, ()) if waiting.get(d) == 1)
+        return tuple(d for d in self.dependants.get(asset, ()) if waiting.get(d) == 1)
 
 
 def close_timed_out(run: PartitionRun, cause: BaseException, attempts: int, services: Services) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -99,43 +98,33 @@ class RunnerPool(IdlePool):
         self._directory = directory
         self.runner_spec: ChildSpec | None = None  # set once by the node before it starts
         self._watches: dict[Any, _Watch] = {}
-        self._watch_lock = threading.Lock()
 
     def watch(self, runner: Any, down: Callable[[str], None]) -> None:
-        """Call ``down(reason)`` if ``runner`` ends before ``unwatch(runner, down)``.
+        """Call ``down(reason)`` if ``runner`` ends while it holds the message ``down`` is for.
 
         One monitor per runner for its life, not one per message: a monitor and its removal
         cost about as much as the rest of an in-memory asset's dispatch (issue 22). A runner
-        serves one message at a time, so it has one watcher at a time; it checks itself in
-        before its answer is read, so the next watcher may come before the last unwatches
-        (hence the identity check). ``down`` may come twice in a race, or after its answer:
-        the scheduler ignores a report for a task no longer in flight, as it did before.
+        serves one message at a time, so the last ``down`` set is the one to call; none is
+        cleared when its message is answered. A report for a message already answered (or
+        twice, in a race with the check below) is harmless: the scheduler ignores a report
+        for a task no longer in flight. So at most one finished message per runner is kept
+        referenced, until the runner's next one.
         """
-        with self._watch_lock:
-            watch = self._watches.get(runner)
-            new = watch is None
-            if watch is None:
-                watch = self._watches[runner] = _Watch()
+        watch = self._watches.get(runner)
+        if watch is None:
+            watch = self._watches[runner] = _Watch()
             watch.down = down
-            fired = watch.fired
-        if new:
             supervisors.monitor(runner, lambda ended: self._ended(runner, watch, ended.reason.describe()))
-        elif fired:  # pragma: no cover - it ended between its check-in and now
+            return
+        watch.down = down
+        if watch.fired:  # pragma: no cover - it ended between its check-in and the line above
             down("ended before its message was sent")
 
-    def unwatch(self, runner: Any, down: Callable[[str], None]) -> None:
-        """``down``'s message was answered: nobody to tell if the runner ends from now on."""
-        with self._watch_lock:
-            watch = self._watches.get(runner)
-            if watch is not None and watch.down is down:
-                watch.down = None
-
     def _ended(self, runner: Any, watch: _Watch, reason: str) -> None:
-        with self._watch_lock:
-            watch.fired = True
-            if self._watches.get(runner) is watch:
-                del self._watches[runner]
-            down = watch.down
+        watch.fired = True
+        if self._watches.get(runner) is watch:
+            del self._watches[runner]
+        down = watch.down
         if down is not None:
             down(reason)
 

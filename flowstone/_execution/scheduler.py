@@ -8,7 +8,6 @@ that dies mid-task is reported there by a monitor, so a run never hangs.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import queue
@@ -231,7 +230,6 @@ class Scheduler(Deadlines):
             for task in tasks:
                 completions.put(RunnerDown(task, reason))
 
-        dispatch.runner, dispatch.down = runner, down
         self._services.pool.watch(runner, down)
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
@@ -244,8 +242,10 @@ class Scheduler(Deadlines):
             dispatch.progress = [0]
             message = MaterializeMany(tasks, completions, dispatch.progress)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
-        with contextlib.suppress(Exception):
+        try:  # noqa: SIM105 - contextlib.suppress builds a context manager per asset
             runner.tell(message)
+        except Exception:  # noqa: BLE001 - a runner that died meanwhile: its monitor reports it
+            pass
 
     def _handle_many(self, item: Outcomes) -> None:
         """A chunk's outcomes. Its runner stops at the first failure, so a failure seen
@@ -288,8 +288,6 @@ class Scheduler(Deadlines):
         dispatch.left -= 1
         if dispatch.left == 0:
             self._busy -= 1
-            if dispatch.down is not None:
-                self._services.pool.unwatch(dispatch.runner, dispatch.down)
 
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
@@ -367,7 +365,7 @@ class Scheduler(Deadlines):
         if asset == run.target:
             run.value = value
         skipped = run.skipped
-        for dependant in self._pipeline.dependants.get(asset, ()):
+        for dependant in self._tasks.dependants.get(asset, ()):
             count = run.waiting.get(dependant)
             if count is not None:
                 run.waiting[dependant] = count - 1

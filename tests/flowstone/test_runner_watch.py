@@ -56,5 +56,4 @@ def test_the_pool_keeps_one_watch_per_live_runner(node: fs.Node) -> None:
     for partition in range(20):
         node.run(pipeline, "second", partition=str(partition))
     watched = _pool(node)._watches
-    assert 1 <= len(watched) <= _pool(node).size
-    assert all(watch.down is None for watch in watched.values())  # every message was answered
+    assert 1 <= len(watched) <= _pool(node).size  # one per runner used, not one per message
