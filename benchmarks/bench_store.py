@@ -68,6 +68,7 @@ VALUE = b"x" * 100
 TARGET_RATIO = 3.0  # flowstone µs per materialization / raw Core µs per row (1 row/tx)
 DAGSTER_SQLITE_MS_PER_ASSET = 63.0  # quoted: performance-anchors.md §3, chain marginal
 CHAIN_TARGET_SPEEDUP = 50.0
+CHAIN_TARGET_MS = 0.4  # per asset of the 100-asset chain on SQLite (issue 22)
 CHAIN_LENGTH = 100
 PARALLELS = (1, 4)
 
@@ -324,7 +325,9 @@ def print_chain(t_chain: float, t_single: float, all_chain: list[float], reps: i
         f"  ratio vs the quoted anchor: {speedup:.0f}× faster; target ≥ {CHAIN_TARGET_SPEEDUP:g}×: "
         f"{'met' if met else 'MISSED'}"
     )
-    return not met
+    fast = per_asset_ms <= CHAIN_TARGET_MS
+    print(f"  target per asset ≤ {CHAIN_TARGET_MS:g} ms (issue 22): {'met' if fast else 'MISSED'}")
+    return not (met and fast)
 
 
 # --- profiling (only when a target is missed) -------------------------------------
