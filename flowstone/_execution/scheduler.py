@@ -226,8 +226,12 @@ class Scheduler(Deadlines):
         dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
 
+        # Emptied once the message is answered: the runner's monitor keeps its last `down`
+        # (RunnerPool.watch), which must not keep a finished run, or its pipeline, alive.
+        held = dispatch.held = [tasks]
+
         def down(reason: str) -> None:
-            for task in tasks:
+            for task in held[0]:
                 completions.put(RunnerDown(task, reason))
 
         self._services.pool.watch(runner, down)
@@ -288,6 +292,7 @@ class Scheduler(Deadlines):
         dispatch.left -= 1
         if dispatch.left == 0:
             self._busy -= 1
+            dispatch.held[0] = ()
 
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | Outcomes | RunnerDown) -> None:
