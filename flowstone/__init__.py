@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from flowstone import codec, events, io, partitions
+from flowstone import partitions
 from flowstone._asset import AssetInfo, AssetOptions
 from flowstone._context import Context
 from flowstone._graph import render as _render
@@ -53,7 +53,7 @@ from flowstone.errors import (
 )
 
 if TYPE_CHECKING:
-    from flowstone import http, readers, sensors, testing
+    from flowstone import codec, events, http, io, readers, sensors, testing
     from flowstone._admission.options import Slots
     from flowstone._default import default_node, start
     from flowstone._execution.backfill import BackfillReport, PartitionResult
@@ -90,6 +90,11 @@ _LAZY: dict[str, str] = {
     "RequestApproval": "flowstone._waits",
     "testing": "flowstone.testing",
     "http": "flowstone.http",
+    # The codec (msgpack, dataclasses' introspection), the event bus and the IO managers
+    # (pathlib, tempfile, hashlib) are named by a definition at most, not by the import.
+    "codec": "flowstone.codec",
+    "events": "flowstone.events",
+    "io": "flowstone.io",
     "sensors": "flowstone.sensors",
     "readers": "flowstone.readers",
     "default_node": "flowstone._default",

@@ -9,31 +9,73 @@ See ``docs/supervisors.md``.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from supervisors._actor import Actor, ActorRef
-from supervisors._backoff import backoff_delay
-from supervisors._clock import Cancellable, Clock, SystemClock
-from supervisors._errors import (
-    AlreadyStartedError,
-    ChildSpecError,
-    StartChildError,
-    SupervisorError,
-    SupervisorTimeoutError,
-)
-from supervisors._intensity import GaveUp
-from supervisors._links import Exit, link, unlink
-from supervisors._monitor import Down, Monitor, demonitor, monitor
-from supervisors._names import register, registered, unregister, whereis
-from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
-from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
-from supervisors._spec import Backoff, ChildSpec, check_child_specs
-from supervisors._tree import ChildInfo, TreeNode, draw_tree, render_tree
-
 if TYPE_CHECKING:
+    from supervisors._actor import Actor, ActorRef
+    from supervisors._backoff import backoff_delay
+    from supervisors._clock import Cancellable, Clock, SystemClock
+    from supervisors._errors import (
+        AlreadyStartedError,
+        ChildSpecError,
+        StartChildError,
+        SupervisorError,
+        SupervisorTimeoutError,
+    )
+    from supervisors._intensity import GaveUp
+    from supervisors._links import Exit, link, unlink
+    from supervisors._monitor import Down, Monitor, demonitor, monitor
+    from supervisors._names import register, registered, unregister, whereis
     from supervisors._process import ProcessChild, ProcessChildError, ProcessExitError
     from supervisors._process_main import JsonCodec
+    from supervisors._reasons import Crashed, ExitReason, Killed, Linked, Normal, Shutdown
+    from supervisors._ref import DynamicSupervisor, Supervisor, SupervisorRef
+    from supervisors._spec import Backoff, ChildSpec, check_child_specs
+    from supervisors._tree import ChildInfo, TreeNode, draw_tree, render_tree
 
-# Process children load multiprocessing (~15 ms): imported when first named (PEP 562).
+
+# Every name is imported when first named (PEP 562): ``flowstone`` logs through
+# ``supervisors._log`` at import, which would otherwise load the whole supervision runtime
+# (pykka, the supervisor and its refs, ~40 ms; issue 22). Process children load
+# multiprocessing (~15 ms) on top.
 _LAZY = {
+    "Actor": "supervisors._actor",
+    "ActorRef": "supervisors._actor",
+    "backoff_delay": "supervisors._backoff",
+    "Cancellable": "supervisors._clock",
+    "Clock": "supervisors._clock",
+    "SystemClock": "supervisors._clock",
+    "AlreadyStartedError": "supervisors._errors",
+    "ChildSpecError": "supervisors._errors",
+    "StartChildError": "supervisors._errors",
+    "SupervisorError": "supervisors._errors",
+    "SupervisorTimeoutError": "supervisors._errors",
+    "GaveUp": "supervisors._intensity",
+    "Exit": "supervisors._links",
+    "link": "supervisors._links",
+    "unlink": "supervisors._links",
+    "Down": "supervisors._monitor",
+    "Monitor": "supervisors._monitor",
+    "demonitor": "supervisors._monitor",
+    "monitor": "supervisors._monitor",
+    "register": "supervisors._names",
+    "registered": "supervisors._names",
+    "unregister": "supervisors._names",
+    "whereis": "supervisors._names",
+    "Crashed": "supervisors._reasons",
+    "ExitReason": "supervisors._reasons",
+    "Killed": "supervisors._reasons",
+    "Linked": "supervisors._reasons",
+    "Normal": "supervisors._reasons",
+    "Shutdown": "supervisors._reasons",
+    "DynamicSupervisor": "supervisors._ref",
+    "Supervisor": "supervisors._ref",
+    "SupervisorRef": "supervisors._ref",
+    "Backoff": "supervisors._spec",
+    "ChildSpec": "supervisors._spec",
+    "check_child_specs": "supervisors._spec",
+    "ChildInfo": "supervisors._tree",
+    "TreeNode": "supervisors._tree",
+    "draw_tree": "supervisors._tree",
+    "render_tree": "supervisors._tree",
     "ProcessChild": "supervisors._process",
     "ProcessChildError": "supervisors._process",
     "ProcessExitError": "supervisors._process",

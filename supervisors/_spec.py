@@ -7,15 +7,13 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from supervisors._backoff import backoff_delay
 from supervisors._errors import ChildSpecError
 
 if TYPE_CHECKING:
     import pykka
-
-    from supervisors._ref import SupervisorRef
 
 __all__ = [
     "AutoShutdown",
@@ -71,7 +69,19 @@ class Status(StrEnum):
 
 
 ShutdownValue: TypeAlias = float | Literal["brutal_kill", "infinity"]
-StartFunction: TypeAlias = "Callable[..., pykka.ActorRef[Any] | SupervisorRef | tuple[Any, Any] | None]"
+
+
+class StartedRef(Protocol):
+    """A started child that is not a pykka ref: a nested ``SupervisorRef`` (or any ref like it).
+
+    A protocol, not an import of ``SupervisorRef``: ``_ref`` builds on this module's specs,
+    and a module lower down never imports one above it.
+    """
+
+    def is_alive(self) -> bool: ...
+
+
+StartFunction: TypeAlias = "Callable[..., pykka.ActorRef[Any] | StartedRef | tuple[Any, Any] | None]"
 
 
 def _enum_value(enum: type[StrEnum], value: object, code: str, what: str) -> Any:

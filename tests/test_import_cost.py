@@ -24,6 +24,12 @@ NOT_AT_IMPORT = (
     "flowstone._schedules.actor",
     "flowstone.testing",
     "supervisors._process",
+    "supervisors._ref",
+    "supervisors._supervisor",
+    "pykka",
+    "flowstone.events",
+    "flowstone.codec",
+    "msgpack",
     "multiprocessing",
     "sqlalchemy",
     "alembic",
@@ -54,6 +60,20 @@ def test_naming_a_runtime_export_loads_it() -> None:
 @pytest.mark.parametrize("name", sorted(fs.__all__))
 def test_every_export_resolves_from_a_fresh_import(name: str) -> None:
     assert getattr(fs, name) is not None
+
+
+def test_the_modules_flowstone_exports_load_when_named() -> None:
+    loaded = _modules_after(
+        "import flowstone\nflowstone.io.SQL, flowstone.events.EventBus, flowstone.codec.encode"
+    )
+    assert {"flowstone.io", "flowstone.events", "flowstone.codec", "msgpack"} <= loaded
+
+
+def test_supervisors_loads_its_runtime_when_a_name_is_used() -> None:
+    loaded = _modules_after("import supervisors")
+    assert "pykka" not in loaded
+    loaded = _modules_after("import supervisors\nsupervisors.Supervisor")
+    assert {"supervisors._ref", "pykka"} <= loaded
 
 
 def test_an_unknown_name_is_still_an_attribute_error() -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import statistics
 import subprocess
 import sys
@@ -34,13 +33,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout
 
 import flowstone as fs
 
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+# Logging is the library's default: events go to stdlib logging, whose level (WARNING, as
+# nothing here configures it) is checked before an event is built.
 
 WIDTH = 100
 DAYS = 30

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import supervisors
 from flowstone import partitions
 from flowstone._execution.mapped import mapped_deps
 from flowstone._execution.task import Task
@@ -17,6 +16,10 @@ from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
 from flowstone._store.records import CompletionFence, Failure, RunStart, WholeRun
 from supervisors._log import get_logger
+
+if TYPE_CHECKING:
+    from flowstone._asset import AssetDef
+    from flowstone.io import IOManager
 
 __all__ = ["ChunkSizer", "Dispatch", "InFlight", "PartitionRun", "TaskMaker", "close_timed_out"]
 
@@ -80,8 +83,8 @@ class Dispatch:
     order. ``left`` counts its tasks still in flight; the runner is busy until none is."""
 
     tasks: tuple[Task, ...]
-    monitor: supervisors.Monitor | None = None
     left: int = 0
+    held: list[tuple[Task, ...]] = field(default_factory=list)  # what its runner's watch reports
     # Written by the runner of a chunk: the index of the task it is on (those before it
     # are done, those after it not started). A single task's message shares a constant.
     progress: list[int] = field(default_factory=lambda: _SINGLE)
@@ -139,6 +142,27 @@ class TaskMaker:
         self._retry = retry
         self._first_attempt = first_attempt
         self._target_fence = target_fence
+        # What a task needs of its asset's definition and the node, the same for every
+        # partition, attempt and run: worked out once per asset and node (issue 22).
+        pipeline.validate()  # closed: its assets no longer change, so their parts may be kept
+        self.dependants = pipeline.dependants  # read per task: not through the property
+        self._local_deps = pipeline.local_deps
+        self._static: dict[str, tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]] = (
+            services.task_parts.setdefault(pipeline, {})
+        )
+
+    def _of(self, asset: str) -> tuple[AssetDef, IOManager, tuple[tuple[str, IOManager], ...], Any]:
+        found = self._static.get(asset)
+        if found is None:
+            pipeline, services = self._pipeline, self._services
+            definition = pipeline.get(asset)
+            found = self._static[asset] = (
+                definition,
+                services.resolve_io(definition.options.io),
+                tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
+                mapped_deps(pipeline, asset, services),
+            )
+        return found
 
     def first_attempt(self, run: PartitionRun, asset: str) -> int:
         """The number of ``asset``'s first try in ``run``: a job's attempt for its target,
@@ -146,36 +170,36 @@ class TaskMaker:
         return self._first_attempt if asset == run.target else 1
 
     def make(self, run: PartitionRun, asset: str, attempt: int) -> Task:
-        pipeline, services = self._pipeline, self._services
-        definition = pipeline.get(asset)
-        override = self._retry if asset == run.target else None
+        definition, io, dep_io, mapped = self._of(asset)
+        is_target = asset == run.target
+        override = self._retry if is_target else None
         kind = definition.kind
         if kind.cleans_up:
             run.cleanups.add(kind)
         skipped = run.skipped
         task = Task(
             run_id=run.run_id,
-            pipeline=pipeline.name,
+            pipeline=self._pipeline.name,
             asset=definition,
             partition=run.partition,
             partition_key=run.partition_key,
             attempt=attempt,
-            retry=override or definition.options.retry or services.default_retry,
-            io=services.resolve_io(definition.options.io),
-            dep_io=tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
-            is_target=asset == run.target and not run.nested,
+            retry=override or definition.options.retry or self._services.default_retry,
+            io=io,
+            dep_io=dep_io,
+            is_target=is_target and not run.nested,
             premarked=attempt == 1 and asset in run.premarked,
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),
             dep_payloads=self._payloads_for(
-                run, pipeline.local_deps[asset], attempt == self.first_attempt(run, asset)
+                run, self._local_deps[asset], attempt == self.first_attempt(run, asset)
             ),
-            fence=self._target_fence if asset == run.target else None,
+            fence=self._target_fence if is_target else None,
             deferred=run.start is not None,
             resume=run.resumptions.get(asset) if run.resumptions else None,
             run=run,
             absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
-            mapped=mapped_deps(pipeline, asset, services),
+            mapped=mapped,
         )
         run.premarked.discard(asset)
         return task
@@ -184,7 +208,7 @@ class TaskMaker:
         """Keep ``asset``'s encoded value for the dependants in ``run`` that will need it."""
         if payload is None:
             return
-        consumers = sum(1 for d in self._pipeline.dependants.get(asset, ()) if d in run.waiting)
+        consumers = sum(1 for d in self.dependants.get(asset, ()) if d in run.waiting)
         if consumers:
             run.payloads[asset] = payload
             run.consumers[asset] = consumers
@@ -211,7 +235,7 @@ class TaskMaker:
         if self._first_attempt != 1:
             return ()
         waiting = run.waiting
-        return tuple(d for d in self._pipeline.dependants.get(asset, ()) if waiting.get(d) == 1)
+        return tuple(d for d in self.dependants.get(asset, ()) if waiting.get(d) == 1)
 
 
 def close_timed_out(run: PartitionRun, cause: BaseException, attempts: int, services: Services) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import queue
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
+import supervisors
 from flowstone.errors import FlowStoneError
 
 if TYPE_CHECKING:
-    from flowstone._node.services import Directory
     from supervisors import ChildSpec
 
 __all__ = ["IdlePool", "RunnerPool"]
@@ -69,14 +70,63 @@ class IdlePool:
                 return ref
 
 
+class ChildLookup(Protocol):
+    """What the pool needs of the node's ``Directory``: the current ref of a child, or None.
+
+    A protocol, not an import of ``flowstone._node.services``: the services hold the pool.
+    """
+
+    def lookup(self, child_id: str) -> Any: ...
+
+
+class _Watch:
+    """The one monitor on a runner, for its whole life, and who to tell if it dies now."""
+
+    __slots__ = ("down", "fired")
+
+    def __init__(self) -> None:
+        self.down: Callable[[str], None] | None = None
+        self.fired = False
+
+
 class RunnerPool(IdlePool):
     """The node's runner actors, which materialize assets."""
 
-    def __init__(self, size: int, directory: Directory) -> None:
+    def __init__(self, size: int, directory: ChildLookup) -> None:
         super().__init__()
         self.size = size
         self._directory = directory
         self.runner_spec: ChildSpec | None = None  # set once by the node before it starts
+        self._watches: dict[Any, _Watch] = {}
+
+    def watch(self, runner: Any, down: Callable[[str], None]) -> None:
+        """Call ``down(reason)`` if ``runner`` ends while it holds the message ``down`` is for.
+
+        One monitor per runner for its life, not one per message: a monitor and its removal
+        cost about as much as the rest of an in-memory asset's dispatch (issue 22). A runner
+        serves one message at a time, so the last ``down`` set is the one to call; none is
+        cleared when its message is answered. A report for a message already answered (or
+        twice, in a race with the check below) is harmless: the scheduler ignores a report
+        for a task no longer in flight. So at most one finished message per runner is kept
+        referenced, until the runner's next one.
+        """
+        watch = self._watches.get(runner)
+        if watch is None:
+            watch = self._watches[runner] = _Watch()
+            watch.down = down
+            supervisors.monitor(runner, lambda ended: self._ended(runner, watch, ended.reason.describe()))
+            return
+        watch.down = down
+        if watch.fired:  # pragma: no cover - it ended between its check-in and the line above
+            down("ended before its message was sent")
+
+    def _ended(self, runner: Any, watch: _Watch, reason: str) -> None:
+        watch.fired = True
+        if self._watches.get(runner) is watch:
+            del self._watches[runner]
+        down = watch.down
+        if down is not None:
+            down(reason)
 
     def replace(self) -> None:
         """Start a fresh runner in place of one abandoned on a timeout."""

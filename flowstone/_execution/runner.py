@@ -22,6 +22,7 @@ from flowstone._context import Context
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.mapped import load_mapped
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, Task
+from flowstone._execution.tasklog import TaskLog
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
@@ -114,7 +115,15 @@ def runner_spec(services: Services) -> supervisors.ChildSpec:
 def attempt(task: Task, services: Services) -> Outcome:
     """Run one attempt of ``task``; never raises for anything the asset or the store does."""
     asset = task.asset
-    bound = log.bind(run_id=task.run_id, asset=asset.name, partition=task.partition_key, attempt=task.attempt)
+    bound = TaskLog(
+        log,
+        {
+            "run_id": task.run_id,
+            "asset": asset.name,
+            "partition": task.partition_key,
+            "attempt": task.attempt,
+        },
+    )
     try:
         if not (task.premarked or task.deferred):
             services.store.mark_running(

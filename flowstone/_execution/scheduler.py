@@ -8,7 +8,6 @@ that dies mid-task is reported there by a monitor, so a run never hangs.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import queue
@@ -18,7 +17,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import supervisors
 from flowstone._admission.gate import Wake, wake_due
 from flowstone._execution import skips
 from flowstone._execution.deadlines import Deadlines
@@ -225,11 +223,15 @@ class Scheduler(Deadlines):
         dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
 
-        def down(ended: supervisors.Down) -> None:
-            for task in tasks:
-                completions.put(RunnerDown(task, ended.reason.describe()))
+        # Emptied once the message is answered: the runner's monitor keeps its last `down`
+        # (RunnerPool.watch), which must not keep a finished run, or its pipeline, alive.
+        held = dispatch.held = [tasks]
 
-        dispatch.monitor = supervisors.monitor(runner, down)
+        def down(reason: str) -> None:
+            for task in held[0]:
+                completions.put(RunnerDown(task, reason))
+
+        self._services.pool.watch(runner, down)
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
@@ -241,8 +243,10 @@ class Scheduler(Deadlines):
             dispatch.progress = [0]
             message = MaterializeMany(tasks, completions, dispatch.progress)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
-        with contextlib.suppress(Exception):
+        try:  # noqa: SIM105 - contextlib.suppress builds a context manager per asset
             runner.tell(message)
+        except Exception:  # noqa: BLE001 - a runner that died meanwhile: its monitor reports it
+            pass
 
     def _handle_many(self, item: Outcomes) -> None:
         """A chunk's outcomes. Its runner stops at the first failure, so a failure seen
@@ -285,8 +289,7 @@ class Scheduler(Deadlines):
         dispatch.left -= 1
         if dispatch.left == 0:
             self._busy -= 1
-            if dispatch.monitor is not None:
-                supervisors.demonitor(dispatch.monitor)
+            dispatch.held[0] = ()
 
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | Outcomes | RunnerDown | Wake) -> None:
@@ -375,7 +378,7 @@ class Scheduler(Deadlines):
         if asset == run.target:
             run.value = value
         skipped = run.skipped
-        for dependant in self._pipeline.dependants.get(asset, ()):
+        for dependant in self._tasks.dependants.get(asset, ()):
             count = run.waiting.get(dependant)
             if count is not None:
                 run.waiting[dependant] = count - 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,12 +13,43 @@ from flowstone._store.records import Completion, CompletionFence, Failure
 from flowstone.io import AssetKey, IOManager
 from flowstone.partitions import Partition
 
-__all__ = ["Materialize", "MaterializeMany", "Outcome", "Outcomes", "Reply", "RunnerDown", "Task", "Wake"]
+__all__ = [
+    "Flag",
+    "Materialize",
+    "MaterializeMany",
+    "Outcome",
+    "Outcomes",
+    "Reply",
+    "RunnerDown",
+    "Task",
+    "Wake",
+]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+class Flag:
+    """Set once by the scheduler, read by a runner: ``threading.Event`` without its
+    condition and lock (nothing waits on it), a tenth of the cost per task."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+@dataclass(slots=True, eq=False)
 class Task:
-    """One attempt at one asset for one partition."""
+    """One attempt at one asset for one partition.
+
+    Not frozen, as nothing changes it after it is made: a frozen dataclass's ``__init__``
+    sets each of these fields through ``object.__setattr__``, which doubled the cost of
+    making one, once per asset (issue 22).
+    """
 
     run_id: str
     pipeline: str
@@ -39,7 +69,7 @@ class Task:
     # Recorded by its scheduler after it ends (a backfill's batch): the attempt writes no
     # record, and its outcome carries the completion or failure to record.
     deferred: bool = False
-    abandoned: threading.Event = field(default_factory=threading.Event)
+    abandoned: Flag = field(default_factory=Flag)
     # What runs in the asset's place when it resumes from a durable wait (flowstone._waits).
     resume: Any = None
     run: Any = None  # the scheduler's PartitionRun, for a suspension to say what resumes it
@@ -56,9 +86,12 @@ class Task:
         return AssetKey(self.pipeline, self.asset.name, self.partition_key)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Outcome:
-    """What an attempt produced: a value, or an error and whether to retry after a delay."""
+    """What an attempt produced: a value, or an error and whether to retry after a delay.
+
+    Not frozen, like ``Task``: one is made per attempt, and nothing changes it after.
+    """
 
     task: Task
     ok: bool

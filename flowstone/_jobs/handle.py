@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from flowstone import partitions
 from flowstone._execution.run import load_value
@@ -11,12 +11,29 @@ from flowstone._routing.options import SKIPPED
 from flowstone.errors import MaterializationError, NotMaterializedError
 
 if TYPE_CHECKING:
-    from flowstone._jobs.api import JobsAPI
+    from flowstone._node.services import Services
     from flowstone._pipeline import Pipeline
 
-__all__ = ["RunHandle"]
+__all__ = ["JobLookup", "RunHandle"]
 
 T = TypeVar("T")
+
+
+class JobLookup(Protocol):
+    """What a handle needs of ``node.jobs``: read, wait for and cancel one job.
+
+    A protocol rather than an import of ``JobsAPI``: the API builds handles, so it
+    imports this module, and a module lower down never imports one above it.
+    """
+
+    @property
+    def services(self) -> Services: ...
+
+    def get(self, job_id: int) -> JobInfo: ...
+
+    def wait_terminal(self, job_id: int, timeout: float | None) -> JobInfo: ...
+
+    def cancel(self, job_id: int) -> bool: ...
 
 
 class RunHandle(Generic[T]):
@@ -26,7 +43,7 @@ class RunHandle(Generic[T]):
     whose ``wait()`` is typed to the function's return; by name it is ``RunHandle[Any]``.
     """
 
-    def __init__(self, jobs: JobsAPI, job_id: int, pipeline: Pipeline, asset: str, partition: Any) -> None:
+    def __init__(self, jobs: JobLookup, job_id: int, pipeline: Pipeline, asset: str, partition: Any) -> None:
         self._jobs = jobs
         self.id = job_id
         self._pipeline = pipeline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -93,6 +94,11 @@ class Services:
     branch_runs: BranchRuns = field(default_factory=BranchRuns)
     #: Rates and slots (``rate=``, ``concurrency=``): whether an attempt may start now.
     admission: Admission = field(default_factory=Admission)
+    #: Per validated (so closed) pipeline, what every task of an asset shares: its IO
+    #: managers and mapped dependencies, worked out once per node (``TaskMaker``, issue 22).
+    task_parts: weakref.WeakKeyDictionary[Pipeline, dict[str, Any]] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

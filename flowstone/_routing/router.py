@@ -17,7 +17,6 @@ from flowstone._jobs.records import Discard, Snooze
 from flowstone._routing.decisions import Decision
 from flowstone._routing.options import Fallback, RouterOptions
 from flowstone.errors import RouteError
-from flowstone.events import RouteDecided
 
 if TYPE_CHECKING:
     from flowstone._context import Context
@@ -51,6 +50,9 @@ class Router:
             "route.decided", branch=decision.branch, fallback=decision.fallback, error=decision.error
         )
         if services.events.active:
+            # The event types load with the node's bus, not with `import flowstone` (issue 22).
+            from flowstone.events import RouteDecided  # noqa: PLC0415
+
             services.events.emit(
                 RouteDecided(
                     task.pipeline,

@@ -7,16 +7,13 @@ row. Results stream a page at a time by keyset on the position.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, func, select
 
 from flowstone._store.barrier import PAGE, Progress, ScatterHead
-from flowstone._store.sql.engine import is_connection_error, translate, unavailable
+from flowstone._store.sql.engine import Engines, is_connection_error, translate, unavailable
 from flowstone._store.sql.schema import scatter_units, scatters
-
-if TYPE_CHECKING:
-    from flowstone._store.sql.store import SQLStore
 
 __all__ = ["BarrierReads", "Scope", "head_of"]
 
@@ -41,10 +38,22 @@ def head_of(row: Any) -> ScatterHead:
     )
 
 
+class _Owner(Protocol):
+    """What the barrier needs of its ``SQLStore``: its URL and its engines as they are now.
+
+    A protocol, not an import of the store: the store imports this module.
+    """
+
+    url: str
+
+    @property
+    def engines(self) -> Engines: ...
+
+
 class BarrierReads:
     """Reads of the scatter tables through the store's engines, as they are when called."""
 
-    def __init__(self, store: SQLStore) -> None:
+    def __init__(self, store: _Owner) -> None:
         self._store = store
 
     def _ids(self, run_id: str, asset: str) -> Any:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, desc, insert, select
+from sqlalchemy import Connection, bindparam, desc, insert, select
 
 from flowstone._store.records import AuditEntry
+from flowstone._store.sql import driver, statements
 from flowstone._store.sql.schema import audit_log, lineage
 
 __all__ = ["History", "LineageRecord", "audit_row", "link", "replace_edges"]
@@ -17,12 +18,8 @@ __all__ = ["History", "LineageRecord", "audit_row", "link", "replace_edges"]
 #: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
 LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
 
-_DELETE_LINEAGE = delete(lineage).where(
-    lineage.c.pipeline == bindparam("b_pipeline"),
-    lineage.c.asset == bindparam("b_asset"),
-    lineage.c.partition_key == bindparam("b_key"),
-)
-_INSERT_LINEAGE = insert(lineage)
+_DELETE_LINEAGE = statements.DELETE_LINEAGE
+_INSERT_LINEAGE = statements.INSERT_LINEAGE
 _UPSTREAM_VERSIONS = (
     select(lineage.c.upstream_asset, lineage.c.upstream_partition_key, lineage.c.upstream_run_id)
     .where(
@@ -67,6 +64,10 @@ def link(
 
 def replace_edges(c: Connection, keys: list[dict[str, str]], edges: list[dict[str, str]]) -> None:
     """Delete the lineage of ``keys`` (bound ``b_pipeline``/``b_asset``/``b_key``), then insert ``edges``."""
+    if driver.uses_driver(c):  # SQLite: on the driver, see driver.py
+        driver.executemany(c, "delete_lineage", keys)
+        driver.executemany(c, "insert_lineage", edges)
+        return
     c.execute(_DELETE_LINEAGE, keys)
     if edges:
         c.execute(_INSERT_LINEAGE, edges)

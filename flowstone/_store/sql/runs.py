@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, update
 
 from flowstone._store.records import Completion, Failure, RunStart, WholeRun
-from flowstone._store.sql import batch, fused, statements
+from flowstone._store.sql import batch, driver, fused, statements
 from flowstone._store.sql.history import audit_row, link
 from flowstone._store.sql.schema import materializations, runs
 from flowstone._store.sql.values import SQLValues
@@ -116,7 +116,8 @@ class RunWrites:
                 )
 
     def holds(self, io: IOManager) -> bool:
-        return isinstance(io, SQLValues) and io.owner is self
+        owner: object = io.owner if isinstance(io, SQLValues) else None  # a Transactions protocol
+        return owner is self
 
     def record_runs(self, runs: Sequence[WholeRun]) -> None:
         if runs:
@@ -161,9 +162,7 @@ class RunWrites:
                 if done.lineage:
                     link(c, done.pipeline, done.run_id, done.asset, done.partition_key, done.lineage)
                 if done.then_running:
-                    c.execute(
-                        statements.PREMARK, [{**params, "b_asset": asset} for asset in done.then_running]
-                    )
+                    driver.premark(c, [{**params, "b_asset": asset} for asset in done.then_running])
                 if done.fence is not None and not done.fence(c, done.run_id):
                     raise _NotRunningError
         except _NotRunningError:
@@ -181,10 +180,10 @@ class RunWrites:
         payload: bytes | str | None,
     ) -> None:
         """The statements that ``fused.complete`` runs as one, one by one (SQLite)."""
-        if not c.execute(statements.COMPLETE, params).rowcount:
+        if not driver.execute(c, "complete", params):
             raise _NotRunningError
         if joined is not None and payload is not None:
-            joined.write(c, key, payload, done.at)
+            driver.executemany(c, "value", [joined.row(key, payload, done.at)])
         if done.finishes_run:
             self._close_run(c, done.run_id, "completed", done.at, None, done.actor, resource)
 

@@ -6,9 +6,9 @@ these run for every materialization. ``b_``-prefixed parameters are bound per ca
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, desc, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, desc, func, insert, select, update
 
-from flowstone._store.sql.schema import audit_log, materializations, runs
+from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
 
 M = materializations
 
@@ -113,7 +113,16 @@ PARTITION_STATES = (
     .order_by(M.c.id)
 )
 
+DELETE_LINEAGE = delete(lineage).where(
+    lineage.c.pipeline == bindparam("b_pipeline"),
+    lineage.c.asset == bindparam("b_asset"),
+    lineage.c.partition_key == bindparam("b_key"),
+)
+INSERT_LINEAGE = insert(lineage)
+
 __all__ = [
+    "DELETE_LINEAGE",
+    "INSERT_LINEAGE",
     "AUDIT_COLUMNS",
     "RECORD_COLUMNS",
     "RUN_COLUMNS",

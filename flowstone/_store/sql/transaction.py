@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from flowstone._store.sql.engine import is_connection_error, translate, unavailable
+from flowstone._store.sql.engine import is_connection_error, serialize, translate, unavailable
 
 if TYPE_CHECKING:
     from flowstone._store.sql.store import SQLStore
@@ -23,16 +23,27 @@ class Transaction:
         self._engine = engine
         self._doing = doing
         self._context: Any = None
+        self._serial: Any = None
 
     def __enter__(self) -> Connection:
-        with translate(self._store.url, self._doing):
-            self._context = self._engine.begin()
-            connection: Connection = self._context.__enter__()
-            return connection
+        self._serial = serialize(self._store.engines, self._engine, self._store.timeouts.statement)
+        try:
+            with translate(self._store.url, self._doing):
+                self._context = self._engine.begin()
+                connection: Connection = self._context.__enter__()
+                return connection
+        except BaseException:
+            if self._serial is not None:
+                self._serial.release()
+            raise
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
-        with translate(self._store.url, self._doing):
-            suppressed = bool(self._context.__exit__(exc_type, exc, traceback))
+        try:
+            with translate(self._store.url, self._doing):
+                suppressed = bool(self._context.__exit__(exc_type, exc, traceback))
+        finally:
+            if self._serial is not None:
+                self._serial.release()
         if exc is not None and is_connection_error(exc):
             # The connection broke inside the transaction (it has been rolled back).
             raise unavailable(self._store.url, exc, self._doing) from exc

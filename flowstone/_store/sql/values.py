@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,12 +14,21 @@ from flowstone import codec, partitions
 from flowstone._store.sql.schema import values
 from flowstone.io import AssetKey
 
-if TYPE_CHECKING:
-    from flowstone._store.sql.store import SQLStore
-
-__all__ = ["SQLValues"]
+__all__ = ["SQLValues", "Transactions"]
 
 V = values
+
+
+class Transactions(Protocol):
+    """What ``SQLValues`` needs of its store: scoped transactions, named for their errors.
+
+    Declared here rather than importing ``SQLStore``: the store imports this module
+    (through ``batch`` and ``fused``), and a module lower down never imports one above it.
+    """
+
+    def _write(self, doing: str) -> Any: ...
+
+    def _read(self, doing: str) -> Any: ...
 
 
 class SQLValues:
@@ -28,7 +37,7 @@ class SQLValues:
     ``format="json"`` stores JSON text (queryable in SQL) and accepts JSON types only.
     """
 
-    def __init__(self, store: SQLStore, format: str, max_value_bytes: int) -> None:
+    def __init__(self, store: Transactions, format: str, max_value_bytes: int) -> None:
         if format not in ("msgpack", "json"):
             raise ValueError(f"format must be 'msgpack' or 'json', got {format!r}")
         self.owner = store
