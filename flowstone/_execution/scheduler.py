@@ -49,18 +49,22 @@ class Scheduler(Deadlines):
         first_attempt: int = 1,
         target_fence: CompletionFence | None = None,
         max_runners: int | None = None,
+        chunk_nested: bool = False,
     ) -> None:
         """``retry`` overrides the target's policy and ``first_attempt`` numbers its first
         try (``ctx.attempt``): a job tries its target once per attempt of its own, while the
         assets the target needs keep their own policies and count from 1, as in node.run;
         ``target_fence`` is applied in the transaction that completes a run's target;
         ``max_runners`` bounds how many runners work for it at once (a backfill's
-        ``parallel``)."""
+        ``parallel``); with ``chunk_nested``, the tasks of runs within another run
+        (``PartitionRun.nested``: a backfill's upstream partitions, ``_execution.upstream``)
+        share messages as a deferred run's do, sized by their durations alike."""
         self._pipeline = pipeline
         self._services = services
         self._first_attempt = first_attempt
         self._target_fence = target_fence
         self._max_runners = max_runners
+        self._chunk_nested = chunk_nested
         self._tasks = TaskMaker(pipeline, services, retry, first_attempt, target_fence)
         self._chunks = ChunkSizer()
         self._busy = 0  # messages to runners not answered in full
@@ -214,9 +218,12 @@ class Scheduler(Deadlines):
             self._send(runner, items, now)
 
     def _chunkable(self, run: PartitionRun, asset: str) -> bool:
-        """A deferred run's task without a timeout of its own may share a message."""
+        """A deferred run's task without a timeout of its own may share a message (and a
+        nested run's, with ``chunk_nested``)."""
         return (
-            run.start is not None and not run.finished and self._pipeline.get(asset).options.timeout is None
+            (run.start is not None or (self._chunk_nested and run.nested))
+            and not run.finished
+            and self._pipeline.get(asset).options.timeout is None
         )
 
     def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
@@ -314,6 +321,8 @@ class Scheduler(Deadlines):
             run.suspended.add(task.asset.name)
             self._park_if_idle(run)
         elif item.ok:
+            if self._chunk_nested and run.nested and item.completion is not None:
+                self._chunks.observe(item.completion.duration_ms / 1000)
             if run.start is not None and item.completion is not None:
                 self._chunks.observe(item.completion.duration_ms / 1000)
                 held = item.payload is not None and self._services.store.holds(task.io)
