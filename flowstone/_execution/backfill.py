@@ -259,6 +259,7 @@ class _Lookahead:
     ) -> None:
         self._pipeline = pipeline
         self._parallel = parallel
+        self._upstream: Scheduler | None = None  # runs the mapped upstream partitions missing
         self._tags = tags
         self._asset = asset
         self._closure = pipeline.closure(asset)
@@ -310,8 +311,12 @@ class _Lookahead:
         # What the runs read through mappings first, for the whole window at once.
         mapped = [r for r in readers if r is not None and any(self._pipeline.mappings(a) for a in r.planned)]
         if mapped:
+            if self._upstream is None:  # kept: its chunk size carries over to the next window
+                self._upstream = Scheduler(
+                    self._pipeline, self._services, max_runners=self._parallel, chunk_nested=True
+                )
             run_window_upstream(
-                self._pipeline, mapped, self._services, self._seen, tags=self._tags, parallel=self._parallel
+                self._pipeline, mapped, self._services, self._seen, tags=self._tags, scheduler=self._upstream
             )
         for (partition, key), reader in zip(valid, readers, strict=True):
             if reader is None:

@@ -55,20 +55,21 @@ def run_window_upstream(
     seen: set[tuple[str, str]],
     *,
     tags: Mapping[str, str] | None,
-    parallel: int,
+    scheduler: Scheduler,
 ) -> None:
     """Materialize what ``readers`` read through their mappings and is missing; a reader
     whose upstream failed gets that error (``Reader.error``). ``seen`` holds the
-    (asset, key) pairs known done, and gains those done now."""
+    (asset, key) pairs known done, and gains those done now. ``scheduler`` runs them (made
+    with ``chunk_nested``, and kept by the backfill so that its chunk size carries over)."""
     batch: list[Reader] = []
     for reader in readers:
         if _listed(pipeline, reader):
             batch.append(reader)
             continue
-        _run_batch(pipeline, batch, services, seen, tags, parallel)
+        _run_batch(pipeline, batch, services, seen, tags, scheduler)
         batch = []
         _one(pipeline, reader, services, seen, tags)
-    _run_batch(pipeline, batch, services, seen, tags, parallel)
+    _run_batch(pipeline, batch, services, seen, tags, scheduler)
 
 
 def _listed(pipeline: Pipeline, reader: Reader) -> bool:
@@ -111,7 +112,7 @@ def _run_batch(
     services: Services,
     seen: set[tuple[str, str]],
     tags: Mapping[str, str] | None,
-    parallel: int,
+    scheduler: Scheduler,
 ) -> None:
     """Run the upstream partitions ``readers`` miss in one scheduler, each within the run
     of the first reader naming it; the store is asked once per upstream asset."""
@@ -122,7 +123,6 @@ def _run_batch(
                 owner[(dep, key)] = (reader, partition)
     if not owner:
         return
-    scheduler = Scheduler(pipeline, services, max_runners=parallel, chunk_nested=True)
     failed: dict[tuple[str, str], FlowStoneError] = {}
     runs = _start_all(pipeline, owner, services, scheduler, seen, failed, tags)
     while scheduler.active:
