@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 import flowstone as fs
+from flowstone._execution import runner
+from flowstone._execution.task import MaterializeMany
 from flowstone.partitions import Daily, Window
 
 JANUARY = Daily("2025-01-01", "2025-01-20")
@@ -106,3 +108,22 @@ def test_lineage_of_a_backfilled_day_names_the_window_read(any_node: fs.Node) ->
     any_node.backfill(pipeline, "weekly", [day(n) for n in range(1, 6)], parallel=2)
     refs = any_node.lineage.upstream(pipeline, "weekly", day(4), depth=1)
     assert sorted(r.partition for r in refs) == [day(2), day(3), day(4)]  # type: ignore[type-var]
+
+
+def test_the_upstream_days_of_a_window_share_runner_messages(
+    node: fs.Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 readers and 20 upstream days: one message per reader, the upstream days chunked
+    (one message each before, 40 in all)."""
+    messages: list[object] = []
+    receive = runner.RunnerActor.on_receive
+
+    def counted(self: runner.RunnerActor, message: Any) -> Any:
+        messages.append(message)
+        return receive(self, message)
+
+    monkeypatch.setattr(runner.RunnerActor, "on_receive", counted)
+    report = node.backfill(shop("window_backfill_chunks", []), "weekly")
+    assert report.succeeded == 20
+    assert any(isinstance(m, MaterializeMany) for m in messages)
+    assert len(messages) < 33  # 20 readers + settings + the upstream days in a few chunks
