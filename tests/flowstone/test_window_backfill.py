@@ -48,9 +48,13 @@ def shop(name: str, calls: list[tuple[str, Any, str]], fail_once: set[date] | No
     return pipeline
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
-    url = None if request.param == "memory" else request.getfixturevalue("sqlite_url")
+    url = (
+        None
+        if request.param == "memory"
+        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
+    )
     with fs.start(database_url=url) as started:
         yield started
 
