@@ -56,9 +56,8 @@ class Scheduler(Deadlines):
         assets the target needs keep their own policies and count from 1, as in node.run;
         ``target_fence`` is applied in the transaction that completes a run's target;
         ``max_runners`` bounds how many runners work for it at once (a backfill's
-        ``parallel``); with ``chunk_nested``, the tasks of runs within another run
-        (``PartitionRun.nested``: a backfill's upstream partitions, ``_execution.upstream``)
-        share messages as a deferred run's do, sized by their durations alike."""
+        ``parallel``); ``chunk_nested`` lets nested runs' tasks share messages as a deferred
+        run's do (a backfill's upstream partitions, flowstone/_execution/upstream.py)."""
         self._pipeline = pipeline
         self._services = services
         self._first_attempt = first_attempt
@@ -218,13 +217,9 @@ class Scheduler(Deadlines):
             self._send(runner, items, now)
 
     def _chunkable(self, run: PartitionRun, asset: str) -> bool:
-        """A deferred run's task without a timeout of its own may share a message (and a
-        nested run's, with ``chunk_nested``)."""
-        return (
-            (run.start is not None or (self._chunk_nested and run.nested))
-            and not run.finished
-            and self._pipeline.get(asset).options.timeout is None
-        )
+        """A deferred (or ``chunk_nested``) run's task without a timeout of its own may share a message."""
+        shares = run.start is not None or (self._chunk_nested and run.nested)
+        return shares and not run.finished and self._pipeline.get(asset).options.timeout is None
 
     def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
         make = self._tasks.make
@@ -321,10 +316,9 @@ class Scheduler(Deadlines):
             run.suspended.add(task.asset.name)
             self._park_if_idle(run)
         elif item.ok:
-            if self._chunk_nested and run.nested and item.completion is not None:
+            if item.completion is not None and (run.start is not None or (self._chunk_nested and run.nested)):
                 self._chunks.observe(item.completion.duration_ms / 1000)
             if run.start is not None and item.completion is not None:
-                self._chunks.observe(item.completion.duration_ms / 1000)
                 held = item.payload is not None and self._services.store.holds(task.io)
                 run.ended = WholeRun(
                     start=run.start,
