@@ -20,7 +20,9 @@ floor of the two store reads per asset it makes, on an in-memory node. Target �
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_partitions.py [--quick] [--rounds R] [--count N]
+    .venv/bin/python benchmarks/bench_partitions.py [--quick] [--rounds R] [--count N] [--window]
+
+``--window`` measures the window figure alone (the noisiest: run it several times).
 """
 
 from __future__ import annotations
@@ -164,8 +166,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 rounds")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--window", action="store_true", help="the Window(-6, 0) figure alone")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 9)
+    if args.window:
+        return report_window(rounds)
     pipeline, days = build(args.count)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
@@ -206,13 +211,19 @@ def main() -> int:
         f"{'staleness check per asset, 1,000-asset chain':<44} {stale_us:>8.1f}µs {stale_floor:>8.1f}µs "
         f"{stale_us / stale_floor:>7.2f} {'≤ 20 µs':>10} {'yes' if stale_met else 'NO'}"
     )
+    window_failed = report_window(rounds)
+    return 0 if met and not window_failed and stale_met else 1
+
+
+def report_window(rounds: int) -> int:
+    """Print the window figure; 1 when its target is missed."""
     window, plain = bench_window(rounds)
     window_met = window / plain <= 1.3
     print(
         f"{'365-day backfill, Window(-6, 0) vs identity':<44} {window * 1000:>8.0f}ms {plain * 1000:>8.0f}ms "
         f"{window / plain:>7.2f} {'≤ 1.3×':>10} {'yes' if window_met else 'NO'}"
     )
-    return 0 if met and window_met and stale_met else 1
+    return 0 if window_met else 1
 
 
 if __name__ == "__main__":

@@ -147,8 +147,15 @@ class Window(PartitionMapping):
         position = upstream_set._position(partition)
         if position is None:
             return ()
-        window = (upstream_set._at(p) for p in range(position + self.start, position + self.end + 1))
-        return [p for p in window if p in upstream_set]
+        # The steps clipped to the set's bounds: its members, each made once (no membership test).
+        first = max(position + self.start, upstream_set._first)
+        last = (
+            position + self.end
+            if upstream_set._last is None
+            else min(position + self.end, upstream_set._last)
+        )
+        at = upstream_set._at
+        return [at(p) for p in range(first, last + 1)]
 
     def check(self, where: str, down: PartitionSet | None, up: PartitionSet | None) -> None:
         if not isinstance(down, TimeSet) or not isinstance(up, TimeSet) or type(down) is not type(up):

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flowstone import partitions
-from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import RunRecorder
-from flowstone._execution.run import record_unstarted, within_run
+from flowstone._execution.run import record_unstarted
 from flowstone._execution.scheduler import PartitionRun, Scheduler
+from flowstone._execution.upstream import Reader, run_window_upstream
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._routing.options import SKIPPED
@@ -126,7 +126,13 @@ class _Backfill:
         self._services = services
         self._total = len(items) if isinstance(items, Sized) else None
         self._ahead = _Lookahead(
-            pipeline, asset, iter(items), services, window=8 * options.parallel, tags=options.tags
+            pipeline,
+            asset,
+            iter(items),
+            services,
+            window=8 * options.parallel,
+            tags=options.tags,
+            parallel=options.parallel,
         )
         # At most ``parallel`` runners at once; each may take several partitions of a cheap
         # asset per message (Scheduler.chunk_size), so more runs than that are started.
@@ -249,8 +255,11 @@ class _Lookahead:
         services: Services,
         window: int,
         tags: Mapping[str, str] | None = None,
+        parallel: int = 1,
     ) -> None:
         self._pipeline = pipeline
+        self._parallel = parallel
+        self._upstream: Scheduler | None = None  # runs the mapped upstream partitions missing
         self._tags = tags
         self._asset = asset
         self._closure = pipeline.closure(asset)
@@ -291,28 +300,40 @@ class _Lookahead:
         except FlowStoneError as exc:  # the store is down: each of these partitions fails
             self._buffer.extend(_Next(p, k, set(), exc) for p, k in valid)
             return
+        readers: list[Reader | None] = []
         for partition, key in valid:
             stored = done.get(key, set())
-            error: FlowStoneError | None = None
-            run_id = ""
-            if self._asset not in stored:  # it runs: what it reads through mappings first
-                run_id = uuid.uuid4().hex
-                try:
-                    planned = [a for a in self._closure if a not in stored]
-                    ensure_upstream(
-                        self._pipeline,
-                        planned,
-                        partition,
-                        self._services,
-                        self._seen,
-                        run_upstream=within_run(run_id, self._tags),
-                    )
-                except FlowStoneError as exc:
-                    error = exc
-                    record_unstarted(
-                        self._pipeline, self._asset, key, planned, run_id, self._services, self._tags, exc
-                    )
-            self._buffer.append(_Next(partition, key, stored, error, run_id))
+            if self._asset in stored:  # reused: nothing runs for it
+                readers.append(None)
+                continue
+            planned = [a for a in self._closure if a not in stored]
+            readers.append(Reader(partition, planned, uuid.uuid4().hex))
+        # What the runs read through mappings first, for the whole window at once.
+        mapped = [r for r in readers if r is not None and any(self._pipeline.mappings(a) for a in r.planned)]
+        if mapped:
+            if self._upstream is None:  # kept: its chunk size carries over to the next window
+                self._upstream = Scheduler(
+                    self._pipeline, self._services, max_runners=self._parallel, chunk_nested=True
+                )
+            run_window_upstream(
+                self._pipeline, mapped, self._services, self._seen, tags=self._tags, scheduler=self._upstream
+            )
+        for (partition, key), reader in zip(valid, readers, strict=True):
+            if reader is None:
+                self._buffer.append(_Next(partition, key, done.get(key, set())))
+                continue
+            if reader.error is not None:
+                record_unstarted(
+                    self._pipeline,
+                    self._asset,
+                    key,
+                    list(reader.planned),
+                    reader.run_id,
+                    self._services,
+                    self._tags,
+                    reader.error,
+                )
+            self._buffer.append(_Next(partition, key, done.get(key, set()), reader.error, reader.run_id))
 
 
 def _start(

@@ -270,7 +270,8 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
                 task.pipeline, asset.name, task.partition, task.run_id, task.attempt, duration_ms, _tags(task)
             )
         )
-    return Outcome(task, ok=True, value=value, payload=payload, completion=done if task.deferred else None)
+    # Recorded or not, its scheduler sizes its chunks by the completion's duration.
+    return Outcome(task, ok=True, value=value, payload=payload, completion=done)
 
 
 def _tags(task: Task) -> Mapping[str, str]:

@@ -47,18 +47,21 @@ class Scheduler(Deadlines):
         first_attempt: int = 1,
         target_fence: CompletionFence | None = None,
         max_runners: int | None = None,
+        chunk_nested: bool = False,
     ) -> None:
         """``retry`` overrides the target's policy and ``first_attempt`` numbers its first
         try (``ctx.attempt``): a job tries its target once per attempt of its own, while the
         assets the target needs keep their own policies and count from 1, as in node.run;
         ``target_fence`` is applied in the transaction that completes a run's target;
         ``max_runners`` bounds how many runners work for it at once (a backfill's
-        ``parallel``)."""
+        ``parallel``); ``chunk_nested`` lets nested runs' tasks share messages as a deferred
+        run's do (a backfill's upstream partitions, flowstone/_execution/upstream.py)."""
         self._pipeline = pipeline
         self._services = services
         self._first_attempt = first_attempt
         self._target_fence = target_fence
         self._max_runners = max_runners
+        self._chunk_nested = chunk_nested
         self._tasks = TaskMaker(pipeline, services, retry, first_attempt, target_fence)
         self._chunks = ChunkSizer()
         self._busy = 0  # messages to runners not answered in full
@@ -212,10 +215,9 @@ class Scheduler(Deadlines):
             self._send(runner, items, now)
 
     def _chunkable(self, run: PartitionRun, asset: str) -> bool:
-        """A deferred run's task without a timeout of its own may share a message."""
-        return (
-            run.start is not None and not run.finished and self._pipeline.get(asset).options.timeout is None
-        )
+        """A deferred (or ``chunk_nested``) run's task without a timeout of its own may share a message."""
+        shares = run.start is not None or (self._chunk_nested and run.nested)
+        return shares and not run.finished and self._pipeline.get(asset).options.timeout is None
 
     def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
         make = self._tasks.make
@@ -317,8 +319,9 @@ class Scheduler(Deadlines):
             run.suspended.add(task.asset.name)
             self._park_if_idle(run)
         elif item.ok:
-            if run.start is not None and item.completion is not None:
+            if item.completion is not None and (run.start is not None or (self._chunk_nested and run.nested)):
                 self._chunks.observe(item.completion.duration_ms / 1000)
+            if run.start is not None and item.completion is not None:
                 held = item.payload is not None and self._services.store.holds(task.io)
                 run.ended = WholeRun(
                     start=run.start,
