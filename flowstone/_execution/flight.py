@@ -3,14 +3,14 @@ builds the task for one attempt."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowstone import partitions
 from flowstone._execution.mapped import mapped_deps
-from flowstone._execution.task import Task
+from flowstone._execution.task import Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -92,6 +92,19 @@ class Dispatch:
     def waiting(self, task: Task) -> bool:
         """Whether ``task`` waits behind another of this message, or is done."""
         return self.tasks.index(task) != self.progress[0]
+
+    def on_runner_down(self, completions: Reply) -> Callable[[str], None]:
+        """What its runner's watch calls if the runner dies: each task of the message
+        reported down. It reads ``held``, emptied once the message is answered: the
+        watch keeps its last callback (RunnerPool.watch), which must not keep a finished
+        run, or its pipeline, alive."""
+        self.held = held = [self.tasks]
+
+        def down(reason: str) -> None:
+            for task in held[0]:
+                completions.put(RunnerDown(task, reason))
+
+        return down
 
 
 @dataclass(slots=True, eq=False)

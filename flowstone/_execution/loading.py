@@ -1,16 +1,18 @@
-"""Reading an asset's stored value for a partition."""
+"""Reading stored values: an asset's for a partition, and those a task's function takes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flowstone import partitions
+from flowstone._execution.mapped import load_mapped
+from flowstone._execution.task import Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
-from flowstone.errors import NotMaterializedError
+from flowstone.errors import DependencyNotReadyError, NotMaterializedError
 from flowstone.io import AssetKey
 
-__all__ = ["load_value"]
+__all__ = ["load_dependencies", "load_value"]
 
 
 def load_value(services: Services, pipeline: Pipeline, asset: str, partition: partitions.Partition) -> Any:
@@ -26,3 +28,38 @@ def load_value(services: Services, pipeline: Pipeline, asset: str, partition: pa
             asset=asset,
             partition=partition,
         ) from None
+
+
+def load_dependencies(task: Task) -> dict[str, Any]:
+    """The values of ``task``'s dependencies its function takes, by parameter name: kept
+    payloads of this run decoded, mapped dependencies read through their mapping, the
+    rest loaded from their IO managers."""
+    kwargs: dict[str, Any] = {}
+    wanted = task.asset.params
+    absent = task.absent
+    for dep, io in task.dep_io:
+        if dep not in wanted:
+            continue
+        if absent and dep in absent:
+            kwargs[dep] = None  # an optional dependency skipped in this run
+            continue
+        spec = task.mapped.get(dep) if task.mapped else None
+        if spec is not None:
+            kwargs[dep] = load_mapped(task.pipeline, dep, spec, task.partition, task.reads, task.asset.name)
+            continue
+        payload = task.dep_payloads.get(dep)
+        if payload is not None:
+            kwargs[dep] = io.decode(payload)  # type: ignore[attr-defined]  # SQL values
+            continue
+        try:
+            kwargs[dep] = io.load(AssetKey(task.pipeline, dep, task.partition_key))
+        except KeyError:
+            raise DependencyNotReadyError(
+                f"asset {task.asset.name!r}, partition {partitions.describe(task.partition)!r}: "
+                f"upstream asset {dep!r} has no stored value; run it first (with_deps=True)",
+                asset=task.asset.name,
+                partition=task.partition,
+                run_id=task.run_id,
+                missing=(dep,),
+            ) from None
+    return kwargs

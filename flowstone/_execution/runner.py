@@ -20,7 +20,7 @@ import supervisors
 from flowstone import partitions
 from flowstone._context import Context
 from flowstone._execution.failures import materialization_error
-from flowstone._execution.mapped import load_mapped
+from flowstone._execution.loading import load_dependencies
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, Task
 from flowstone._execution.tasklog import TaskLog
 from flowstone._jobs.records import Discard, Snooze
@@ -47,7 +47,6 @@ from flowstone.events import (
     MaterializationStarted,
     RetryScheduled,
 )
-from flowstone.io import AssetKey
 from supervisors._log import get_logger
 
 __all__ = ["RunnerActor", "runner_spec"]
@@ -182,7 +181,7 @@ def _prepare(task: Task, services: Services, bound: Any) -> tuple[dict[str, Any]
     """The dependencies and resources of an attempt, or the outcome that ends it: a
     failure, or "wait" when it reached its first line too late for its rate (_admission)."""
     try:
-        kwargs = _load_dependencies(task)
+        kwargs = load_dependencies(task)
         resources = required_resources(task.asset.name, task.asset.options.requires, services.resources)
     except (DependencyNotReadyError, ResourceUnavailableError) as exc:
         return _failed(task, services, exc, bound, retryable=False)
@@ -277,38 +276,6 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
 def _tags(task: Task) -> Mapping[str, str]:
     """The tags of the task's run (read-only; the shared empty mapping when none)."""
     return EMPTY if task.run is None or not task.run.tags else task.run.tags
-
-
-def _load_dependencies(task: Task) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    wanted = task.asset.params
-    absent = task.absent
-    for dep, io in task.dep_io:
-        if dep not in wanted:
-            continue
-        if absent and dep in absent:
-            kwargs[dep] = None  # an optional dependency skipped in this run
-            continue
-        spec = task.mapped.get(dep) if task.mapped else None
-        if spec is not None:
-            kwargs[dep] = load_mapped(task.pipeline, dep, spec, task.partition, task.reads, task.asset.name)
-            continue
-        payload = task.dep_payloads.get(dep)
-        if payload is not None:
-            kwargs[dep] = io.decode(payload)  # type: ignore[attr-defined]  # SQL values
-            continue
-        try:
-            kwargs[dep] = io.load(AssetKey(task.pipeline, dep, task.partition_key))
-        except KeyError:
-            raise DependencyNotReadyError(
-                f"asset {task.asset.name!r}, partition {partitions.describe(task.partition)!r}: "
-                f"upstream asset {dep!r} has no stored value; run it first (with_deps=True)",
-                asset=task.asset.name,
-                partition=task.partition,
-                run_id=task.run_id,
-                missing=(dep,),
-            ) from None
-    return kwargs
 
 
 def _record_lineage(task: Task, services: Services, upstream: list[tuple[str, str]], *, wait: bool) -> None:

@@ -224,16 +224,7 @@ class Scheduler(Deadlines):
         tasks = tuple([make(run, asset, attempt) for run, asset, attempt in items])
         dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
-
-        # Emptied once the message is answered: the runner's monitor keeps its last `down`
-        # (RunnerPool.watch), which must not keep a finished run, or its pipeline, alive.
-        held = dispatch.held = [tasks]
-
-        def down(reason: str) -> None:
-            for task in held[0]:
-                completions.put(RunnerDown(task, reason))
-
-        self._services.pool.watch(runner, down)
+        self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
