@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -41,6 +41,18 @@ def node(flowstone_node: fs.Node) -> fs.Node:
     """A fresh in-memory node with four runners, stopped after the test: the plugin's
     ``flowstone_node``, so the project's own tests use the fixture it ships."""
     return flowstone_node
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
+    """A node on each kind of store in turn (memory, SQLite, PostgreSQL), stopped after the test."""
+    url = (
+        None
+        if request.param == "memory"
+        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
+    )
+    with fs.start(database_url=url) as started:
+        yield started
 
 
 @pytest.fixture

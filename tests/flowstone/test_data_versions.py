@@ -30,17 +30,6 @@ def chain(value: int = 1) -> fs.Pipeline:
     return pipeline
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
-    url = (
-        None
-        if request.param == "memory"
-        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
-    )
-    with fs.start(database_url=url) as started:
-        yield started
-
-
 class TestTheVersionRead:
     def test_lineage_records_the_run_that_made_each_value_read(self, any_node: fs.Node) -> None:
         pipeline = chain()

@@ -4,7 +4,6 @@ upstream once, and one run row and one start for the run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -41,17 +40,6 @@ def shop(calls: list[tuple[str, Any, str]]) -> fs.Pipeline:
         return ctx.run_id
 
     return pipeline
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
-    url = (
-        None
-        if request.param == "memory"
-        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
-    )
-    with fs.start(database_url=url) as started:
-        yield started
 
 
 class TestOneRun:

@@ -4,22 +4,11 @@ refuses bad tags with ``fs.TagError`` before anything runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import pytest
 
 import flowstone as fs
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
-    url = (
-        None
-        if request.param == "memory"
-        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
-    )
-    with fs.start(database_url=url) as started:
-        yield started
 
 
 def tag_pipeline(seen: dict[str, Mapping[str, str]]) -> fs.Pipeline:

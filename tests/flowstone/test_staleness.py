@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -38,17 +37,6 @@ def chain(calls: list[str], version: str | None = None) -> fs.Pipeline:
         return "x"
 
     return pipeline
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
-    url = (
-        None
-        if request.param == "memory"
-        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
-    )
-    with fs.start(database_url=url) as started:
-        yield started
 
 
 class TestStaleness:

@@ -5,7 +5,6 @@ that day only and tried again by the next day that reads it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -46,17 +45,6 @@ def shop(name: str, calls: list[tuple[str, Any, str]], fail_once: set[date] | No
         return sum(orders.values())
 
     return pipeline
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def any_node(request: pytest.FixtureRequest) -> Iterator[fs.Node]:
-    url = (
-        None
-        if request.param == "memory"
-        else request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_database")
-    )
-    with fs.start(database_url=url) as started:
-        yield started
 
 
 def runs_of(calls: list[tuple[str, Any, str]], asset: str) -> dict[Any, list[str]]:
