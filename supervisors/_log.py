@@ -20,19 +20,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["get_logger"]
+from supervisors._levels import LEVELS
 
-_METHODS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "msg": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
+__all__ = ["get_logger"]
 
 
 class _SafeLogger:
@@ -98,7 +88,7 @@ def _safe_method(name: str, level: int) -> Callable[..., Any]:
     return method
 
 
-for _name, _level in _METHODS.items():
+for _name, _level in LEVELS.items():
     setattr(_SafeLogger, _name, _safe_method(_name, _level))
 
 

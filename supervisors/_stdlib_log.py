@@ -34,6 +34,8 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from supervisors._levels import LEVELS
+
 __all__ = ["RESERVED_ATTRIBUTES", "StdlibBoundLogger", "build_logger"]
 
 #: Attributes every ``LogRecord`` has; a field of that name would make ``makeRecord`` fail.
@@ -41,17 +43,6 @@ RESERVED_ATTRIBUTES: Final = frozenset(
     {*logging.LogRecord("", 0, "", 0, "", None, None).__dict__, "message", "asctime", "taskName"}
 )
 
-_LEVELS: Final = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "msg": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
 
 #: Files whose frames are skipped when the record names its caller.
 _OWN_FILES: Final = frozenset({__file__, __file__.replace("_stdlib_log", "_log")})
@@ -188,7 +179,7 @@ def _level_method(level: int, *, exception: bool) -> Callable[..., None]:
     return method
 
 
-for _name, _level in _LEVELS.items():
+for _name, _level in LEVELS.items():
     _method = _level_method(_level, exception=_name == "exception")
     _method.__name__ = _method.__qualname__ = _name
     setattr(StdlibBoundLogger, _name, _method)
