@@ -81,12 +81,18 @@ class SQLLimits:
             connection.execute(delete(H).where(H.c.key == key, H.c.expires_at < now))  # tidy when full
             return max(float(earliest) - now, 0.0)
 
+    def _lone(self, doing: str) -> Any:
+        """For one self-contained statement: on PostgreSQL the claims' autocommit pool, whose
+        commits do not wait for the WAL flush (one round trip, no BEGIN, SET or COMMIT); on
+        SQLite a write transaction, as ``_write``."""
+        return Scope(self._store.url, self._store.engines.claims, doing)
+
     def release_slot(self, key: str, holder: str) -> None:
-        with self._write("release a concurrency slot") as connection:
+        with self._lone("release a concurrency slot") as connection:
             connection.execute(delete(H).where(H.c.key == key, H.c.holder == holder))
 
     def renew_slots(self, node: str, lease_until: float) -> int:
-        with self._write("renew concurrency slots") as connection:
+        with self._lone("renew concurrency slots") as connection:
             result = connection.execute(update(H).where(H.c.node == node).values(expires_at=lease_until))
             return max(int(result.rowcount), 0)
 
