@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, Float, delete, func, literal, select, update
 
 from flowstone._store.sql.barrier_reads import Scope
 from flowstone._store.sql.schema import limit_slots, limits
@@ -44,7 +44,9 @@ class SQLLimits:
         self._store = store
 
     def _write(self, doing: str) -> Any:
-        return _Soft(Scope(self._store.url, self._store.engines.write, doing))
+        engines = self._store.engines
+        explicit = engines.dialect == "postgresql"
+        return _Soft(Scope(self._store.url, engines.claims, doing), explicit=explicit)
 
     def _upsert(self, connection: Connection, key: str, first: float, then: Any) -> Any:
         """``INSERT (key, first) ON CONFLICT (key) DO UPDATE SET next_start_at = then``."""
@@ -70,16 +72,18 @@ class SQLLimits:
             # Lock the key's row (a no-op update of an existing one) before counting.
             connection.execute(self._upsert(connection, key, 0.0, L.c.next_start_at))
             live = (H.c.key == key, H.c.expires_at >= now)  # expired leases count for nothing
-            count, earliest = connection.execute(
-                select(func.count(), func.min(H.c.expires_at)).where(*live)
-            ).one()
-            if int(count) < n:
-                connection.execute(
-                    H.insert().values(key=key, holder=holder, node=node, expires_at=lease_until)
-                )
+            # Count and insert in one statement (the row lock above orders the claims).
+            held = select(func.count()).where(*live).scalar_subquery()
+            lease = select(
+                literal(key), literal(holder), literal(node), literal(lease_until, type_=Float)
+            ).where(held < n)
+            columns = [H.c.key, H.c.holder, H.c.node, H.c.expires_at]
+            taken = H.insert().from_select(columns, lease).returning(H.c.holder)
+            if connection.execute(taken).first() is not None:  # (rowcount is -1 on psycopg)
                 return 0.0
+            earliest = connection.execute(select(func.min(H.c.expires_at)).where(*live)).scalar()
             connection.execute(delete(H).where(H.c.key == key, H.c.expires_at < now))  # tidy when full
-            return max(float(earliest) - now, 0.0)
+            return 0.0 if earliest is None else max(float(earliest) - now, 0.0)
 
     def _lone(self, doing: str) -> Any:
         """For one self-contained statement: on PostgreSQL the claims' autocommit pool, whose
@@ -98,16 +102,37 @@ class SQLLimits:
 
 
 class _Soft:
-    """A write transaction that does not wait for its WAL flush on PostgreSQL."""
+    """A write transaction that does not wait for its WAL flush on PostgreSQL.
 
-    def __init__(self, scope: Any) -> None:
+    There it is an explicit ``BEGIN`` … ``COMMIT`` on the claims' autocommit pool, whose
+    sessions already run with ``synchronous_commit = off``: one round trip fewer than a
+    ``SET LOCAL`` in every transaction. On SQLite the scope is the write engine's own
+    ``BEGIN IMMEDIATE`` transaction.
+    """
+
+    def __init__(self, scope: Any, *, explicit: bool) -> None:
         self._scope = scope
+        self._explicit = explicit
+        self._connection: Connection | None = None
 
     def __enter__(self) -> Connection:
         connection: Connection = self._scope.__enter__()
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
+        if self._explicit:
+            try:
+                connection.exec_driver_sql("BEGIN")
+            except BaseException as exc:
+                self._scope.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+        self._connection = connection
         return connection
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
+        if self._explicit and self._connection is not None:
+            try:
+                self._connection.exec_driver_sql("COMMIT" if exc is None else "ROLLBACK")
+            except BaseException as ended:
+                if exc is not None:  # the first error is the one to report
+                    return bool(self._scope.__exit__(exc_type, exc, traceback))
+                self._scope.__exit__(type(ended), ended, ended.__traceback__)
+                raise
         return bool(self._scope.__exit__(exc_type, exc, traceback))
