@@ -54,40 +54,9 @@ import pykka
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
+from _events import Counter, events_on  # benchmarks/, beside this script
+
 from supervisors import Actor, ChildSpec, DynamicSupervisor
-
-
-class NullStream:
-    """A text stream that drops what is written (a handler's output, without the I/O)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        """Nothing is buffered."""
-
-
-def events_on(level: int = logging.INFO) -> logging.Handler:
-    """INFO events of the library, each formatted by a stdlib handler into a null stream."""
-    handler = logging.StreamHandler(NullStream())
-    handler.setFormatter(logging.Formatter(logging.BASIC_FORMAT))
-    logger = logging.getLogger("supervisors")
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    return handler
-
-
-class Counter(logging.Handler):
-    """Counts the records that reach the handlers (checks that events are on)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-
 
 MAX_COUNT = 20_000
 TARGETS = {"start": 1.3, "memory": 1.35}

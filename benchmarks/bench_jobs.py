@@ -70,9 +70,8 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,6 +102,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout
 sys.path.insert(0, str(HERE))  # the jobs' pipeline module, importable by reference
 
 import _job_pipelines  # noqa: E402
+from _databases import pg_database, sqlite_database  # noqa: E402
 
 import flowstone as fs  # noqa: E402
 from flowstone._jobs.table import NewJob  # noqa: E402
@@ -132,31 +132,8 @@ TARGET_LATENCY_MS = 20.0
 
 
 # --- databases -----------------------------------------------------------------------
-@contextlib.contextmanager
-def pg_database(base: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one measurement, dropped afterwards."""
-    name = f"fs_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f"CREATE DATABASE {name}"))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    finally:
-        admin.dispose()
-
-
-@contextlib.contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="fs_bench_jobs_") as directory:
-        yield f"sqlite:///{Path(directory) / 'jobs.db'}"
-
-
 def database(backend: str, pg_url: str) -> contextlib.AbstractContextManager[str]:
-    return pg_database(pg_url) if backend == "postgresql" else sqlite_database()
+    return pg_database(pg_url) if backend == "postgresql" else sqlite_database("jobs")
 
 
 def pg_reachable(url: str) -> str | None:

@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import logging
 import os
@@ -33,16 +32,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from _databases import pg_database, sqlite_database  # benchmarks/, beside this script
 
 import flowstone as fs
 
@@ -55,28 +53,6 @@ SLOT_TARGET_MS = 2.0
 
 
 # --- databases ---------------------------------------------------------------------
-@contextlib.contextmanager
-def pg_database(base: str) -> Iterator[str]:
-    name = f"fs_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f"CREATE DATABASE {name}"))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    finally:
-        admin.dispose()
-
-
-@contextlib.contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="fs_bench_limits_") as directory:
-        yield f"sqlite:///{Path(directory) / 'limits.db'}"
-
-
 def pg_reachable(url: str) -> bool:
     engine = create_engine(url)
     try:
@@ -190,7 +166,7 @@ def main() -> int:
     seconds = args.seconds or (6.0 if args.quick else 10.0)
     pairs = args.pairs or (200 if args.quick else 1000)
     backends: list[tuple[str, Any]] = (
-        [] if os.environ.get("BENCH_LIMITS_PG_ONLY") else [("SQLite", sqlite_database)]
+        [] if os.environ.get("BENCH_LIMITS_PG_ONLY") else [("SQLite", lambda: sqlite_database("limits"))]
     )
     if not args.no_postgres and pg_reachable(args.pg_url):
         backends.append(("PostgreSQL", lambda: pg_database(args.pg_url)))
