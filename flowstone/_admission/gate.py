@@ -128,10 +128,12 @@ class Admission:
         does not make it late. Later than ``SLACK * RATE_PAD`` of a window after its start
         anyway, it takes a new one: a late start would crowd the next ones."""
         rate = task.asset.options.rate
+        if rate is None:  # most assets: nothing to look up, no lock taken
+            return None
         ident = _ident(task)
         with self._lock:
             at = self._granted.get(ident)
-        if rate is None or at is None:
+        if at is None:
             return None
         slack = rate.per * RATE_PAD * SLACK
         while True:

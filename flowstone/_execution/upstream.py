@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from flowstone import partitions
@@ -79,7 +80,8 @@ def _listed(pipeline: Pipeline, reader: Reader) -> bool:
             wanted = mapping.upstream(reader.partition, pipeline.get(dep).options.partitions)
             if isinstance(wanted, partitions.PartitionSet):
                 return False
-            listed = list(wanted) if not isinstance(wanted, (list, tuple)) else wanted
+            # At most one past the limit is listed: a long custom mapping is not built whole.
+            listed = wanted if isinstance(wanted, (list, tuple)) else list(islice(wanted, _BATCH + 1))
             if len(listed) > _BATCH:
                 return False
             reader.wants.extend((dep, partitions.serialize(p), p) for p in listed)

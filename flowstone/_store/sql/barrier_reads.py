@@ -15,7 +15,7 @@ from flowstone._store.barrier import PAGE, Progress, ScatterHead
 from flowstone._store.sql.engine import Engines, is_connection_error, translate, unavailable
 from flowstone._store.sql.schema import scatter_units, scatters
 
-__all__ = ["BarrierReads", "Scope", "head_of"]
+__all__ = ["BarrierReads", "Scope", "StoreEngines", "head_of"]
 
 S = scatters
 U = scatter_units
@@ -38,8 +38,9 @@ def head_of(row: Any) -> ScatterHead:
     )
 
 
-class _Owner(Protocol):
-    """What the barrier needs of its ``SQLStore``: its URL and its engines as they are now.
+class StoreEngines(Protocol):
+    """What the barrier (and the limiter) need of their ``SQLStore``: its URL and its
+    engines as they are now.
 
     A protocol, not an import of the store: the store imports this module.
     """
@@ -53,7 +54,7 @@ class _Owner(Protocol):
 class BarrierReads:
     """Reads of the scatter tables through the store's engines, as they are when called."""
 
-    def __init__(self, store: _Owner) -> None:
+    def __init__(self, store: StoreEngines) -> None:
         self._store = store
 
     def _ids(self, run_id: str, asset: str) -> Any:

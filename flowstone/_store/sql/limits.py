@@ -19,15 +19,12 @@ itself can lose the last fraction of a second of them (docs/decisions.md).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Float, delete, func, literal, select, update
 
-from flowstone._store.sql.barrier_reads import Scope
+from flowstone._store.sql.barrier_reads import Scope, StoreEngines
 from flowstone._store.sql.schema import limit_slots, limits
-
-if TYPE_CHECKING:
-    from flowstone._store.sql.store import SQLStore
 
 __all__ = ["SQLLimits"]
 
@@ -40,7 +37,7 @@ class SQLLimits:
 
     shared = True
 
-    def __init__(self, store: SQLStore) -> None:
+    def __init__(self, store: StoreEngines) -> None:
         self._store = store
 
     def _write(self, doing: str) -> Any:

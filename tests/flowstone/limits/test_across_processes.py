@@ -20,6 +20,7 @@ import pytest
 
 import flowstone as fs
 from supervisors.testing import wait_for
+from tests.flowstone.limits.windows import most_in_a_window
 
 WORKER = Path(__file__).with_name("limit_worker.py")
 PROCESSES = 4
@@ -63,17 +64,6 @@ def run_workers(url: str, mode: str, out: Path, count: int, **env: str) -> list[
 
 def lines(out: Path, prefix: str) -> list[str]:
     return [line for path in out.glob(f"{prefix}-*") for line in path.read_text().split()]
-
-
-def most_in_a_window(starts: list[float], per: float) -> int:
-    """The most starts in any half-open window ``[t, t + per)``."""
-    starts = sorted(starts)
-    most, first = 0, 0
-    for last, at in enumerate(starts):
-        while at - starts[first] >= per:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def most_at_once(intervals: list[tuple[float, float]]) -> int:

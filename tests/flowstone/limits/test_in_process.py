@@ -11,16 +11,7 @@ import pytest
 import flowstone as fs
 from flowstone._admission.gate import RATE_PAD
 from flowstone._store.memory_limits import MemoryLimits
-
-
-def most_in_a_window(starts: list[float], per: float) -> int:
-    starts = sorted(starts)
-    most, first = 0, 0
-    for last, at in enumerate(starts):
-        while at - starts[first] >= per:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
+from tests.flowstone.limits.windows import most_in_a_window
 
 
 @pytest.fixture(params=["memory", "sqlite"])
