@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any, Unpack
 
-from flowstone._kwargs import NodeKwargs
 from flowstone._node.config import NodeConfig
 from flowstone._node.node import Node
 from flowstone._options import build_options
+from flowstone._start_kwargs import NodeKwargs
 
 __all__ = ["default_node", "start"]
 

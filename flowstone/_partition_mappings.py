@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from flowstone._partition_base import PartitionSet
 from flowstone._partition_format import Partition
@@ -21,9 +21,6 @@ from flowstone._partition_sets import Static
 from flowstone._partition_time import TimeSet
 from flowstone._partition_values import validate
 from flowstone.errors import DefinitionError
-
-if TYPE_CHECKING:
-    from flowstone._asset import AssetDef
 
 __all__ = [
     "All",
@@ -202,7 +199,27 @@ def default_mapping(down: PartitionSet | None, up: PartitionSet | None) -> Parti
     return Identity()
 
 
-def resolve_mappings(pipeline: str, assets: Mapping[str, AssetDef]) -> dict[str, dict[str, PartitionMapping]]:
+class _MappedOptions(Protocol):
+    """What ``resolve_mappings`` reads of an asset's options (``fs.AssetOptions``)."""
+
+    @property
+    def deps(self) -> Mapping[str, Any] | None: ...
+    @property
+    def partitions(self) -> PartitionSet | None: ...
+
+
+class MappedAsset(Protocol):
+    """What ``resolve_mappings`` reads of an asset (``AssetDef``, which sits above this module)."""
+
+    @property
+    def deps(self) -> tuple[str, ...]: ...
+    @property
+    def options(self) -> _MappedOptions: ...
+
+
+def resolve_mappings(
+    pipeline: str, assets: Mapping[str, MappedAsset]
+) -> dict[str, dict[str, PartitionMapping]]:
     """Asset → dependency → mapping, for the dependencies not read partition for partition.
 
     Each mapping (given in ``deps=`` or the default) is checked against the two sets.

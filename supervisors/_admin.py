@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from supervisors._children import NO_INFO, ChildRecord, urn_of
+from supervisors._config import SupervisorConfig
 from supervisors._errors import AlreadyStartedError, ChildSpecError, StartChildError, SupervisorError
 from supervisors._spec import ChildSpec, ChildType, Status, Strategy, check_child_specs
 from supervisors._tree import ChildInfo, TreeNode, iso_time
-
-if TYPE_CHECKING:
-    from supervisors._supervisor import SupervisorConfig
 
 __all__ = ["AdminCalls"]
 

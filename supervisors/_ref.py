@@ -11,6 +11,7 @@ from pykka import ActorDeadError, Timeout
 
 from supervisors._actor import ActorRef
 from supervisors._clock import Clock, SystemClock
+from supervisors._config import SupervisorConfig
 from supervisors._errors import ChildSpecError, SupervisorError, SupervisorTimeoutError
 from supervisors._intensity import GaveUp
 from supervisors._lifecycle import Lifecycle
@@ -24,7 +25,7 @@ from supervisors._spec import (
     check_child_specs,
     check_flags,
 )
-from supervisors._supervisor import Call, SupervisorActor, SupervisorConfig
+from supervisors._supervisor import Call, SupervisorActor
 from supervisors._tree import ChildInfo, TreeNode
 
 __all__ = ["DynamicSupervisor", "Supervisor", "SupervisorRef"]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pykka import ActorDeadError
 
 from supervisors import _names as names
-from supervisors._actor import Actor, ActorRef
+from supervisors._actor import Actor
 from supervisors._admin import AdminCalls
 from supervisors._children import (
     ChildRecord,
@@ -25,7 +25,7 @@ from supervisors._children import (
     stop_instances,
     urn_of,
 )
-from supervisors._clock import Clock
+from supervisors._config import SupervisorConfig
 from supervisors._errors import StartChildError
 from supervisors._intensity import GaveUp, RestartWindow
 from supervisors._log import get_logger
@@ -38,7 +38,7 @@ from supervisors._spec import (
     Strategy,
 )
 
-__all__ = ["SupervisorActor", "SupervisorConfig"]
+__all__ = ["SupervisorActor"]
 
 log = get_logger("supervisors")
 
@@ -46,25 +46,6 @@ log = get_logger("supervisors")
 def _level(reason: ExitReason) -> int:
     """A crash is a WARNING: seen at stdlib's default level, as OTP's error reports are."""
     return logging.WARNING if reason.is_crash else logging.INFO
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SupervisorConfig:
-    """A supervisor's flags, fixed at start."""
-
-    name: str
-    dynamic: bool
-    strategy: Strategy
-    max_restarts: int
-    max_seconds: float
-    auto_shutdown: AutoShutdown
-    max_children: int | None
-    clock: Clock
-    specs: tuple[ChildSpec, ...] = ()
-    register: str | None = None
-    extra_arguments: tuple[Any, ...] = ()
-    on_give_up: Callable[[GaveUp], None] | None = None
-    wrap: Callable[[ActorRef], Any] | None = None  # what ``register`` hands out (a SupervisorRef)
 
 
 @dataclass(frozen=True, slots=True)

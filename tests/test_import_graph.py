@@ -11,19 +11,18 @@ What counts as an import:
   ``flowstone``'s ``__init__``), as import-linter and grimp count them.
 * Imports inside functions count inside a package: a deferred import is the usual way
   a circle is hidden (``# noqa: PLC0415 - x imports this module``), and it still runs.
-* Imports under ``if TYPE_CHECKING:`` do not count: they never run, and annotations
-  naming a type from a module above are how a lower module describes what it is handed.
+* Imports under ``if TYPE_CHECKING:`` count inside a package too: a lower module that
+  names a type from a module above it still depends on it (what it is handed changes
+  when that module does). It describes what it is handed with a Protocol of its own.
 
-Two rules follow:
+Three rules follow:
 
-1. Within each package (the modules of one directory), the graph of all run-time
-   imports, module-level and deferred, has no cycle.
-2. Across both packages, the graph of module-level imports (what ``import flowstone``
-   executes) has no cycle.
-3. The four circles issue 22 named stay open even counting ``TYPE_CHECKING`` imports:
-   the lower module types what it is handed with a Protocol of its own. (Six smaller
-   circles closed only by ``TYPE_CHECKING`` imports remain elsewhere, e.g.
-   ``flowstone._kwargs`` and ``flowstone._pipeline``; rule 1 tolerates them.)
+1. Within each package (the modules of one directory), the graph of all imports,
+   module-level, deferred and ``TYPE_CHECKING``, has no cycle.
+2. Across both packages, the graph of module-level run-time imports (what ``import
+   flowstone`` executes) has no cycle.
+3. The four circles issue 22 named stay open even counting ``TYPE_CHECKING`` imports
+   across the packages involved.
 """
 
 from __future__ import annotations
@@ -172,8 +171,8 @@ def _report(found: list[list[str]]) -> str:
     return "import circles: " + "; ".join(" -> ".join(cycle) for cycle in found)
 
 
-def test_modules_of_each_package_import_one_way_counting_deferred_imports() -> None:
-    found = cycles(_graph(deferred=True, same_package=True))
+def test_modules_of_each_package_import_one_way_counting_deferred_and_type_checking_imports() -> None:
+    found = cycles(_graph(deferred=True, same_package=True, type_checking=True))
     assert not found, _report(found)
 
 
@@ -248,3 +247,23 @@ def test_a_deferred_import_that_closes_a_circle_is_found(tmp_path: Path) -> None
     assert edges["pkg.high"] == {"pkg.low"}
     assert edges["pkg.typed"] == frozenset()  # TYPE_CHECKING-only imports are excluded
     assert cycles(edges) == [["pkg.high", "pkg.low", "pkg.high"]]
+
+
+def test_a_type_checking_import_that_closes_a_circle_is_found_when_counted(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "high.py").write_text("from pkg import low\n")
+    (package / "low.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.high import H\n"
+    )
+    known = {"pkg": package / "__init__.py", **{f"pkg.{m}": package / f"{m}.py" for m in ("low", "high")}}
+
+    def edges(*, type_checking: bool) -> dict[str, frozenset[str]]:
+        return {
+            name: frozenset(t for t, _ in _imports(name, path, known, type_checking=type_checking))
+            for name, path in known.items()
+        }
+
+    assert cycles(edges(type_checking=False)) == []
+    assert cycles(edges(type_checking=True)) == [["pkg.high", "pkg.low", "pkg.high"]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
+from flowstone._parallel.join import ParallelKind
 from flowstone._parallel.options import PARALLEL_LABEL
 from flowstone._parallel.rows import Group, record_end, settle
 from flowstone._parallel.verdict import Ended
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from flowstone._jobs.api import JobsAPI
     from flowstone._jobs.claimed import ClaimedJob
     from flowstone._jobs.execute import JobEnv
-    from flowstone._parallel.kind import Parallel
     from flowstone._pipeline import Pipeline
     from flowstone.partitions import Partition
 
@@ -70,7 +70,7 @@ def branch_job_ended(job: ClaimedJob, env: JobEnv, outcome: str) -> None:
         # The kind's label, not isinstance: kind.py imports this module (issue 22).
         if waits is None or declared.label != PARALLEL_LABEL:
             return
-        kind = cast("Parallel", declared)
+        kind = cast("ParallelKind", declared)
         record = waits.store.find(where["run_id"], where["asset"], where["partition_key"], "parallel:join")
         if record is None:
             return

@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from flowstone import partitions
-from flowstone._parallel.options import PARALLEL_LABEL, BranchResult
+from flowstone._parallel.options import PARALLEL_LABEL, BranchResult, ParallelOptions
 from flowstone._parallel.rows import Group, read_ended, settle
 from flowstone._parallel.verdict import TIMED_OUT, Verdict, decide
 from flowstone._waits.records import WaitRecord
@@ -21,9 +21,18 @@ from flowstone.errors import FlowStoneError, ParallelBranchError, ParallelTimeou
 if TYPE_CHECKING:
     from flowstone._asset import AssetDef
     from flowstone._context import Context
-    from flowstone._parallel.kind import Parallel
+    from flowstone.partitions import Partition
 
-__all__ = ["JoinResumption", "Joining"]
+__all__ = ["JoinResumption", "Joining", "ParallelKind"]
+
+
+class ParallelKind(Protocol):
+    """What the join (and the branch jobs) read of ``kind.Parallel``, whose module imports
+    theirs: described here, not imported."""
+
+    @property
+    def options(self) -> ParallelOptions: ...
+    def load(self, waits: Waits, final: str, partition: Partition) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +65,11 @@ class _Rearm(Suspension):
         return renewed.id
 
 
-def _kind(asset: AssetDef) -> Parallel:
+def _kind(asset: AssetDef) -> ParallelKind:
     # The kind's label, not isinstance: kind.py imports this module (issue 22).
     if asset.kind.label != PARALLEL_LABEL:
         raise FlowStoneError(f"asset {asset.name!r} is not a parallel asset; it cannot join")
-    return cast("Parallel", asset.kind)
+    return cast("ParallelKind", asset.kind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowstone._store.records import AuditEntry
 from flowstone._waits.records import WaitRecord
@@ -25,7 +25,6 @@ from supervisors._log import get_logger
 if TYPE_CHECKING:
     from flowstone._context import Context
     from flowstone._node.services import Services
-    from flowstone._waits.resume import Resumer
 
 __all__ = [
     "DEFAULT_MAX_SIGNAL_BYTES",
@@ -80,6 +79,13 @@ def wait_store_for(store: object) -> WaitStore:
     return MemoryWaits()
 
 
+class Offers(Protocol):
+    """What the waits hand a resolved wait to: the node's ``resume.Resumer``, which imports
+    this module (so it is described here, not imported)."""
+
+    def offer(self, record: WaitRecord, *, imports: bool = False) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaitSettings:
     """The node options about waits (from ``fs.start``)."""
@@ -100,10 +106,10 @@ class Waits:
         self._lock = threading.Lock()
         self.services: Services | None = None
         self.records: Any = None  # the store to audit to without services (the CLI's)
-        self.resumer: Resumer | None = None
+        self.resumer: Offers | None = None
         self.watch = RunWatch()  # the outcomes of runs resumed here, for node.run
 
-    def bind(self, services: Services, resumer: Resumer) -> None:
+    def bind(self, services: Services, resumer: Offers) -> None:
         self.services = services
         self.resumer = resumer
 

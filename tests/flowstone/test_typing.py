@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 import flowstone as fs
-from flowstone._kwargs import AssetKwargs, NodeKwargs, RouterKwargs
+from flowstone._kwargs import AssetKwargs, RouterKwargs
 from flowstone._routing.options import RouterOptions
+from flowstone._start_kwargs import NodeKwargs
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "typing_cases"

@@ -20,7 +20,7 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -46,10 +46,22 @@ from flowstone._store.sql.statements import AUDIT_COLUMNS, RECORD_COLUMNS, RUN_C
 from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
 from flowstone._store.sql.values import replacing
 
-if TYPE_CHECKING:
-    from flowstone._store.sql.batch import BatchRows
-
 __all__ = ["JobAck", "complete_jobs", "write"]
+
+
+class BatchRows(Protocol):
+    """What this module writes of a batch: ``batch.BatchRows``, which imports this module."""
+
+    @property
+    def runs(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def records(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def audits(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def audit_run_ids(self) -> Sequence[str]: ...
+    @property
+    def stored(self) -> Mapping[Any, tuple[str, Mapping[str, Any]]]: ...
 
 
 #: A job to complete: (id, attempt, run id or None to keep it, whether its unique key is cleared).

@@ -3,22 +3,38 @@ engines, with driver errors translated into the store's own (``engine.translate`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from flowstone._store.sql.engine import is_connection_error, serialize, translate, unavailable
-
-if TYPE_CHECKING:
-    from flowstone._store.sql.store import SQLStore
+from flowstone._store.sql.engine import (
+    Engines,
+    Timeouts,
+    is_connection_error,
+    serialize,
+    translate,
+    unavailable,
+)
 
 __all__ = ["Transaction"]
+
+
+class TransactionStore(Protocol):
+    """What a transaction needs of its ``SQLStore`` (which imports this module): the URL
+    its errors name, and the engines and timeouts as they are now."""
+
+    url: str
+
+    @property
+    def engines(self) -> Engines: ...
+    @property
+    def timeouts(self) -> Timeouts: ...
 
 
 class Transaction:
     """``with store._write(...) as connection``: one transaction, driver errors translated."""
 
-    def __init__(self, store: SQLStore, engine: Any, doing: str) -> None:
+    def __init__(self, store: TransactionStore, engine: Any, doing: str) -> None:
         self._store = store
         self._engine = engine
         self._doing = doing
