@@ -122,7 +122,13 @@ def start_tree(
         supervisors.ChildSpec(
             "store", lambda: StoreActor.start(store), backoff=supervisors.Backoff(initial=0.5, max=30.0)
         ),
-        supervisors.ChildSpec("resources", lambda: ResourcesActor.start(_live(services))),
+        # So is a resource whose setup fails on a restart (its database is down): a setup
+        # that keeps failing must not use up the root's intensity in a burst and stop the node.
+        supervisors.ChildSpec(
+            "resources",
+            lambda: ResourcesActor.start(_live(services)),
+            backoff=supervisors.Backoff(initial=0.1, max=30.0),
+        ),
         supervisors.ChildSpec(
             "registry", lambda: RegistryActor.start(lambda name: _release(store, io, name))
         ),

@@ -3,6 +3,8 @@ down in reverse when it stops or its resources actor restarts (docs/resources.md
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import Any
 
 import pytest
@@ -133,3 +135,39 @@ def test_a_failing_teardown_does_not_stop_the_others_from_being_torn_down() -> N
     with fs.start(resources={"a": Recorded("a", journal), "b": BadTeardown("b", journal)}):
         pass
     assert journal == ["setup a", "setup b", "teardown b", "teardown a"]
+
+
+class FlakyOnRestart(fs.Resource):
+    """Sets up at the node's start, then fails ``failures`` setups before it succeeds again."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts: list[float] = []
+
+    def setup(self) -> Any:
+        self.attempts.append(time.monotonic())
+        if 1 < len(self.attempts) <= 1 + self.failures:
+            raise ConnectionError("warehouse unreachable")
+        return "connected"
+
+
+def test_a_setup_failing_on_a_restart_is_retried_after_growing_delays_and_the_node_stays_up() -> None:
+    p = fs.Pipeline("res_flaky_restart")
+
+    @p.asset(requires=("wh",))
+    def conn(ctx: Any) -> Any:
+        return ctx.resources["wh"]
+
+    flaky = FlakyOnRestart(failures=3)
+    with fs.start(resources={"wh": flaky}) as node:
+        first = node._directory.lookup("resources")
+        first.stop()
+        wait_for(lambda: len(flaky.attempts) == 5, timeout=15.0)
+        wait_for(
+            lambda: (r := node._directory.lookup("resources")) is not None and r is not first and r.is_alive()
+        )
+        gaps = [later - earlier for earlier, later in itertools.pairwise(flaky.attempts[1:])]
+        # Without a backoff the failed setups follow each other within milliseconds.
+        assert all(gap >= 0.05 for gap in gaps), gaps
+        assert gaps[-1] > gaps[0], gaps  # the delays grow
+        assert node.run(p, "conn") == "connected"
