@@ -148,7 +148,7 @@ def _statements() -> tuple[Any, Any, Any, Any]:
     first_free = (
         select(free.c.seat)
         .where(free.c.key == key, free.c.seat < n - held_above)
-        .where(or_(free.c.holder.is_(None), free.c.expires_at < now))
+        .where(or_(free.c.holder.is_(None), free.c.expires_at < now))  # free: never held, or expired
         .order_by(free.c.seat)
         .limit(1)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's writes take turns anyway
@@ -158,6 +158,8 @@ def _statements() -> tuple[Any, Any, Any, Any]:
     take = (
         update(S)
         .where(S.c.key == key, S.c.seat == first_free)
+        # Checked again on the row as locked (the subquery's lock already ensures it).
+        .where(or_(S.c.holder.is_(None), S.c.expires_at < now))
         .values(holder=holder, node=node, expires_at=until)
         .returning(S.c.seat)
     )
