@@ -1,20 +1,38 @@
 """``SQLLimits``: rate grants and concurrency slots in SQLite or PostgreSQL, shared by
-every process on the database (``flowstone_limits``, ``flowstone_limit_slots``).
+every process on the database (``flowstone_limits``, ``flowstone_limit_seats``).
 
 A rate reservation is one statement: an upsert of the key's row that moves its next free
 start on by one interval and returns it (``ON CONFLICT DO UPDATE`` locks the row on
 PostgreSQL; SQLite's write transactions begin IMMEDIATE and take turns), so two processes
-can never be given the same start. A slot claim locks the key's row first (the same
-upsert), then counts the live leases and inserts its own in that transaction, so the
-count and the insert cannot interleave with another claim (expired leases are deleted
-when a claim is refused). Leases, not
-session-level advisory locks: a pooled connection may be handed to another thread, and
-a lock held by a session dies or survives with the connection rather than the holder.
+can never be given the same start.
 
-On PostgreSQL these transactions commit with ``synchronous_commit = off``: grants and
-leases are soft state, valid for seconds, and waiting for the WAL flush would cost a
-disk sync (3-4 ms on the benchmark VM) per start. Only a crash of the database server
-itself can lose the last fraction of a second of them (docs/decisions.md).
+A slots key has **seats**, rows 0 to n - 1 made on its first take (and when n grows).
+Taking a slot is one statement, an ``UPDATE`` of the first free seat (never held, or its
+lease expired) whose number is below n: no count, so no lock on the key to keep a count
+and an insert together (counting took a row lock, the count-and-insert and a ``BEGIN`` and
+``COMMIT``: four round trips on PostgreSQL; a seat is one). A release empties its
+holder's seat and a renewal extends its node's held seats, one ``UPDATE`` each.
+
+Why at most n hold a key: each seat has one holder, and a take only fills a seat below
+n. On PostgreSQL the free seat is picked ``FOR UPDATE SKIP LOCKED``: a seat another take
+(or a release) has locked is passed over, not waited for, and the one picked is locked
+and checked again as it is now (READ COMMITTED re-reads a row updated since the
+statement began), so two takes can never fill one seat, and neither waits on the other.
+Passing over a locked seat can refuse a take that a moment later would have succeeded:
+the take then looks at the seats, tries once more, and else answers a short wait (the
+gate retries), never an extra holder. SQLite has no row locks: its write transactions
+take turns (``BEGIN IMMEDIATE``). When n shrinks, seats at or above the new n are never
+filled, and those still held count against it (a take only fills a seat below n minus
+them), so the holders never outnumber the new n either; a lease that expired and was
+taken over is the new holder's (the old holder's renewal and release miss it).
+
+Leases, not session-level advisory locks: a pooled connection may be handed to another
+thread, and a lock held by a session dies or survives with the connection rather than the
+holder. On PostgreSQL the limiter's writes commit with ``synchronous_commit = off``
+(slots on the claims' autocommit pool, whose sessions already run so): grants and leases
+are soft state, valid for seconds, and waiting for the WAL flush would cost a disk sync
+(3-4 ms on the benchmark VM) per start. Only a crash of the database server itself can
+lose the last fraction of a second of them (docs/decisions.md).
 """
 
 from __future__ import annotations
