@@ -22,8 +22,10 @@ Passing over a locked seat can refuse a take that a moment later would have succ
 the take then looks at the seats, tries once more, and else answers a short wait (the
 gate retries), never an extra holder. SQLite has no row locks: its write transactions
 take turns (``BEGIN IMMEDIATE``). When n shrinks, seats at or above the new n are never
-filled, and those still held count against it (a take only fills a seat below n minus
-them), so the holders never outnumber the new n either; a lease that expired and was
+filled, and while any of them is still held no seat is: every live holder is then in one
+of the n seats below n, so the holders never outnumber the new n either (a rule "fill
+seats below n minus those held above it" would not do: with seats 0-4 held, n lowered to
+3 and seat 0 released, it fills seat 0 for a fifth holder). A lease that expired and was
 taken over is the new holder's (the old holder's renewal and release miss it).
 
 Leases, not session-level advisory locks: a pooled connection may be handed to another
@@ -109,8 +111,9 @@ class SQLLimits:
             if connection.execute(_TAKE, lease).first() is not None:  # (rowcount is -1 on psycopg)
                 return 0.0
             made, high, earliest, first_free = connection.execute(_SEATS, lease).one()
-            usable = n - int(high)  # seats above n still held shrink the seats below it
-            skipped = first_free is not None and int(first_free) < usable  # locked, or freed since
+            # A free seat below n the take did not fill (locked, or freed since), if none above n
+            # is held (until those finish, nobody joins them: see the module docstring).
+            skipped = first_free is not None and int(first_free) < n and not int(high)
             if int(made) < n:  # first use of the key, or n grew: make its seats, then try again
                 for chunk in range(0, n, _CHUNK):
                     seats = range(chunk, min(chunk + _CHUNK, n))
@@ -157,15 +160,15 @@ def _statements() -> tuple[Any, Any, Any, Any]:
         bindparam("b_until", type_=Float),
     )
     above, free = S.alias("above"), S.alias("free")
-    held_above = (  # live holders of seats >= n, left from a larger n: they count against it
-        select(func.count())
+    held_above = (  # a live holder of a seat >= n, left from a larger n: none may join it
+        select(above.c.seat)
         .where(above.c.key == key, above.c.seat >= n, above.c.holder.is_not(None), above.c.expires_at >= now)
         .correlate(None)
-        .scalar_subquery()
+        .exists()
     )
     first_free = (
         select(free.c.seat)
-        .where(free.c.key == key, free.c.seat < n - held_above)
+        .where(free.c.key == key, free.c.seat < n, ~held_above)
         .where(or_(free.c.holder.is_(None), free.c.expires_at < now))  # free: never held, or expired
         .order_by(free.c.seat)
         .limit(1)

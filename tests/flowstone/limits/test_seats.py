@@ -59,23 +59,26 @@ def test_an_expired_lease_taken_over_stays_the_new_holders(limits_and_read: Any)
 
 def test_a_seat_at_or_above_n_is_never_taken_after_n_shrinks(limits_and_read: Any) -> None:
     limits, read = limits_and_read
-    for holder in "abcd":
-        assert limits.take_slot(KEY, 4, holder, "n1", 0.0, 50.0) == 0.0
-    assert holders(read) == {0: "a", 1: "b", 2: "c", 3: "d"}
+    for holder in "abcde":
+        assert limits.take_slot(KEY, 5, holder, "n1", 0.0, 50.0) == 0.0
+    assert holders(read) == {0: "a", 1: "b", 2: "c", 3: "d", 4: "e"}
     limits.release_slot(KEY, "a")
-    limits.release_slot(KEY, "b")
-    # n is 2 now: c and d (seats 2 and 3) still hold, so nobody else may.
-    assert limits.take_slot(KEY, 2, "e", "n2", 1.0, 50.0) > 0
-    limits.release_slot(KEY, "c")
-    assert limits.take_slot(KEY, 2, "e", "n2", 1.0, 50.0) == 0.0  # d and e: two
-    assert limits.take_slot(KEY, 2, "f", "n2", 1.0, 50.0) > 0
+    # n is 3 now: b, c, d and e hold, so nobody else may (seat 0 is free and below n).
+    assert limits.take_slot(KEY, 3, "x", "n2", 1.0, 50.0) > 0
     limits.release_slot(KEY, "d")
-    assert limits.take_slot(KEY, 2, "f", "n2", 1.0, 50.0) == 0.0
-    assert holders(read) == {0: "e", 1: "f"}
-    assert limits.take_slot(KEY, 2, "g", "n2", 1.0, 50.0) > 0  # seats 2 and 3 are free, but not below n
-    # Nor when the holders of seats 0 and 1 have expired: their seats are the ones reused.
+    assert limits.take_slot(KEY, 3, "x", "n2", 1.0, 50.0) > 0  # b, c and e: three
+    limits.release_slot(KEY, "e")
+    assert limits.take_slot(KEY, 3, "x", "n2", 1.0, 50.0) == 0.0  # b, c and x
+    assert limits.take_slot(KEY, 3, "y", "n2", 1.0, 50.0) > 0
+    limits.release_slot(KEY, "b")
+    assert limits.take_slot(KEY, 3, "y", "n2", 1.0, 50.0) == 0.0
+    assert holders(read) == {0: "x", 1: "y", 2: "c"}
+    limits.release_slot(KEY, "c")
+    assert limits.take_slot(KEY, 2, "z", "n2", 1.0, 50.0) > 0  # n = 2: x and y (seat 2, free, is not below n)
+    # Nor when every lease has expired: the seats below n are the ones reused.
     assert limits.take_slot(KEY, 2, "g", "n2", 60.0, 90.0) == 0.0
     assert limits.take_slot(KEY, 2, "h", "n2", 60.0, 90.0) == 0.0
+    assert limits.take_slot(KEY, 2, "i", "n2", 60.0, 90.0) > 0
     assert holders(read) == {0: "g", 1: "h"}
 
 
