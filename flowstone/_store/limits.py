@@ -38,7 +38,8 @@ class Limits(Protocol):
 
     def take_slot(self, key: str, n: int, holder: str, node: str, now: float, lease_until: float) -> float:
         """Hold one of ``key``'s ``n`` slots until ``lease_until``: 0.0 if held, else the
-        seconds until the earliest lease held by another expires (when to retry at the latest)."""
+        seconds until the earliest lease held by another expires (when to retry at the latest;
+        the store's limiter answers a short wait when a free slot was busy for an instant)."""
 
     def release_slot(self, key: str, holder: str) -> None:
         """Give a slot back (nothing if it was not held, or expired and was taken)."""

@@ -360,8 +360,8 @@ sensors = Table(
     Column("last_error", Text),
 )
 
-#: One row per rate or slots key (``rate:<key>``, ``slots:<key>``): a rate's next free
-#: start (epoch seconds, the callers' clock), and the row a slot claim locks first.
+#: One row per rate key (``rate:<key>``): its next free start (epoch seconds, the
+#: callers' clock).
 limits = Table(
     "flowstone_limits",
     metadata,
@@ -369,13 +369,16 @@ limits = Table(
     Column("next_start_at", Float, nullable=False, default=0.0),
 )
 
-#: A concurrency slot held: a lease its node renews with its heartbeat.
-limit_slots = Table(
-    "flowstone_limit_slots",
+#: The seats of a slots key (``slots:<key>``), 0 to n - 1, made on first use: a seat is
+#: free when ``holder`` is NULL or its lease has expired; its holder's node renews it
+#: with its heartbeat (``sql/limits.py``).
+limit_seats = Table(
+    "flowstone_limit_seats",
     metadata,
     Column("key", String(NAME + 8), primary_key=True),
-    Column("holder", String(NAME), primary_key=True),
-    Column("node", String(NAME), nullable=False),
-    Column("expires_at", Float, nullable=False),
-    Index("ix_flowstone_limit_slots_node", "node"),
+    Column("seat", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(NAME)),
+    Column("node", String(NAME)),
+    Column("expires_at", Float, nullable=False, default=0.0),
+    Index("ix_flowstone_limit_seats_node", "node"),
 )

@@ -103,6 +103,18 @@ def test_four_processes_never_hold_more_than_n_slots(shared_url: str, tmp_path: 
     assert most_at_once(intervals) == n  # never more, and the slots were used
 
 
+def test_four_processes_racing_for_seats_never_hold_more_than_n(shared_url: str, tmp_path: Path) -> None:
+    """On the limiter directly: eight threads in four processes; each also checks, while
+    holding, that its seat is its own and at most n are held (``limit_worker.py``)."""
+    n, each = 3, 25
+    run_workers(shared_url, "seats", tmp_path, each, N=str(n))
+    pairs = lines(tmp_path, "seats")
+    intervals = [(float(a), float(b)) for a, b in zip(pairs[::2], pairs[1::2], strict=True)]
+    assert len(intervals) == PROCESSES * 2 * each
+    # From a take's answer to its release being sent, the seat is held in the database.
+    assert most_at_once(intervals) <= n
+
+
 def test_a_killed_holders_slot_is_freed_within_rescue_after(shared_url: str, tmp_path: Path) -> None:
     rescue_after = 1.0
     fs.start(database_url=shared_url).stop()
