@@ -26,6 +26,7 @@ from supervisors._future import ReplyFuture
 from supervisors._lifecycle import WAKE, Lifecycle, log_safely
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Normal, Shutdown
+from supervisors._threads import ActorThread
 
 __all__ = ["Actor", "ActorRef", "recording_starts"]
 
@@ -143,7 +144,7 @@ class Actor(pykka.ThreadingActor):
         # As pykka does, but the thread is kept so that waiting for the exit joins it. A
         # thread that cannot start (too many threads) must not leave a registered,
         # never-running actor behind: undo the registration and report a crash.
-        thread = threading.Thread(
+        thread = ActorThread(  # no hand-off from the new thread: see supervisors._threads
             target=self._actor_loop,
             name=f"{type(self).__name__}-{next(_thread_numbers)}",
             daemon=self.use_daemon_thread,
