@@ -9,7 +9,6 @@ another.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import queue
@@ -251,7 +250,7 @@ class Actor(pykka.ThreadingActor):
         # ``child_exited``, with the reason), so here it is a debug event, never built at
         # the usual levels; an unsupervised actor's crash is an error.
         level = logging.DEBUG if self._lifecycle.supervised else logging.ERROR
-        with contextlib.suppress(Exception):  # a broken log sink must not stop the exit
+        try:  # not contextlib.suppress: on every restart's path (issue 22)
             if log.is_enabled_for(level):
                 log.log(
                     level,
@@ -260,6 +259,8 @@ class Actor(pykka.ThreadingActor):
                     during=during,
                     error=f"{type(exc).__name__}: {exc}",
                 )
+        except Exception:  # noqa: BLE001 - a broken log sink must not stop the exit
+            pass
 
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
         try:
