@@ -150,8 +150,8 @@ class Actor(pykka.ThreadingActor):
         )
         self._lifecycle.thread = thread
         # An actor that keeps pykka's empty ``on_start`` cannot fail to start nor take time
-        # doing it: its start is complete once its thread runs, so the starter waits for no
-        # hand-off from the new thread (one thread hop less on every restart, issue 22).
+        # doing it: its start is complete once its thread exists, so the starter waits for
+        # no hand-off from the new thread, neither this one nor ``Thread.start``'s (issue 22).
         self._trivial_start = type(self).on_start is pykka.Actor.on_start
         if self._trivial_start:
             self._lifecycle.mark_started()  # before the thread runs: it may end at once
