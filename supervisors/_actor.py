@@ -13,6 +13,7 @@ import itertools
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -70,6 +71,16 @@ class recording_starts:  # noqa: N801 - used as a function: ``with recording_sta
         _starts.started = self._outer
 
 
+class StoppedEvent(threading.Event):
+    """``threading.Event`` on a ``Condition`` over an ``RLock``: the same behaviour, built
+    without the three ``AttributeError``s a ``Condition`` over a plain ``Lock`` raises and
+    catches (an ``RLock`` has ``_release_save``, ``_acquire_restore`` and ``_is_owned``)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.RLock())
+        self._flag = False
+
+
 class ActorRef(pykka.ActorRef[Any]):
     """A pykka ``ActorRef`` that also knows how its actor ended."""
 
@@ -124,8 +135,14 @@ class Actor(pykka.ThreadingActor):
     def _create_future() -> Any:
         return ReplyFuture()  # a lock, not a Condition: see supervisors._future
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        # pykka.Actor.__init__'s four fields, set here instead of calling it (it calls no
+        # further __init__): its ``ActorRef`` would be built only to be replaced, and its
+        # ``threading.Event`` costs a lock and three caught AttributeErrors on every
+        # (re)start (issue 22). A test checks that pykka sets no field this one lacks.
+        self.actor_urn = uuid.uuid4().urn
+        self.actor_inbox = self._create_actor_inbox()
+        self.actor_stopped = StoppedEvent()
         self._lifecycle = Lifecycle(self.actor_inbox)
         self._lifecycle.traps_exits = self.trap_exits
         self._actor_ref = ActorRef(self)
