@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -343,7 +344,8 @@ class TestPykkaFields:
         bare = pykka.ThreadingActor()  # constructed, never started: no thread
         ours = Probe()
         assert set(vars(bare)) <= set(vars(ours))
-        assert ours.actor_urn.startswith("urn:uuid:")
+        urn = uuid.UUID(ours.actor_urn)  # a uuid4 URN, as pykka's
+        assert (urn.version, urn.variant, urn.urn) == (4, uuid.RFC_4122, ours.actor_urn)
         assert ours.actor_urn != Probe().actor_urn
 
     def test_the_stopped_event_behaves_as_a_threading_event(self) -> None:
