@@ -68,7 +68,11 @@ class _SafeLogger:
     def is_enabled_for(self, level: int) -> bool:
         """Whether an event at ``level`` would be delivered; True when it cannot tell."""
         try:
-            check = getattr(self._logger or self._target(), "is_enabled_for", None)
+            logger = self._logger or self._target()
+            level_of = self._level_of  # a stdlib target: its own check, one call
+            if level_of is not None:
+                return level_of(level)
+            check = getattr(logger, "is_enabled_for", None)
             return True if check is None else bool(check(level))
         except Exception:  # noqa: BLE001 - see the module docstring
             return True
