@@ -9,9 +9,9 @@ another.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -26,6 +26,7 @@ from supervisors._future import ReplyFuture
 from supervisors._lifecycle import WAKE, Lifecycle, log_safely
 from supervisors._log import get_logger
 from supervisors._reasons import Crashed, ExitReason, Normal, Shutdown
+from supervisors._threads import ActorThread
 
 __all__ = ["Actor", "ActorRef", "recording_starts"]
 
@@ -68,6 +69,26 @@ class recording_starts:  # noqa: N801 - used as a function: ``with recording_sta
 
     def __exit__(self, *_exc: object) -> None:
         _starts.started = self._outer
+
+
+def _uuid4_urn() -> str:
+    """``uuid.uuid4().urn``, without ``UUID.__init__``'s checks (a third of a start's
+    Python before the thread, issue 22): 16 random bytes, version 4, RFC 4122 variant."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"urn:uuid:{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+class StoppedEvent(threading.Event):
+    """``threading.Event`` on a ``Condition`` over an ``RLock``: the same behaviour, built
+    without the three ``AttributeError``s a ``Condition`` over a plain ``Lock`` raises and
+    catches (an ``RLock`` has ``_release_save``, ``_acquire_restore`` and ``_is_owned``)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.RLock())
+        self._flag = False
 
 
 class ActorRef(pykka.ActorRef[Any]):
@@ -124,8 +145,14 @@ class Actor(pykka.ThreadingActor):
     def _create_future() -> Any:
         return ReplyFuture()  # a lock, not a Condition: see supervisors._future
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        # pykka.Actor.__init__'s four fields, set here instead of calling it (it calls no
+        # further __init__): its ``ActorRef`` would be built only to be replaced, and its
+        # ``threading.Event`` costs a lock and three caught AttributeErrors on every
+        # (re)start (issue 22). A test checks that pykka sets no field this one lacks.
+        self.actor_urn = _uuid4_urn()
+        self.actor_inbox = self._create_actor_inbox()
+        self.actor_stopped = StoppedEvent()
         self._lifecycle = Lifecycle(self.actor_inbox)
         self._lifecycle.traps_exits = self.trap_exits
         self._actor_ref = ActorRef(self)
@@ -143,15 +170,15 @@ class Actor(pykka.ThreadingActor):
         # As pykka does, but the thread is kept so that waiting for the exit joins it. A
         # thread that cannot start (too many threads) must not leave a registered,
         # never-running actor behind: undo the registration and report a crash.
-        thread = threading.Thread(
+        thread = ActorThread(  # no hand-off from the new thread: see supervisors._threads
             target=self._actor_loop,
             name=f"{type(self).__name__}-{next(_thread_numbers)}",
             daemon=self.use_daemon_thread,
         )
         self._lifecycle.thread = thread
         # An actor that keeps pykka's empty ``on_start`` cannot fail to start nor take time
-        # doing it: its start is complete once its thread runs, so the starter waits for no
-        # hand-off from the new thread (one thread hop less on every restart, issue 22).
+        # doing it: its start is complete once its thread exists, so the starter waits for
+        # no hand-off from the new thread, neither this one nor ``Thread.start``'s (issue 22).
         self._trivial_start = type(self).on_start is pykka.Actor.on_start
         if self._trivial_start:
             self._lifecycle.mark_started()  # before the thread runs: it may end at once
@@ -250,7 +277,7 @@ class Actor(pykka.ThreadingActor):
         # ``child_exited``, with the reason), so here it is a debug event, never built at
         # the usual levels; an unsupervised actor's crash is an error.
         level = logging.DEBUG if self._lifecycle.supervised else logging.ERROR
-        with contextlib.suppress(Exception):  # a broken log sink must not stop the exit
+        try:  # not contextlib.suppress: on every restart's path (issue 22)
             if log.is_enabled_for(level):
                 log.log(
                     level,
@@ -259,6 +286,8 @@ class Actor(pykka.ThreadingActor):
                     during=during,
                     error=f"{type(exc).__name__}: {exc}",
                 )
+        except Exception:  # noqa: BLE001 - a broken log sink must not stop the exit
+            pass
 
     def _run_hook(self, hook: Callable[..., None], *args: Any) -> None:
         try:

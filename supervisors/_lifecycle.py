@@ -1,8 +1,9 @@
 """The shared record of one actor instance's life: its start, shutdown request, exit.
 
 Read and written from several threads (the actor's own, its supervisor's, its
-monitors'), under one condition. ``supervisors.Actor`` (in ``_actor``) drives it; the
-supervisor, monitors, links and names read it through ``lifecycle_of``.
+monitors'), under one lock; waiters pass gates (see ``Lifecycle``). ``supervisors.Actor``
+(in ``_actor``) drives it; the supervisor, monitors, links and names read it through
+``lifecycle_of``.
 """
 
 from __future__ import annotations
@@ -34,13 +35,29 @@ WAKE = _Wake()
 DownCallback = Callable[[ExitReason], None]
 
 
+def _wait(gate: threading.Lock, timeout: float | None) -> bool:
+    """Pass ``gate`` once it is released (held until its event happened); False on timeout."""
+    wait = -1 if timeout is None else min(max(0.0, timeout), threading.TIMEOUT_MAX)
+    if not gate.acquire(timeout=wait):
+        return False
+    gate.release()  # let every later or concurrent waiter through
+    return True
+
+
 class Lifecycle:
-    """The shared record of one actor instance's life, readable from any thread."""
+    """The shared record of one actor instance's life, readable from any thread.
+
+    Waiting uses two gates, locks held from creation until the start settles and until the
+    exit is complete (as ``ReplyFuture`` does): a ``Condition`` costs a lock, three caught
+    ``AttributeError``s to build and a lock per waiter, on every (re)start (issue 22).
+    """
 
     __slots__ = (
         "_callbacks",
-        "_cond",
+        "_exited_gate",
+        "_lock",
         "_next_token",
+        "_settled_gate",
         "_state",
         "exit_reason",
         "forced_reason",
@@ -56,7 +73,11 @@ class Lifecycle:
     )
 
     def __init__(self, inbox: Any) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # the state and the callbacks
+        self._settled_gate = threading.Lock()
+        self._settled_gate.acquire()  # released once on_start has returned or failed
+        self._exited_gate = threading.Lock()
+        self._exited_gate.acquire()  # released once the exit is complete
         self._state = _STARTING
         self._callbacks: dict[int, DownCallback] | None = None
         self._next_token = 0
@@ -73,10 +94,15 @@ class Lifecycle:
         self.wake: Callable[[], None] | None = None  # also told of a shutdown request
 
     # --- start -----------------------------------------------------------------
+    def _settle(self, state: int) -> None:
+        """Leave ``_STARTING`` for ``state`` (once; the caller holds ``_lock``)."""
+        if self._state == _STARTING:
+            self._state = state
+            self._settled_gate.release()
+
     def mark_started(self) -> None:
-        with self._cond:
-            self._state = _RUNNING
-            self._cond.notify_all()
+        with self._lock:
+            self._settle(_RUNNING)
 
     @property
     def start_settled(self) -> bool:
@@ -85,11 +111,9 @@ class Lifecycle:
 
     def wait_started(self, timeout: float | None = None) -> BaseException | None:
         """Block until ``on_start`` has returned; the error it raised, if any."""
-        if self.start_settled:  # no lock, no wait (a trivial start, the usual restart)
-            return self.start_error
-        with self._cond:
-            self._cond.wait_for(lambda: self._state != _STARTING, timeout)
-            return self.start_error
+        if not self.start_settled:  # no wait for a trivial start (the usual restart)
+            _wait(self._settled_gate, timeout)
+        return self.start_error
 
     # --- shutdown requests --------------------------------------------------------
     def request_shutdown(self, deadline: float | None = None) -> None:
@@ -110,30 +134,31 @@ class Lifecycle:
 
     # --- exit ------------------------------------------------------------------
     def set_reason(self, reason: ExitReason, start_error: BaseException | None) -> None:
-        with self._cond:
+        with self._lock:
             self.exit_reason = Killed() if self.killed else reason
             if start_error is not None:
                 self.start_error = start_error
-                self._state = _START_FAILED
-                self._cond.notify_all()
+                self._settle(_START_FAILED)
 
     def confirm_reason(self) -> None:
         """Its supervisor may have given up on it while its hooks ran: then it was Killed."""
         if self.killed:  # set without the lock (mark_killed): reading it needs none either
-            with self._cond:
+            with self._lock:
                 self.exit_reason = Killed()
 
     def finish(self) -> None:
         """Mark the instance gone and tell every monitor, each exactly once."""
-        with self._cond:
+        with self._lock:
+            self._settle(_START_FAILED)  # no start waiter is left waiting (set_reason settles it)
             self._state = _EXITED
             callbacks = self._callbacks
             self._callbacks = None
-            self._cond.notify_all()
+            self._exited_gate.release()
         reason = self.exit_reason
         assert reason is not None
-        for callback in (callbacks or {}).values():
-            call_monitor(callback, reason)
+        if callbacks:
+            for callback in callbacks.values():
+                call_monitor(callback, reason)
 
     @property
     def exited(self) -> bool:
@@ -143,9 +168,8 @@ class Lifecycle:
         """Block until the instance has exited; its thread is joined too (within
         ``timeout``), so that a stopped actor leaves no thread behind."""
         until = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._state == _EXITED, timeout):
-                return False
+        if self._state != _EXITED and not _wait(self._exited_gate, timeout):
+            return False
         thread = self.thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(None if until is None else max(0.0, until - time.monotonic()))
@@ -154,7 +178,7 @@ class Lifecycle:
     # --- monitors ----------------------------------------------------------------
     def add_monitor(self, callback: DownCallback) -> int | None:
         """Register a callback; None if the actor is already gone (caller calls it)."""
-        with self._cond:
+        with self._lock:
             if self._state == _EXITED:
                 return None
             if self._callbacks is None:
@@ -164,7 +188,7 @@ class Lifecycle:
             return self._next_token
 
     def remove_monitor(self, token: int) -> bool:
-        with self._cond:
+        with self._lock:
             if self._callbacks is None:
                 return False
             return self._callbacks.pop(token, None) is not None

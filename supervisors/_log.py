@@ -15,7 +15,6 @@ lookup through ``__getattr__``): issue 22 wants events that stay on to be cheap.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -57,14 +56,23 @@ class _SafeLogger:
         return _SafeLogger(self._name)._wrap(self._target().new(**values))
 
     def log(self, level: int, event: str | None = None, *args: Any, **kw: Any) -> Any:
-        with contextlib.suppress(Exception):
-            return self._target().log(level, event, *args, **kw)
-        return None
+        try:  # as the level methods: the level asked first, no context manager per call
+            logger = self._logger or self._target()
+            level_of = self._level_of
+            if level_of is not None and not level_of(level):
+                return None
+            return logger.log(level, event, *args, **kw)
+        except Exception:  # noqa: BLE001 - a log line must never stop the runtime, see above
+            return None
 
     def is_enabled_for(self, level: int) -> bool:
         """Whether an event at ``level`` would be delivered; True when it cannot tell."""
         try:
-            check = getattr(self._logger or self._target(), "is_enabled_for", None)
+            logger = self._logger or self._target()
+            level_of = self._level_of  # a stdlib target: its own check, one call
+            if level_of is not None:
+                return level_of(level)
+            check = getattr(logger, "is_enabled_for", None)
             return True if check is None else bool(check(level))
         except Exception:  # noqa: BLE001 - see the module docstring
             return True

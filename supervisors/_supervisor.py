@@ -268,14 +268,15 @@ class SupervisorActor(AdminCalls, Actor):
         self._schedule([m.key for m in group], child, immediately=True)
 
     def _schedule(self, keys: Iterable[int], trigger: ChildRecord, *, immediately: bool) -> None:
-        round_ = _RestartRound(tuple(keys))
         backoff = trigger.spec.backoff
+        if backoff is None and immediately:  # the usual restart: no message is built
+            self._restart_round(tuple(keys))
+            return
+        round_ = _RestartRound(tuple(keys))
         if backoff is not None:
             trigger.backoff_attempt += 1
             delay = backoff.delay(trigger.backoff_attempt)
             trigger.pending = self.config.clock.call_later(delay, lambda: self._tell_self(round_))
-        elif immediately:
-            self._restart_round(round_.keys)
         else:
             self._tell_self(round_)
 

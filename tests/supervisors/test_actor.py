@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -334,3 +335,37 @@ class TestExitReasonBeforeIsAlive:
             assert spin_until_dead(sup) == Normal()
         finally:
             stopper.join(TIMEOUT)
+
+
+class TestPykkaFields:
+    """``Actor.__init__`` sets pykka's fields itself (issue 22); these pin that it misses none."""
+
+    def test_an_actor_has_every_field_a_pykka_actor_has(self) -> None:
+        bare = pykka.ThreadingActor()  # constructed, never started: no thread
+        ours = Probe()
+        assert set(vars(bare)) <= set(vars(ours))
+        urn = uuid.UUID(ours.actor_urn)  # a uuid4 URN, as pykka's
+        assert (urn.version, urn.variant, urn.urn) == (4, uuid.RFC_4122, ours.actor_urn)
+        assert ours.actor_urn != Probe().actor_urn
+
+    def test_the_stopped_event_behaves_as_a_threading_event(self) -> None:
+        stopped = Probe().actor_stopped
+        assert isinstance(stopped, threading.Event)
+        assert not stopped.is_set()
+        assert stopped.wait(timeout=0.01) is False
+        waiter_saw: list[bool] = []
+        waiter = threading.Thread(target=lambda: waiter_saw.append(stopped.wait(timeout=5.0)))
+        waiter.start()
+        stopped.set()
+        waiter.join()
+        assert waiter_saw == [True]
+        assert stopped.is_set()
+        stopped.clear()
+        assert not stopped.is_set()
+
+    def test_a_started_actor_is_alive_until_stopped(self) -> None:
+        ref = Probe.start()
+        assert ref.is_alive()
+        ref.stop()
+        assert not ref.is_alive()
+        assert ref.actor_stopped.is_set()

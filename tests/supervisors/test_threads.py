@@ -12,12 +12,13 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from supervision_support import Harness, HolderStart
 
-from supervisors import Actor, ChildSpec, Down, StartChildError, Supervisor, SupervisorRef, monitor
+from supervisors import Actor, ChildSpec, Down, StartChildError, Supervisor, SupervisorRef, _threads, monitor
 from supervisors.testing import CrashWorker
 
 
@@ -136,3 +137,80 @@ class TestFailedStarts:
         sup = harness.start([ChildSpec("held", holder)])
         assert holder.refs[0].is_alive()
         assert sup.whereis("held") == holder.refs[0]
+
+
+class TestStartWithoutHandOff:
+    """``ActorThread.start`` returns before the new thread runs (no hand-off, issue 22)."""
+
+    @pytest.fixture
+    def held_bootstrap(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+        """Threads started by ``ActorThread`` begin their bootstrap only once the event is set."""
+        if not _threads._NO_HAND_OFF:
+            pytest.skip("this Python keeps Thread.start's hand-off")
+        release = threading.Event()
+        real_start: Callable[..., int] = threading._start_new_thread  # type: ignore[attr-defined]
+
+        def held_start(bootstrap: Callable[[], None], args: tuple[Any, ...]) -> int:
+            def held() -> None:  # the new thread itself, as CPython's start runs it
+                release.wait()
+                bootstrap(*args)
+
+            return real_start(held, ())
+
+        monkeypatch.setattr(threading, "_start_new_thread", held_start)
+        yield release
+        release.set()  # every thread a test left held runs (and each test joins its own)
+
+    def test_a_started_thread_is_alive_and_listed_before_it_runs(
+        self, held_bootstrap: threading.Event
+    ) -> None:
+        ran = threading.Event()
+        thread = _threads.ActorThread(target=ran.set, daemon=True)
+        thread.start()
+        assert not ran.is_set()
+        assert thread.is_alive()
+        assert thread in threading.enumerate()
+        held_bootstrap.set()
+        thread.join()
+        assert ran.is_set()
+        assert not thread.is_alive()
+
+    def test_a_join_before_the_thread_runs_waits_for_it_or_times_out(
+        self, held_bootstrap: threading.Event
+    ) -> None:
+        thread = _threads.ActorThread(target=lambda: None, daemon=True)
+        thread.start()
+        thread.join(timeout=0.01)  # not yet running: times out, as a join of a live thread does
+        assert thread.is_alive()
+        held_bootstrap.set()
+        thread.join()
+        assert not thread.is_alive()
+
+    def test_a_thread_cannot_be_started_twice(self, held_bootstrap: threading.Event) -> None:
+        thread = _threads.ActorThread(target=lambda: None, daemon=True)
+        thread.start()
+        with pytest.raises(RuntimeError, match="only be started once"):
+            thread.start()
+        held_bootstrap.set()
+        thread.join()
+
+    def test_an_actor_with_a_held_thread_answers_once_its_thread_runs(
+        self, held_bootstrap: threading.Event
+    ) -> None:
+        """The start returns at once; the ask is served when the thread gets to run."""
+        ref = CrashWorker.start()
+        future = ref.ask("ping", block=False)
+        held_bootstrap.set()
+        assert future.get(timeout=5.0) == "pong"
+        ref.stop()
+        assert ref.wait_for_exit(5.0)
+
+    def test_a_non_daemon_thread_keeps_the_hand_off(self) -> None:
+        ran = threading.Event()
+        thread = _threads.ActorThread(target=ran.wait, daemon=False)
+        thread.start()
+        try:
+            assert thread.ident is not None  # set by the new thread before start returned
+        finally:
+            ran.set()
+            thread.join()
