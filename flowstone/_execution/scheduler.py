@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowstone._admission.gate import Wake, wake_due
-from flowstone._execution import skips
+from flowstone._execution import chains, skips
 from flowstone._execution.deadlines import Deadlines
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
 from flowstone._execution.runner import record_failure
-from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
+from flowstone._execution.task import Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -222,7 +222,8 @@ class Scheduler(Deadlines):
     def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
         make = self._tasks.make
         tasks = tuple([make(run, asset, attempt) for run, asset, attempt in items])
-        dispatch = Dispatch(tasks, left=len(tasks))
+        chain = chains.build(self._tasks, items[0][0], tasks[0]) if len(tasks) == 1 else None
+        dispatch = Dispatch(tasks if chain is None else chain.tasks, left=len(tasks), chain=chain)
         completions = self._completions
         self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
@@ -230,11 +231,7 @@ class Scheduler(Deadlines):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
             in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
-        if len(tasks) == 1:
-            message: Materialize | MaterializeMany = Materialize(tasks[0], completions)
-        else:
-            dispatch.progress = [0]
-            message = MaterializeMany(tasks, completions, dispatch.progress)
+        message = dispatch.message(completions)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         try:  # noqa: SIM105 - contextlib.suppress builds a context manager per asset
             runner.tell(message)
@@ -276,6 +273,14 @@ class Scheduler(Deadlines):
             self._runs.discard(run)
         return dropped
 
+    def _answered(self, flight: InFlight, item: Outcome | RunnerDown) -> None:
+        """``flight`` landed, unless its chain's runner went on to the next task (chains.py)."""
+        following = flight.dispatch.went_on(item, flight.run)
+        if following is None:
+            self._landed(flight)
+        else:
+            self._in_flight[following] = InFlight(flight.run, following, flight.dispatch, None)
+
     def _landed(self, flight: InFlight) -> None:
         """``flight`` left the air; its runner is free once all of its message has."""
         dispatch = flight.dispatch
@@ -297,8 +302,8 @@ class Scheduler(Deadlines):
         flight = self._in_flight.pop(item.task, None)
         if flight is None:
             return  # abandoned after a timeout, or reported twice
-        self._landed(flight)
         run = flight.run
+        self._answered(flight, item)
         if run.finished:
             return
         task = item.task
@@ -377,7 +382,10 @@ class Scheduler(Deadlines):
             if count is not None:
                 run.waiting[dependant] = count - 1
                 if count == 1 and not (skipped and dependant in skipped):
-                    self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
+                    if dependant in run.ahead:  # in flight already: its chain's runner is on it
+                        run.ahead.discard(dependant)
+                    else:
+                        self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
         if run.remaining == 0:
             self._finish(run, None)
         elif run.suspended:
@@ -389,6 +397,8 @@ class Scheduler(Deadlines):
         run.finished = True
         self._runs.discard(run)
         self._finished.append(run)
+        for chain in run.chains:  # no task of the run starts now
+            chain.stop()
         if ended_now and not run.parked:  # a parked run has not ended: it resumes later
             for kind in run.cleanups:
                 kind.run_ended(self._services, run.run_id)
