@@ -20,15 +20,17 @@ so that the tasks made for nothing when a link fails stay few.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
+from flowstone._execution.flight import ChunkSizer
 from flowstone._execution.task import Chain, Task
 
 if TYPE_CHECKING:
     from flowstone._asset import AssetDef
     from flowstone._execution.flight import PartitionRun, TaskMaker
 
-__all__ = ["LIMIT", "build"]
+__all__ = ["LIMIT", "Batches", "build", "chain"]
 
 #: The most tasks one message holds: a chain longer than that is several messages.
 LIMIT = 32
@@ -59,6 +61,16 @@ def _next_link(tasks: TaskMaker, run: PartitionRun, asset: str) -> str | None:
     return None
 
 
+def chain(tasks: TaskMaker, run: PartitionRun, batch: tuple[Task, ...]) -> Chain | None:
+    """The chain for ``batch`` (ready tasks of ``run``: ``Batches.take``), or for its one
+    task and the links that will follow it (``build``); None for a lone task."""
+    if len(batch) == 1:
+        return build(tasks, run, batch[0])
+    made = Chain(batch)
+    run.chains.append(made)
+    return made
+
+
 def build(tasks: TaskMaker, run: PartitionRun, first: Task) -> Chain | None:
     """The chain that starts with ``first``, or None when it has no link after it.
 
@@ -83,3 +95,37 @@ def build(tasks: TaskMaker, run: PartitionRun, first: Task) -> Chain | None:
     chain = Chain(tuple(links))
     run.chains.append(chain)
     return chain
+
+
+class Batches:
+    """How many ready tasks of one run go to a runner as one chain (a fan-out's middle).
+
+    They run one after the other on that runner, each outcome told as it comes, so a
+    runner finishing one goes on to the next without a round trip to its scheduler. As
+    many as about ``budget`` seconds of work by the durations seen so far (``ChunkSizer``:
+    a slow asset goes alone), and no more than an even share of the ready tasks among
+    the runners, so that ready tasks never wait behind others while a runner is idle.
+    """
+
+    def __init__(self, runners: int) -> None:
+        self._sizer = ChunkSizer()
+        self._runners = max(1, runners)
+
+    def observe(self, seconds: float) -> None:
+        self._sizer.observe(seconds)
+
+    def take(
+        self, tasks: TaskMaker, run: PartitionRun, asset: str, ready: deque[tuple[PartitionRun, str, int]]
+    ) -> list[tuple[PartitionRun, str, int]]:
+        """The ready tasks to send with ``asset``'s (just taken from the head of ``ready``):
+        the next ones of the same run, while they are chainable."""
+        size = min(self._sizer.size, -(-(len(ready) + 1) // self._runners))
+        if size <= 1 or run.start is not None or run.resumptions or not _chainable(tasks.definition(asset)):
+            return []
+        taken: list[tuple[PartitionRun, str, int]] = []
+        while len(taken) < size - 1 and ready:
+            other, following, _ = ready[0]
+            if other is not run or not _chainable(tasks.definition(following)):
+                break
+            taken.append(ready.popleft())
+        return taken

@@ -112,25 +112,38 @@ class Dispatch:
             return False  # a chain's task in flight is the one its runner is on
         return self.tasks.index(task) != self.progress[0]
 
-    def went_on(self, item: Outcome | RunnerDown, run: PartitionRun) -> Task | None:
+    def went_on(self, item: Outcome | RunnerDown) -> Task | None:
         """The task of this chain that its runner went on to after ``item``, or None.
 
         Decided as the runner decides (``RunnerActor._execute_chain``, ``Chain.advance``):
         after a success, up to ``chain.last``, which the runner moves only before it tells
-        the outcome after which it stops. When the chain ends here, the tasks after it
-        never start: they are no longer ahead, and become ready the ordinary way.
+        the outcome after which it stops.
         """
         chain = self.chain
         if chain is None:
             return None
         following = self.link + 1
         went_on = isinstance(item, Outcome) and item.ok and not item.task.abandoned.is_set()
-        if went_on and chain.allows(following):
-            self.link = following
-            return chain.tasks[following]
-        for task in chain.tasks[following:]:
-            run.ahead.discard(task.asset.name)
-        return None
+        if not went_on or not chain.allows(following):
+            return None
+        self.link = following
+        return chain.tasks[following]
+
+    def unstarted(self, run: PartitionRun) -> list[Task]:
+        """A chain that ended: the ready tasks after the last one its runner started, to
+        queue again. Those made ahead of time are no longer ahead: they become ready the
+        ordinary way, once the task before them succeeds."""
+        assert self.chain is not None
+        ready = []
+        for task in self.chain.tasks[self.link + 1 :]:
+            name = task.asset.name
+            if name in run.ahead:
+                run.ahead.discard(name)
+            else:
+                ready.append(task)
+                if task.premarked:  # still recorded running: its next task knows it
+                    run.premarked.add(name)
+        return ready
 
     def message(self, reply: Reply) -> Materialize | MaterializeChain | MaterializeMany:
         """What its runner is told: a task, a chain, or a chunk (whose progress it writes)."""
