@@ -289,6 +289,7 @@ class Scheduler(Deadlines):
             return
         self._landed(flight)
         if dispatch.chain is not None:  # the ready tasks it did not start are ready again
+            run.chains.remove(dispatch.chain)  # nor are its tasks (and values) kept
             back = dispatch.unstarted(run)
             self._ready.extendleft((run, task.asset.name, task.attempt) for task in reversed(back))
 
