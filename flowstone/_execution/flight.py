@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone import partitions
 from flowstone._execution.mapped import mapped_deps
-from flowstone._execution.task import Reply, RunnerDown, Task
+from flowstone._execution.task import (
+    Chain,
+    Materialize,
+    MaterializeChain,
+    MaterializeMany,
+    Outcome,
+    Reply,
+    RunnerDown,
+    Task,
+)
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -70,6 +79,10 @@ class PartitionRun:
     # Upstream partitions materialized for another run, under its id (RunStart.nested):
     # its target's completion does not end that run.
     nested: bool = False
+    # Continuations (flowstone/_execution/chains.py): the assets whose tasks a runner
+    # will go on to, made before they are ready; and the chains, stopped when it ends.
+    ahead: set[str] = field(default_factory=set)
+    chains: list[Chain] = field(default_factory=list)
 
     def ended_with(self, failure: Failure | None) -> None:
         """A deferred run's failure, to record with it (nothing for another run)."""
@@ -88,10 +101,58 @@ class Dispatch:
     # Written by the runner of a chunk: the index of the task it is on (those before it
     # are done, those after it not started). A single task's message shares a constant.
     progress: list[int] = field(default_factory=lambda: _SINGLE)
+    # A chain's message: its tasks are ``chain.tasks``, of which only the one at ``link``
+    # (the runner's, as far as the scheduler knows) is in flight.
+    chain: Chain | None = None
+    link: int = 0
 
     def waiting(self, task: Task) -> bool:
         """Whether ``task`` waits behind another of this message, or is done."""
+        if self.chain is not None:
+            return False  # a chain's task in flight is the one its runner is on
         return self.tasks.index(task) != self.progress[0]
+
+    def went_on(self, item: Outcome | RunnerDown) -> Task | None:
+        """The task of this chain that its runner went on to after ``item``, or None.
+
+        Decided as the runner decides (``RunnerActor._execute_chain``, ``Chain.advance``):
+        after a success, up to ``chain.last``, which the runner moves only before it tells
+        the outcome after which it stops.
+        """
+        chain = self.chain
+        if chain is None:
+            return None
+        following = self.link + 1
+        went_on = isinstance(item, Outcome) and item.ok and not item.task.abandoned.is_set()
+        if not went_on or not chain.allows(following):
+            return None
+        self.link = following
+        return chain.tasks[following]
+
+    def unstarted(self, run: PartitionRun) -> list[Task]:
+        """A chain that ended: the ready tasks after the last one its runner started, to
+        queue again. Those made ahead of time are no longer ahead: they become ready the
+        ordinary way, once the task before them succeeds."""
+        assert self.chain is not None
+        ready = []
+        for task in self.chain.tasks[self.link + 1 :]:
+            name = task.asset.name
+            if name in run.ahead:
+                run.ahead.discard(name)
+            else:
+                ready.append(task)
+                if task.premarked:  # still recorded running: its next task knows it
+                    run.premarked.add(name)
+        return ready
+
+    def message(self, reply: Reply) -> Materialize | MaterializeChain | MaterializeMany:
+        """What its runner is told: a task, a chain, or a chunk (whose progress it writes)."""
+        if self.chain is not None:
+            return MaterializeChain(self.chain, reply)
+        if len(self.tasks) == 1:
+            return Materialize(self.tasks[0], reply)
+        self.progress = [0]
+        return MaterializeMany(self.tasks, reply, self.progress)
 
     def on_runner_down(self, completions: Reply) -> Callable[[str], None]:
         """What its runner's watch calls if the runner dies: each task of the message
@@ -177,6 +238,10 @@ class TaskMaker:
             )
         return found
 
+    def definition(self, asset: str) -> AssetDef:
+        """The definition of ``asset`` (kept, as the rest of what its tasks need)."""
+        return self._of(asset)[0]
+
     def first_attempt(self, run: PartitionRun, asset: str) -> int:
         """The number of ``asset``'s first try in ``run``: a job's attempt for its target,
         1 for the assets it needs (their own policies count their tries, as in node.run)."""
@@ -221,7 +286,8 @@ class TaskMaker:
         """Keep ``asset``'s encoded value for the dependants in ``run`` that will need it."""
         if payload is None:
             return
-        consumers = sum(1 for d in self.dependants.get(asset, ()) if d in run.waiting)
+        ahead = run.ahead  # made already, by a chain (chains.py): they have it
+        consumers = sum(1 for d in self.dependants.get(asset, ()) if d in run.waiting and d not in ahead)
         if consumers:
             run.payloads[asset] = payload
             run.consumers[asset] = consumers

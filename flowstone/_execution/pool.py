@@ -35,12 +35,14 @@ class IdlePool:
 
     def __init__(self) -> None:
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.closed = False  # set once by ``close``; a runner then starts no task of its own
 
     def checkin(self, ref: Any) -> None:
         self._idle.put(ref)
 
     def close(self, reason: str) -> None:
         """From now on, taking an actor raises ``FlowStoneError(reason)``."""
+        self.closed = True
         self._idle.put(_Closed(reason))
 
     def _usable(self, ref: Any) -> bool:

@@ -21,7 +21,15 @@ from flowstone import partitions
 from flowstone._context import Context
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.loading import load_dependencies
-from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, Task
+from flowstone._execution.task import (
+    Materialize,
+    MaterializeChain,
+    MaterializeMany,
+    Outcome,
+    Outcomes,
+    Reply,
+    Task,
+)
 from flowstone._execution.tasklog import TaskLog
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._limits import reserver
@@ -70,10 +78,14 @@ class RunnerActor(supervisors.Actor):
         self._services.pool.checkin(self.actor_ref)
 
     def on_receive(self, message: Any) -> Any:
-        self._reply = message.reply if isinstance(message, Materialize | MaterializeMany) else None
+        is_task = isinstance(message, Materialize | MaterializeChain | MaterializeMany)
+        self._reply = message.reply if is_task else None
         if isinstance(message, Materialize):
             answer: Outcome | Outcomes = self._execute(message.task)
             abandoned = message.task.abandoned.is_set()
+        elif isinstance(message, MaterializeChain):
+            answer = self._execute_chain(message)
+            abandoned = message.chain.ran_abandoned()
         elif isinstance(message, MaterializeMany):
             answer = self._execute_many(message)
             abandoned = any(task.abandoned.is_set() for task in message.tasks)
@@ -89,6 +101,27 @@ class RunnerActor(supervisors.Actor):
     def _execute(self, task: Task) -> Outcome:
         services = self._services  # admitted first: its rate= and concurrency= (_admission)
         return services.admission.run(task, self._reply, lambda admitted: attempt(admitted, services))
+
+    def _execute_chain(self, message: MaterializeChain) -> Outcome:
+        """A chain's tasks while each succeeds (``Chain``); each outcome but the last is
+        told at once, so that its scheduler keeps up with the run. A success hands its
+        encoded value to the next task, as the scheduler would have."""
+        chain = message.chain
+        task = chain.tasks[0]
+        while True:
+            outcome = self._execute(task)
+            if not outcome.ok:
+                return outcome  # which ends the chain: its scheduler knows
+            if task.abandoned.is_set() or self._services.pool.closed:  # a timeout, or its node stops
+                chain.stop()  # before the outcome is told: its scheduler reads it then
+                return outcome
+            following = chain.advance()
+            if following is None:
+                return outcome
+            if outcome.payload is not None:
+                following.dep_payloads = {**following.dep_payloads, task.asset.name: outcome.payload}
+            message.reply.put(outcome)
+            task = following
 
     def _execute_many(self, message: MaterializeMany) -> Outcomes:
         """A chunk's tasks in order, up to the first failure (which may halt a backfill:

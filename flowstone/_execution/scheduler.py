@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowstone._admission.gate import Wake, wake_due
-from flowstone._execution import skips
+from flowstone._execution import chains, skips
 from flowstone._execution.deadlines import Deadlines
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
 from flowstone._execution.runner import record_failure
-from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
+from flowstone._execution.task import Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -64,6 +64,7 @@ class Scheduler(Deadlines):
         self._chunk_nested = chunk_nested
         self._tasks = TaskMaker(pipeline, services, retry, first_attempt, target_fence)
         self._chunks = ChunkSizer()
+        self._batches = chains.Batches(services.pool.size)
         self._busy = 0  # messages to runners not answered in full
         self._completions: Reply = queue.SimpleQueue()
         self._ready: deque[tuple[PartitionRun, str, int]] = deque()
@@ -209,32 +210,35 @@ class Scheduler(Deadlines):
             if runner is None:
                 return
             items = [ready.popleft()]
-            if self._chunkable(run, asset):
+            chunk = self._chunkable(run, asset)
+            if chunk:
                 while len(items) < self._chunks.size and ready and self._chunkable(*ready[0][:2]):
                     items.append(ready.popleft())
-            self._send(runner, items, now)
+            else:  # a chain: more ready tasks of its run, or the links that will follow it
+                items += self._batches.take(self._tasks, run, asset, ready)
+            self._send(runner, items, now, chained=not chunk)
 
     def _chunkable(self, run: PartitionRun, asset: str) -> bool:
         """A deferred (or ``chunk_nested``) run's task without a timeout of its own may share a message."""
         shares = run.start is not None or (self._chunk_nested and run.nested)
         return shares and not run.finished and self._pipeline.get(asset).options.timeout is None
 
-    def _send(self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
+    def _send(
+        self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float, *, chained: bool
+    ) -> None:
         make = self._tasks.make
         tasks = tuple([make(run, asset, attempt) for run, asset, attempt in items])
-        dispatch = Dispatch(tasks, left=len(tasks))
+        chain = chains.chain(self._tasks, items[0][0], tasks) if chained else None
+        flying = tasks if chain is None else tasks[:1]  # of a chain, the task its runner is on
+        dispatch = Dispatch(tasks if chain is None else chain.tasks, left=len(flying), chain=chain)
         completions = self._completions
         self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
-        for (run, _, _), task in zip(items, tasks, strict=True):
+        for (run, _, _), task in zip(items, flying, strict=False):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
             in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
-        if len(tasks) == 1:
-            message: Materialize | MaterializeMany = Materialize(tasks[0], completions)
-        else:
-            dispatch.progress = [0]
-            message = MaterializeMany(tasks, completions, dispatch.progress)
+        message = dispatch.message(completions)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         try:  # noqa: SIM105 - contextlib.suppress builds a context manager per asset
             runner.tell(message)
@@ -276,6 +280,19 @@ class Scheduler(Deadlines):
             self._runs.discard(run)
         return dropped
 
+    def _answered(self, flight: InFlight, item: Outcome | RunnerDown) -> None:
+        """``flight`` landed, unless its chain's runner went on to the next task (chains.py)."""
+        dispatch, run = flight.dispatch, flight.run
+        following = dispatch.went_on(item)
+        if following is not None:
+            self._in_flight[following] = InFlight(run, following, dispatch, None)
+            return
+        self._landed(flight)
+        if dispatch.chain is not None:  # the ready tasks it did not start are ready again
+            run.chains.remove(dispatch.chain)  # nor are its tasks (and values) kept
+            back = dispatch.unstarted(run)
+            self._ready.extendleft((run, task.asset.name, task.attempt) for task in reversed(back))
+
     def _landed(self, flight: InFlight) -> None:
         """``flight`` left the air; its runner is free once all of its message has."""
         dispatch = flight.dispatch
@@ -297,8 +314,8 @@ class Scheduler(Deadlines):
         flight = self._in_flight.pop(item.task, None)
         if flight is None:
             return  # abandoned after a timeout, or reported twice
-        self._landed(flight)
         run = flight.run
+        self._answered(flight, item)
         if run.finished:
             return
         task = item.task
@@ -310,8 +327,9 @@ class Scheduler(Deadlines):
             run.suspended.add(task.asset.name)
             self._park_if_idle(run)
         elif item.ok:
-            if item.completion is not None and (run.start is not None or (self._chunk_nested and run.nested)):
-                self._chunks.observe(item.completion.duration_ms / 1000)
+            if item.completion is not None:
+                chunked = run.start is not None or (self._chunk_nested and run.nested)
+                (self._chunks if chunked else self._batches).observe(item.completion.duration_ms / 1000)
             if run.start is not None and item.completion is not None:
                 held = item.payload is not None and self._services.store.holds(task.io)
                 run.ended = WholeRun(
@@ -377,7 +395,10 @@ class Scheduler(Deadlines):
             if count is not None:
                 run.waiting[dependant] = count - 1
                 if count == 1 and not (skipped and dependant in skipped):
-                    self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
+                    if dependant in run.ahead:  # in flight already: its chain's runner is on it
+                        run.ahead.discard(dependant)
+                    else:
+                        self._ready.append((run, dependant, self._tasks.first_attempt(run, dependant)))
         if run.remaining == 0:
             self._finish(run, None)
         elif run.suspended:
@@ -389,6 +410,8 @@ class Scheduler(Deadlines):
         run.finished = True
         self._runs.discard(run)
         self._finished.append(run)
+        for chain in run.chains:  # no task of the run starts now
+            chain.stop()
         if ended_now and not run.parked:  # a parked run has not ended: it resumes later
             for kind in run.cleanups:
                 kind.run_ended(self._services, run.run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,10 @@ from flowstone.io import AssetKey, IOManager
 from flowstone.partitions import Partition
 
 __all__ = [
+    "Chain",
     "Flag",
     "Materialize",
+    "MaterializeChain",
     "MaterializeMany",
     "Outcome",
     "Outcomes",
@@ -147,3 +150,57 @@ class MaterializeMany:
     tasks: tuple[Task, ...]
     reply: Reply
     progress: list[int]  # the runner sets progress[0] to the index of the task it starts
+
+
+class Chain:
+    """Tasks of one run that one runner does one after the other, each made ready by the
+    one before it alone: a continuation (issue 22), which saves the two thread hand-offs
+    through the scheduler per link of a chain of assets.
+
+    The scheduler made every task (its bookkeeping stays its own) and counts the one the
+    runner is on as in flight. The runner goes on to the next task only after a success,
+    through ``advance``; the scheduler ends the chain early with ``stop`` (its run ended).
+    Both take the lock, so that they agree on the last task the runner may start: ``at``
+    is written by the runner; ``last`` by the scheduler, or by the runner before it tells
+    the outcome after which it stops, so that the scheduler reads it in time.
+    """
+
+    __slots__ = ("_lock", "at", "last", "tasks")
+
+    def __init__(self, tasks: tuple[Task, ...]) -> None:
+        self.tasks = tasks
+        self.at = 0
+        self.last = len(tasks) - 1
+        self._lock = threading.Lock()
+
+    def advance(self) -> Task | None:
+        """The runner's next task, or None: the chain ends here."""
+        with self._lock:
+            if self.at >= self.last:
+                return None
+            self.at += 1
+            return self.tasks[self.at]
+
+    def stop(self) -> None:
+        """No task after the one the runner is on starts: called by the scheduler (the
+        run ended), or by the runner before it answers (its node is stopping)."""
+        with self._lock:
+            self.last = self.at
+
+    def allows(self, index: int) -> bool:
+        """Whether the runner goes on to ``tasks[index]`` after a success of the one before."""
+        with self._lock:
+            return index <= self.last
+
+    def ran_abandoned(self) -> bool:
+        """Whether a task the runner started was given up on (a timeout): it retires."""
+        return any(task.abandoned.is_set() for task in self.tasks[: self.at + 1])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MaterializeChain:
+    """Run ``chain``'s tasks in order while each succeeds, putting each ``Outcome`` on
+    ``reply`` as it is known (the last after the runner is idle again)."""
+
+    chain: Chain
+    reply: Reply
