@@ -84,7 +84,9 @@ class Dispatch:
 
     tasks: tuple[Task, ...]
     left: int = 0
-    held: list[tuple[Task, ...]] = field(default_factory=list)  # what its runner's watch reports
+    held: list[tuple[Task, ...]] = field(
+        default_factory=lambda: [()]
+    )  # what its runner's watch reports (none: run here)
     # Written by the runner of a chunk: the index of the task it is on (those before it
     # are done, those after it not started). A single task's message shares a constant.
     progress: list[int] = field(default_factory=lambda: _SINGLE)

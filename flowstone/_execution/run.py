@@ -104,6 +104,7 @@ def run_target(
         retry=retry,
         first_attempt=first_attempt,
         target_fence=None if deferred else target_fence,
+        inline=deferred,  # a job's run of its target alone: in the job's own worker
     )
     scheduler.begin(
         run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout}, deferred=deferred

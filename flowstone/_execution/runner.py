@@ -49,7 +49,7 @@ from flowstone.events import (
 )
 from supervisors._log import get_logger
 
-__all__ = ["RunnerActor", "runner_spec"]
+__all__ = ["RunnerActor", "run_here", "runner_spec"]
 
 log = get_logger("flowstone")
 
@@ -104,6 +104,19 @@ class RunnerActor(supervisors.Actor):
                 break
         message.progress[0] = len(message.tasks)
         return Outcomes(tuple(outcomes))
+
+
+def run_here(runner: Any, task: Task, services: Services, reply: Reply) -> Outcome:
+    """``RunnerActor._execute`` in the caller's thread, ``runner`` (idle, taken from the
+    pool) held as its slot and checked in after: a job's run of its target alone (issue
+    22), sparing two thread hops and a monitor, about a fifth of a short job's CPU. The
+    runners still bound how many assets the node runs at once. Nothing can interrupt the
+    attempt, so its scheduler sends it here only without a timeout (the asset's or the
+    run's); like any attempt it never raises for what the asset does."""
+    try:
+        return services.admission.run(task, reply, lambda admitted: attempt(admitted, services))
+    finally:
+        services.pool.checkin(runner)
 
 
 def runner_spec(services: Services) -> supervisors.ChildSpec:

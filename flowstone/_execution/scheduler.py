@@ -22,7 +22,7 @@ from flowstone._execution import skips
 from flowstone._execution.deadlines import Deadlines
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
-from flowstone._execution.runner import record_failure
+from flowstone._execution.runner import record_failure, run_here
 from flowstone._execution.task import Materialize, MaterializeMany, Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -48,6 +48,7 @@ class Scheduler(Deadlines):
         target_fence: CompletionFence | None = None,
         max_runners: int | None = None,
         chunk_nested: bool = False,
+        inline: bool = False,
     ) -> None:
         """``retry`` overrides the target's policy and ``first_attempt`` numbers its first
         try (``ctx.attempt``): a job tries its target once per attempt of its own, while the
@@ -55,13 +56,16 @@ class Scheduler(Deadlines):
         ``target_fence`` is applied in the transaction that completes a run's target;
         ``max_runners`` bounds how many runners work for it at once (a backfill's
         ``parallel``); ``chunk_nested`` lets nested runs' tasks share messages as a deferred
-        run's do (a backfill's upstream partitions, flowstone/_execution/upstream.py)."""
+        run's do (a backfill's upstream partitions, flowstone/_execution/upstream.py);
+        ``inline`` runs a lone task without a timeout in the calling thread, holding an
+        idle runner as its slot (``runner.run_here``)."""
         self._pipeline = pipeline
         self._services = services
         self._first_attempt = first_attempt
         self._target_fence = target_fence
         self._max_runners = max_runners
         self._chunk_nested = chunk_nested
+        self._inline = inline
         self._tasks = TaskMaker(pipeline, services, retry, first_attempt, target_fence)
         self._chunks = ChunkSizer()
         self._busy = 0  # messages to runners not answered in full
@@ -224,12 +228,15 @@ class Scheduler(Deadlines):
         tasks = tuple([make(run, asset, attempt) for run, asset, attempt in items])
         dispatch = Dispatch(tasks, left=len(tasks))
         completions = self._completions
-        self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, tasks, strict=True):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
             in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
+        if self._inline and len(tasks) == 1 and in_flight[tasks[0]].deadline is None and run.deadline is None:
+            completions.put(run_here(runner, tasks[0], self._services, completions))  # nothing to interrupt
+            return
+        self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         if len(tasks) == 1:
             message: Materialize | MaterializeMany = Materialize(tasks[0], completions)
         else:
