@@ -15,6 +15,7 @@ from flowstone._execution.mapped import ensure_upstream
 from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import emit_recorded
 from flowstone._execution.scheduler import PartitionRun, Scheduler
+from flowstone._execution.tasklog import TaskLog
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -96,7 +97,7 @@ def run_target(
     run.nested = within is not None
     if tags:
         run.tags = tags
-    bound = log.bind(run_id=run.run_id, pipeline=pipeline.name, asset=asset, partition=key)
+    bound = TaskLog(log, {"run_id": run.run_id, "pipeline": pipeline.name, "asset": asset, "partition": key})
     deferred = deferred and len(plan) == 1 and not run.nested  # the caller applies its fence
     scheduler = Scheduler(
         pipeline,

@@ -232,7 +232,6 @@ class Scheduler(Deadlines):
         flying = tasks if chain is None else tasks[:1]  # of a chain, the task its runner is on
         dispatch = Dispatch(tasks if chain is None else chain.tasks, left=len(flying), chain=chain)
         completions = self._completions
-        self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, flying, strict=False):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)

@@ -9,13 +9,15 @@ event the host's level lets through (or the first other use, such as ``ctx.log.b
 and an event below the level costs a level check.
 
 The check asks the stdlib logger behind the runtime's logger (``logging.Logger.isEnabledFor``,
-cached by the logging module). When the host configured structlog itself, its own pipeline
-decides: the event is always handed to it.
+cached by the logging module). When the host configured structlog itself, its wrapper
+class's level decides if it is a filtering one (``make_filtering_bound_logger``); any other
+wrapper is always handed the event. A job's and a run's loggers are ``TaskLog`` s too.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 __all__ = ["TaskLog"]
@@ -35,10 +37,27 @@ def _enabled(base: Any, level: int) -> bool:
         target = base._target()
     except Exception:  # noqa: BLE001 - an unknown logger: let it decide
         return True
-    stdlib = getattr(target, "_logger", None)
-    if isinstance(stdlib, logging.Logger):
-        return stdlib.isEnabledFor(level)
-    return True  # the host's structlog: its processors filter
+    from supervisors._stdlib_log import StdlibBoundLogger  # noqa: PLC0415 - loaded with the logger
+
+    if isinstance(target, StdlibBoundLogger):
+        return bool(target._logger.isEnabledFor(level))
+    return _structlog_enabled(level)
+
+
+def _structlog_enabled(level: int) -> bool:
+    """The host's structlog: False only if its wrapper class filters ``level`` out (a
+    ``make_filtering_bound_logger`` class drops such events before any processor).
+    Asked of the configuration, not of the logger: a lazy proxy binds a new logger for
+    every attribute read, which is what a ``TaskLog`` is there to spare (issue 22)."""
+    structlog = sys.modules.get("structlog")
+    wrapper = None if structlog is None else structlog.get_config().get("wrapper_class")
+    effective = getattr(wrapper, "get_effective_level", None)
+    if effective is None:
+        return True  # another wrapper: its processors decide
+    try:
+        return bool(level >= effective(None))  # the method does not read its instance
+    except Exception:  # noqa: BLE001 - an unexpected wrapper: let it decide
+        return True
 
 
 class TaskLog:

@@ -174,8 +174,25 @@ def _retry(value: object, unknown: list[str]) -> Retry:
         raise _UnreadableError(f"options.retry is {value!r}, not an object of fs.Retry fields")
     unknown.extend(f"retry.{key}" for key in value if key not in _RETRY_FIELDS)
     known = {key: item for key, item in value.items() if key in _RETRY_FIELDS}
+    try:  # typed, so that True and 1 (equal, and equally hashed) are not the same policy
+        fields = tuple(sorted((key, type(item), item) for key, item in known.items()))
+        hash(fields)
+    except TypeError:  # an unhashable value: not a valid policy either, built to say why
+        return _built_retry(tuple((key, type(item), item) for key, item in known.items()))
+    return _cached_retry(fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_retry(fields: tuple[tuple[str, type, Any], ...]) -> Retry:
+    """``_built_retry``, cached: every job of a queue carries the same policy, and building
+    and validating it was a twentieth of a short job's worker time (issue 22). A ``Retry``
+    is frozen; an invalid one raises, and is not cached."""
+    return _built_retry(fields)
+
+
+def _built_retry(fields: tuple[tuple[str, type, Any], ...]) -> Retry:
     try:
-        return Retry(**known)
+        return Retry(**{key: item for key, _, item in fields})
     except (TypeError, ValueError) as exc:
         raise _UnreadableError(f"options.retry is not a valid fs.Retry: {exc}") from exc
 

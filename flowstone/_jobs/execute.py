@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import structlog
-
 from flowstone import partitions
 from flowstone._execution.run import run_target
+from flowstone._execution.tasklog import TaskLog
 from flowstone._jobs.claimed import ClaimedJob
 from flowstone._jobs.records import Discard, Snooze
 from flowstone._jobs.table import JobTable
@@ -58,9 +57,8 @@ def execute_job(job: ClaimedJob, env: JobEnv, defer: Callable[[PendingAck], None
     With ``defer``, a job whose run is its target alone hands its success to ``defer``
     instead of recording it: its queue records it with others (group commit).
     """
-    bound = log.bind(
-        job_id=job.id, queue=job.queue, asset=job.asset, partition=job.partition_key, attempt=job.attempt
-    )
+    fields = {"job_id": job.id, "queue": job.queue, "asset": job.asset, "partition": job.partition_key}
+    bound = TaskLog(log, {**fields, "attempt": job.attempt})  # bound once an event is let through
     branch = BRANCH_OPTION in job.options  # a parallel asset's branch (flowstone/_parallel/jobs.py)
     try:
         # A branch's value must be stored when its end is recorded: no group commit for it.
@@ -76,7 +74,7 @@ def execute_job(job: ClaimedJob, env: JobEnv, defer: Callable[[PendingAck], None
 def _run(
     job: ClaimedJob,
     env: JobEnv,
-    bound: structlog.typing.FilteringBoundLogger,
+    bound: TaskLog,
     defer: Callable[[PendingAck], None] | None,
 ) -> Outcome:
     # Whatever the row holds, the job ends: what cannot be read or resolved is discarded
@@ -160,7 +158,7 @@ def _failed(
     env: JobEnv,
     cause: BaseException,
     retry: Retry,
-    bound: structlog.typing.FilteringBoundLogger,
+    bound: TaskLog,
     upstream: tuple[str, int] | None = None,
 ) -> Outcome:
     """``upstream`` is (asset, attempts) when an asset the target needs failed, after

@@ -22,7 +22,6 @@ the next jobs.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from flowstone._execution.recording import emit_recorded
 from flowstone._jobs.execute import JobEnv, PendingAck, execute_job
 from flowstone._jobs.isolation import resumed, split_claim
 from flowstone._jobs.table import ClaimedJob, QueuePauses
+from flowstone._jobs.ticker import Ticker
 from supervisors._log import get_logger
 
 __all__ = ["QueueEnv", "QueueProducer", "queue_spec"]
@@ -124,38 +124,30 @@ class QueueProducer(supervisors.Actor):
         self._refill = False  # workers freed since the last claim
         self._careful = False  # one job at a time while claims hold resumed jobs
         self._unreleased: list[ClaimedJob] = []  # to give back; the database refused
-        self._timer: supervisors.Cancellable | None = None
-        self._linger: supervisors.Cancellable | None = None  # a refill waiting for LINGER
+        self._ticker: Ticker | None = None  # tells it "poll" and "linger"
+        self._lingering = False  # a refill waits for LINGER
         self._lingered = False  # the wait has passed: refill now
         self._commit_seconds = 0.001  # how long recording successes takes, on average
 
     def on_start(self) -> None:
         self._env.producer = self.actor_ref
+        self._ticker = Ticker(self.actor_ref, self._env.clock.monotonic, f"ticker:{self._env.name}")
         self._schedule_poll()
         self.actor_ref.tell("wake")  # jobs may be waiting already
 
     def on_stop(self) -> None:
         self._paused = True  # stop claiming; workers finish (or are left for rescue)
-        for timer in (self._timer, self._linger):
-            if timer is not None:
-                timer.cancel()
+        if self._ticker is not None:
+            self._ticker.stop()
         self._record()  # what it could not record stays executing, for rescue
         self._release([])  # likewise what it could not give back
 
     def on_failure(self, *_exc: object) -> None:
         self.on_stop()
 
-    def _later(self, seconds: float, message: str) -> supervisors.Cancellable:
-        ref = self.actor_ref
-
-        def tell() -> None:
-            with contextlib.suppress(ActorDeadError):
-                ref.tell(message)
-
-        return self._env.clock.call_later(seconds, tell)
-
     def _schedule_poll(self) -> None:
-        self._timer = self._later(self._env.poll_interval, "poll")
+        assert self._ticker is not None  # started in on_start
+        self._ticker.arm("poll", self._env.poll_interval)
 
     def on_receive(self, message: Any) -> Any:
         try:
@@ -169,19 +161,21 @@ class QueueProducer(supervisors.Actor):
             if idle and self._refill and self._may_refill():
                 self._refill = False
                 self._fill()
-            waiting = self._refill and self._linger is not None  # recorded with the refill
+            waiting = self._refill and self._lingering  # recorded with the refill
             if self._acks and ((idle and not waiting and not self._acks_refused) or message == "poll"):
                 self._record()
 
     def _may_refill(self) -> bool:
         """True once no job is in flight, or ``LINGER`` after the first of them ended."""
+        assert self._ticker is not None  # started in on_start
         if not self._busy or self._lingered:
-            if self._linger is not None:
-                self._linger.cancel()
-            self._linger, self._lingered = None, False
+            if self._lingering:
+                self._ticker.disarm("linger")
+            self._lingering = self._lingered = False
             return True
-        if self._linger is None:
-            self._linger = self._later(min(self._commit_seconds, LINGER), "linger")
+        if not self._lingering:
+            self._lingering = True
+            self._ticker.arm("linger", min(self._commit_seconds, LINGER))
         return False
 
     def _record(self, claim: int = 0) -> list[ClaimedJob] | None:

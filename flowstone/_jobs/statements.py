@@ -11,13 +11,16 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     exists,
     func,
+    insert,
     select,
     text,
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from flowstone._store.sql.schema import CLAIMABLE, jobs, leases, materializations
@@ -42,6 +45,39 @@ ACK_STATES = {
     "wait": "waiting",  # its run waits durably (flowstone._waits): ended when the run ends
 }
 SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
+#: The columns of a bulk-inserted job's row (``JobTable.insert_many``); the others are null.
+BULK_COLUMNS = (
+    "id",
+    "queue",
+    "pipeline_ref",
+    "pipeline",
+    "asset",
+    "partition_key",
+    "options",
+    "priority",
+    "attempt",
+    "max_attempts",
+    "snoozed",
+    "errors",
+    "state",
+)
+
+
+@functools.cache
+def insert_many_statement() -> Any:
+    """PostgreSQL: insert the rows of the JSON parameter ``b_rows`` (``BULK_COLUMNS``, ids
+    taken beforehand), due now. One statement for the batch: as an ``executemany`` the
+    driver adapted 13 values per row and the server ran the insert once per row, most of
+    a bulk enqueue's time (issue 22)."""
+    typed = [column(name, J.c[name].type) for name in BULK_COLUMNS]
+    rows = (
+        func.json_to_recordset(bindparam("b_rows", type_=postgresql.JSON))
+        .table_valued(*typed)
+        .render_derived(name="new", with_types=True)
+    )
+    now = func.now()
+    selected = select(*[rows.c[name] for name in BULK_COLUMNS], now, now)
+    return insert(J).from_select([*BULK_COLUMNS, "inserted_at", "scheduled_at"], selected)
 
 
 def db_now(dialect: str, shifted: bool = False) -> ColumnElement[Any]:

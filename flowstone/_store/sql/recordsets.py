@@ -105,8 +105,7 @@ def write_and_claim(
         params["b_node"] = node_id
     if claim is not None and acks:
         statement = _claiming_statement(bool(rows.stored), claim[0])
-        result = precompiled.execute(c, statement, {**params, **claim[1]})
-        found = result.all()
+        found = precompiled.execute(c, statement, {**params, **claim[1]})
         done = {int(i) for i in found[0].acked_ids or ()}  # one row, even when nothing is claimed
         return done, [row for row in found if row.id is not None]
     result = precompiled.execute(c, _statement(bool(rows.stored), bool(acks)), params)
