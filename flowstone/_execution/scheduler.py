@@ -20,9 +20,9 @@ from typing import Any
 from flowstone._admission.gate import Wake, wake_due
 from flowstone._execution import chains, skips
 from flowstone._execution.deadlines import Deadlines
+from flowstone._execution.endings import Endings
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
-from flowstone._execution.runner import record_failure
 from flowstone._execution.task import Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -35,7 +35,7 @@ __all__ = ["PartitionRun", "Scheduler"]
 log = get_logger("flowstone")
 
 
-class Scheduler(Deadlines):
+class Scheduler(Endings, Deadlines):
     """Dispatches ready assets to idle runners and reacts to their outcomes."""
 
     def __init__(
@@ -232,6 +232,7 @@ class Scheduler(Deadlines):
         flying = tasks if chain is None else tasks[:1]  # of a chain, the task its runner is on
         dispatch = Dispatch(tasks if chain is None else chain.tasks, left=len(flying), chain=chain)
         completions = self._completions
+        self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, flying, strict=False):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
@@ -360,30 +361,6 @@ class Scheduler(Deadlines):
             run.ended_with(item.failure)
             self._finish(run, item.error)
 
-    def _fail_stuck_runs(self) -> None:
-        # Runs whose assets wait are parked; any other cannot happen with a valid plan:
-        # if it does, fail loudly rather than block forever.
-        for run in list(self._runs):
-            if run.suspended:
-                self._park(run)
-            else:
-                self._finish(
-                    run, RuntimeError(f"run {run.run_id} has nothing left to run but is not complete")
-                )
-
-    def _park_if_idle(self, run: PartitionRun) -> None:
-        """A run with nothing in flight, ready or due to retry while an asset waits is
-        parked: the scheduler forgets it (nothing is held), its wait resumes it later."""
-        if any(f.run is run for f in self._in_flight.values()):
-            return
-        if any(r is run for r, _, _ in self._ready) or any(r is run for _, _, r, _, _ in self._retries):
-            return
-        self._park(run)
-
-    def _park(self, run: PartitionRun) -> None:
-        run.parked = True
-        self._finish(run, None)
-
     def _completed(self, run: PartitionRun, asset: str, value: Any) -> None:
         run.remaining -= 1
         if asset == run.target:
@@ -402,18 +379,3 @@ class Scheduler(Deadlines):
             self._finish(run, None)
         elif run.suspended:
             self._park_if_idle(run)
-
-    def _finish(self, run: PartitionRun, error: BaseException | None) -> None:
-        ended_now = not run.finished
-        run.error = error
-        run.finished = True
-        self._runs.discard(run)
-        self._finished.append(run)
-        for chain in run.chains:  # no task of the run starts now
-            chain.stop()
-        if ended_now and not run.parked:  # a parked run has not ended: it resumes later
-            for kind in run.cleanups:
-                kind.run_ended(self._services, run.run_id)
-
-    def _record_failure(self, run: PartitionRun, task: Task, cause: BaseException) -> None:
-        run.ended_with(record_failure(task, self._services, cause))
