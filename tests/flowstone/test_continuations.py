@@ -130,55 +130,51 @@ class TestChain:
         assert calls == Counter({0: 1})
 
 
+def _fan_out(pipeline: fs.Pipeline, n: int, middle: Callable[[fs.Context, int], int], **options: Any) -> None:
+    """``root → m0 … m{n-1} → sink``; each middle asset is ``middle(ctx, root)`` with ``options``."""
+
+    @pipeline.asset
+    def root(ctx: fs.Context) -> int:
+        return 1
+
+    names = [f"m{i}" for i in range(n)]
+    for name in names:
+
+        def fn(ctx: fs.Context, root: int) -> int:
+            return middle(ctx, root)
+
+        fn.__name__ = fn.__qualname__ = name
+        pipeline.asset(**options)(fn)
+
+    def sink(ctx: fs.Context, **values: int) -> int:
+        return sum(values.values())
+
+    pipeline.asset(depends_on=names)(sink)
+
+
 class TestBatch:
     def test_every_task_of_a_fan_out_runs_once(self, any_node: fs.Node) -> None:
         pipeline = fs.Pipeline("fan")
         calls: Counter[str] = Counter()
 
-        @pipeline.asset
-        def root(ctx: fs.Context) -> int:
-            return 1
+        def middle(ctx: fs.Context, root: int) -> int:
+            calls[ctx.asset] += 1
+            return root
 
-        names = [f"m{i}" for i in range(120)]
-        for name in names:
-
-            def middle(ctx: fs.Context, root: int) -> int:
-                calls[ctx.asset] += 1
-                return root
-
-            middle.__name__ = middle.__qualname__ = name
-            pipeline.asset(middle)
-
-        def sink(ctx: fs.Context, **values: int) -> int:
-            return sum(values.values())
-
-        pipeline.asset(depends_on=names)(sink)
+        _fan_out(pipeline, 120, middle)
         assert any_node.run(pipeline, "sink") == 120
-        assert calls == Counter(dict.fromkeys(names, 1))
+        assert calls == Counter({f"m{i}": 1 for i in range(120)})
 
     def test_a_task_of_a_fan_out_that_fails_once_is_retried_and_the_others_run(self, node: fs.Node) -> None:
         pipeline = fs.Pipeline("fan_retry")
         calls: Counter[str] = Counter()
 
-        @pipeline.asset
-        def root(ctx: fs.Context) -> int:
-            return 1
+        def middle(ctx: fs.Context, root: int) -> int:
+            calls[ctx.asset] += 1
+            if ctx.asset == "m40" and ctx.attempt == 1:
+                raise RuntimeError("once")
+            return root
 
-        names = [f"m{i}" for i in range(120)]
-        for name in names:
-
-            def middle(ctx: fs.Context, root: int) -> int:
-                calls[ctx.asset] += 1
-                if ctx.asset == "m40" and ctx.attempt == 1:
-                    raise RuntimeError("once")
-                return root
-
-            middle.__name__ = middle.__qualname__ = name
-            pipeline.asset(retry=fs.Retry(max_attempts=2, base_delay=0.0))(middle)
-
-        def sink(ctx: fs.Context, **values: int) -> int:
-            return sum(values.values())
-
-        pipeline.asset(depends_on=names)(sink)
+        _fan_out(pipeline, 120, middle, retry=fs.Retry(max_attempts=2, base_delay=0.0))
         assert node.run(pipeline, "sink") == 120
-        assert calls == Counter({name: 2 if name == "m40" else 1 for name in names})
+        assert calls == Counter({f"m{i}": 2 if i == 40 else 1 for i in range(120)})
