@@ -18,6 +18,7 @@ it copies pages from it. The thread is stopped and joined with the engines (``st
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -56,6 +57,11 @@ class Checkpointer:
         if self._commits >= self._every:
             self._commits = 0
             self._wake.set()
+
+    @classmethod
+    def of(cls, engine: Engine) -> Checkpointer:
+        """A checkpointer of ``engine``'s file, on a connection of its own."""
+        return cls(functools.partial(connect_outside_pool, engine))
 
     @property
     def running(self) -> bool:

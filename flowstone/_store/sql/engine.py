@@ -8,7 +8,6 @@ fails half-way on a lock upgrade; WAL lets readers go on while one process write
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import sqlite3
 import threading
@@ -29,7 +28,8 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 
-from flowstone._store.sql.checkpoint import Checkpointer, connect_outside_pool
+from flowstone._store.sql.checkpoint import Checkpointer
+from flowstone._store.sql.held import HeldConnection
 from flowstone.errors import StoreUnavailableError
 
 __all__ = [
@@ -141,6 +141,8 @@ class Engines:
     serial: threading.RLock | None = None
     #: SQLite: checkpoints the WAL off the commits' path (``checkpoint.py``).
     checkpointer: Checkpointer | None = None
+    #: SQLite: the write connection of ``DriverTransaction`` (``held.py``).
+    held: HeldConnection | None = None
 
     @property
     def dialect(self) -> str:
@@ -149,6 +151,8 @@ class Engines:
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        if self.held is not None:
+            self.held.close()
         for engine in self.owned:
             engine.dispose()
 
@@ -233,8 +237,9 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
         write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", timeouts, writes=True)
         for each in (read, write):
             _close_when_outlived(each)
-        checkpointer = Checkpointer(functools.partial(connect_outside_pool, write))
-        return Engines(read, write, write, (read, write), write, threading.RLock(), checkpointer)
+        serial, checkpointer = threading.RLock(), Checkpointer.of(write)
+        held = HeldConnection(write, serial)
+        return Engines(read, write, write, (read, write), write, serial, checkpointer, held)
     connect_args = timeouts.postgres_connect_args() if parsed.get_backend_name() == "postgresql" else {}
     try:
         engine = create_engine(parsed, pool_size=10, max_overflow=20, connect_args=connect_args)

@@ -82,45 +82,57 @@ class DriverTransaction:
     ``Transaction`` on SQLite's write engine cost 53 µs of CPU for an empty transaction
     (a SQLAlchemy ``Connection`` and its transaction, their events, the translations),
     against 12 µs for the pool's checkout, ``BEGIN IMMEDIATE``, ``COMMIT`` and checkin: as
-    much as all of a completion's statements. The pool, the process's write lock
-    (``Engines.serial``) and the error translation are the same as ``Transaction``'s;
-    a driver error is raised as SQLAlchemy would raise it (``DBAPIError.instance``).
+    much as all of a completion's statements. Holding the process's write lock
+    (``Engines.serial``), it uses the write engine's one held connection
+    (``held.py``), skipping the pool's checkout and checkin too; without the
+    lock (a wait past the timeout) a pooled one. The error translation is
+    ``Transaction``'s: a driver error is raised as SQLAlchemy would raise it
+    (``DBAPIError.instance``), a connection error as ``StoreUnavailableError``.
     """
 
     def __init__(self, store: TransactionStore, doing: str) -> None:
         self._store = store
         self._doing = doing
+        self._engines: Any = None
         self._pooled: Any = None
+        self._held = False
         self._serial: Any = None
         self._checkpointer: Checkpointer | None = None
 
     def __enter__(self) -> sqlite3.Connection:
         engines = self._store.engines
+        self._engines = engines
         self._serial = serialize(engines, engines.write, self._store.timeouts.statement)
         self._checkpointer = engines.checkpointer
         try:
             with translate(self._store.url, self._doing):
-                self._pooled = engines.write.raw_connection()
+                if self._serial is not None and engines.held is not None:  # held: this thread alone writes
+                    self._held = True
+                    self._pooled = engines.held.get()
+                else:
+                    self._pooled = engines.write.raw_connection()
             connection: sqlite3.Connection = self._pooled.driver_connection
             self._driver(connection.execute, "BEGIN IMMEDIATE")
             return connection
         except BaseException:
-            self._release()
+            self._release(failed=True)
             raise
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
         connection: sqlite3.Connection = self._pooled.driver_connection
+        failed = exc is not None
         try:
             if exc is None:
                 self._driver(connection.execute, "COMMIT")
             elif connection.in_transaction:
                 connection.rollback()
         except BaseException:
+            failed = True
             if connection.in_transaction:  # a failed COMMIT leaves the transaction open
                 connection.rollback()
             raise
         finally:
-            self._release()
+            self._release(failed)
         if exc is None and self._checkpointer is not None:
             self._checkpointer.committed()
         if isinstance(exc, sqlite3.Error):  # a statement of the body failed
@@ -139,12 +151,18 @@ class DriverTransaction:
             return unavailable(self._store.url, wrapped, self._doing)
         return wrapped
 
-    def _release(self) -> None:
+    def _release(self, failed: bool) -> None:
+        """Give the connection back: the held one stays held unless something failed (a
+        fresh one from the pool next time), a pooled one goes back to the pool."""
         try:
-            if self._pooled is not None:
+            if self._held:
+                if failed:
+                    self._engines.held.drop()
+            elif self._pooled is not None:
                 self._pooled.close()
-                self._pooled = None
         finally:
+            self._pooled = None
+            self._held = False
             if self._serial is not None:
                 self._serial.release()
                 self._serial = None
