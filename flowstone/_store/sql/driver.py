@@ -54,6 +54,8 @@ def _statement(name: str) -> Any:
         "insert_lineage": statements.INSERT_LINEAGE,
         "close_run": statements.CLOSE_RUN_TAGS,
         "audit": statements.INSERT_AUDIT,
+        "insert_run": statements.INSERT_RUN,
+        "insert_record": statements.INSERT_MATERIALIZATION,
     }[name]
 
 
@@ -61,6 +63,9 @@ _COLUMNS: Mapping[str, Sequence[str]] = {
     "value": VALUE_COLUMNS,
     "insert_lineage": _LINEAGE_COLUMNS,
     "audit": statements.AUDIT_COLUMNS,
+    # a run's start (runs.RunWrites.start_run): the columns it sets, the rest take their defaults
+    "insert_run": ("run_id", "pipeline", "asset", "partition_key", "status", "options", "started_at", "tags"),
+    "insert_record": ("pipeline", "asset", "partition_key", "run_id", "status", "attempts", "started_at"),
 }
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, update
 
 from flowstone._store.records import Completion, Failure, RunStart, WholeRun
-from flowstone._store.sql import batch, driver, driver_completion, fused, statements
+from flowstone._store.sql import batch, driver, driver_writes, fused, statements
 from flowstone._store.sql.history import audit_row, link, run_end_audit
 from flowstone._store.sql.schema import materializations, runs
 from flowstone._store.sql.values import SQLValues
@@ -50,6 +50,8 @@ class RunWrites:
 
     def start_run(self, run: RunStart) -> None:
         running = set(run.running)
+        sqlite = self.engines.dialect == "sqlite"  # timestamps as text: on the driver (driver_writes)
+        at: Any = driver.text_of(run.at) if sqlite else run.at
         run_row = {
             "run_id": run.run_id,
             "pipeline": run.pipeline,
@@ -57,7 +59,7 @@ class RunWrites:
             "partition_key": run.partition_key,
             "status": "running",
             "options": json.dumps(dict(run.options), default=str, sort_keys=True),
-            "started_at": run.at,
+            "started_at": at,
             "tags": encode_tags(run.tags),
         }
         records = [
@@ -68,18 +70,22 @@ class RunWrites:
                 "run_id": run.run_id,
                 "status": "running" if a in running else "pending",
                 "attempts": 1 if a in running else 0,
-                "started_at": run.at if a in running else None,
+                "started_at": at if a in running else None,
             }
             for a in run.plan
         ]
         audit = audit_row(
-            run.at,
+            at,
             "run.started",
             run.actor,
             f"{run.pipeline}/{run.asset}/{run.partition_key}",
             "start",
             {"run_id": run.run_id, "plan": list(run.plan), **run.options, **tagged(run.tags)},
         )
+        if sqlite:
+            with self._driver_write("record a run in") as d:
+                driver_writes.start(d, None if run.nested else run_row, records, audit)
+            return
         if run.nested:  # the records of its outer run's upstream partitions: no run row of its own
             with self._write("record a run in") as c:
                 c.execute(statements.INSERT_MATERIALIZATION, records)
@@ -136,7 +142,7 @@ class RunWrites:
         if done.fence is None and self.engines.dialect == "sqlite":
             stored = None if joined is None or payload is None else joined.row(key, payload, done.at)
             with self._driver_write("record a materialization in") as d:
-                return driver_completion.complete(d, done, stored)
+                return driver_writes.complete(d, done, stored)
         params = {
             **self._key(done.pipeline, done.asset, done.partition_key, done.run_id),
             "b_attempt": done.attempts,
@@ -185,7 +191,7 @@ class RunWrites:
         payload: bytes | str | None,
     ) -> None:
         """The statements that ``fused.complete`` runs as one, one by one (SQLite, with a
-        fence: ``driver_completion`` without one)."""
+        fence: ``driver_writes`` without one)."""
         if not driver.execute(c, "complete", params):
             raise _NotRunningError
         if joined is not None and payload is not None:
