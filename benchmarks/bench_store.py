@@ -58,6 +58,7 @@ import structlog
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 import flowstone as fs
+from benchmarks.sqlite_floor import chain_floor_ms
 from flowstone._execution.runner import RunnerActor
 from flowstone._store.sql.store import SQLStore
 from flowstone._store.sql.values import SQLValues
@@ -659,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
         sqlite_floor = result.floor
         t_chain, t_single, all_chain = measure_chain(f"sqlite:///{workdir}/chain.db", chain_reps)
         chain_missed = print_chain(t_chain, t_single, all_chain, chain_reps)
+        floor = chain_floor_ms(f"{workdir}/chain.db", CHAIN_LENGTH, chain_reps)
+        print(
+            f"  floor, the same statements per asset on a bare sqlite3 connection (sqlite_floor.py): "
+            f"{statistics.median(floor):.3f} ms ({min(floor):.3f}–{max(floor):.3f}); "
+            f"the chain is {t_chain / CHAIN_LENGTH * 1e3 / statistics.median(floor):.1f}× it"
+        )
         missed |= sqlite_missed or chain_missed
 
         pg_missed = False

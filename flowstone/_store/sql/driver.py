@@ -15,7 +15,9 @@ UTC text in its format, so rows written here read back through the Core the same
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import operator
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +28,7 @@ from flowstone._store.sql import statements
 from flowstone._store.sql.values import COLUMNS as VALUE_COLUMNS
 from flowstone._store.sql.values import upsert_statement
 
-__all__ = ["execute", "executemany", "premark", "uses_driver"]
+__all__ = ["execute", "executemany", "premark", "run", "run_many", "text_of", "uses_driver"]
 
 _LINEAGE_COLUMNS = (
     "pipeline",
@@ -50,12 +52,20 @@ def _statement(name: str) -> Any:
         "value": upsert_statement("sqlite"),
         "delete_lineage": statements.DELETE_LINEAGE,
         "insert_lineage": statements.INSERT_LINEAGE,
+        "close_run": statements.CLOSE_RUN_TAGS,
+        "audit": statements.INSERT_AUDIT,
+        "insert_run": statements.INSERT_RUN,
+        "insert_record": statements.INSERT_MATERIALIZATION,
     }[name]
 
 
 _COLUMNS: Mapping[str, Sequence[str]] = {
     "value": VALUE_COLUMNS,
     "insert_lineage": _LINEAGE_COLUMNS,
+    "audit": statements.AUDIT_COLUMNS,
+    # a run's start (runs.RunWrites.start_run): the columns it sets, the rest take their defaults
+    "insert_run": ("run_id", "pipeline", "asset", "partition_key", "status", "options", "started_at", "tags"),
+    "insert_record": ("pipeline", "asset", "partition_key", "run_id", "status", "attempts", "started_at"),
 }
 
 
@@ -73,10 +83,13 @@ def _compiled(name: str) -> tuple[str, tuple[str, ...], dict[str, Any]]:
     return sql, tuple(compiled.positiontup or ()), dict(compiled.params)
 
 
+def text_of(moment: datetime) -> str:
+    """A timestamp as SQLAlchemy's SQLite dialect stores it: UTC text."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
-    return value
+    return text_of(value) if isinstance(value, datetime) else value
 
 
 def _row(order: tuple[str, ...], fixed: dict[str, Any], params: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -104,3 +117,35 @@ def premark(c: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         executemany(c, "premark", rows)
     else:
         c.execute(statements.PREMARK, list(rows))
+
+
+@functools.cache
+def _prepared(name: str) -> tuple[str, dict[str, Any], Callable[[Mapping[str, Any]], tuple[Any, ...]]]:
+    """The SQL of ``name``, the values it binds itself, and a getter of its parameters' tuple."""
+    sql, order, fixed = _compiled(name)
+    literal = {k: v for k, v in fixed.items() if v is not None and not isinstance(v, type(_REQUIRED))}
+    getter = operator.itemgetter(*order)
+    if len(order) == 1:  # itemgetter of one name returns the value, not a tuple
+        return sql, literal, lambda params: (params[order[0]],)
+    return sql, literal, getter
+
+
+_REQUIRED = _compiled("insert_lineage")[2]["pipeline"]  # SQLAlchemy's marker of a value to bind
+
+
+def run(connection: sqlite3.Connection, name: str, params: Mapping[str, Any]) -> sqlite3.Cursor:
+    """Run statement ``name`` on a driver connection (``DriverTransaction``); its cursor.
+
+    ``params`` must be plain already: timestamps as ``text_of`` makes them. Their tuple
+    is taken by ``operator.itemgetter`` in C, not converted one by one in Python.
+    """
+    sql, literal, getter = _prepared(name)
+    return connection.execute(sql, getter({**literal, **params} if literal else params))
+
+
+def run_many(connection: sqlite3.Connection, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``run`` for each of ``rows``, in one call of the driver."""
+    if rows:
+        sql, literal, getter = _prepared(name)
+        tuples = [getter({**literal, **row}) for row in rows] if literal else list(map(getter, rows))
+        connection.executemany(sql, tuples)

@@ -28,6 +28,8 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 
+from flowstone._store.sql.checkpoint import Checkpointer
+from flowstone._store.sql.held import HeldConnection
 from flowstone.errors import StoreUnavailableError
 
 __all__ = [
@@ -137,12 +139,20 @@ class Engines:
     #: busy handler, which sleeps 1, 2, 5, 10 ms... between tries: four runners completing
     #: assets of a fan-out at once waited milliseconds each for a commit of microseconds.
     serial: threading.RLock | None = None
+    #: SQLite: checkpoints the WAL off the commits' path (``checkpoint.py``).
+    checkpointer: Checkpointer | None = None
+    #: SQLite: the write connection of ``DriverTransaction`` (``held.py``).
+    held: HeldConnection | None = None
 
     @property
     def dialect(self) -> str:
         return self.write.dialect.name
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+        if self.held is not None:
+            self.held.close()
         for engine in self.owned:
             engine.dispose()
 
@@ -157,7 +167,7 @@ def serialize(engines: Engines, engine: Engine, timeout: float) -> threading.RLo
     return serial if serial.acquire(timeout=timeout) else None
 
 
-def _sqlite_engine(url: URL, begin: str, timeouts: Timeouts) -> Engine:
+def _sqlite_engine(url: URL, begin: str, timeouts: Timeouts, *, writes: bool = False) -> Engine:
     # A local file: opening it never waits; what waits is a write for another process's
     # lock, for as long as a statement may take.
     engine = create_engine(
@@ -174,6 +184,8 @@ def _sqlite_engine(url: URL, begin: str, timeouts: Timeouts) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={timeouts.statement_ms}")
         _retry_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if writes:  # the Checkpointer's thread checkpoints instead of a commit
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -222,10 +234,12 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
             )
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         read = _sqlite_engine(parsed, "BEGIN", timeouts)
-        write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", timeouts)
+        write = _sqlite_engine(parsed, "BEGIN IMMEDIATE", timeouts, writes=True)
         for each in (read, write):
             _close_when_outlived(each)
-        return Engines(read, write, write, (read, write), write, threading.RLock())
+        serial, checkpointer = threading.RLock(), Checkpointer.of(write)
+        held = HeldConnection(write, serial)
+        return Engines(read, write, write, (read, write), write, serial, checkpointer, held)
     connect_args = timeouts.postgres_connect_args() if parsed.get_backend_name() == "postgresql" else {}
     try:
         engine = create_engine(parsed, pool_size=10, max_overflow=20, connect_args=connect_args)

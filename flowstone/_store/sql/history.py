@@ -12,8 +12,9 @@ from sqlalchemy import Connection, bindparam, desc, insert, select
 from flowstone._store.records import AuditEntry
 from flowstone._store.sql import driver, statements
 from flowstone._store.sql.schema import audit_log, lineage
+from flowstone._tags import Tags, tagged
 
-__all__ = ["History", "LineageRecord", "audit_row", "link", "replace_edges"]
+__all__ = ["History", "LineageRecord", "audit_row", "link", "replace_edges", "run_end_audit"]
 
 #: (pipeline, run_id, asset, partition_key, upstream (asset, partition_key) pairs)
 LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
@@ -42,6 +43,21 @@ def audit_row(
         "action": action,
         "details": json.dumps(details, default=str, sort_keys=True),
     }
+
+
+def run_end_audit(
+    at: datetime, status: str, actor: str, resource: str, run_id: str, error: str | None, tags: Tags
+) -> dict[str, Any]:
+    """The audit row of a run that ended (``run.finished`` or ``run.failed``)."""
+    completed = status in ("completed", "skipped")  # a run whose target was skipped ended well
+    return audit_row(
+        at,
+        "run.finished" if completed else "run.failed",
+        actor,
+        resource,
+        "finish" if completed else "fail",
+        {"run_id": run_id, "error": error, **tagged(tags)},
+    )
 
 
 def link(

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, update
 
 from flowstone._store.records import Completion, Failure, RunStart, WholeRun
-from flowstone._store.sql import batch, driver, fused, statements
-from flowstone._store.sql.history import audit_row, link
+from flowstone._store.sql import batch, driver, driver_writes, fused, statements
+from flowstone._store.sql.history import audit_row, link, run_end_audit
 from flowstone._store.sql.schema import materializations, runs
 from flowstone._store.sql.values import SQLValues
-from flowstone._tags import Tags, decode_tags, encode_tags, tagged
+from flowstone._tags import decode_tags, encode_tags, tagged
 from flowstone.io import AssetKey, IOManager
 
 if TYPE_CHECKING:
@@ -46,9 +46,12 @@ class RunWrites:
         def engines(self) -> Engines: ...
         def _write(self, doing: str) -> Any: ...
         def _single(self, doing: str) -> Any: ...
+        def _driver_write(self, doing: str) -> Any: ...
 
     def start_run(self, run: RunStart) -> None:
         running = set(run.running)
+        sqlite = self.engines.dialect == "sqlite"  # timestamps as text: on the driver (driver_writes)
+        at: Any = driver.text_of(run.at) if sqlite else run.at
         run_row = {
             "run_id": run.run_id,
             "pipeline": run.pipeline,
@@ -56,7 +59,7 @@ class RunWrites:
             "partition_key": run.partition_key,
             "status": "running",
             "options": json.dumps(dict(run.options), default=str, sort_keys=True),
-            "started_at": run.at,
+            "started_at": at,
             "tags": encode_tags(run.tags),
         }
         records = [
@@ -67,18 +70,22 @@ class RunWrites:
                 "run_id": run.run_id,
                 "status": "running" if a in running else "pending",
                 "attempts": 1 if a in running else 0,
-                "started_at": run.at if a in running else None,
+                "started_at": at if a in running else None,
             }
             for a in run.plan
         ]
         audit = audit_row(
-            run.at,
+            at,
             "run.started",
             run.actor,
             f"{run.pipeline}/{run.asset}/{run.partition_key}",
             "start",
             {"run_id": run.run_id, "plan": list(run.plan), **run.options, **tagged(run.tags)},
         )
+        if sqlite:
+            with self._driver_write("record a run in") as d:
+                driver_writes.start(d, None if run.nested else run_row, records, audit)
+            return
         if run.nested:  # the records of its outer run's upstream partitions: no run row of its own
             with self._write("record a run in") as c:
                 c.execute(statements.INSERT_MATERIALIZATION, records)
@@ -132,6 +139,10 @@ class RunWrites:
         payload = None if joined is None else encoded if encoded is not None else joined.encode(value)
         if joined is None:
             io.store(key, value)
+        if done.fence is None and self.engines.dialect == "sqlite":
+            stored = None if joined is None or payload is None else joined.row(key, payload, done.at)
+            with self._driver_write("record a materialization in") as d:
+                return driver_writes.complete(d, done, stored)
         params = {
             **self._key(done.pipeline, done.asset, done.partition_key, done.run_id),
             "b_attempt": done.attempts,
@@ -147,7 +158,7 @@ class RunWrites:
                 stored = None if joined is None or payload is None else joined.row(key, payload, done.at)
                 audit = None
                 if done.finishes_run:
-                    audit = _run_end_audit(
+                    audit = run_end_audit(
                         done.at, "completed", done.actor, resource, done.run_id, None, done.tags
                     )
                 if alone:  # one self-contained statement: no transaction around it
@@ -179,7 +190,8 @@ class RunWrites:
         key: AssetKey,
         payload: bytes | str | None,
     ) -> None:
-        """The statements that ``fused.complete`` runs as one, one by one (SQLite)."""
+        """The statements that ``fused.complete`` runs as one, one by one (SQLite, with a
+        fence: ``driver_writes`` without one)."""
         if not driver.execute(c, "complete", params):
             raise _NotRunningError
         if joined is not None and payload is not None:
@@ -231,20 +243,5 @@ class RunWrites:
         params = {"b_run": run_id, "b_status": status, "b_at": at, "b_error": error}
         closed = c.execute(_CLOSE_RUN, params).first()  # its tags: every end's audit names them
         if closed is not None:
-            ended = _run_end_audit(at, status, actor, resource, run_id, error, decode_tags(closed.tags))
+            ended = run_end_audit(at, status, actor, resource, run_id, error, decode_tags(closed.tags))
             c.execute(statements.INSERT_AUDIT, ended)
-
-
-def _run_end_audit(
-    at: datetime, status: str, actor: str, resource: str, run_id: str, error: str | None, tags: Tags
-) -> dict[str, Any]:
-    """The audit row of a run that ended (``run.finished`` or ``run.failed``)."""
-    completed = status in ("completed", "skipped")  # a run whose target was skipped ended well
-    return audit_row(
-        at,
-        "run.finished" if completed else "run.failed",
-        actor,
-        resource,
-        "finish" if completed else "fail",
-        {"run_id": run_id, "error": error, **tagged(tags)},
-    )

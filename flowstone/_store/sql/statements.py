@@ -6,7 +6,7 @@ these run for every materialization. ``b_``-prefixed parameters are bound per ca
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, delete, desc, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, desc, func, insert, or_, select, update
 
 from flowstone._store.sql.schema import audit_log, lineage, materializations, runs
 
@@ -86,6 +86,14 @@ CLOSE_RUN = (
     .where(runs.c.run_id == bindparam("b_run"), runs.c.status.in_(("running", "waiting")))
     .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
 )
+#: ``CLOSE_RUN`` answering the run's tags (every end's audit entry names them), for the
+#: driver (``driver.py``): ``OR`` instead of an ``IN`` list, which SQLAlchemy expands per call.
+CLOSE_RUN_TAGS = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run"), or_(runs.c.status == "running", runs.c.status == "waiting"))
+    .values(status=bindparam("b_status"), finished_at=bindparam("b_at"), error=bindparam("b_error"))
+    .returning(runs.c.tags)
+)
 SUSPEND = update(M).where(WHERE_RECORD, M.c.status == "running").values(status="waiting")
 RUN_STATUS = (
     update(runs)
@@ -128,6 +136,7 @@ __all__ = [
     "RUN_COLUMNS",
     "CHUNK",
     "CLOSE_RUN",
+    "CLOSE_RUN_TAGS",
     "COMPLETE",
     "FAIL",
     "INSERT_AUDIT",

@@ -31,7 +31,7 @@ from flowstone._store.sql.overview import Overview
 from flowstone._store.sql.runs import RunWrites
 from flowstone._store.sql.schema import lineage, materializations
 from flowstone._store.sql.skips import Skips
-from flowstone._store.sql.transaction import Transaction
+from flowstone._store.sql.transaction import DriverTransaction, Transaction
 from flowstone._store.sql.values import SQLValues
 from flowstone._store.sql.waiting import Waiting
 from flowstone.codec import DEFAULT_MAX_VALUE_BYTES
@@ -137,6 +137,10 @@ class SQLStore(RunWrites, Waiting, History, Skips, Overview):
 
     def _read(self, doing: str) -> Any:
         return Transaction(self, self.engines.read, doing)
+
+    def _driver_write(self, doing: str) -> Any:
+        """SQLite: a write transaction on the driver's connection (``DriverTransaction``)."""
+        return DriverTransaction(self, doing)
 
     def _single(self, doing: str) -> Any:
         """For one self-contained write statement (see ``Engines.single``)."""
