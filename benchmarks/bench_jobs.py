@@ -688,7 +688,7 @@ _STEPS = (
     ("_execution/run.py", "run_target", "  run_target: plan + scheduler + wait for the runner"),
     ("_node/services.py", "is_done", "    is_done → store.latest (1 transaction)"),
     ("_store/sql/store.py", "start_run", "    store.start_run (1 transaction)"),
-    ("_execution/runner.py", "attempt", "    runner: attempt (runner thread)"),
+    ("_execution/attempt.py", "attempt", "    runner: attempt (runner thread)"),
     ("_store/sql/store.py", "mark_running", "      store.mark_running (1 transaction)"),
     ("_store/sql/store.py", "complete", "      store.complete + value (1 transaction)"),
     ("_jobs/table.py", "_ack", "  JobTable.complete, fenced ack (1 transaction)"),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from flowstone._execution.attempt import record_failure
 from flowstone._execution.flight import InFlight, PartitionRun
-from flowstone._execution.runner import record_failure
 
 if TYPE_CHECKING:
     from flowstone._execution.task import Task

@@ -1,7 +1,7 @@
 """Durable waits: a materialization that waits is a row in the store, not a blocked thread.
 
 An asset waits by *returning* a ``Suspension`` (``fs.Gate`` from ``ctx.gate``,
-``fs.RequestApproval``). The runner's user-code boundary (``_execution/runner.py``) has
+``fs.RequestApproval``). The runner's user-code boundary (``_execution/attempt.py``) has
 one hook for every kind: ``suspend`` (``suspend.py``) persists the wait, marks the
 materialization and its run ``waiting``, *arms* the wait with the run's resume point
 (pipeline, reference, target, plan, options, job id) and returns an ``Outcome`` with
