@@ -119,6 +119,9 @@ def premark(c: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         c.execute(statements.PREMARK, list(rows))
 
 
+_REQUIRED = _compiled("insert_lineage")[2]["pipeline"]  # SQLAlchemy's marker of a value to bind
+
+
 @functools.cache
 def _prepared(name: str) -> tuple[str, dict[str, Any], Callable[[Mapping[str, Any]], tuple[Any, ...]]]:
     """The SQL of ``name``, the values it binds itself, and a getter of its parameters' tuple."""
@@ -128,9 +131,6 @@ def _prepared(name: str) -> tuple[str, dict[str, Any], Callable[[Mapping[str, An
     if len(order) == 1:  # itemgetter of one name returns the value, not a tuple
         return sql, literal, lambda params: (params[order[0]],)
     return sql, literal, getter
-
-
-_REQUIRED = _compiled("insert_lineage")[2]["pipeline"]  # SQLAlchemy's marker of a value to bind
 
 
 def run(connection: sqlite3.Connection, name: str, params: Mapping[str, Any]) -> sqlite3.Cursor:
