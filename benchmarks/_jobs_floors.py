@@ -11,7 +11,9 @@ only missed. Two measurements, taken in the same run as the figure they explain:
   window. PostgreSQL's background processes (WAL writer, checkpointer) are not counted,
   nor a backend that exits inside the window; one that connects inside it counts its
   start-up. On 2 CPUs the two together bound the rate: jobs/s ≤ CPUs / (client +
-  server CPU per job), printed as the "cap".
+  server CPU per job), printed as the "cap". The node's line also gives this process's
+  context switches per job (``/proc/self/task/*/status``, live threads only): on a
+  2-vCPU VM each thread hand-off costs tens of µs of CPU, most of the node's.
 - **Our batch SQL on the bare driver.** The library's own claim and ``complete_many``
   statements (their compiled text, as ``precompiled`` sends it) from 4 threads on plain
   psycopg connections, as the job table uses them (the claim on a connection with
@@ -55,6 +57,7 @@ class CPU:
 
     client: float
     server: float | None
+    switches: float = 0.0  # this process's context switches per job (its live threads')
 
     @property
     def total(self) -> float:
@@ -68,6 +71,19 @@ class CPU:
 def cap(cpu: CPU) -> float:
     """The jobs/s that ``cpu`` per job allows on this machine's CPUs, client and server together."""
     return CPUS / (cpu.total / 1e6) if cpu.total > 0 else float("inf")
+
+
+def _switches() -> int:
+    """Context switches, voluntary and not, of this process's live threads so far."""
+    total = 0
+    for status in Path(f"/proc/{os.getpid()}/task").glob("*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that exited meanwhile
+    return total
 
 
 def _on_cpu_ns(pid: int) -> int:
@@ -91,6 +107,7 @@ class Meter:
             self._db = psycopg.connect(conninfo(url), autocommit=True)
         self._client = 0.0
         self._server: dict[int, int] = {}
+        self._switches = 0
 
     def _backends(self) -> dict[int, int]:
         if self._db is None:
@@ -102,15 +119,17 @@ class Meter:
 
     def start(self) -> None:
         self._server = self._backends()
+        self._switches = _switches()
         self._client = time.process_time()
 
     def stop(self, jobs: int) -> CPU:
         client = time.process_time() - self._client
+        switches = _switches() - self._switches
         server = None
         if self._db is not None:
             now = self._backends()
             server = sum(ns - self._server.get(pid, 0) for pid, ns in now.items()) / 1e9 / jobs * 1e6
-        return CPU(client / jobs * 1e6, server)
+        return CPU(client / jobs * 1e6, server, switches / jobs)
 
     def close(self) -> None:
         if self._db is not None:
