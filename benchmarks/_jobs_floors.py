@@ -11,9 +11,11 @@ only missed. Two measurements, taken in the same run as the figure they explain:
   window. PostgreSQL's background processes (WAL writer, checkpointer) are not counted,
   nor a backend that exits inside the window; one that connects inside it counts its
   start-up. On 2 CPUs the two together bound the rate: jobs/s ≤ CPUs / (client +
-  server CPU per job), printed as the "cap". The node's line also gives this process's
-  context switches per job (``/proc/self/task/*/status``, live threads only): on a
-  2-vCPU VM each thread hand-off costs tens of µs of CPU, most of the node's.
+  server CPU per job); and one process's Python runs on one core at a time (the GIL):
+  jobs/s ≤ 1 / client CPU per job. The lower of the two is printed as the "cap". The
+  node's line also gives this process's context switches per job
+  (``/proc/self/task/*/status``, live threads only): on a 2-vCPU VM each thread
+  hand-off costs tens of µs of CPU, most of the node's.
 - **Our batch SQL on the bare driver.** The library's own claim and ``complete_many``
   statements (their compiled text, as ``precompiled`` sends it) from 4 threads on plain
   psycopg connections, as the job table uses them (the claim on a connection with
@@ -69,8 +71,13 @@ class CPU:
 
 
 def cap(cpu: CPU) -> float:
-    """The jobs/s that ``cpu`` per job allows on this machine's CPUs, client and server together."""
-    return CPUS / (cpu.total / 1e6) if cpu.total > 0 else float("inf")
+    """The jobs/s that ``cpu`` per job allows: on this machine's CPUs, client and server
+    together, and for the client on one CPU (one process, one GIL: its Python runs on one
+    core at a time; this is a bound from below, as part of its CPU is the kernel's and C
+    code's outside the GIL)."""
+    machine = CPUS / (cpu.total / 1e6) if cpu.total > 0 else float("inf")
+    gil = 1e6 / cpu.client if cpu.client > 0 else float("inf")
+    return min(machine, gil)
 
 
 def _switches() -> int:

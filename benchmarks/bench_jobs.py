@@ -21,7 +21,8 @@ job from 4 threads, no materialization; and on PostgreSQL that SQL again (claim(
 ``complete_many``) on the bare psycopg driver, the batch-claim path's own floor
 (``_jobs_floors.BareDriver``). Each of these rows, and each node's, shows its CPU per job,
 this process's and the PostgreSQL backends' (``_jobs_floors.Meter``), and the 4-worker
-node's CPU gives a cap: jobs/s ≤ CPUs / (client + server CPU per job). A missed target
+node's CPU gives a cap: jobs/s ≤ CPUs / (client + server CPU per job), and ≤ 1 / client CPU
+per job (one process's Python on one core at a time). A missed target
 prints the floor measured in the same run and what it says, under the table.
 
 Enqueue: jobs/s through ``node.jobs.table.insert_many`` in batches of 1,000, and the
@@ -1019,13 +1020,21 @@ def batch_floor(rate: float, bare: tuple[float, CPU], lock_only: tuple[float, CP
 def node_floor(rate: float, cpu: CPU, limit_k: float) -> str:
     """The node's floor line: the cap its measured CPU per job implies on this machine."""
     limit = cap(cpu)
+    machine = CPUS / (cpu.total / 1e6)
     line = (
-        f"floor in this run: CPU cap {limit:,.0f}/s = {CPUS} CPUs / ({cpu.client:,.0f} µs client + "
-        f"{cpu.server or 0:,.0f} µs server per job; {cpu.switches:.1f} context switches per job in this "
-        f"process) ({rate / limit:.2f}× of it); LIMIT {NODE_CLAIM} floor {limit_k:,.0f}/s"
+        f"floor in this run: CPU cap {limit:,.0f}/s ({rate / limit:.2f}× of it), the lower of "
+        f"{CPUS} CPUs / ({cpu.client:,.0f} µs client + {cpu.server or 0:,.0f} µs server per job) = "
+        f"{machine:,.0f}/s and one GIL: 1 / client = {1e6 / cpu.client:,.0f}/s; "
+        f"{cpu.switches:.1f} context switches per job in this process; "
+        f"LIMIT {NODE_CLAIM} floor {limit_k:,.0f}/s"
     )
     if limit < TARGET_RATE:
         line += f"; the cap itself is below {TARGET_RATE:,.0f}/s: the node is CPU-bound on this machine"
+    else:
+        line += (
+            "; below its cap the node waits on its own thread hand-offs (a worker, its runner and "
+            "the producer take turns under one GIL)"
+        )
     return line
 
 
