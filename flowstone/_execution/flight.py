@@ -230,10 +230,18 @@ class TaskMaker:
         if found is None:
             pipeline, services = self._pipeline, self._services
             definition = pipeline.get(asset)
+            # Only the dependencies its function takes are loaded: decided here, once per
+            # asset, not per dependency of each task (a fan-in's ``params`` is a tuple, so
+            # that check cost the square of its dependencies, issue 22).
+            takes = set(definition.params)
             found = self._static[asset] = (
                 definition,
                 services.resolve_io(definition.options.io),
-                tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
+                tuple(
+                    (dep, services.resolve_io(pipeline.get(dep).options.io))
+                    for dep in definition.deps
+                    if dep in takes
+                ),
                 mapped_deps(pipeline, asset, services),
             )
         return found
