@@ -36,6 +36,7 @@ log = get_logger("flowstone")
 
 _UNSET: Any = object()
 _SINGLE = [0]  # the progress of every one-task message: never written
+_NONE: frozenset[str] = frozenset()  # the absent dependencies of a task of a run that skips none
 
 
 @dataclass(slots=True, eq=False)
@@ -277,14 +278,17 @@ class TaskMaker:
             premarked=attempt == 1 and asset in run.premarked,
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),
+            # Most runs keep no payloads (values in memory, or the store reads them back).
             dep_payloads=self._payloads_for(
                 run, self._local_deps[asset], attempt == self.first_attempt(run, asset)
-            ),
+            )
+            if run.payloads
+            else {},
             fence=self._target_fence if is_target else None,
             deferred=run.start is not None,
             resume=run.resumptions.get(asset) if run.resumptions else None,
             run=run,
-            absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
+            absent=frozenset(d for d in definition.deps if d in skipped) if skipped else _NONE,
             mapped=mapped,
         )
         run.premarked.discard(asset)
@@ -294,8 +298,11 @@ class TaskMaker:
         """Keep ``asset``'s encoded value for the dependants in ``run`` that will need it."""
         if payload is None:
             return
-        ahead = run.ahead  # made already, by a chain (chains.py): they have it
-        consumers = sum(1 for d in self.dependants.get(asset, ()) if d in run.waiting and d not in ahead)
+        ahead, waiting = run.ahead, run.waiting  # made already, by a chain (chains.py): they have it
+        consumers = 0
+        for dependant in self.dependants.get(asset, ()):
+            if dependant in waiting and dependant not in ahead:
+                consumers += 1
         if consumers:
             run.payloads[asset] = payload
             run.consumers[asset] = consumers
@@ -322,7 +329,11 @@ class TaskMaker:
         if self._first_attempt != 1:
             return ()
         waiting = run.waiting
-        return tuple(d for d in self.dependants.get(asset, ()) if waiting.get(d) == 1)
+        ready = []  # a plain loop: a generator per task cost more than its few dependants
+        for dependant in self.dependants.get(asset, ()):
+            if waiting.get(dependant) == 1:
+                ready.append(dependant)
+        return tuple(ready)
 
 
 def close_timed_out(run: PartitionRun, cause: BaseException, attempts: int, services: Services) -> None:
