@@ -197,7 +197,9 @@ class ChunkSizer:
     def observe(self, seconds: float) -> None:
         mean = seconds if self._mean is None else 0.8 * self._mean + 0.2 * seconds
         self._mean = mean
-        self.size = max(1, min(self.limit, int(self.budget / max(mean, 1e-6))))
+        # Comparisons, not max(min(...)): this runs once per outcome (issue 22).
+        size = int(self.budget / mean) if mean > 1e-6 else int(self.budget / 1e-6)
+        self.size = 1 if size < 1 else self.limit if size > self.limit else size
 
 
 class TaskMaker:

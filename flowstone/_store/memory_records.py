@@ -107,12 +107,24 @@ class PipelineRecords:
         return current
 
     def link(self, key: Key, upstream: Sequence[tuple[str, str]]) -> None:
-        """Record what ``key`` read, replacing what it read before."""
-        self.forget_lineage(key, keep_downstream=True)
-        self.upstream[key] = tuple(upstream)
-        self.versions[key] = tuple(_version(self.records.get(parent)) for parent in upstream)
+        """Record what ``key`` read, replacing what it read before, and the data version
+        of each value read: the run that completed it (None if none did)."""
+        if key in self.upstream:
+            self.forget_lineage(key, keep_downstream=True)
+        # One loop, data versions read inline: this runs once per materialization, and a
+        # generator and a call per dependency cost more than the rest (issue 22).
+        records, downstream = self.records, self.downstream
+        versions: list[str | None] = []
         for parent in upstream:
-            self.downstream.setdefault(parent, set()).add(key)
+            record = records.get(parent)
+            versions.append(record.run_id if record is not None and record.status == "completed" else None)
+            children = downstream.get(parent)
+            if children is None:
+                downstream[parent] = {key}
+            else:
+                children.add(key)
+        self.upstream[key] = tuple(upstream)
+        self.versions[key] = tuple(versions)
 
     def forget_lineage(self, key: Key, *, keep_downstream: bool = False) -> None:
         self.versions.pop(key, None)
@@ -124,8 +136,3 @@ class PipelineRecords:
                     del self.downstream[parent]
         if not keep_downstream:
             self.downstream.pop(key, None)
-
-
-def _version(record: Entry | None) -> str | None:
-    """The data version of a value read: the run that completed it (None if none did)."""
-    return record.run_id if record is not None and record.status == "completed" else None
