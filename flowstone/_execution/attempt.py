@@ -9,6 +9,7 @@ raises fails only its own materialization, never the runner that drives it (runn
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -208,7 +209,8 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         return Outcome(task, ok=False, error=refused)
     if upstream and not inline and services.lineage_failure == "log":
         _record_lineage(task, services, upstream, wait=False)
-    bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
+    if bound.enabled(logging.INFO):  # its fields built only for an event that is logged
+        bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
     if services.events.active and not task.deferred:  # a deferred one's, once recorded
         services.events.emit(
             MaterializationFinished(
