@@ -24,7 +24,6 @@ from flowstone._execution.loading import load_dependencies
 from flowstone._execution.task import Outcome, Task
 from flowstone._execution.tasklog import TaskLog
 from flowstone._jobs.records import Discard, Snooze
-from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._resources import required_resources
@@ -99,7 +98,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         resources,
         tags=_tags(task),
         _waits=services.waits,
-        _reserve=services.admission.reserver(reserver(services.directory.lookup)),
+        _reserve=services.reserve,
     )
     original = task
     try:
@@ -148,14 +147,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     asset = task.asset
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
-    absent = task.absent
-    mapped = task.mapped
-    upstream = [
-        (dep, task.partition_key)
-        for dep in asset.deps
-        if (not absent or dep not in absent) and (not mapped or dep not in mapped)
-    ]
-    upstream += task.reads  # exactly the partitions read through a mapping
+    upstream = _upstream(task)
     # A store that keeps lineage itself writes it with the completion: one transaction,
     # both or neither. A separate lineage store goes through the lineage actor.
     inline = services.lineage_store is services.store
@@ -219,6 +211,19 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         )
     # Recorded or not, its scheduler sizes its chunks by the completion's duration.
     return Outcome(task, ok=True, value=value, payload=payload, completion=done)
+
+
+def _upstream(task: Task) -> list[tuple[str, str]]:
+    """The (asset, partition key) values the attempt read: its lineage."""
+    absent, mapped, key = task.absent, task.mapped, task.partition_key
+    if not absent and not mapped:  # most tasks: every dependency read plainly, no test per one
+        return [(dep, key) for dep in task.asset.deps]
+    upstream = [
+        (dep, key)
+        for dep in task.asset.deps
+        if (not absent or dep not in absent) and (not mapped or dep not in mapped)
+    ]
+    return upstream + task.reads  # exactly the partitions read through a mapping
 
 
 def _tags(task: Task) -> Mapping[str, str]:
