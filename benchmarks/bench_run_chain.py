@@ -28,9 +28,15 @@ When a target is missed (or with ``--profile``) the script profiles one run of t
 slower shape with cProfile: the calling thread, and the runner threads of a fresh node
 (through ``threading.setprofile``), unless ``--no-profile``.
 
+``--inline`` adds, for information, the same runs with no thread hand-off: the node's
+runner pool is swapped, for those runs only, for runners that the scheduler's ``tell``
+runs on the calling thread (the same ``RunnerActor.on_receive``, the same attempts and
+store). Its overhead per asset is the engine's Python alone, on one thread with no wake-ups
+and no GIL contention; the gap to the threaded figure is what the hand-offs cost.
+
 Usage::
 
-    .venv/bin/python benchmarks/bench_run_chain.py [--quick] [--runs N] [--profile | --no-profile]
+    .venv/bin/python benchmarks/bench_run_chain.py [--quick] [--runs N] [--inline] [--profile | --no-profile]
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import flowstone as fs
 from flowstone import _graph
+from flowstone._execution.runner import RunnerActor
 
 ASSETS = 1_000
 TARGET_OVERHEAD_US = 50.0
@@ -179,6 +186,61 @@ def measure_shape(node: fs.Node, shape: Shape, runs: int, first_partition: int) 
     }
 
 
+class _InlineRunner:
+    """A runner whose ``tell`` runs the message at once, on the caller's thread."""
+
+    def __init__(self, actor: RunnerActor) -> None:
+        self._actor = actor
+
+    def tell(self, message: Any) -> None:
+        self._actor.on_receive(message)
+
+    def is_alive(self) -> bool:
+        return True
+
+
+class _InlinePool:
+    """What a scheduler and its runners use of ``RunnerPool``, with ``_InlineRunner`` s:
+    as many as the node's runners (so that a fan-out is shared out the same way), never
+    started as actors, answered synchronously; nothing to watch, since none can die."""
+
+    def __init__(self, services: Any, size: int) -> None:
+        self.size = size
+        self.closed = False
+        self._by_ref: dict[Any, _InlineRunner] = {}
+        self._idle: list[_InlineRunner] = []
+        for _ in range(size):
+            actor = RunnerActor(services)
+            runner = _InlineRunner(actor)
+            self._by_ref[actor.actor_ref] = runner
+            self._idle.append(runner)
+
+    def checkin(self, ref: Any) -> None:
+        self._idle.append(self._by_ref[ref])
+
+    def try_acquire(self) -> _InlineRunner | None:
+        return self._idle.pop() if self._idle else None
+
+    def acquire(self, timeout: float | None) -> _InlineRunner | None:
+        return self.try_acquire()
+
+    def watch(self, runner: Any, down: Callable[[str], None]) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def inline_runners(node: fs.Node) -> Any:
+    """The node's runs, while inside, go to ``_InlinePool`` runners (a private swap, for
+    this benchmark only: the node's own runners stay idle in their pool meanwhile)."""
+    services = node._services  # private: the benchmark measures the engine's insides
+    real = services.pool
+    object.__setattr__(services, "pool", _InlinePool(services, real.size))  # Services is frozen
+    try:
+        yield
+    finally:
+        object.__setattr__(services, "pool", real)
+
+
 def measure_planning(runs: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     for label, build in (("chain", chain), ("fan-out", fan)):
@@ -251,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="measured runs per shape")
     parser.add_argument("--no-profile", action="store_true", help="do not profile when a target is missed")
     parser.add_argument("--profile", action="store_true", help="profile one run even if every target is met")
+    parser.add_argument(
+        "--inline", action="store_true", help="also run each shape with its runners on the calling thread"
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (5 if args.quick else 9)
 
@@ -273,10 +338,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['per_asset_us']:>9.1f} {r['floor_per_asset_us']:>9.2f} {r['overhead_us']:>11.1f} "
                 f"{r['ratio']:>6.0f}× {r['handoff_us']:>9.1f} {r['handoff_ratio']:>5.1f}×"
             )
+        if args.inline:
+            with inline_runners(node):
+                for label, shape in shapes.items():
+                    r = measure_shape(node, shape, runs, first_partition=10_000)
+                    spread = f"({r['run_min_ms']:.1f}–{r['run_max_ms']:.1f})"
+                    name = label.split("/")[0] + " inline"
+                    print(
+                        f"{name:<16} {r['assets']:>6} {r['run_ms']:>9.1f} {spread:>15} "
+                        f"{r['floor_ms']:>9.3f} {r['per_asset_us']:>9.1f} {r['floor_per_asset_us']:>9.2f} "
+                        f"{r['overhead_us']:>11.1f} {r['ratio']:>6.0f}×"
+                    )
         print(
             "  ratio: run / floor of direct calls; 2-hop: a bare thread round trip per asset "
             "(caller → worker → caller), the floor of a dispatch to a runner and back"
         )
+        if args.inline:
+            print(
+                "  inline: the same runs, runners called on this thread (no hand-off, no GIL "
+                "contention): the engine's Python per asset alone (for information, no target)"
+            )
         for label, r in results.items():
             met = r["overhead_us"] <= TARGET_OVERHEAD_US
             missed |= not met

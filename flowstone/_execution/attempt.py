@@ -9,6 +9,7 @@ raises fails only its own materialization, never the runner that drives it (runn
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -23,7 +24,6 @@ from flowstone._execution.loading import load_dependencies
 from flowstone._execution.task import Outcome, Task
 from flowstone._execution.tasklog import TaskLog
 from flowstone._jobs.records import Discard, Snooze
-from flowstone._limits import reserver
 from flowstone._node.lineage import RecordLineage
 from flowstone._node.services import Services
 from flowstone._resources import required_resources
@@ -98,7 +98,7 @@ def attempt(task: Task, services: Services) -> Outcome:
         resources,
         tags=_tags(task),
         _waits=services.waits,
-        _reserve=services.admission.reserver(reserver(services.directory.lookup)),
+        _reserve=services.reserve,
     )
     original = task
     try:
@@ -147,14 +147,7 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
     asset = task.asset
     if task.abandoned.is_set():
         return Outcome(task, ok=False, error=TimeoutError("abandoned after a timeout"))
-    absent = task.absent
-    mapped = task.mapped
-    upstream = [
-        (dep, task.partition_key)
-        for dep in asset.deps
-        if (not absent or dep not in absent) and (not mapped or dep not in mapped)
-    ]
-    upstream += task.reads  # exactly the partitions read through a mapping
+    upstream = _upstream(task)
     # A store that keeps lineage itself writes it with the completion: one transaction,
     # both or neither. A separate lineage store goes through the lineage actor.
     inline = services.lineage_store is services.store
@@ -208,7 +201,8 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         return Outcome(task, ok=False, error=refused)
     if upstream and not inline and services.lineage_failure == "log":
         _record_lineage(task, services, upstream, wait=False)
-    bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
+    if bound.enabled(logging.INFO):  # its fields built only for an event that is logged
+        bound.info("asset.materialized", duration_ms=round(duration_ms, 3))
     if services.events.active and not task.deferred:  # a deferred one's, once recorded
         services.events.emit(
             MaterializationFinished(
@@ -217,6 +211,19 @@ def _store(task: Task, services: Services, value: Any, started: float, bound: An
         )
     # Recorded or not, its scheduler sizes its chunks by the completion's duration.
     return Outcome(task, ok=True, value=value, payload=payload, completion=done)
+
+
+def _upstream(task: Task) -> list[tuple[str, str]]:
+    """The (asset, partition key) values the attempt read: its lineage."""
+    absent, mapped, key = task.absent, task.mapped, task.partition_key
+    if not absent and not mapped:  # most tasks: every dependency read plainly, no test per one
+        return [(dep, key) for dep in task.asset.deps]
+    upstream = [
+        (dep, key)
+        for dep in task.asset.deps
+        if (not absent or dep not in absent) and (not mapped or dep not in mapped)
+    ]
+    return upstream + task.reads  # exactly the partitions read through a mapping
 
 
 def _tags(task: Task) -> Mapping[str, str]:

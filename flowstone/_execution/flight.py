@@ -36,6 +36,7 @@ log = get_logger("flowstone")
 
 _UNSET: Any = object()
 _SINGLE = [0]  # the progress of every one-task message: never written
+_NONE: frozenset[str] = frozenset()  # the absent dependencies of a task of a run that skips none
 
 
 @dataclass(slots=True, eq=False)
@@ -196,7 +197,9 @@ class ChunkSizer:
     def observe(self, seconds: float) -> None:
         mean = seconds if self._mean is None else 0.8 * self._mean + 0.2 * seconds
         self._mean = mean
-        self.size = max(1, min(self.limit, int(self.budget / max(mean, 1e-6))))
+        # Comparisons, not max(min(...)): this runs once per outcome (issue 22).
+        size = int(self.budget / mean) if mean > 1e-6 else int(self.budget / 1e-6)
+        self.size = 1 if size < 1 else self.limit if size > self.limit else size
 
 
 class TaskMaker:
@@ -230,10 +233,18 @@ class TaskMaker:
         if found is None:
             pipeline, services = self._pipeline, self._services
             definition = pipeline.get(asset)
+            # Only the dependencies its function takes are loaded: decided here, once per
+            # asset, not per dependency of each task (a fan-in's ``params`` is a tuple, so
+            # that check cost the square of its dependencies, issue 22).
+            takes = set(definition.params)
             found = self._static[asset] = (
                 definition,
                 services.resolve_io(definition.options.io),
-                tuple((dep, services.resolve_io(pipeline.get(dep).options.io)) for dep in definition.deps),
+                tuple(
+                    (dep, services.resolve_io(pipeline.get(dep).options.io))
+                    for dep in definition.deps
+                    if dep in takes
+                ),
                 mapped_deps(pipeline, asset, services),
             )
         return found
@@ -269,14 +280,17 @@ class TaskMaker:
             premarked=attempt == 1 and asset in run.premarked,
             # A value that may rule its dependants out makes none of them running.
             then_running=() if kind.rules_out else self.made_ready_by(run, asset),
+            # Most runs keep no payloads (values in memory, or the store reads them back).
             dep_payloads=self._payloads_for(
                 run, self._local_deps[asset], attempt == self.first_attempt(run, asset)
-            ),
+            )
+            if run.payloads
+            else {},
             fence=self._target_fence if is_target else None,
             deferred=run.start is not None,
             resume=run.resumptions.get(asset) if run.resumptions else None,
             run=run,
-            absent=frozenset(d for d in definition.deps if d in skipped) if skipped else frozenset(),
+            absent=frozenset(d for d in definition.deps if d in skipped) if skipped else _NONE,
             mapped=mapped,
         )
         run.premarked.discard(asset)
@@ -286,8 +300,11 @@ class TaskMaker:
         """Keep ``asset``'s encoded value for the dependants in ``run`` that will need it."""
         if payload is None:
             return
-        ahead = run.ahead  # made already, by a chain (chains.py): they have it
-        consumers = sum(1 for d in self.dependants.get(asset, ()) if d in run.waiting and d not in ahead)
+        ahead, waiting = run.ahead, run.waiting  # made already, by a chain (chains.py): they have it
+        consumers = 0
+        for dependant in self.dependants.get(asset, ()):
+            if dependant in waiting and dependant not in ahead:
+                consumers += 1
         if consumers:
             run.payloads[asset] = payload
             run.consumers[asset] = consumers
@@ -314,7 +331,11 @@ class TaskMaker:
         if self._first_attempt != 1:
             return ()
         waiting = run.waiting
-        return tuple(d for d in self.dependants.get(asset, ()) if waiting.get(d) == 1)
+        ready = []  # a plain loop: a generator per task cost more than its few dependants
+        for dependant in self.dependants.get(asset, ()):
+            if waiting.get(dependant) == 1:
+                ready.append(dependant)
+        return tuple(ready)
 
 
 def close_timed_out(run: PartitionRun, cause: BaseException, attempts: int, services: Services) -> None:

@@ -35,11 +35,8 @@ def load_dependencies(task: Task) -> dict[str, Any]:
     payloads of this run decoded, mapped dependencies read through their mapping, the
     rest loaded from their IO managers."""
     kwargs: dict[str, Any] = {}
-    wanted = task.asset.params
     absent = task.absent
-    for dep, io in task.dep_io:
-        if dep not in wanted:
-            continue
+    for dep, io in task.dep_io:  # only those its function takes (TaskMaker)
         if absent and dep in absent:
             kwargs[dep] = None  # an optional dependency skipped in this run
             continue

@@ -100,7 +100,7 @@ class Scheduler(Endings, Deadlines):
         if self._first_attempt == 1:
             planned = set(plan)
             deps = self._pipeline.deps
-            run.premarked = {a for a in plan if not any(d in planned for d in deps[a])}
+            run.premarked = {a for a in plan if planned.isdisjoint(deps[a])}
         start = RunStart(
             run_id=run.run_id,
             pipeline=self._pipeline.name,
@@ -138,8 +138,13 @@ class Scheduler(Endings, Deadlines):
         deps = self._pipeline.deps
         run.remaining = len(plan)
         self._runs.add(run)
+        waiting = run.waiting
         for asset in plan:
-            run.waiting[asset] = sum(1 for d in deps[asset] if d in planned)
+            count = 0  # a plain loop: a generator per asset cost more than its few dependencies
+            for dep in deps[asset]:
+                if dep in planned:
+                    count += 1
+            waiting[asset] = count
         queued: set[str] = set()
         if ruled:
             self._skip(run, ruled)

@@ -62,7 +62,7 @@ class Task:
     attempt: int
     retry: Retry
     io: IOManager
-    dep_io: tuple[tuple[str, IOManager], ...]
+    dep_io: tuple[tuple[str, IOManager], ...]  # of the dependencies its function takes
     is_target: bool
     premarked: bool = False  # the store already recorded this first attempt as running
     then_running: tuple[str, ...] = ()  # dependants recorded running with this completion

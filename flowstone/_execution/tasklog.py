@@ -32,15 +32,19 @@ _DEBUG, _INFO, _WARNING, _ERROR, _CRITICAL = (
 
 
 def _enabled(base: Any, level: int) -> bool:
-    """Whether ``base`` (a ``supervisors._log`` logger) would deliver an event at ``level``."""
+    """Whether ``base`` (a ``supervisors._log`` logger) would deliver an event at ``level``.
+
+    A logger resolved to a stdlib target keeps that target's ``isEnabledFor`` (its
+    ``_level_of``): one call. Asked twice per attempt, this used to import the target's
+    class each time, which cost more than the rest of the check (issue 22).
+    """
     try:
-        target = base._target()
+        base._target()  # resolves the logger, and with it its level check
+        level_of = getattr(base, "_level_of", None)
+        if level_of is not None:
+            return bool(level_of(level))
     except Exception:  # noqa: BLE001 - an unknown logger: let it decide
         return True
-    from supervisors._stdlib_log import StdlibBoundLogger  # noqa: PLC0415 - loaded with the logger
-
-    if isinstance(target, StdlibBoundLogger):
-        return bool(target._logger.isEnabledFor(level))
     return _structlog_enabled(level)
 
 
@@ -83,6 +87,10 @@ class TaskLog:
         if self._bound is None and not _enabled(self._base, level):
             return None
         return getattr(self._target(), method)(event, *args, **kw)
+
+    def enabled(self, level: int) -> bool:
+        """Whether an event at ``level`` would be logged: to build its fields only then."""
+        return self._bound is not None or _enabled(self._base, level)
 
     def debug(self, event: Any = None, *args: Any, **kw: Any) -> Any:
         return self._log(_DEBUG, "debug", event, args, kw)

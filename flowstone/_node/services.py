@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pykka import ActorDeadError
 
 from flowstone._admission.gate import Admission
+from flowstone._limits import reserver
 from flowstone._parallel.runs import BranchRuns
 from flowstone._retry import Retry
 from flowstone._routing.decisions import RouteDecisions
@@ -99,6 +100,12 @@ class Services:
     task_parts: weakref.WeakKeyDictionary[Pipeline, dict[str, Any]] = field(
         default_factory=weakref.WeakKeyDictionary
     )
+    #: ``ctx.limit``'s grants (``Context._reserve``): the same for every attempt, so built
+    #: once here rather than as two closures per attempt (issue 22).
+    reserve: Callable[[Any], float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reserve", self.admission.reserver(reserver(self.directory.lookup)))
 
     def done_assets(self, pipeline: Pipeline, partition_key: str, assets: Sequence[str]) -> set[str]:
         """Which of ``assets`` are materialized (completed, value stored) for a partition."""

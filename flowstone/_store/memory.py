@@ -12,7 +12,7 @@ from typing import Any
 
 from flowstone._store.memory_barrier import MemoryBarrier
 from flowstone._store.memory_limits import MemoryLimits
-from flowstone._store.memory_records import ACTIVE, PipelineRecords
+from flowstone._store.memory_records import ACTIVE, Entry, PipelineRecords
 from flowstone._store.overview import MemoryOverview
 from flowstone._store.records import (
     AuditEntry,
@@ -30,6 +30,8 @@ from flowstone.io import AssetKey, IOManager
 LineageRecord = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
 
 __all__ = ["MemoryStore"]
+
+_PENDING = ("pending",)
 
 
 class MemoryStore(MemoryOverview):
@@ -72,7 +74,7 @@ class MemoryStore(MemoryOverview):
 
     def _running(
         self, pipeline: str, asset: str, key: str, run_id: str, states: tuple[str, ...] = ("running",)
-    ) -> MaterializationRecord | None:
+    ) -> Entry | None:
         """The record of ``run_id`` for the asset and partition, if in one of ``states``."""
         state = self._pipelines.get(pipeline)
         return None if state is None else state.record_of((asset, key), run_id, states)
@@ -84,13 +86,9 @@ class MemoryStore(MemoryOverview):
             running = set(run.running)
             for asset in run.plan:
                 if asset in running:
-                    record = MaterializationRecord(
-                        run.pipeline, asset, run.partition_key, run.run_id, "running", 1, run.at
-                    )
+                    record = Entry(run.pipeline, asset, run.partition_key, run.run_id, "running", 1, run.at)
                 else:
-                    record = MaterializationRecord(
-                        run.pipeline, asset, run.partition_key, run.run_id, "pending"
-                    )
+                    record = Entry(run.pipeline, asset, run.partition_key, run.run_id, "pending")
                 state.put((asset, run.partition_key), record)
             if run.nested:  # its outer run's start is recorded with that run
                 return
@@ -106,13 +104,13 @@ class MemoryStore(MemoryOverview):
             state = self._state(pipeline)
             key = (asset, partition_key)
             current = self._running(pipeline, asset, partition_key, run_id, ACTIVE)
-            if current is not None:
-                started = current.started_at or at
-                record = replace(current, status="running", attempts=attempt, started_at=started)
-                state.set(key, record)
+            if current is not None:  # the store's own entry: changed in place
+                current.status, current.attempts = "running", attempt
+                if current.started_at is None:
+                    current.started_at = at
+                state.set(key, current)
             else:
-                record = MaterializationRecord(pipeline, asset, partition_key, run_id, "running", attempt, at)
-                state.put(key, record)
+                state.put(key, Entry(pipeline, asset, partition_key, run_id, "running", attempt, at))
 
     def complete(
         self, done: Completion, io: IOManager, value: Any, encoded: bytes | str | None = None
@@ -134,25 +132,15 @@ class MemoryStore(MemoryOverview):
             state = self._pipelines[done.pipeline]
             if done.lineage:
                 state.link((done.asset, done.partition_key), done.lineage)
-            # Built directly: dataclasses.replace costs more than the rest of a completion.
-            completed = MaterializationRecord(
-                current.pipeline,
-                current.asset,
-                current.partition_key,
-                current.run_id,
-                "completed",
-                done.attempts,
-                current.started_at,
-                done.at,
-                current.error,
-                done.duration_ms,
-                done.code_version,
-            )
-            state.set((done.asset, done.partition_key), completed)
+            # The store's own entries, changed in place (memory_records.py).
+            current.status, current.attempts, current.finished_at = "completed", done.attempts, done.at
+            current.duration_ms, current.code_version = done.duration_ms, done.code_version
+            state.set((done.asset, done.partition_key), current)
             for asset in done.then_running:
                 key = (asset, done.partition_key)
-                if (pending := self._running(done.pipeline, *key, done.run_id, ("pending",))) is not None:
-                    state.set(key, _started(pending, done.at))
+                if (pending := state.record_of(key, done.run_id, _PENDING)) is not None:
+                    pending.status, pending.attempts, pending.started_at = "running", 1, done.at
+                    state.set(key, pending)
             return True
 
     def holds(self, io: IOManager) -> bool:
@@ -168,7 +156,7 @@ class MemoryStore(MemoryOverview):
                 state = self._state(start.pipeline)
                 key = (start.asset, start.partition_key)
                 error = None if failure is None else failure.error
-                record = MaterializationRecord(
+                record = Entry(
                     start.pipeline,
                     start.asset,
                     start.partition_key,
@@ -249,9 +237,7 @@ class MemoryStore(MemoryOverview):
             for asset in skip.assets:
                 key = (asset, key_of)
                 current = self._running(skip.pipeline, asset, key_of, skip.run_id, ACTIVE)
-                record = MaterializationRecord(
-                    skip.pipeline, asset, key_of, skip.run_id, "skipped", 0, None, skip.at
-                )
+                record = Entry(skip.pipeline, asset, key_of, skip.run_id, "skipped", 0, None, skip.at)
                 if current is not None:
                     state.set(key, replace(record, started_at=current.started_at))
                 else:
@@ -278,7 +264,8 @@ class MemoryStore(MemoryOverview):
     def latest(self, pipeline: str, asset: str, partition_key: str) -> MaterializationRecord | None:
         with self._lock:
             state = self._pipelines.get(pipeline)
-            return state.records.get((asset, partition_key)) if state else None
+            entry = state.records.get((asset, partition_key)) if state else None
+            return None if entry is None else entry.record()  # a frozen copy: history stays
 
     def completed(
         self, pipeline: str, partition_keys: Sequence[str], assets: Sequence[str]
@@ -375,21 +362,3 @@ class MemoryStore(MemoryOverview):
         with self._lock:
             state = self._pipelines.get(pipeline)
             return sorted(state.downstream.get((asset, partition_key), ())) if state else []
-
-
-def _started(pending: MaterializationRecord, at: datetime) -> MaterializationRecord:
-    """``pending`` recorded running from ``at`` (built directly: ``replace`` costs more)."""
-    p = pending
-    return MaterializationRecord(
-        p.pipeline,
-        p.asset,
-        p.partition_key,
-        p.run_id,
-        "running",
-        1,
-        at,
-        p.finished_at,
-        p.error,
-        p.duration_ms,
-        p.code_version,
-    )

@@ -25,6 +25,22 @@ class TestResults:
         assert node.get(sales, "numbers") == [1, 2, 3, 4, 5]
         assert node.get(sales, "doubled") == [2, 4, 6, 8, 10]
 
+    def test_a_materialization_is_logged_with_its_duration_when_the_level_lets_it_through(
+        self, node: fs.Node
+    ) -> None:
+        pipeline = fs.Pipeline("logged")
+
+        @pipeline.asset
+        def value(ctx: fs.Context) -> int:
+            return 1
+
+        with capture_logs() as logs:
+            node.run(pipeline, "value")
+        materialized = [e for e in logs if e["event"] == "asset.materialized"]
+        assert len(materialized) == 1
+        assert materialized[0]["asset"] == "value"
+        assert isinstance(materialized[0]["duration_ms"], float)
+
     def test_partitions_are_stored_separately(self, node: fs.Node) -> None:
         pipeline = fs.Pipeline("regions")
 

@@ -1,11 +1,15 @@
-"""``MemoryStore`` specifics: what it keeps of runs a newer run of their asset overtook."""
+"""``MemoryStore`` specifics: what it keeps of runs a newer run of their asset overtook, and
+the records it hands out."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
-from flowstone._store import Completion, Failure, MemoryStore, RunStart
+import pytest
+
+from flowstone._store import Completion, Failure, MaterializationRecord, MemoryStore, RunStart
 from flowstone.io import Memory
 
 
@@ -80,3 +84,34 @@ class TestOvertakenRuns:
         latest = store.latest("direct", "raw", "k")
         assert latest is not None
         assert (latest.run_id, latest.status) == (second, "running")
+
+
+class TestRecordsHandedOut:
+    """The store changes its own entries in place; what a reader gets is a frozen copy."""
+
+    def test_a_record_read_is_frozen_and_does_not_change_as_its_run_goes_on(self) -> None:
+        store = MemoryStore()
+        run_id = start(store)
+        before = store.latest("direct", "value", "k")
+        assert isinstance(before, MaterializationRecord)
+        assert before.status == "running"
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            before.status = "completed"  # type: ignore[misc]
+        done = Completion(
+            pipeline="direct",
+            asset="value",
+            partition_key="k",
+            run_id=run_id,
+            attempts=1,
+            at=datetime.now(UTC),
+            duration_ms=1.0,
+            finishes_run=True,
+            actor="test",
+        )
+        assert store.complete(done, Memory(), 1) is True
+        after = store.latest("direct", "value", "k")
+        assert before.status == "running"
+        assert before.finished_at is None
+        assert after is not None
+        assert after.status == "completed"
+        assert after.finished_at == done.at
