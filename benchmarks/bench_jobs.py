@@ -17,7 +17,13 @@ and 10; on SQLite the same under ``BEGIN IMMEDIATE``, without ``FOR UPDATE``). k
 k-claim floor of the 4-worker node, which claims for all its free workers in one statement
 and never more (issue 22), so its row is also shown against it. Between the floor
 and a node sits the library's own job SQL alone: ``JobTable.claim(k)`` + ``complete`` per
-job from 4 threads, no materialization.
+job from 4 threads, no materialization; and on PostgreSQL that SQL again (claim(10) and
+``complete_many``) on the bare psycopg driver, the batch-claim path's own floor
+(``_jobs_floors.BareDriver``). Each of these rows, and each node's, shows its CPU per job,
+this process's and the PostgreSQL backends' (``_jobs_floors.Meter``), and the 4-worker
+node's CPU gives a cap: jobs/s ≤ CPUs / (client + server CPU per job), and ≤ 1 / client CPU
+per job (one process's Python on one core at a time). A missed target
+prints the floor measured in the same run and what it says, under the table.
 
 Enqueue: jobs/s through ``node.jobs.table.insert_many`` in batches of 1,000, and the
 enqueue phase of ``node.backfill(..., durable=True)`` (start of the call to the last
@@ -103,6 +109,7 @@ sys.path.insert(0, str(HERE))  # the jobs' pipeline module, importable by refere
 
 import _job_pipelines  # noqa: E402
 from _databases import pg_database, sqlite_database  # noqa: E402
+from _jobs_floors import CPU, CPUS, BareDriver, Meter, cap  # noqa: E402
 
 import flowstone as fs  # noqa: E402
 from flowstone._jobs.table import NewJob  # noqa: E402
@@ -217,20 +224,25 @@ def check_completed(states: dict[str, int], count: int, what: str) -> None:
 
 
 # --- node throughput -----------------------------------------------------------------
-def node_rate(url: str, threads: int, count: int) -> float:
-    """Jobs/s of one node with ``threads`` workers over ``count`` queued no-op jobs."""
+def node_rate(url: str, threads: int, count: int) -> tuple[float, CPU]:
+    """Jobs/s of one node with ``threads`` workers over ``count`` queued no-op jobs, and
+    its CPU per job from the resume to the last job done (``_jobs_floors.Meter``)."""
     node = fs.start(
         name=f"bench-jobs-{threads}", database_url=url, queues={"assets": threads}, poll_interval=0.05
     )
     engine = observer(url)
+    meter = Meter(url)
     try:
         node.jobs.pause("assets")
         enqueue(node, new_jobs(count))
+        meter.start()
         node.jobs.resume("assets")
         states = wait_all_done(engine, count, timeout=60 + count / 10)
+        cpu = meter.stop(count)
         check_completed(states, count, f"{threads} threads")
-        return db_window_rate(engine, count)
+        return db_window_rate(engine, count), cpu
     finally:
+        meter.close()
         node.stop()
         engine.dispose()
 
@@ -364,7 +376,7 @@ def fill_floor(engine: Engine, table: Table, count: int) -> None:
             c.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE bench_floor_jobs"))
 
 
-def floor_rate(engine: Engine, table: Table, count: int, limit: int) -> float:
+def floor_rate(engine: Engine, table: Table, count: int, limit: int, meter: Meter) -> tuple[float, CPU]:
     """Jobs/s of ``FLOOR_THREADS`` threads claiming ``limit`` at a time and completing them."""
     fill_floor(engine, table, count)
     pg = engine.dialect.name == "postgresql"
@@ -395,12 +407,15 @@ def floor_rate(engine: Engine, table: Table, count: int, limit: int) -> float:
                     )
                 finished += len(ids)
 
-    return threaded_rate(work, count, "floor")
+    return threaded_rate(work, count, "floor", meter)
 
 
-def threaded_rate(work: Callable[[Callable[[], None]], int], count: int, what: str) -> float:
+def threaded_rate(
+    work: Callable[[Callable[[], None]], int], count: int, what: str, meter: Meter
+) -> tuple[float, CPU]:
     """Jobs/s of ``FLOOR_THREADS`` threads running ``work(start)``, timed from the moment all
-    have called ``start()`` to the last one returning; each returns how many it completed."""
+    have called ``start()`` to the last one returning; each returns how many it completed.
+    And the CPU per job over the same window."""
     done = [0] * FLOOR_THREADS
     barrier = threading.Barrier(FLOOR_THREADS + 1)
 
@@ -411,36 +426,51 @@ def threaded_rate(work: Callable[[Callable[[], None]], int], count: int, what: s
     for thread in threads:
         thread.start()
     barrier.wait()
+    meter.start()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu = meter.stop(count)
     if sum(done) != count:
         raise AssertionError(f"{what} completed {sum(done)} of {count}")
-    return count / elapsed
+    return count / elapsed, cpu
 
 
-def floors(url: str, count: int, rounds: int) -> dict[int, float]:
-    """Median floor rate for each of ``FLOOR_LIMITS`` over ``rounds`` interleaved rounds."""
+def floors(url: str, count: int, rounds: int) -> dict[int, tuple[float, CPU]]:
+    """Median floor rate, and median CPU per job, for each of ``FLOOR_LIMITS`` over
+    ``rounds`` interleaved rounds."""
     engine = floor_engine(url)
     table = scratch_table()
     table.metadata.create_all(engine)
-    rates: dict[int, list[float]] = {limit: [] for limit in FLOOR_LIMITS}
+    meter = Meter(url)
+    rates: dict[int, list[tuple[float, CPU]]] = {limit: [] for limit in FLOOR_LIMITS}
     try:
         for _ in range(rounds):
             for limit, values in rates.items():
-                values.append(floor_rate(engine, table, count, limit))
+                values.append(floor_rate(engine, table, count, limit, meter))
     finally:
+        meter.close()
         engine.dispose()
-    return {limit: statistics.median(values) for limit, values in rates.items()}
+    return {limit: median_of(values) for limit, values in rates.items()}
 
 
-def table_rate(url: str, count: int, limit: int) -> float:
+def median_of(values: list[tuple[float, CPU]]) -> tuple[float, CPU]:
+    """The median rate, and the medians of client and server CPU per job, each on its own."""
+    servers = [cpu.server for _, cpu in values if cpu.server is not None]
+    return statistics.median(rate for rate, _ in values), CPU(
+        statistics.median(cpu.client for _, cpu in values), statistics.median(servers) if servers else None
+    )
+
+
+def table_rate(url: str, count: int, limit: int) -> tuple[float, CPU]:
     """Jobs/s of the library's own claim + fenced complete, 4 threads, no materialization."""
     node = fs.start(name="bench-jobs-table", database_url=url)  # runs no queues
+    meter = Meter(url)
     try:
         table = node.jobs.table
         enqueue(node, new_jobs(count, queue="table"))
+        warm_pools(node)
 
         def work(start: Callable[[], None]) -> int:
             finished = 0
@@ -457,8 +487,36 @@ def table_rate(url: str, count: int, limit: int) -> float:
                     raise AssertionError("a batch ack was partly rejected")
                 finished += len(claimed)
 
-        return threaded_rate(work, count, "table path")
+        return threaded_rate(work, count, "table path", meter)
     finally:
+        meter.close()
+        node.stop()
+
+
+def warm_pools(node: fs.Node) -> None:
+    """Open a connection per thread in the pools a claim and a completion use, before
+    the clock starts, as the floors' threads connect before theirs: otherwise a quick
+    run's window holds up to eight connection start-ups (client and server CPU, and
+    milliseconds each), which a worker pays once, not per job."""
+    engines = node.jobs.table._store.engines
+    for engine in {engines.claims, engines.single}:
+        held = [engine.raw_connection() for _ in range(FLOOR_THREADS)]
+        for connection in held:
+            connection.close()  # back to the pool, which keeps it
+
+
+def bare_rate(url: str, count: int, limit: int) -> tuple[float, CPU]:
+    """Jobs/s of our claim(``limit``) + ``complete_many`` SQL on the bare driver, 4 threads
+    (``_jobs_floors.BareDriver``): the batch-claim path's floor."""
+    node = fs.start(name="bench-jobs-bare", database_url=url)  # migrates; runs no queues
+    meter = Meter(url)
+    bare = BareDriver(node, "bare", limit)
+    try:
+        enqueue(node, new_jobs(count, queue="bare"))
+        return threaded_rate(bare.work, count, "bare driver", meter)
+    finally:
+        bare.close()
+        meter.close()
         node.stop()
 
 
@@ -903,6 +961,8 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    cpu: CPU | None = None  # per job, client + server
+    why: str = ""  # for a missed target: the floor measured in this run, and what it means
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -914,19 +974,68 @@ def fmt(value: float | None, unit: str) -> str:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = ("metric", "value", "floor", "ratio", "target", "met")
+    header = ("metric", "value", "floor", "ratio", "CPU/job client + server", "target", "met")
     table = [header]
     for row in rows:
         ratio = f"{row.value / row.floor:.3f}×" if row.value and row.floor else "-"
         met = "-" if row.met is None else ("yes" if row.met else "NO")
+        cpu = "-" if row.cpu is None else str(row.cpu)
         table.append(
-            (row.metric, fmt(row.value, row.unit), fmt(row.floor, row.unit), ratio, row.target or "-", met)
+            (
+                row.metric,
+                fmt(row.value, row.unit),
+                fmt(row.floor, row.unit),
+                ratio,
+                cpu,
+                row.target or "-",
+                met,
+            )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, line in enumerate(table):
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def batch_floor(rate: float, bare: tuple[float, CPU], lock_only: tuple[float, CPU]) -> str:
+    """The batch-claim path's floor line: our SQL on the bare driver, and the lock-only floor."""
+    (bare_rate_, bare_cpu), (lock_rate, lock_cpu) = bare, lock_only
+    line = (
+        f"floor in this run: our SQL on the bare driver {bare_rate_:,.0f}/s "
+        f"({rate / bare_rate_:.2f}× of it), "
+        f"lock-only LIMIT 10 {lock_rate:,.0f}/s"
+    )
+    if bare_cpu.server is not None and lock_cpu.server is not None:
+        line += (
+            f"; server CPU per job {bare_cpu.server:,.0f} µs against {lock_cpu.server:,.0f} µs lock-only: "
+            "the difference is the claim's durable UPDATE (attempt, owner, state), "
+            "which fencing and rescue need"
+        )
+    if bare_rate_ < TARGET_BATCH_CLAIM:
+        line += f"; the bare-driver floor itself is below {TARGET_BATCH_CLAIM:,.0f}/s here"
+    return line
+
+
+def node_floor(rate: float, cpu: CPU, limit_k: float) -> str:
+    """The node's floor line: the cap its measured CPU per job implies on this machine."""
+    limit = cap(cpu)
+    machine = CPUS / (cpu.total / 1e6)
+    line = (
+        f"floor in this run: CPU cap {limit:,.0f}/s ({rate / limit:.2f}× of it), the lower of "
+        f"{CPUS} CPUs / ({cpu.client:,.0f} µs client + {cpu.server or 0:,.0f} µs server per job) = "
+        f"{machine:,.0f}/s and one GIL: 1 / client = {1e6 / cpu.client:,.0f}/s; "
+        f"{cpu.switches:.1f} context switches per job in this process; "
+        f"LIMIT {NODE_CLAIM} floor {limit_k:,.0f}/s"
+    )
+    if limit < TARGET_RATE:
+        line += f"; the cap itself is below {TARGET_RATE:,.0f}/s: the node is CPU-bound on this machine"
+    else:
+        line += (
+            "; below its cap the node waits on its own thread hand-offs (a worker, its runner and "
+            "the producer take turns under one GIL)"
+        )
+    return line
 
 
 def measure(label: str, fn: Callable[[], Any]) -> Any:
@@ -955,39 +1064,53 @@ def run_backend(backend: str, args: argparse.Namespace, rows: list[Row], log_dir
 
         return call
 
-    floor = measure(
+    measured = measure(
         f"floor: claim+complete, {FLOOR_THREADS} threads, LIMIT {FLOOR_LIMITS}, "
         f"median of {args.floor_rounds}",
         in_db(lambda url: floors(url, n, args.floor_rounds)),
     )
+    floor = {limit: rate for limit, (rate, _) in measured.items()}
     lock_clause = "FOR UPDATE SKIP LOCKED " if pg else "BEGIN IMMEDIATE, "
     for limit in FLOOR_LIMITS:
-        rows.append(Row(f"{name} floor: {lock_clause}LIMIT {limit}, 4 threads", floor[limit], "/s"))
+        rate, cpu = measured[limit]
+        rows.append(Row(f"{name} floor: {lock_clause}LIMIT {limit}, 4 threads", rate, "/s", cpu=cpu))
+    bare: tuple[float, CPU] | None = None
+    if pg:
+        bare = measure(
+            "our claim(10) + complete_many SQL on the bare driver, 4 threads",
+            in_db(lambda url: bare_rate(url, n, 10)),
+        )
+        rows.append(
+            Row(f"{name} our claim(10)+complete_many SQL, bare driver", bare[0], "/s", floor[10], cpu=bare[1])
+        )
     for limit in (1, 10):
-        rate = measure(
+        rate, cpu = measure(
             f"JobTable claim({limit}) + complete, 4 threads",
             in_db(lambda url, limit=limit: table_rate(url, n, limit)),
         )
-        row = Row(f"{name} JobTable claim({limit})+complete, 4 thr", rate, "/s", floor[limit])
-        if pg and limit == 10:
+        row = Row(f"{name} JobTable claim({limit})+complete, 4 thr", rate, "/s", floor[limit], cpu=cpu)
+        if pg and limit == 10 and bare is not None:
             row.target = f"≥ {TARGET_BATCH_CLAIM:,.0f}/s (batch claim)"
             row.met = rate >= TARGET_BATCH_CLAIM
+            row.why = batch_floor(rate, bare, measured[10])
             missed |= not row.met
         rows.append(row)
     for threads in THREADS:
-        rate = measure(
+        rate, cpu = measure(
             f"node, {threads} worker thread(s), {n} jobs", in_db(lambda url, t=threads: node_rate(url, t, n))
         )
-        row = Row(f"{name} node, {threads} worker thread(s)", rate, "/s", floor[1])
+        row = Row(f"{name} node, {threads} worker thread(s)", rate, "/s", floor[1], cpu=cpu)
         if pg and threads == 4:
             row.target = f"≥ {TARGET_RATE:,.0f}/s and ≥ {TARGET_FLOOR_RATIO}× floor"
             row.met = rate >= TARGET_RATE and rate >= TARGET_FLOOR_RATIO * floor[1]
+            row.why = node_floor(rate, cpu, floor[NODE_CLAIM])
             missed |= not row.met
         rows.append(row)
         if threads == 4:  # the same rate against the floor that claims as the node does
             rows.append(
                 Row(f"{name} node, 4 workers vs LIMIT {NODE_CLAIM} floor", rate, "/s", floor[NODE_CLAIM])
             )
+            rows.append(Row(f"{name} node, 4 workers: CPU cap on {CPUS} CPUs", rate, "/s", cap(cpu)))
     rate = measure(
         f"{PROCESSES} worker processes × {PROCESS_THREADS} threads, {n} jobs",
         in_db(lambda url: processes_rate(url, n, log_dir)),
@@ -1058,6 +1181,9 @@ def main() -> None:
     missed = [row.metric for row in rows if row.met is False]
     if missed:
         print(f"\ntargets missed: {'; '.join(missed)}")
+        for row in rows:
+            if row.met is False and row.why:
+                print(f"  {row.metric}: {row.why}")
     if not all_met and "postgresql" in backends and not args.no_profile:
         print()
         print("profile (a target was missed): PostgreSQL")

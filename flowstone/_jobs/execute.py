@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,6 +39,9 @@ class JobEnv:
     table: JobTable
     services: Services
     resolve: Callable[[str], Pipeline]
+    #: The registry's live pipeline for a reference, if it knows one: no import, no
+    #: registration (``QueueProducer`` asks it once per reference, not once per job).
+    lookup: Callable[[str], weakref.ReferenceType[Pipeline] | None]
     finished: threading.Condition  # notified after every acknowledgement
     shutdown_grace: float
 
@@ -51,18 +55,25 @@ class PendingAck:
     run: WholeRun
 
 
-def execute_job(job: ClaimedJob, env: JobEnv, defer: Callable[[PendingAck], None] | None = None) -> Outcome:
+def execute_job(
+    job: ClaimedJob,
+    env: JobEnv,
+    defer: Callable[[PendingAck], None] | None = None,
+    known: weakref.ReferenceType[Pipeline] | None = None,
+) -> Outcome:
     """Run ``job`` once and record the outcome (fenced on this attempt and node).
 
     With ``defer``, a job whose run is its target alone hands its success to ``defer``
-    instead of recording it: its queue records it with others (group commit).
+    instead of recording it: its queue records it with others (group commit). ``known``
+    is the job's pipeline as its producer found it in the registry; without it (or
+    collected since) the pipeline is resolved here (``JobEnv.resolve``).
     """
     fields = {"job_id": job.id, "queue": job.queue, "asset": job.asset, "partition": job.partition_key}
     bound = TaskLog(log, {**fields, "attempt": job.attempt})  # bound once an event is let through
     branch = BRANCH_OPTION in job.options  # a parallel asset's branch (flowstone/_parallel/jobs.py)
     try:
         # A branch's value must be stored when its end is recorded: no group commit for it.
-        outcome = _run(job, env, bound, None if branch else defer)
+        outcome = _run(job, env, bound, None if branch else defer, known)
         if branch:
             branch_job_ended(job, env, outcome)
     finally:
@@ -76,6 +87,7 @@ def _run(
     env: JobEnv,
     bound: TaskLog,
     defer: Callable[[PendingAck], None] | None,
+    known: weakref.ReferenceType[Pipeline] | None = None,
 ) -> Outcome:
     # Whatever the row holds, the job ends: what cannot be read or resolved is discarded
     # with the reason recorded (retrying would not change the row); anything else that
@@ -90,7 +102,9 @@ def _run(
         bound.error("job.unreadable", error=error)
         return _acked(env.table.fail(job, env.node_id, error, None), "discarded")
     try:
-        pipeline = env.resolve(job.pipeline_ref)
+        pipeline = known() if known is not None else None
+        if pipeline is None:
+            pipeline = env.resolve(job.pipeline_ref)
         # As node.run does: a resource this worker was not started with is a definition
         # error (discarded, naming it), not a failure retried until the attempts run out.
         check_requires(pipeline, env.services.resources, remember=True)

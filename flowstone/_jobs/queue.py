@@ -22,8 +22,9 @@ the next jobs.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pykka import ActorDeadError
 
@@ -35,6 +36,9 @@ from flowstone._jobs.isolation import resumed, split_claim
 from flowstone._jobs.table import ClaimedJob, QueuePauses
 from flowstone._jobs.ticker import Ticker
 from supervisors._log import get_logger
+
+if TYPE_CHECKING:
+    from flowstone._pipeline import Pipeline
 
 __all__ = ["QueueEnv", "QueueProducer", "queue_spec"]
 
@@ -66,6 +70,7 @@ class QueueEnv:
 class _Run:
     job: ClaimedJob
     producer: Any
+    pipeline: weakref.ReferenceType[Pipeline] | None = None  # as the registry knows it, if it does
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +102,7 @@ class JobWorker(supervisors.Actor):
             raise TypeError(f"job worker got an unexpected message {message!r}")
         acks: list[PendingAck] = []
         try:
-            execute_job(message.job, self._env.job, defer=acks.append)
+            execute_job(message.job, self._env.job, defer=acks.append, known=message.pipeline)
         finally:
             self._env.pool.checkin(self.actor_ref)
             done = _Done(message.job.id, acks[0] if acks else None)
@@ -128,6 +133,7 @@ class QueueProducer(supervisors.Actor):
         self._lingering = False  # a refill waits for LINGER
         self._lingered = False  # the wait has passed: refill now
         self._commit_seconds = 0.001  # how long recording successes takes, on average
+        self._pipelines: dict[str, weakref.ReferenceType[Pipeline]] = {}  # see _known
 
     def on_start(self) -> None:
         self._env.producer = self.actor_ref
@@ -270,11 +276,32 @@ class QueueProducer(supervisors.Actor):
         self._release(back)
         for worker, job in zip(taken, run, strict=False):
             self._busy.add(job.id)
-            worker.tell(_Run(job, self.actor_ref))
+            worker.tell(_Run(job, self.actor_ref, self._known(job.pipeline_ref)))
         for worker in taken[len(run) :]:
             self._env.pool.checkin(worker)
         if was_careful and not self._careful and len(taken) < self._limit - len(self._busy):
             self.actor_ref.tell("wake")  # back to claiming for every idle worker
+
+    def _known(self, reference: str) -> weakref.ReferenceType[Pipeline] | None:
+        """The registry's live pipeline for ``reference``, asked once and kept while it lives.
+
+        Each worker asked the registry for every job (a thread round trip, about 30 µs
+        of CPU, issue 22). The registry records a reference only when a worker resolved
+        it and found no live pipeline for it (``wiring``), so a live one it gave stays its
+        answer until collected; then (or when it knows none yet, or cannot answer) the
+        worker resolves it as before.
+        """
+        known = self._pipelines.get(reference)
+        if known is not None and known() is not None:
+            return known
+        self._pipelines.pop(reference, None)
+        try:
+            known = self._env.job.lookup(reference)
+        except Exception:  # noqa: BLE001 - the registry restarting: the worker resolves it
+            return None
+        if known is not None:
+            self._pipelines[reference] = known
+        return known
 
     def _claim(self, limit: int) -> list[ClaimedJob]:
         """Up to ``limit`` jobs, claimed once the successes held are committed: the new

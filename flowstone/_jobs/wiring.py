@@ -51,9 +51,15 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
             with contextlib.suppress(ActorDeadError):
                 registry.ask(Register(pipeline.name, weakref.ref(pipeline), reference))
 
-    def resolve(reference: str) -> Pipeline:
+    def lookup(reference: str) -> weakref.ReferenceType[Pipeline] | None:
         registry = directory.lookup("registry")
-        known = registry.ask(LookupReference(reference)) if registry is not None else None
+        known: weakref.ReferenceType[Pipeline] | None = (
+            registry.ask(LookupReference(reference)) if registry is not None else None
+        )
+        return known
+
+    def resolve(reference: str) -> Pipeline:
+        known = lookup(reference)
         pipeline = known() if known is not None else None
         if pipeline is None:
             pipeline = resolve_reference(reference, config.allow_imports)
@@ -65,6 +71,7 @@ def build_job_layer(config: NodeConfig, services: Services, store: object) -> Jo
         table=table,
         services=services,
         resolve=resolve,
+        lookup=lookup,
         finished=finished,
         shutdown_grace=config.shutdown_grace,
     )

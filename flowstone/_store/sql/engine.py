@@ -143,6 +143,8 @@ class Engines:
     checkpointer: Checkpointer | None = None
     #: SQLite: the write connection of ``DriverTransaction`` (``held.py``).
     held: HeldConnection | None = None
+    #: PostgreSQL: the autocommit pools, where a ``Transaction`` skips ``begin()`` (``transaction``).
+    autocommit: tuple[Engine, ...] = ()
 
     @property
     def dialect(self) -> str:
@@ -276,7 +278,7 @@ def create_engines(url: str, timeouts: Timeouts | None = None) -> Engines:
         for each in pools:
             _limit_statements(each, timeouts, relaxed=each is claims)
     _share_disconnects(*pools)
-    return Engines(autocommit, engine, autocommit, pools, claims)
+    return Engines(autocommit, engine, autocommit, pools, claims, autocommit=(autocommit, claims))
 
 
 def _limit_statements(engine: Engine, timeouts: Timeouts, *, relaxed: bool = False) -> None:

@@ -45,7 +45,13 @@ def _compiled(statement: Any, dialect: Dialect) -> tuple[str, tuple[str, ...], d
 def execute(c: Connection, statement: Any, params: Mapping[str, Any]) -> list[Any]:
     """Run ``statement`` (built once, cached by the caller) with ``params`` bound as they
     are (the caller passes driver-ready values); its rows, as named tuples (none for a
-    statement that returns no rows)."""
+    statement that returns no rows).
+
+    Whether rows came back is read from the result's status: psycopg's
+    ``cursor.description`` builds a column object per column on each call. The
+    connection's event listeners (tracing, tests counting statements) are looked up
+    only when the connection has any, and called only when there are some.
+    """
     import psycopg  # noqa: PLC0415 - PostgreSQL only: loaded with the driver
     from psycopg.rows import namedtuple_row  # noqa: PLC0415
 
@@ -55,16 +61,25 @@ def execute(c: Connection, statement: Any, params: Mapping[str, Any]) -> list[An
     try:
         driver: Any = c.connection.dbapi_connection
         cursor = psycopg.RawCursor(driver, row_factory=namedtuple_row)
-        dispatch = c.dispatch  # listeners (tracing, tests counting statements) still see it
-        for before in dispatch.before_cursor_execute:
-            before(c, cursor, sql, values, None, False)
+        before = after = None
+        if c._has_events or c.engine._has_events:  # as SQLAlchemy's own execute checks
+            dispatch = c.dispatch
+            before, after = dispatch.before_cursor_execute, dispatch.after_cursor_execute
+            for listener in before:
+                listener(c, cursor, sql, values, None, False)
         cursor.execute(sql, values)
-        rows = cursor.fetchall() if cursor.description is not None else []
-        for after in dispatch.after_cursor_execute:
-            after(c, cursor, sql, values, None, False)
+        result = cursor.pgresult
+        rows = cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+        if after:
+            for listener in after:
+                listener(c, cursor, sql, values, None, False)
         return rows
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's handler wraps, invalidates and re-raises
         c._handle_dbapi_exception(exc, sql, values, cursor, None)  # as exec_driver_sql does
     finally:
         if cursor is not None:
             cursor.close()
+
+
+#: libpq's ``PGRES_TUPLES_OK`` (``psycopg.pq.ExecStatus.TUPLES_OK``): a result with rows.
+_TUPLES_OK = 2

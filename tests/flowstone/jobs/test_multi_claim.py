@@ -185,3 +185,54 @@ class TestTheGroupCommitClaimsTheNextJobs:
         assert [h.wait(30) for h in handles] == [f"value:p{i}" for i in range(12)]
         assert sum(fused) >= 1  # after the first claim, refills came with the commits
         assert max(fused) <= 2
+
+
+@contextmanager
+def transaction_events_of(table: JobTable) -> Iterator[list[str]]:
+    """The SQLAlchemy transaction events (begin, commit, rollback) of this thread on the
+    store's engines while the block runs."""
+    seen: list[str] = []
+    me = threading.get_ident()
+    listeners = []
+    for engine in set(table._store.engines.owned):
+        for name in ("begin", "commit", "rollback"):
+
+            def record(_conn: Any, name: str = name) -> None:
+                if threading.get_ident() == me:
+                    seen.append(name)
+
+            event.listen(engine, name, record)
+            listeners.append((engine, name, record))
+    try:
+        yield seen
+    finally:
+        for engine, name, record in listeners:
+            event.remove(engine, name, record)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+class TestOnPostgreSQLTheAutocommitPoolsSkipTransactionBookkeeping:
+    """[issue 22] A statement on an autocommit pool commits on its own: SQLAlchemy's
+    ``begin()`` around it was bookkeeping only (``transaction.Transaction``)."""
+
+    def test_a_claim_sends_its_statement_alone_without_begin_or_commit(self, start_node: StartNode) -> None:
+        node = start_node()
+        submit_many(node, 3)
+        table = node.jobs.table
+        with statements_of(table) as sent, transaction_events_of(table) as transactions:
+            claimed = table.claim("assets", node.id, 3)
+        assert len(claimed) == 3
+        assert len(sent) == 1
+        assert sent[0].lstrip().upper().startswith(("UPDATE", "WITH"))
+        assert transactions == []
+        with statements_of(table) as sent, transaction_events_of(table) as transactions:
+            assert table.complete_many(claimed, node.id) == {job.id for job in claimed}
+        assert len(sent) == 1
+        assert transactions == []
+
+    def test_a_write_transaction_still_begins_and_commits(self, start_node: StartNode) -> None:
+        node = start_node()
+        with transaction_events_of(node.jobs.table) as transactions:
+            submit_many(node, 1)
+        assert "begin" in transactions
+        assert "commit" in transactions

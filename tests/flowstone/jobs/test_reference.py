@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from job_pipelines import pipeline
@@ -16,6 +17,7 @@ import flowstone as fs
 from flowstone import partitions
 from flowstone._jobs.reference import allowed_for_imports, import_allowed, resolve_reference
 from flowstone._jobs.table import NewJob
+from flowstone._node.registry import LookupReference, RegistryActor
 
 INTRUDER_SOURCE = """\
 from pathlib import Path
@@ -140,3 +142,29 @@ class TestANodeWithAnAllowList:
             fs.NodeConfig(allow_imports=("job pipelines",))
         assert fs.NodeConfig(allow_imports=["a", "b.*"]).allow_imports == ("a", "b.*")
         assert fs.NodeConfig().allow_imports is None  # a library node resolves any module
+
+
+class TestAQueueAsksTheRegistryOncePerReference:
+    def test_jobs_of_one_pipeline_reuse_the_pipeline_their_producer_found(
+        self, start_node: StartNode, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # [issue 22] Each job's worker asked the registry for its pipeline: a thread
+        # round trip per job. The producer asks once per reference and keeps the answer
+        # while the pipeline lives; only jobs claimed before the first one resolved it ask.
+        asks: list[str] = []
+        on_receive = RegistryActor.on_receive
+
+        def counting(self: RegistryActor, message: Any) -> Any:
+            if isinstance(message, LookupReference):
+                asks.append(message.reference)
+            return on_receive(self, message)
+
+        monkeypatch.setattr(RegistryActor, "on_receive", counting)
+        node = start_node(queues={"assets": 2})
+        node.jobs.pause("assets")
+        handles = [node.submit(pipeline, "value", partition=f"p{i}") for i in range(12)]
+        node.jobs.resume("assets")
+        assert [h.wait(30) for h in handles] == [f"value:p{i}" for i in range(12)]
+        # At most: the producer and the worker for each of the first claim's two jobs,
+        # and the producer once more after the first resolved it.
+        assert 1 <= len(asks) <= 5
