@@ -35,6 +35,21 @@ def overtaken(store: MemoryStore) -> int:
     return len(store._pipelines["direct"].overtaken)
 
 
+def completion(run_id: str) -> Completion:
+    """The run's only asset, ``value``, succeeded: its target, so the run ends with it."""
+    return Completion(
+        pipeline="direct",
+        asset="value",
+        partition_key="k",
+        run_id=run_id,
+        attempts=1,
+        at=datetime.now(UTC),
+        duration_ms=1.0,
+        finishes_run=True,
+        actor="test",
+    )
+
+
 class TestOvertakenRuns:
     """An overtaken run's records are kept only while it can still end them."""
 
@@ -43,17 +58,7 @@ class TestOvertakenRuns:
         first = start(store)
         start(store)
         assert overtaken(store) == 1
-        done = Completion(
-            pipeline="direct",
-            asset="value",
-            partition_key="k",
-            run_id=first,
-            attempts=1,
-            at=datetime.now(UTC),
-            duration_ms=1.0,
-            finishes_run=True,
-            actor="test",
-        )
+        done = completion(first)
         assert store.complete(done, Memory(), 1) is True
         assert overtaken(store) == 0
 
@@ -97,17 +102,7 @@ class TestRecordsHandedOut:
         assert before.status == "running"
         with pytest.raises(dataclasses.FrozenInstanceError):
             before.status = "completed"  # type: ignore[misc]
-        done = Completion(
-            pipeline="direct",
-            asset="value",
-            partition_key="k",
-            run_id=run_id,
-            attempts=1,
-            at=datetime.now(UTC),
-            duration_ms=1.0,
-            finishes_run=True,
-            actor="test",
-        )
+        done = completion(run_id)
         assert store.complete(done, Memory(), 1) is True
         after = store.latest("direct", "value", "k")
         assert before.status == "running"
