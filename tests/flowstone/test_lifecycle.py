@@ -76,8 +76,14 @@ logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 import flowstone as fs
 from lifecycle_pipes import pipeline, started
 
+def say(name, value):
+    # One write per line, as logging's handler makes: print writes its parts one by one,
+    # and a worker's log line can land between them.
+    sys.stdout.write(f"{name} {value}\\n")
+    sys.stdout.flush()
+
 def ending():
-    print("ending", time.monotonic(), flush=True)
+    say("ending", time.monotonic())
 """
 
 
@@ -91,7 +97,7 @@ class Exited:
     exit_seconds: float
 
     def value(self, name: str) -> str:
-        """The word printed after ``name`` on its own line (``print(name, value)``)."""
+        """The word printed after ``name`` on its own line (``say(name, value)``)."""
         for line in self.stdout.splitlines():
             if line.startswith(f"{name} "):
                 return line.split()[1]
@@ -158,13 +164,13 @@ def heartbeats(url: str) -> int:
 
 ENDS = """
 node = fs.start(**{options})
-print("node", node.id, flush=True)
+say("node", node.id)
 ending()
 """
 
 SIGINT = """
 node = fs.start(**{options})
-print("node", node.id, flush=True)
+say("node", node.id)
 ending()
 os.kill(os.getpid(), signal.SIGINT)
 threading.Event().wait()  # interrupted by KeyboardInterrupt
@@ -181,7 +187,7 @@ class TestMainThreadEnds:
     def test_a_script_using_fs_run_prints_its_value_and_exits(self, run_script: RunScript) -> None:
         done = run_script(
             """
-            print("value", fs.run(pipeline, "quick"), flush=True)
+            say("value", fs.run(pipeline, "quick"))
             ending()
             """
         )
@@ -206,7 +212,7 @@ class TestMainThreadEnds:
             nodes = [fs.start(), fs.start(database_url={url}, queues={{"assets": 1}}), fs.start()]
             nodes[2].stop()  # already stopped: stopped once, not twice
             for node in nodes:
-                print("node", node.id, flush=True)
+                say("node", node.id)
             ending()
             """,
             url=sqlite_url,
@@ -226,8 +232,8 @@ class TestMainThreadEnds:
             child = multiprocessing.get_context("fork").Process(target=print, args=("child ran",))
             child.start()
             child.join(20)
-            print("exitcode", child.exitcode, flush=True)
-            print("node", node.id, flush=True)
+            say("exitcode", child.exitcode)
+            say("node", node.id)
             ending()
             """
         )
@@ -260,7 +266,7 @@ class TestSigint:
         done = run_script(
             """
             node = fs.start(shutdown_grace=0.5)
-            print("node", node.id, flush=True)
+            say("node", node.id)
 
             def interrupt():
                 started.wait()
@@ -286,7 +292,7 @@ class TestWorkInFlight:
             node = fs.start(
                 database_url={url}, queues={{"assets": 1}}, shutdown_grace=10.0, poll_interval=0.05
             )
-            print("job", node.submit(pipeline, "slow").id, flush=True)
+            say("job", node.submit(pipeline, "slow").id)
             assert started.wait(30)
             ending()
             """,
@@ -307,7 +313,7 @@ class TestWorkInFlight:
             node = fs.start(
                 database_url={url}, queues={{"assets": 1}}, shutdown_grace=0.5, poll_interval=0.05
             )
-            print("job", node.submit(pipeline, "hung").id, flush=True)
+            say("job", node.submit(pipeline, "hung").id)
             assert started.wait(30)
             ending()
             """,
