@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from flowstone._jobs.liveness import NodeBeat
 from flowstone._jobs.records import TERMINAL
 from flowstone._jobs.sql import SQLBase
+from flowstone._store.sql import precompiled
 from flowstone._store.sql.schema import Timestamp, jobs, leases, nodes
 
 __all__ = ["QueuePauses", "UpkeepQueries"]
@@ -272,6 +273,17 @@ class QueuePauses:
             c.execute(delete(leases).where(leases.c.name == f"pause:{queue}"))
 
     def paused(self) -> set[str]:
+        """The queues paused cluster-wide. Every producer reads this on each poll (at
+        ``poll_interval=0.05``, twenty times a second): the statement is built once and,
+        on PostgreSQL, runs on the driver's cursor (``precompiled``), 1.2 ms of CPU per
+        read through a fresh ``select`` on an idle node, about a fifth of that so (issue 22)."""
         with self._table._store._read("read queue pauses from") as c:
-            names = c.execute(select(leases.c.name).where(leases.c.name.like("pause:%"))).scalars().all()
+            if c.dialect.name == "postgresql":
+                names = [row[0] for row in precompiled.execute(c, _PAUSES, {})]
+            else:
+                names = list(c.execute(_PAUSES).scalars())
         return {name.removeprefix("pause:") for name in names}
+
+
+#: The lease rows of cluster-wide pauses (``QueuePauses.paused``).
+_PAUSES = select(leases.c.name).where(leases.c.name.like("pause:%"))

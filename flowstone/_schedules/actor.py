@@ -4,21 +4,24 @@ It owns the timers and the view of the store's rows; the rows themselves (paused
 tick) live in the store, shared by every node. One timer waits for the earliest next tick
 of all the schedules (a thousand schedules cost one timer, not a thousand); with a
 database, a second one re-reads the rows every ``poll_interval`` (real time), so that a
-change made on another node takes effect here within one interval. A tick is claimed by a
+change made on another node takes effect here within one interval; only while the actor
+carries a schedule (the rows of schedules it does not carry change nothing here), and told
+by one ticker thread for the actor's life, not a timer thread per poll. A tick is claimed by a
 compare-and-set of the schedule's last tick in the store, in the transaction that enqueues
 its runs: on any number of nodes each tick runs once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import supervisors
+from flowstone._jobs.ticker import Ticker
 from flowstone._schedules.clock import WallClock
 from flowstone._schedules.schedule import Schedule
 from flowstone._schedules.state import ScheduleRow, ScheduleState, row_of
@@ -106,10 +109,9 @@ class SchedulesActor(supervisors.Actor):
         self._overdue: dict[str, datetime] = {}  # the tick a failing schedule has owed since
         self._timer: supervisors.Cancellable | None = None
         self._timer_at: datetime | None = None
-        self._poll: supervisors.Cancellable | None = None
+        self._poller: Ticker | None = None  # tells "poll"; started with the first definition
         self._version: int | None = None  # the state's version at the last refresh
         self._registered = False  # this node's definitions are in the store
-        self._real = supervisors.SystemClock()
 
     # --- lifecycle ---------------------------------------------------------------------
     def on_start(self) -> None:
@@ -133,10 +135,11 @@ class SchedulesActor(supervisors.Actor):
         self._cancel()
 
     def _cancel(self) -> None:
-        for timer in (self._timer, self._poll):
-            if timer is not None:
-                timer.cancel()
-        self._timer = self._poll = None
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._poller is not None:
+            self._poller.stop()
+        self._timer = self._poller = None
 
     # --- messages ----------------------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
@@ -163,7 +166,10 @@ class SchedulesActor(supervisors.Actor):
             return None
         if isinstance(message, Add):
             self._env.state.register(row_of(message.schedule, self._env.clock.now()))
+            first = not self._env.definitions
             self._env.definitions[message.schedule.name] = message.schedule
+            if first:
+                self._arm_poll()  # the first schedule it carries starts the polls
             self._env.on_definition(message.schedule)
             self._next.pop(message.schedule.name, None)
             self._refresh()
@@ -282,16 +288,18 @@ class SchedulesActor(supervisors.Actor):
         )
 
     def _arm_poll(self) -> None:
+        """Poll in ``poll_interval`` while the actor carries a schedule (``Add`` starts it).
+
+        Without one a poll could change nothing here, and an idle node polled for nothing:
+        a read and a timer thread every interval (issue 22, about a fifth of an idle
+        node's CPU at ``poll_interval=0.05``).
+        """
         interval = self._env.poll_interval
-        if interval is None:
+        if interval is None or not self._env.definitions:
             return
-        ref = self.actor_ref
-
-        def poll() -> None:
-            with contextlib.suppress(Exception):  # the actor stopped: nothing to poll
-                ref.tell("poll")
-
-        self._poll = self._real.call_later(interval, poll)
+        if self._poller is None:
+            self._poller = Ticker(self.actor_ref, time.monotonic, "schedules-poll")
+        self._poller.arm("poll", interval)
 
     def _late(self) -> dict[str, float]:
         """Active schedules whose next tick is overdue by more than their interval: seconds late."""

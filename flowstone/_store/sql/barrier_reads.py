@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from flowstone._store.barrier import PAGE, Progress, ScatterHead
+from flowstone._store.sql import precompiled
 from flowstone._store.sql.engine import Engines, is_connection_error, translate, unavailable
 from flowstone._store.sql.schema import scatter_units, scatters
 
@@ -36,6 +37,14 @@ def head_of(row: Any) -> ScatterHead:
         float(row.next_start_at),
         row.pipeline_ref,
     )
+
+
+#: Open scatters with keys to run and a pipeline others can import (``helpable``).
+_HELPABLE = (
+    select(S)
+    .where(S.c.state == "open", S.c.expanded == 1, S.c.pipeline_ref.is_not(None))
+    .limit(bindparam("b_limit"))
+)
 
 
 class StoreEngines(Protocol):
@@ -69,12 +78,15 @@ class BarrierReads:
             return None if row is None else head_of(row)
 
     def helpable(self, limit: int) -> list[ScatterHead]:
+        """Open scatters another node may help with. Every node that works queues asks
+        on each ``poll_interval`` (twenty times a second at 0.05), nearly always to find
+        none: the statement is built once and, on PostgreSQL, runs on the driver's cursor
+        (``precompiled``; issue 22)."""
         with self._read("find scatters to help") as connection:
-            rows = connection.execute(
-                select(S)
-                .where(S.c.state == "open", S.c.expanded == 1, S.c.pipeline_ref.is_not(None))
-                .limit(limit)
-            ).all()
+            if connection.dialect.name == "postgresql":
+                rows = precompiled.execute(connection, _HELPABLE, {"b_limit": limit})
+            else:
+                rows = connection.execute(_HELPABLE, {"b_limit": limit}).all()
             return [head_of(row) for row in rows]
 
     def find_open(self, pipeline: str, asset: str, partition_key: str) -> ScatterHead | None:
