@@ -33,6 +33,7 @@ __all__ = ["Actor", "ActorRef", "recording_starts"]
 log = get_logger("supervisors")
 
 _UNSET: Any = object()
+_TIMED_OUT: Envelope[Any] = Envelope(None)  # what the loop handles when ``receive_timeout`` passes
 _thread_numbers = itertools.count()
 
 
@@ -133,6 +134,11 @@ class Actor(pykka.ThreadingActor):
     #: Python thread cannot be killed) must never hold the process open. Stop your
     #: supervisors before the program ends (FlowStone nodes are stopped at exit).
     use_daemon_thread: ClassVar[bool] = True
+    #: gen_server's timeout: seconds to wait for the next message, after which
+    #: ``on_timeout`` runs instead. Set it while handling a message (or in ``on_start``)
+    #: for the wait that follows; any message that arrives first cancels it, as in OTP,
+    #: so set it again for the next wait. None (the default) waits as long as it takes.
+    receive_timeout: float | None = None
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -192,6 +198,10 @@ class Actor(pykka.ThreadingActor):
             self._lifecycle.finish()
             raise
 
+    def on_timeout(self) -> None:
+        """No message arrived within ``receive_timeout``; runs as a message would (an
+        exception crashes the actor). It may set ``receive_timeout`` again."""
+
     def finish(self, info: Any = None) -> None:
         """End this actor after the current message, with reason ``Shutdown(info)``."""
         self._finish_info = info
@@ -215,7 +225,7 @@ class Actor(pykka.ThreadingActor):
         while True:
             if lifecycle.shutdown_requested:
                 return lifecycle.forced_reason or Shutdown()
-            envelope = inbox.get()
+            envelope = self._next_envelope(inbox)
             message = envelope.message
             if message is WAKE:
                 continue
@@ -224,7 +234,7 @@ class Actor(pykka.ThreadingActor):
                 return Shutdown() if lifecycle.shutdown_requested else Normal()
             reply_to = envelope.reply_to
             try:
-                response = self._handle_receive(message)
+                response = self._handle_receive(message) if envelope is not _TIMED_OUT else self._timed_out()
             except Exception as exc:  # noqa: BLE001 - every exit is reported with its reason
                 if reply_to is not None:
                     reply_to.set_exception()
@@ -242,6 +252,23 @@ class Actor(pykka.ThreadingActor):
             del envelope, message, response, reply_to
             if self._finish_info is not _UNSET:
                 return Shutdown(self._finish_info)
+
+    def _timed_out(self) -> Any:
+        """``on_timeout``, handled as a message: nothing to answer."""
+        self.on_timeout()
+        return None
+
+    def _next_envelope(self, inbox: Any) -> Envelope[Any]:
+        """The next message, or ``_TIMED_OUT`` if ``receive_timeout`` passes first."""
+        timeout, self.receive_timeout = self.receive_timeout, None
+        if timeout is None:
+            envelope: Envelope[Any] = inbox.get()
+            return envelope
+        try:
+            envelope = inbox.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return _TIMED_OUT
+        return envelope
 
     def _exit(
         self,
