@@ -146,6 +146,15 @@ class Dispatch:
                     run.premarked.add(name)
         return ready
 
+    def land(self) -> bool:
+        """One of its tasks left the air; True once all have (its runner is free then)."""
+        self.left -= 1
+        if self.left:
+            return False
+        if self.held:  # watched: not a task its scheduler's thread ran (``runner.run_here``)
+            self.held[0] = ()
+        return True
+
     def message(self, reply: Reply) -> Materialize | MaterializeChain | MaterializeMany:
         """What its runner is told: a task, a chain, or a chunk (whose progress it writes)."""
         if self.chain is not None:

@@ -59,6 +59,7 @@ def run_target(
     job_id: int | None = None,
     tags: Mapping[str, str] | None = None,
     within: str | None = None,
+    inline: bool = False,
 ) -> RunResult:
     """Materialize ``asset`` and what it needs for ``partition``; raise on failure.
 
@@ -72,6 +73,7 @@ def run_target(
     missing are materialized first, in the same run: their records, lineage and events
     carry its run id. ``within`` is that outer run's id, for such an upstream run (it
     records no run row and no start of its own, and its target does not end the run).
+    With ``inline``, a lone task may run on the calling thread (``Scheduler(inline=)``).
     """
     definition = pipeline.get(asset)
     key = partitions.serialize(partition)
@@ -105,6 +107,7 @@ def run_target(
         retry=retry,
         first_attempt=first_attempt,
         target_fence=None if deferred else target_fence,
+        inline=inline,
     )
     scheduler.begin(
         run, plan, {"force": force, "with_deps": with_deps, "timeout": timeout}, deferred=deferred

@@ -23,6 +23,7 @@ from flowstone._execution.deadlines import Deadlines
 from flowstone._execution.endings import Endings
 from flowstone._execution.failures import materialization_error
 from flowstone._execution.flight import ChunkSizer, Dispatch, InFlight, PartitionRun, TaskMaker
+from flowstone._execution.runner import run_here
 from flowstone._execution.task import Outcome, Outcomes, Reply, RunnerDown, Task
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
@@ -48,6 +49,7 @@ class Scheduler(Endings, Deadlines):
         target_fence: CompletionFence | None = None,
         max_runners: int | None = None,
         chunk_nested: bool = False,
+        inline: bool = False,
     ) -> None:
         """``retry`` overrides the target's policy and ``first_attempt`` numbers its first
         try (``ctx.attempt``): a job tries its target once per attempt of its own, while the
@@ -55,13 +57,15 @@ class Scheduler(Endings, Deadlines):
         ``target_fence`` is applied in the transaction that completes a run's target;
         ``max_runners`` bounds how many runners work for it at once (a backfill's
         ``parallel``); ``chunk_nested`` lets nested runs' tasks share messages as a deferred
-        run's do (a backfill's upstream partitions, flowstone/_execution/upstream.py)."""
+        run's do (a backfill's upstream partitions, flowstone/_execution/upstream.py);
+        ``inline`` lets the calling thread run a lone task itself (``_runs_here``)."""
         self._pipeline = pipeline
         self._services = services
         self._first_attempt = first_attempt
         self._target_fence = target_fence
         self._max_runners = max_runners
         self._chunk_nested = chunk_nested
+        self._inline = inline
         self._tasks = TaskMaker(pipeline, services, retry, first_attempt, target_fence)
         self._chunks = ChunkSizer()
         self._batches = chains.Batches(services.pool.size)
@@ -237,18 +241,28 @@ class Scheduler(Endings, Deadlines):
         flying = tasks if chain is None else tasks[:1]  # of a chain, the task its runner is on
         dispatch = Dispatch(tasks if chain is None else chain.tasks, left=len(flying), chain=chain)
         completions = self._completions
-        self._services.pool.watch(runner, dispatch.on_runner_down(completions))
+        here = self._inline and chain is None and len(tasks) == 1 and self._runs_here(items[0][0], tasks[0])
+        if not here:
+            self._services.pool.watch(runner, dispatch.on_runner_down(completions))
         in_flight = self._in_flight
         for (run, _, _), task in zip(items, flying, strict=False):
             timeout = task.asset.kind.attempt_timeout(task.asset.options.timeout)
             in_flight[task] = InFlight(run, task, dispatch, None if timeout is None else now + timeout)
         self._busy += 1
+        if here:
+            return run_here(runner, tasks[0], self._services, completions)
         message = dispatch.message(completions)
         # A runner that died meanwhile cannot be told; its monitor reports it instead.
         try:  # noqa: SIM105 - contextlib.suppress builds a context manager per asset
             runner.tell(message)
         except Exception:  # noqa: BLE001 - a runner that died meanwhile: its monitor reports it
             pass
+
+    def _runs_here(self, run: PartitionRun, task: Task) -> bool:
+        """Whether this thread may run ``task`` (``runner.run_here``): nothing else of the
+        scheduler waits behind it, and nothing of it can time out meanwhile."""
+        busy = self._in_flight or self._ready or self._retries or run.deadline is not None
+        return not busy and task.asset.kind.attempt_timeout(task.asset.options.timeout) is None
 
     def _handle_many(self, item: Outcomes) -> None:
         """A chunk's outcomes. Its runner stops at the first failure, so a failure seen
@@ -300,11 +314,8 @@ class Scheduler(Endings, Deadlines):
 
     def _landed(self, flight: InFlight) -> None:
         """``flight`` left the air; its runner is free once all of its message has."""
-        dispatch = flight.dispatch
-        dispatch.left -= 1
-        if dispatch.left == 0:
+        if flight.dispatch.land():
             self._busy -= 1
-            dispatch.held[0] = ()
 
     # --- outcomes ------------------------------------------------------------------
     def _handle(self, item: Outcome | Outcomes | RunnerDown | Wake) -> None:

@@ -128,6 +128,7 @@ def _run(
             deferred=defer is not None,
             job_id=job.id,
             tags=job.tags,
+            inline=True,  # the worker's thread runs a lone task itself: no hop to a runner
         )
     except MaterializationError as exc:
         upstream = None if exc.asset == job.asset else (exc.asset, exc.attempts)
