@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from flowstone._execution.recording import RunRecorder
 from flowstone._execution.run import record_unstarted
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._execution.upstream import Reader, run_window_upstream
+from flowstone._ids import new_id
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._routing.options import SKIPPED
@@ -307,7 +307,7 @@ class _Lookahead:
                 readers.append(None)
                 continue
             planned = [a for a in self._closure if a not in stored]
-            readers.append(Reader(partition, planned, uuid.uuid4().hex))
+            readers.append(Reader(partition, planned, new_id()))
         # What the runs read through mappings first, for the whole window at once.
         mapped = [r for r in readers if r is not None and any(self._pipeline.mappings(a) for a in r.planned)]
         if mapped:
@@ -356,7 +356,7 @@ def _start(
     if not plan:
         return PartitionResult(partition, "skipped", reason="stored")
     deadline = time.monotonic() + options.timeout
-    run_id = item.run_id or uuid.uuid4().hex
+    run_id = item.run_id or new_id()
     run = PartitionRun(run_id, partition, key, asset, deadline=deadline, timeout=options.timeout)
     run.tags = options.tags
     # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).

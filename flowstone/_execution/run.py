@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from flowstone._execution.plan import plan_run
 from flowstone._execution.recording import emit_recorded
 from flowstone._execution.scheduler import PartitionRun, Scheduler
 from flowstone._execution.tasklog import TaskLog
+from flowstone._ids import new_id
 from flowstone._node.services import Services
 from flowstone._pipeline import Pipeline
 from flowstone._retry import Retry
@@ -85,7 +85,7 @@ def run_target(
     plan = plan_run(pipeline, asset, partition, force=force, with_deps=with_deps, is_done=done.__contains__)
     if not plan:
         return RunResult(load_value(services, pipeline, asset, partition), None)
-    run_id = within or run_id or uuid.uuid4().hex
+    run_id = within or run_id or new_id()
     try:
         ensure_upstream(
             pipeline, plan, partition, services, run_upstream=within_run(run_id, tags), materialize=with_deps

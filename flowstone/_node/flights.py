@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pykka import ActorDeadError
 
 from flowstone import partitions
+from flowstone._ids import new_id
 from flowstone.errors import FlowStoneError, MaterializationError
 from supervisors._log import get_logger
 
@@ -124,7 +124,7 @@ class Flights:
         current = self._flights.get(key)
         if current is not None and not force:
             return Ticket(current, leads=False)
-        flight = Flight(key, uuid.uuid4().hex)
+        flight = Flight(key, new_id())
         if current is None:  # a forced run beside one in flight leaves that one to join
             self._flights[key] = flight
         return Ticket(flight, leads=True)
@@ -156,7 +156,7 @@ def run_shared(
         with contextlib.suppress(ActorDeadError):
             ticket = registry.ask(Join(pipeline.name, weakref.ref(pipeline), asset, key, force))
     if ticket is None:
-        return run(uuid.uuid4().hex)
+        return run(new_id())
     flight = ticket.flight
     if not ticket.leads:
         return flight.wait(timeout, partition)

@@ -10,11 +10,11 @@ short by the stop records nothing, so that a later run adopts the group and runs
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from flowstone._ids import new_id
 from flowstone._parallel.verdict import Ended
 from supervisors._log import get_logger
 
@@ -41,7 +41,7 @@ def run_branch(services: Services, pipeline: Pipeline, final: str, partition: Pa
     from flowstone._waits.api import await_run  # noqa: PLC0415
 
     try:
-        result = run_target(pipeline, final, partition, services, run_id=uuid.uuid4().hex)
+        result = run_target(pipeline, final, partition, services, run_id=new_id())
         value = result.value
         if result.waiting:  # the branch waits durably itself (a gate): this thread waits for it
             assert result.run_id is not None

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from flowstone._ids import new_id
 from flowstone._store.records import AuditEntry
 from flowstone._waits.records import WaitRecord
 from flowstone._waits.store import Audit, MemoryWaits, WaitStore
@@ -46,7 +46,7 @@ def now() -> datetime:
 
 
 def new_wait_id() -> str:
-    return uuid.uuid4().hex
+    return new_id()
 
 
 def wait_of(ctx: Context, kind: str, key: str, **fields: Any) -> WaitRecord:
