@@ -47,7 +47,9 @@ log = get_logger("flowstone")
 #: The most seconds a producer waits, while jobs are still in flight, before it records
 #: the successes it holds and refills the freed workers. It waits as long as its recent
 #: commits took (the time during which, when the commit overlapped the next jobs, those
-#: finished and joined the next batch), and at most this.
+#: finished and joined the next batch), and at most this. The wait is the producer's
+#: ``receive_timeout`` (gen_server's timeout): no timer is armed, nor a thread woken,
+#: for the linger of every few jobs (issue 22).
 LINGER = 0.01
 
 
@@ -129,9 +131,10 @@ class QueueProducer(supervisors.Actor):
         self._refill = False  # workers freed since the last claim
         self._careful = False  # one job at a time while claims hold resumed jobs
         self._unreleased: list[ClaimedJob] = []  # to give back; the database refused
-        self._ticker: Ticker | None = None  # tells it "poll" and "linger"
-        self._lingering = False  # a refill waits for LINGER
+        self._ticker: Ticker | None = None  # tells it "poll"
+        self._lingering = False  # a refill waits, until ``_linger_until`` at the latest
         self._lingered = False  # the wait has passed: refill now
+        self._linger_until = 0.0
         self._commit_seconds = 0.001  # how long recording successes takes, on average
         self._pipelines: dict[str, weakref.ReferenceType[Pipeline]] = {}  # see _known
 
@@ -170,18 +173,22 @@ class QueueProducer(supervisors.Actor):
             waiting = self._refill and self._lingering  # recorded with the refill
             if self._acks and ((idle and not waiting and not self._acks_refused) or message == "poll"):
                 self._record()
+            if waiting:  # no timer: the wait for the next message ends when the linger does
+                self.receive_timeout = self._linger_until - self._env.clock.monotonic()
+
+    def on_timeout(self) -> None:
+        """The linger passed with no job ending meanwhile: refill now."""
+        self.on_receive("linger")
 
     def _may_refill(self) -> bool:
         """True once no job is in flight, or ``LINGER`` after the first of them ended."""
-        assert self._ticker is not None  # started in on_start
-        if not self._busy or self._lingered:
-            if self._lingering:
-                self._ticker.disarm("linger")
+        lingered = self._lingered or (self._lingering and self._env.clock.monotonic() >= self._linger_until)
+        if not self._busy or lingered:
             self._lingering = self._lingered = False
             return True
         if not self._lingering:
             self._lingering = True
-            self._ticker.arm("linger", min(self._commit_seconds, LINGER))
+            self._linger_until = self._env.clock.monotonic() + min(self._commit_seconds, LINGER)
         return False
 
     def _record(self, claim: int = 0) -> list[ClaimedJob] | None:
@@ -206,7 +213,7 @@ class QueueProducer(supervisors.Actor):
             self._fill()
         elif message == "wake":
             self._fill()
-        elif message == "linger":
+        elif message == "linger":  # from on_timeout
             self._lingered = True  # the refill it held back runs once the inbox is empty
         elif isinstance(message, _Done):
             self._busy.discard(message.job_id)

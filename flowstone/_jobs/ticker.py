@@ -1,11 +1,11 @@
 """``Ticker``: one thread that tells an actor its timed messages, for the actor's life.
 
-A queue's producer arms its poll every ``poll_interval`` and its linger every few jobs
-(``queue.LINGER``). Through ``Clock.call_later`` each of those started a thread (a
-``threading.Timer``) and joined it when cancelled: with short jobs that was a thread per
-three or four jobs, and a tenth of the producer's CPU (issue 22). The ticker is one
-thread, started with its actor and stopped (and joined) when the actor stops; arming a
-message again moves its due time, and a message is told at most once per arming.
+A queue's producer arms its poll every ``poll_interval``, and the schedules actor its
+own. Through ``Clock.call_later`` each of those started a thread (a ``threading.Timer``)
+and joined it when cancelled (issue 22). The ticker is one thread, started with its
+actor and stopped (and joined) when the actor stops; arming a message again moves its
+due time, and a message is told at most once per arming. (The producer's linger, every
+few jobs, is no timer at all: its ``receive_timeout``, the wait for its next message.)
 """
 
 from __future__ import annotations

@@ -56,11 +56,11 @@ class ScattersActor(supervisors.Actor):
         self._halting = threading.Event()
         self._drives: dict[threading.Thread, threading.Event] = {}
         self._helping: threading.Thread | None = None
-        self._timer: supervisors.Cancellable | None = None
-        self._clock = supervisors.SystemClock()
+        self._help_at: float | None = None  # when to look for keys to help with next
 
     def on_start(self) -> None:
         self._schedule()
+        self._wait_for_help()
 
     def on_stop(self) -> None:
         self._shutdown()
@@ -69,6 +69,27 @@ class ScattersActor(supervisors.Actor):
         self._shutdown()
 
     def on_receive(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        finally:
+            self._wait_for_help()
+
+    def on_timeout(self) -> None:
+        self.on_receive("help")
+
+    def _wait_for_help(self) -> None:
+        """The next look is due at ``_help_at``: no timer thread, the wait for the next
+        message ends then (``receive_timeout``; a thread per look cost every node CPU).
+        Messages that keep coming do not put a look off: one due is made at once."""
+        if self._help_at is None:
+            return
+        left = self._help_at - time.monotonic()
+        if left <= 0:
+            self._handle("help")
+            left = self._interval
+        self.receive_timeout = left
+
+    def _handle(self, message: Any) -> Any:
         if isinstance(message, Drive):
             self._start(message)
             return None
@@ -122,20 +143,12 @@ class ScattersActor(supervisors.Actor):
         self._helping.start()
 
     def _schedule(self) -> None:
-        if self._helper is None:
-            return
-        ref = self.actor_ref
-
-        def tick() -> None:
-            with contextlib.suppress(ActorDeadError):
-                ref.tell("help")
-
-        self._timer = self._clock.call_later(self._interval, tick)
+        if self._helper is not None:
+            self._help_at = time.monotonic() + self._interval
 
     def _shutdown(self) -> None:
         self._halting.set()
-        if self._timer is not None:
-            self._timer.cancel()
+        self._help_at = None
         if self._helper is not None:
             self._helper.stop()
         for stopping in self._drives.values():

@@ -4,7 +4,7 @@ the runs it triggers."""
 
 from __future__ import annotations
 
-import contextlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,8 +52,7 @@ class SensorsActor(supervisors.Actor):
         self._next: dict[str, datetime] = {}
         self._timer: supervisors.Cancellable | None = None
         self._timer_at: datetime | None = None
-        self._look: supervisors.Cancellable | None = None
-        self._real = supervisors.SystemClock()
+        self._look_at: float | None = None  # when to look again (real time: ``_wait_for_look``)
 
     def on_start(self) -> None:
         self.actor_ref.tell("look")  # the registry is asked for pipelines: not from on_start
@@ -65,12 +64,33 @@ class SensorsActor(supervisors.Actor):
         self._cancel()
 
     def _cancel(self) -> None:
-        for timer in (self._timer, self._look):
-            if timer is not None:
-                timer.cancel()
-        self._timer = self._look = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._look_at = None
 
     def on_receive(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        finally:
+            self._wait_for_look()
+
+    def on_timeout(self) -> None:
+        self.on_receive("look")
+
+    def _wait_for_look(self) -> None:
+        """The next look is due at ``_look_at``: no timer thread, the wait for the next
+        message ends then (``receive_timeout``; a thread per look cost every node CPU).
+        Messages that keep coming do not put a look off: one due is made at once."""
+        if self._look_at is None:
+            return
+        left = self._look_at - time.monotonic()
+        if left <= 0:
+            self._handle("look")
+            left = self._env.poll_interval
+        self.receive_timeout = left
+
+    def _handle(self, message: Any) -> Any:
         if isinstance(message, _Wake):
             try:
                 self._timer = self._timer_at = None
@@ -170,10 +190,4 @@ class SensorsActor(supervisors.Actor):
         )
 
     def _arm_look(self) -> None:
-        ref = self.actor_ref
-
-        def look() -> None:
-            with contextlib.suppress(Exception):  # the actor stopped: nothing to look for
-                ref.tell("look")
-
-        self._look = self._real.call_later(self._env.poll_interval, look)
+        self._look_at = time.monotonic() + self._env.poll_interval

@@ -56,7 +56,7 @@ class WaitsActor(supervisors.Actor):
     def __init__(self, env: WaitsEnv) -> None:
         super().__init__()
         self._env = env
-        self._timer: supervisors.Cancellable | None = None
+        self._tick_at: float | None = None  # when the next tick is due
         self._halt = threading.Event()
         self._listener: threading.Thread | None = None
 
@@ -67,6 +67,7 @@ class WaitsActor(supervisors.Actor):
             )
             self._listener.start()
         self._schedule()
+        self._wait_for_tick()
 
     def on_stop(self) -> None:
         self._shutdown()
@@ -75,14 +76,34 @@ class WaitsActor(supervisors.Actor):
         self._shutdown()
 
     def _shutdown(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._tick_at = None
         self._halt.set()
         if self._listener is not None:
             self._listener.join(timeout=5.0)
         self._env.resumer.stop()
 
     def on_receive(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        finally:
+            self._wait_for_tick()
+
+    def on_timeout(self) -> None:
+        self.on_receive("tick")
+
+    def _wait_for_tick(self) -> None:
+        """The next tick is due at ``_tick_at``: no timer thread, the wait for the next
+        message ends then (``receive_timeout``; a thread per tick cost every node CPU).
+        Messages that keep coming do not put a tick off: one due is made at once."""
+        if self._tick_at is None:
+            return
+        left = self._tick_at - self._env.clock.monotonic()
+        if left <= 0:
+            self._handle("tick")
+            left = self._env.tick
+        self.receive_timeout = left
+
+    def _handle(self, message: Any) -> Any:
         if message == "tick":
             self._tick()
             self._schedule()
@@ -135,13 +156,7 @@ class WaitsActor(supervisors.Actor):
         return detail
 
     def _schedule(self) -> None:
-        ref = self.actor_ref
-
-        def tick() -> None:
-            with contextlib.suppress(ActorDeadError):
-                ref.tell("tick")
-
-        self._timer = self._env.clock.call_later(self._env.tick, tick)
+        self._tick_at = self._env.clock.monotonic() + self._env.tick
 
     def _listen(self) -> None:
         import psycopg  # noqa: PLC0415 - only PostgreSQL nodes load the driver
