@@ -256,7 +256,7 @@ class JobTable(AdminQueries, UpkeepQueries):
         (``recordsets``), in autocommit mode unless lineage must follow in the same
         transaction; a refused job's run is recorded failed after it. With ``claim``, the
         rows that statement claimed too."""
-        rows = BatchRows.of([run for _, run in done], self._store.holds)
+        rows = BatchRows.of([run for _, run in done], self._store.holds, datetime.isoformat)
         acks = [
             (job.id, job.attempt, run.start.run_id, not self._keeps_unique(job, "completed"))
             for job, run in done

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,10 +45,19 @@ class BatchRows:
     audit_run_ids: list[str] = field(default_factory=list)
     stored: dict[Key, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     edges: dict[Key, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
+    #: How the rows hold timestamps: as they are (None), or turned into what the writer
+    #: sends, once per run (PostgreSQL's JSON recordsets take ISO text: ``datetime.isoformat``;
+    #: converting them in ``json.dumps``'s ``default`` cost a Python call per value).
+    stamp: Callable[[datetime], Any] | None = None
 
     @classmethod
-    def of(cls, runs: Sequence[WholeRun], holds: Callable[[Any], bool]) -> BatchRows:
-        rows = cls()
+    def of(
+        cls,
+        runs: Sequence[WholeRun],
+        holds: Callable[[Any], bool],
+        stamp: Callable[[datetime], Any] | None = None,
+    ) -> BatchRows:
+        rows = cls(stamp=stamp)
         for run in runs:
             rows._add(run, holds)
         return rows
@@ -60,6 +69,8 @@ class BatchRows:
             raise ValueError(f"run {start.run_id} has neither a completion nor a failure")
         error = None if failure is None else failure.error
         status = "failed" if failure is not None else "completed"
+        stamp = self.stamp
+        started_at, ended_at = (start.at, end.at) if stamp is None else (stamp(start.at), stamp(end.at))
         resource = f"{start.pipeline}/{start.asset}/{start.partition_key}"
         self.runs.append(
             {
@@ -68,9 +79,9 @@ class BatchRows:
                 "asset": start.asset,
                 "partition_key": start.partition_key,
                 "status": status,
-                "options": json.dumps(dict(start.options), default=str, sort_keys=True),
-                "started_at": start.at,
-                "finished_at": end.at,
+                "options": options_json(start.options),
+                "started_at": started_at,
+                "finished_at": ended_at,
                 "error": error,
                 "tags": encode_tags(start.tags),
             }
@@ -83,25 +94,28 @@ class BatchRows:
                 "run_id": start.run_id,
                 "status": status,
                 "attempts": end.attempts,
-                "started_at": start.at,
-                "finished_at": end.at,
+                "started_at": started_at,
+                "finished_at": ended_at,
                 "duration_ms": None if done is None else done.duration_ms,
                 "code_version": None if done is None else done.code_version,
                 "error": error,
             }
         )
         started = {"run_id": start.run_id, "plan": list(start.plan), **start.options, **tagged(start.tags)}
-        self.audits.append(audit_row(start.at, "run.started", start.actor, resource, "start", started))
+        self.audits.append(audit_row(started_at, "run.started", start.actor, resource, "start", started))
         ended = ("run.failed", "fail") if failure else ("run.finished", "finish")
         details = {"run_id": start.run_id, "error": error, **tagged(start.tags)}
-        self.audits.append(audit_row(end.at, ended[0], end.actor, resource, ended[1], details))
+        self.audits.append(audit_row(ended_at, ended[0], end.actor, resource, ended[1], details))
         self.audit_run_ids += [start.run_id, start.run_id]
         if done is None:
             return
         key = (start.pipeline, start.asset, start.partition_key)
         if run.payload is not None and isinstance(run.io, SQLValues) and holds(run.io):
             asset_key = AssetKey(start.pipeline, start.asset, start.partition_key)
-            self.stored[key] = (start.run_id, run.io.row(asset_key, run.payload, done.at))
+            stored = run.io.row(asset_key, run.payload, done.at)
+            if stamp is not None:
+                stored["updated_at"] = ended_at
+            self.stored[key] = (start.run_id, stored)
         if done.lineage:
             self.edges[key] = (
                 start.run_id,
@@ -126,6 +140,20 @@ class BatchRows:
             replace_edges(c, keys, [edge for group in kept.values() for edge in group])
 
 
+def options_json(options: Mapping[str, Any]) -> str:
+    """A run's options as stored (sorted JSON); the common ones encoded once, not per run
+    (every job's run has the same few: ``force``, ``with_deps``, ``timeout``)."""
+    try:  # keyed by type too: 1, 1.0 and True are equal keys but not the same JSON
+        return _options_json(tuple([(name, type(value), value) for name, value in options.items()]))
+    except TypeError:  # an unhashable value: encoded as it is
+        return json.dumps(dict(options), default=str, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _options_json(items: tuple[tuple[str, type, Any], ...]) -> str:
+    return json.dumps({name: value for name, _, value in items}, default=str, sort_keys=True)
+
+
 def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], bool]) -> None:
     """Insert every row of ``runs`` inside the caller's transaction.
 
@@ -134,8 +162,9 @@ def write_runs(c: Connection, runs: Sequence[WholeRun], holds: Callable[[Any], b
     """
     if not runs:
         return
-    rows = BatchRows.of(runs, holds)
-    if c.dialect.name == "postgresql":
+    postgresql = c.dialect.name == "postgresql"
+    rows = BatchRows.of(runs, holds, datetime.isoformat if postgresql else None)
+    if postgresql:
         recordsets.write(c, rows)
     else:
         _write_sqlite(c, rows)

@@ -33,8 +33,9 @@ _UPSTREAM_VERSIONS = (
 
 
 def audit_row(
-    at: datetime, event: str, actor: str, resource: str, action: str, details: Any
+    at: datetime | str, event: str, actor: str, resource: str, action: str, details: Any
 ) -> dict[str, Any]:
+    """An audit row; ``at`` may be the text its writer sends already (``BatchRows.stamp``)."""
     return {
         "at": at,
         "event_type": event,
