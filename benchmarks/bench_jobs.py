@@ -1029,10 +1029,23 @@ def node_floor(rate: float, cpu: CPU, limit_k: float) -> str:
         f"LIMIT {NODE_CLAIM} floor {limit_k:,.0f}/s"
     )
     if limit < TARGET_RATE:
-        line += f"; the cap itself is below {TARGET_RATE:,.0f}/s: the node is CPU-bound on this machine"
+        return line + f"; the cap itself is below {TARGET_RATE:,.0f}/s: the node is CPU-bound on this machine"
+    # A freed worker starts its next job only once the successes before it are committed
+    # (a job may kill the process: docs/decisions.md, "A job that kills its process runs
+    # alone"), so a cohort's Python and its commit's server work take turns, never overlap.
+    serial = 1e6 / cpu.total if cpu.total > 0 else float("inf")
+    line += (
+        f"; commit before new work: the client's and the server's CPU per job take turns, "
+        f"1 / ({cpu.client:,.0f} + {cpu.server or 0:,.0f} µs) = {serial:,.0f}/s ({rate / serial:.2f}× of it)"
+    )
+    if serial < TARGET_RATE:
+        line += (
+            f"; below {TARGET_RATE:,.0f}/s: client + server CPU per job must fall under "
+            f"{1e6 / TARGET_RATE:,.0f} µs (per statement, not per job, is most of it: see benchmarks/README)"
+        )
     else:
         line += (
-            "; below its cap the node waits on its own thread hand-offs (a worker, its runner and "
+            "; below that bound the node waits on its own thread hand-offs (a worker and "
             "the producer take turns under one GIL)"
         )
     return line
