@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
@@ -355,9 +354,9 @@ def _start(
         return PartitionResult(partition, "failed", error=exc)
     if not plan:
         return PartitionResult(partition, "skipped", reason="stored")
-    deadline = time.monotonic() + options.timeout
     run_id = item.run_id or new_id()
-    run = PartitionRun(run_id, partition, key, asset, deadline=deadline, timeout=options.timeout)
+    # Timed from its first task sent (Deadlines._start_clocks), not from now: it may wait.
+    run = PartitionRun(run_id, partition, key, asset, timeout=options.timeout)
     run.tags = options.tags
     # A one-asset run is recorded after it ends, in a batch with others (RunRecorder).
     scheduler.begin(

@@ -41,6 +41,15 @@ class Deadlines:
     def _record_failure(self, run: PartitionRun, task: Task, cause: BaseException) -> None:
         raise NotImplementedError
 
+    def _start_clocks(self, items: list[tuple[PartitionRun, str, int]], now: float) -> None:
+        """A run with a ``timeout`` (a backfill's partition) is timed from when its first
+        task is sent, and again after it was taken back: a backfill starts partitions ahead
+        of their turn, and one that waited in the queue behind a hanging task (its runner
+        the only one a ``parallel=1`` backfill may use) must not time out for that wait."""
+        for run, _, _ in items:
+            if run.deadline is None and run.timeout is not None:
+                run.deadline = now + run.timeout
+
     def _next_wake(self, now: float, stop_at: float | None) -> float | None:
         times = [f.deadline for f in self._in_flight.values() if f.deadline is not None]
         times.extend(r.deadline for r in self._runs if r.deadline is not None)
@@ -61,8 +70,8 @@ class Deadlines:
             self._abandon(flight, cause)
             self._finish(flight.run, materialization_error(flight.task, cause))
         for run in [r for r in self._runs if r.deadline is not None and r.deadline <= now]:
-            if run.finished or (run.deadline or 0.0) > now:
-                continue  # requeued meanwhile, with a new deadline
+            if run.finished or run.deadline is None or run.deadline > now:
+                continue  # taken back meanwhile (timed again once sent), or given a new deadline
             flights = [f for f in self._in_flight.values() if f.run is run]
             if flights and all(f.dispatch.waiting(f.task) for f in flights) and run.timeout is not None:
                 run.deadline = now + run.timeout  # it waits behind another task of its message

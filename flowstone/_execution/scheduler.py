@@ -236,6 +236,7 @@ class Scheduler(Endings, Deadlines):
         self, runner: Any, items: list[tuple[PartitionRun, str, int]], now: float, *, chained: bool
     ) -> None:
         make = self._tasks.make
+        self._start_clocks(items, now)
         tasks = tuple([make(run, asset, attempt) for run, asset, attempt in items])
         chain = chains.chain(self._tasks, items[0][0], tasks) if chained else None
         flying = tasks if chain is None else tasks[:1]  # of a chain, the task its runner is on
@@ -278,7 +279,7 @@ class Scheduler(Endings, Deadlines):
     def _take_back(self, dispatch: Dispatch, *, abandon: bool) -> None:
         """Put the tasks of ``dispatch`` still in flight back at the head of the queue, in
         order. With ``abandon`` its runner is retiring: they are marked so that it skips
-        those not started, and their runs' deadlines start again (their wait did not count)."""
+        those not started, and their runs' clocks start again when sent (their wait did not count)."""
         popped = [self._in_flight.pop(task, None) for task in dispatch.tasks]
         back = [flight for flight in popped if flight is not None]
         for flight in back:
@@ -286,7 +287,7 @@ class Scheduler(Endings, Deadlines):
             if abandon:
                 flight.task.abandoned.set()  # skipped if not started; discarded if finished
                 if flight.run.timeout is not None:
-                    flight.run.deadline = time.monotonic() + flight.run.timeout
+                    flight.run.deadline = None  # timed again once sent (Deadlines._start_clocks)
         self._ready.extendleft((f.run, f.task.asset.name, f.task.attempt) for f in reversed(back))
 
     def drop_waiting(self) -> list[PartitionRun]:

@@ -344,10 +344,12 @@ class TestCheapPartitionsShareMessages:
         # with more behind it that would wait for it if they stayed in its message.
         days = [f"a{i:03d}" for i in range(300)] + ["hang"] + [f"b{i:02d}" for i in range(40)]
         try:
-            # 3 s, not 1: with 1 s, nine partitions behind the hanging one timed out with it
-            # once in a CI run on a 2-CPU machine (2026-12-08; not reproduced alone, the
-            # cause not found yet: see the closing note of that stop).
-            report = node.backfill(pipeline, "cheap", days, parallel=1, timeout=3.0)
+            # With 1 s, nine partitions behind the hanging one once timed out with it in CI:
+            # started ahead of their turn, they were timed from their start while they
+            # waited in the queue (the chunk size had shrunk meanwhile). They are timed
+            # from their first send now (tests/flowstone/test_run_clocks.py); 2 s leaves a
+            # replacement runner time to start on a loaded 2-CPU machine.
+            report = node.backfill(pipeline, "cheap", days, parallel=1, timeout=2.0)
             assert (report.succeeded, report.failed, report.timed_out) == (340, 0, 1)
             assert [(r.partition, r.status) for r in report.failures] == [("hang", "timed_out")]
         finally:
