@@ -21,6 +21,7 @@ from typing import Any
 from pykka import ActorDeadError
 
 import supervisors
+from flowstone._periodic import Periodic
 from flowstone._scatter.helper import Helper
 from supervisors._log import get_logger
 
@@ -56,11 +57,11 @@ class ScattersActor(supervisors.Actor):
         self._halting = threading.Event()
         self._drives: dict[threading.Thread, threading.Event] = {}
         self._helping: threading.Thread | None = None
-        self._help_at: float | None = None  # when to look for keys to help with next
+        self._looks = Periodic(self, "help", interval, self._handle)  # for keys to help with
 
     def on_start(self) -> None:
         self._schedule()
-        self._wait_for_help()
+        self._looks.wait()
 
     def on_stop(self) -> None:
         self._shutdown()
@@ -72,22 +73,10 @@ class ScattersActor(supervisors.Actor):
         try:
             return self._handle(message)
         finally:
-            self._wait_for_help()
+            self._looks.wait()
 
     def on_timeout(self) -> None:
         self.on_receive("help")
-
-    def _wait_for_help(self) -> None:
-        """The next look is due at ``_help_at``: no timer thread, the wait for the next
-        message ends then (``receive_timeout``; a thread per look cost every node CPU).
-        Messages that keep coming do not put a look off: one due is made at once."""
-        if self._help_at is None:
-            return
-        left = self._help_at - time.monotonic()
-        if left <= 0:
-            self._handle("help")
-            left = self._interval
-        self.receive_timeout = left
 
     def _handle(self, message: Any) -> Any:
         if isinstance(message, Drive):
@@ -144,11 +133,11 @@ class ScattersActor(supervisors.Actor):
 
     def _schedule(self) -> None:
         if self._helper is not None:
-            self._help_at = time.monotonic() + self._interval
+            self._looks.schedule()
 
     def _shutdown(self) -> None:
         self._halting.set()
-        self._help_at = None
+        self._looks.cancel()
         if self._helper is not None:
             self._helper.stop()
         for stopping in self._drives.values():

@@ -4,13 +4,13 @@ the runs it triggers."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import supervisors
+from flowstone._periodic import Periodic
 from flowstone._schedules.actor import _Wake, rearm
 from flowstone._schedules.clock import WallClock
 from flowstone._schedules.sensor import SensorContext, SensorDef, SensorResult
@@ -52,7 +52,7 @@ class SensorsActor(supervisors.Actor):
         self._next: dict[str, datetime] = {}
         self._timer: supervisors.Cancellable | None = None
         self._timer_at: datetime | None = None
-        self._look_at: float | None = None  # when to look again (real time: ``_wait_for_look``)
+        self._looks = Periodic(self, "look", env.poll_interval, self._handle)  # real time
 
     def on_start(self) -> None:
         self.actor_ref.tell("look")  # the registry is asked for pipelines: not from on_start
@@ -67,28 +67,16 @@ class SensorsActor(supervisors.Actor):
         if self._timer is not None:
             self._timer.cancel()
         self._timer = None
-        self._look_at = None
+        self._looks.cancel()
 
     def on_receive(self, message: Any) -> Any:
         try:
             return self._handle(message)
         finally:
-            self._wait_for_look()
+            self._looks.wait()
 
     def on_timeout(self) -> None:
         self.on_receive("look")
-
-    def _wait_for_look(self) -> None:
-        """The next look is due at ``_look_at``: no timer thread, the wait for the next
-        message ends then (``receive_timeout``; a thread per look cost every node CPU).
-        Messages that keep coming do not put a look off: one due is made at once."""
-        if self._look_at is None:
-            return
-        left = self._look_at - time.monotonic()
-        if left <= 0:
-            self._handle("look")
-            left = self._env.poll_interval
-        self.receive_timeout = left
 
     def _handle(self, message: Any) -> Any:
         if isinstance(message, _Wake):
@@ -190,4 +178,4 @@ class SensorsActor(supervisors.Actor):
         )
 
     def _arm_look(self) -> None:
-        self._look_at = time.monotonic() + self._env.poll_interval
+        self._looks.schedule()

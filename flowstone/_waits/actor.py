@@ -19,6 +19,7 @@ from typing import Any
 from pykka import ActorDeadError
 
 import supervisors
+from flowstone._periodic import Periodic
 from flowstone._reconnect import RECONNECT
 from flowstone._waits.resume import Resumer
 from flowstone._waits.runtime import Waits, now
@@ -56,7 +57,7 @@ class WaitsActor(supervisors.Actor):
     def __init__(self, env: WaitsEnv) -> None:
         super().__init__()
         self._env = env
-        self._tick_at: float | None = None  # when the next tick is due
+        self._ticks = Periodic(self, "tick", env.tick, self._handle, env.clock.monotonic)
         self._halt = threading.Event()
         self._listener: threading.Thread | None = None
 
@@ -67,7 +68,7 @@ class WaitsActor(supervisors.Actor):
             )
             self._listener.start()
         self._schedule()
-        self._wait_for_tick()
+        self._ticks.wait()
 
     def on_stop(self) -> None:
         self._shutdown()
@@ -76,7 +77,7 @@ class WaitsActor(supervisors.Actor):
         self._shutdown()
 
     def _shutdown(self) -> None:
-        self._tick_at = None
+        self._ticks.cancel()
         self._halt.set()
         if self._listener is not None:
             self._listener.join(timeout=5.0)
@@ -86,22 +87,10 @@ class WaitsActor(supervisors.Actor):
         try:
             return self._handle(message)
         finally:
-            self._wait_for_tick()
+            self._ticks.wait()
 
     def on_timeout(self) -> None:
         self.on_receive("tick")
-
-    def _wait_for_tick(self) -> None:
-        """The next tick is due at ``_tick_at``: no timer thread, the wait for the next
-        message ends then (``receive_timeout``; a thread per tick cost every node CPU).
-        Messages that keep coming do not put a tick off: one due is made at once."""
-        if self._tick_at is None:
-            return
-        left = self._tick_at - self._env.clock.monotonic()
-        if left <= 0:
-            self._handle("tick")
-            left = self._env.tick
-        self.receive_timeout = left
 
     def _handle(self, message: Any) -> Any:
         if message == "tick":
@@ -156,7 +145,7 @@ class WaitsActor(supervisors.Actor):
         return detail
 
     def _schedule(self) -> None:
-        self._tick_at = self._env.clock.monotonic() + self._env.tick
+        self._ticks.schedule()
 
     def _listen(self) -> None:
         import psycopg  # noqa: PLC0415 - only PostgreSQL nodes load the driver
