@@ -260,10 +260,11 @@ class Actor(pykka.ThreadingActor):
 
     def _next_envelope(self, inbox: Any) -> Envelope[Any]:
         """The next message, or ``_TIMED_OUT`` if ``receive_timeout`` passes first."""
-        timeout, self.receive_timeout = self.receive_timeout, None
-        if timeout is None:
+        timeout = self.receive_timeout
+        if timeout is None:  # no attribute written per message unless a timeout was set
             envelope: Envelope[Any] = inbox.get()
             return envelope
+        self.receive_timeout = None
         try:
             envelope = inbox.get(timeout=max(0.0, timeout))
         except queue.Empty:

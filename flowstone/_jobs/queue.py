@@ -133,7 +133,6 @@ class QueueProducer(supervisors.Actor):
         self._unreleased: list[ClaimedJob] = []  # to give back; the database refused
         self._ticker: Ticker | None = None  # tells it "poll"
         self._lingering = False  # a refill waits, until ``_linger_until`` at the latest
-        self._lingered = False  # the wait has passed: refill now
         self._linger_until = 0.0
         self._commit_seconds = 0.001  # how long recording successes takes, on average
         self._pipelines: dict[str, weakref.ReferenceType[Pipeline]] = {}  # see _known
@@ -182,9 +181,9 @@ class QueueProducer(supervisors.Actor):
 
     def _may_refill(self) -> bool:
         """True once no job is in flight, or ``LINGER`` after the first of them ended."""
-        lingered = self._lingered or (self._lingering and self._env.clock.monotonic() >= self._linger_until)
+        lingered = self._lingering and self._env.clock.monotonic() >= self._linger_until
         if not self._busy or lingered:
-            self._lingering = self._lingered = False
+            self._lingering = False
             return True
         if not self._lingering:
             self._lingering = True
@@ -213,8 +212,8 @@ class QueueProducer(supervisors.Actor):
             self._fill()
         elif message == "wake":
             self._fill()
-        elif message == "linger":  # from on_timeout
-            self._lingered = True  # the refill it held back runs once the inbox is empty
+        elif message == "linger":  # from on_timeout: the refill held back runs below, its time passed
+            pass
         elif isinstance(message, _Done):
             self._busy.discard(message.job_id)
             if message.ack is not None:
